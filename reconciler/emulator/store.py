@@ -1,0 +1,446 @@
+"""SQLite mailboxes: calendar items, change keys, transaction ids, the sent-mail log and faults.
+
+This is the state behind every emulated protocol (the in-process sandbox, Graph REST and EWS SOAP).
+It behaves like the Exchange information store as far as the reconciler can observe it:
+
+* every write gives the item a new change key; a write carrying a stale `if_change_key` raises
+  `StaleChangeKey` and changes nothing;
+* creates carrying a `transaction_id` already seen for that mailbox return the first item and send
+  no mail (Graph's de-duplication);
+* mail goes out according to the send mode of the write, per recipient:
+
+  =============  ==================================================================
+  send mode      who receives what
+  =============  ==================================================================
+  NONE           nobody
+  CHANGED        added attendees an invitation, removed attendees a cancellation
+  ALL            as CHANGED, plus an update to every attendee who stays
+  =============  ==================================================================
+
+  A create with any send mode but NONE invites every attendee; a cancel sends every attendee a
+  cancellation carrying the comment. The organizer never receives mail about their own meeting.
+
+Item documents are JSON objects in a protocol-neutral shape::
+
+    {
+      "subject": str,
+      "body": {"type": "text" | "html", "content": str},
+      "start": "YYYY-MM-DDTHH:MM:SS", "end": "YYYY-MM-DDTHH:MM:SS",   # local wall time ...
+      "timezone": "<IANA zone>",                                      # ... in this zone
+      "is_all_day": bool,
+      "location": str,
+      "attendees": [{"email": str, "name": str, "type": "required" | "optional" | "resource",
+                     "response": "none"}],
+      "recurrence": null | {"pattern": {...}, "range": {...}},  # Graph's patternedRecurrence shape
+      "cancelled_occurrences": ["YYYY-MM-DD", ...],              # original dates (series only)
+      "exceptions": {"YYYY-MM-DD": {<partial document>}},        # changed occurrences (series only)
+      "is_online_meeting": bool, "is_reminder_on": bool, "reminder_minutes": int,
+      "show_as": str, "sensitivity": str, "importance": str, "categories": [str],
+      "response_requested": bool, "allow_new_time_proposals": bool,
+      "extended": {"String {GUID} Name <name>": str}             # single-value extended properties
+    }
+
+The store validates nothing about the document beyond what it needs to route mail: protocol apps
+validate their own wire input. The store is thread-safe (one connection behind a lock) so the HTTP
+emulators can serve from worker threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    change_key TEXT NOT NULL,
+    state TEXT NOT NULL,            -- active | cancelled | deleted
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_by_mailbox ON items (mailbox, state);
+CREATE TABLE IF NOT EXISTS transactions (
+    mailbox TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    PRIMARY KEY (mailbox, transaction_id)
+);
+CREATE TABLE IF NOT EXISTS mail (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- invitation | update | cancellation
+    organizer TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    occurrence TEXT,                -- original date when the mail concerns one occurrence
+    comment TEXT,
+    extended TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient);
+CREATE TABLE IF NOT EXISTS faults (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    protocol TEXT NOT NULL,         -- graph | ews | * (any)
+    operation TEXT NOT NULL,        -- protocol-defined name, or * (any)
+    kind TEXT NOT NULL,             -- protocol-defined fault name
+    remaining INTEGER NOT NULL,
+    params TEXT NOT NULL
+);
+"""
+
+
+class SendMode(StrEnum):
+    """Who is mailed by a write; see the module docstring for the exact rules."""
+
+    NONE = "none"
+    CHANGED = "changed"
+    ALL = "all"
+
+
+class StoreError(Exception):
+    """Base of the store's own errors; protocol apps translate them into wire errors."""
+
+
+class ItemNotFound(StoreError):
+    """No active item has that id."""
+
+
+class StaleChangeKey(StoreError):
+    """The caller's change key is not the item's current one."""
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """One calendar item as the store holds it; `doc` is the neutral document (a fresh copy)."""
+
+    item_id: str
+    mailbox: str
+    uid: str
+    change_key: str
+    state: str
+    created_at: str
+    modified_at: str
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One meeting message in the sent-mail log."""
+
+    seq: int
+    recipient: str
+    kind: str
+    organizer: str
+    item_id: str
+    uid: str
+    subject: str
+    start: str
+    end: str
+    timezone: str
+    occurrence: str | None
+    comment: str | None
+    extended: dict[str, str]
+    sent_at: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An injected fault taken from the queue: `kind` and `params` mean what the protocol says."""
+
+    kind: str
+    params: dict[str, Any]
+
+
+def _new_item_id() -> str:
+    # Exchange ids are standard base64 (with / + =) and case-sensitive; keep that so clients
+    # must encode them properly in URLs.
+    return base64.b64encode(b"\x00\x00\x00\x00" + uuid.uuid4().bytes + uuid.uuid4().bytes[:8]).decode()
+
+
+def _new_change_key() -> str:
+    return base64.b64encode(b"\x16\x00\x00\x00" + uuid.uuid4().bytes).decode()
+
+
+def _new_uid() -> str:
+    return "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+
+
+def _recipients(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased address -> address as written, for every attendee of a document."""
+    return {a["email"].lower(): a["email"] for a in doc.get("attendees", [])}
+
+
+class MailboxStore:
+    """The emulated mailboxes in one SQLite file (or `:memory:`)."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def create_item(
+        self,
+        mailbox: str,
+        doc: Mapping[str, Any],
+        *,
+        send: SendMode = SendMode.ALL,
+        transaction_id: str | None = None,
+    ) -> StoredItem:
+        """Create an item in `mailbox`'s calendar and invite its attendees unless `send` is NONE.
+
+        With a `transaction_id` already used in this mailbox, returns the item created then and
+        sends nothing (even if that item was changed or cancelled since).
+        """
+        mailbox = mailbox.lower()
+        with self._transaction() as conn:
+            if transaction_id is not None:
+                row = conn.execute(
+                    "SELECT item_id FROM transactions WHERE mailbox = ? AND transaction_id = ?",
+                    (mailbox, transaction_id),
+                ).fetchone()
+                if row is not None:
+                    return self._get(conn, row[0], include_inactive=True)
+            now = self._now()
+            item_id, uid = _new_item_id(), _new_uid()
+            conn.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+                (item_id, mailbox, uid, _new_change_key(), now, now, json.dumps(doc)),
+            )
+            if transaction_id is not None:
+                conn.execute("INSERT INTO transactions VALUES (?, ?, ?)", (mailbox, transaction_id, item_id))
+            item = self._get(conn, item_id)
+            if send is not SendMode.NONE:
+                for address in _recipients(doc).values():
+                    self._log_mail(conn, item, address, "invitation")
+            return item
+
+    def get_item(self, item_id: str, *, include_inactive: bool = False) -> StoredItem:
+        """The item with that id; raises ItemNotFound if it does not exist (or is not active)."""
+        with self._lock:
+            return self._get(self._conn, item_id, include_inactive=include_inactive)
+
+    def list_items(
+        self, mailbox: str, *, extended_equals: tuple[str, str] | None = None
+    ) -> list[StoredItem]:
+        """Active items of a mailbox in creation order, optionally those whose extended property
+        `extended_equals[0]` has exactly the value `extended_equals[1]`."""
+        sql = "SELECT * FROM items WHERE mailbox = ? AND state = 'active'"
+        args: list[str] = [mailbox.lower()]
+        if extended_equals is not None:
+            sql += " AND json_extract(doc, '$.extended.' || json_quote(?)) = ?"
+            args.extend(extended_equals)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY created_at, item_id", args).fetchall()
+        return [self._row_to_item(row) for row in rows]
+
+    def mailboxes(self) -> list[str]:
+        """Every mailbox that holds at least one item."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT mailbox FROM items ORDER BY mailbox")]
+
+    def update_item(
+        self,
+        item_id: str,
+        changes: Mapping[str, Any],
+        *,
+        send: SendMode,
+        if_change_key: str | None = None,
+        extended: Mapping[str, str | None] | None = None,
+    ) -> StoredItem:
+        """Replace top-level document keys with `changes` (and set/remove extended properties),
+        give the item a new change key and mail per `send`. A stale `if_change_key` raises
+        StaleChangeKey; nothing is written then."""
+        with self._transaction() as conn:
+            old = self._get(conn, item_id)
+            if if_change_key is not None and if_change_key != old.change_key:
+                raise StaleChangeKey(item_id)
+            new_doc = {**old.doc, **changes}
+            ext = dict(old.doc.get("extended", {}))
+            for key, value in (extended or {}).items():
+                if value is None:
+                    ext.pop(key, None)
+                else:
+                    ext[key] = value
+            new_doc["extended"] = ext
+            conn.execute(
+                "UPDATE items SET doc = ?, change_key = ?, modified_at = ? WHERE item_id = ?",
+                (json.dumps(new_doc), _new_change_key(), self._now(), item_id),
+            )
+            item = self._get(conn, item_id)
+            if send is not SendMode.NONE:
+                before, after = _recipients(old.doc), _recipients(new_doc)
+                for key in sorted(after.keys() - before.keys()):
+                    self._log_mail(conn, item, after[key], "invitation")
+                for key in sorted(before.keys() - after.keys()):
+                    self._log_mail(conn, item, before[key], "cancellation", doc=old.doc)
+                if send is SendMode.ALL:
+                    for key in sorted(after.keys() & before.keys()):
+                        self._log_mail(conn, item, after[key], "update")
+            return item
+
+    def cancel_item(
+        self, item_id: str, *, comment: str | None, if_change_key: str | None = None, send: bool = True
+    ) -> StoredItem:
+        """Cancel a meeting: every attendee gets a cancellation with `comment` (unless `send` is
+        False) and the item leaves the calendar (it moves to Deleted Items)."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            if if_change_key is not None and if_change_key != item.change_key:
+                raise StaleChangeKey(item_id)
+            conn.execute(
+                "UPDATE items SET state = 'cancelled', change_key = ?, modified_at = ? WHERE item_id = ?",
+                (_new_change_key(), self._now(), item_id),
+            )
+            if send:
+                for address in _recipients(item.doc).values():
+                    self._log_mail(conn, item, address, "cancellation", comment=comment)
+            return self._get(conn, item_id, include_inactive=True)
+
+    def delete_item(self, item_id: str, *, send_cancellations: bool) -> None:
+        """Delete an item; attendees get a cancellation (without comment) if asked."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            conn.execute("UPDATE items SET state = 'deleted', modified_at = ? WHERE item_id = ?", (self._now(), item_id))
+            if send_cancellations:
+                for address in _recipients(item.doc).values():
+                    self._log_mail(conn, item, address, "cancellation")
+
+    # -- mail ----------------------------------------------------------------------------------
+
+    def mail(self, recipient: str | None = None) -> list[Mail]:
+        """The sent-mail log in sending order, for one recipient (case-insensitive) or everyone."""
+        sql, args = "SELECT * FROM mail", ()
+        if recipient is not None:
+            sql, args = sql + " WHERE recipient = ?", (recipient.lower(),)
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+        return [
+            Mail(*row[:12], extended=json.loads(row[12]), sent_at=row[13])  # type: ignore[misc]
+            for row in rows
+        ]
+
+    def log_occurrence_mail(
+        self, item_id: str, kind: str, occurrence: str, *, comment: str | None = None
+    ) -> None:
+        """Mail every attendee about one occurrence (an occurrence cancelled or changed)."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            for address in _recipients(item.doc).values():
+                self._log_mail(conn, item, address, kind, comment=comment, occurrence=occurrence)
+
+    def _log_mail(
+        self,
+        conn: sqlite3.Connection,
+        item: StoredItem,
+        recipient: str,
+        kind: str,
+        *,
+        doc: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+        occurrence: str | None = None,
+    ) -> None:
+        doc = doc if doc is not None else item.doc
+        conn.execute(
+            "INSERT INTO mail (recipient, kind, organizer, item_id, uid, subject, start, end, timezone,"
+            " occurrence, comment, extended, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                recipient.lower(),
+                kind,
+                item.mailbox,
+                item.item_id,
+                item.uid,
+                doc.get("subject", ""),
+                doc.get("start", ""),
+                doc.get("end", ""),
+                doc.get("timezone", ""),
+                occurrence,
+                comment,
+                json.dumps(doc.get("extended", {})),
+                self._now(),
+            ),
+        )
+
+    # -- faults --------------------------------------------------------------------------------
+
+    def inject_fault(
+        self, protocol: str, operation: str, kind: str, *, times: int = 1, **params: Any
+    ) -> None:
+        """Queue a fault for the next `times` matching requests (`*` matches any protocol or
+        operation). Protocol apps call `take_fault` and decide what the fault means on the wire."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO faults (protocol, operation, kind, remaining, params) VALUES (?, ?, ?, ?, ?)",
+                (protocol, operation, kind, times, json.dumps(params)),
+            )
+
+    def take_fault(self, protocol: str, operation: str) -> Fault | None:
+        """Consume one queued fault matching this request, oldest first, if any."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT seq, kind, params FROM faults WHERE remaining > 0"
+                " AND protocol IN (?, '*') AND operation IN (?, '*') ORDER BY seq LIMIT 1",
+                (protocol, operation),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
+            return Fault(kind=row[1], params=json.loads(row[2]))
+
+    def clear_faults(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM faults")
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def _get(self, conn: sqlite3.Connection, item_id: str, *, include_inactive: bool = False) -> StoredItem:
+        row = conn.execute("SELECT * FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        if row is None or (not include_inactive and row[4] != "active"):
+            raise ItemNotFound(item_id)
+        return self._row_to_item(row)
+
+    @staticmethod
+    def _row_to_item(row: tuple[Any, ...]) -> StoredItem:
+        item_id, mailbox, uid, change_key, state, created, modified, doc = row
+        return StoredItem(item_id, mailbox, uid, change_key, state, created, modified, json.loads(doc))

@@ -1,0 +1,294 @@
+"""Frozen value types of the domain and their canonical form.
+
+No I/O and no third-party imports. A `Meeting` is what a meeting file declares after defaults and
+groups were applied; `canonical_fields` turns it into the plain JSON-ready mapping that is diffed,
+recorded on the calendar item as "last applied", and saved in plan files. Every provider observes a
+calendar item into the same mapping, so the planner compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+#: The one property-set GUID under which every ownership property lives (Graph and EWS reach the
+#: same MAPI named properties through it).
+PROPERTY_SET_GUID = "8f3c6a52-5d1e-4d55-9a44-0b7a7e1c2f31"
+#: Names of the single-value string properties, fixed for all meetings.
+PROP_NAMESPACE = "MeetingsAsCode.Namespace"
+PROP_MEETING_ID = "MeetingsAsCode.Id"
+PROP_LAST_APPLIED = "MeetingsAsCode.LastApplied"
+
+
+def extended_property_id(name: str) -> str:
+    """The Graph id of one of our single-value extended properties (`String {GUID} Name <name>`)."""
+    return f"String {{{PROPERTY_SET_GUID}}} Name {name}"
+
+
+class Every(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class Weekday(StrEnum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+class WeekOfMonth(StrEnum):
+    FIRST = "first"
+    SECOND = "second"
+    THIRD = "third"
+    FOURTH = "fourth"
+    LAST = "last"
+
+
+class ShowAs(StrEnum):
+    FREE = "free"
+    TENTATIVE = "tentative"
+    BUSY = "busy"
+    OOF = "oof"
+    WORKING_ELSEWHERE = "workingElsewhere"
+
+
+class Sensitivity(StrEnum):
+    NORMAL = "normal"
+    PERSONAL = "personal"
+    PRIVATE = "private"
+    CONFIDENTIAL = "confidential"
+
+
+class Importance(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class BodyFormat(StrEnum):
+    MARKDOWN = "markdown"
+    HTML = "html"
+    TEXT = "text"
+
+
+class Action(StrEnum):
+    """What the plan does to one meeting. Values are the JSON plan's wire format."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    CANCEL = "cancel"
+    MOVE = "move"
+    NOOP = "no-op"
+
+
+class MailKind(StrEnum):
+    INVITATION = "invitation"
+    UPDATE = "update"
+    CANCELLATION = "cancellation"
+
+
+@dataclass(frozen=True)
+class Override:
+    """One changed occurrence, addressed by its original date; `changes` holds canonical fields."""
+
+    date: date
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A series pattern. `until` and `count` are mutually exclusive; neither means no end."""
+
+    every: Every
+    interval: int = 1
+    on: tuple[Weekday, ...] = ()
+    day_of_month: int | None = None
+    week_of_month: WeekOfMonth | None = None
+    month: int | None = None
+    until: date | None = None
+    count: int | None = None
+    first_day_of_week: Weekday = Weekday.MONDAY
+    skip: tuple[date, ...] = ()
+    overrides: tuple[Override, ...] = ()
+
+    def canonical(self) -> dict[str, Any]:
+        """JSON-ready form; occurrence exceptions are kept apart from the pattern."""
+        return {
+            "every": self.every.value,
+            "interval": self.interval,
+            "on": sorted((d.value for d in self.on), key=_WEEKDAY_ORDER.index),
+            "day_of_month": self.day_of_month,
+            "week_of_month": self.week_of_month.value if self.week_of_month else None,
+            "month": self.month,
+            "until": self.until.isoformat() if self.until else None,
+            "count": self.count,
+            "first_day_of_week": self.first_day_of_week.value,
+        }
+
+
+_WEEKDAY_ORDER = [d.value for d in Weekday]
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a meeting was declared, for diagnostics and annotations."""
+
+    path: str
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One desired meeting after defaults and group expansion.
+
+    `start`/`end` are local wall times in `timezone` (dates, end exclusive, when `all_day`).
+    Attendee addresses are lower-cased and sorted; the organizer is never an attendee.
+    """
+
+    id: str
+    organizer: str
+    subject: str
+    start: datetime | date
+    end: datetime | date
+    timezone: str
+    all_day: bool = False
+    recurrence: Recurrence | None = None
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    rooms: tuple[str, ...] = ()
+    location: str = ""
+    online_meeting: bool = False
+    body: str = ""
+    body_format: BodyFormat = BodyFormat.MARKDOWN
+    reminder_minutes: int | None = 15
+    show_as: ShowAs = ShowAs.BUSY
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+    importance: Importance = Importance.NORMAL
+    categories: tuple[str, ...] = ()
+    response_requested: bool = True
+    allow_new_time_proposals: bool = True
+    protect: bool = False
+    cancelled: str | None = None
+    moved_from: tuple[str, ...] = ()
+    source: SourceLocation | None = field(default=None, compare=False)
+
+    @property
+    def attendees(self) -> tuple[str, ...]:
+        """Everyone who receives meeting mail: required, optional and rooms, sorted, unique."""
+        return tuple(sorted({*self.required, *self.optional, *self.rooms}))
+
+
+#: Canonical field names in display order. The planner diffs exactly these.
+FIELD_ORDER: tuple[str, ...] = (
+    "subject",
+    "start",
+    "end",
+    "timezone",
+    "all_day",
+    "recurrence",
+    "skip",
+    "overrides",
+    "required",
+    "optional",
+    "rooms",
+    "location",
+    "online_meeting",
+    "body",
+    "body_format",
+    "reminder_minutes",
+    "show_as",
+    "sensitivity",
+    "importance",
+    "categories",
+    "response_requested",
+    "allow_new_time_proposals",
+    "protect",
+)
+
+#: Fields whose change reaches attendees only as an invitation (added) or a cancellation (removed).
+ATTENDEE_FIELDS = frozenset({"required", "optional", "rooms"})
+#: Fields attendees never see; a backend that can write them silently sends no mail.
+ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", "protect"})
+
+
+def _iso(value: datetime | date) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return value.isoformat()
+
+
+def canonical_fields(meeting: Meeting) -> dict[str, Any]:
+    """The meeting as the flat JSON-ready mapping that is diffed and recorded on the item."""
+    recurrence = meeting.recurrence
+    return {
+        "subject": meeting.subject,
+        "start": _iso(meeting.start),
+        "end": _iso(meeting.end),
+        "timezone": meeting.timezone,
+        "all_day": meeting.all_day,
+        "recurrence": recurrence.canonical() if recurrence else None,
+        "skip": sorted(d.isoformat() for d in recurrence.skip) if recurrence else [],
+        "overrides": (
+            [{"date": o.date.isoformat(), **dict(o.changes)} for o in sorted(recurrence.overrides, key=_by_date)]
+            if recurrence
+            else []
+        ),
+        "required": list(meeting.required),
+        "optional": list(meeting.optional),
+        "rooms": list(meeting.rooms),
+        "location": meeting.location,
+        "online_meeting": meeting.online_meeting,
+        "body": meeting.body,
+        "body_format": meeting.body_format.value,
+        "reminder_minutes": meeting.reminder_minutes,
+        "show_as": meeting.show_as.value,
+        "sensitivity": meeting.sensitivity.value,
+        "importance": meeting.importance.value,
+        "categories": sorted(meeting.categories),
+        "response_requested": meeting.response_requested,
+        "allow_new_time_proposals": meeting.allow_new_time_proposals,
+        "protect": meeting.protect,
+    }
+
+
+def _by_date(override: Override) -> date:
+    return override.date
+
+
+def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
+    """Every mail recipient named by a canonical field mapping."""
+    return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])
+
+
+@dataclass(frozen=True)
+class ObservedMeeting:
+    """A managed calendar item as a provider saw it, in canonical terms.
+
+    `fields` is the item's current state in the canonical shape of `canonical_fields`, with lossy
+    fields resolved through fingerprints (an unchanged body reads back as the text we wrote).
+    `last_applied` is the canonical mapping we recorded at our last write, or None when the record
+    is missing or unreadable. `ends_at_utc` is the end of the last occurrence (None: never ends).
+    """
+
+    item_id: str
+    change_key: str
+    organizer: str
+    meeting_id: str
+    fields: Mapping[str, Any]
+    last_applied: Mapping[str, Any] | None
+    ends_at_utc: datetime | None
+    starts_at_utc: datetime
+
+    @property
+    def protect(self) -> bool:
+        return bool(self.fields.get("protect"))

@@ -1,0 +1,106 @@
+"""The ownership marker, the last-applied record and fingerprints of lossy fields (pure).
+
+Every managed item carries three single-value string properties (see `model.PROP_*`): our
+namespace, the meeting id and the last-applied record. The record is canonical JSON of the fields
+we wrote plus fingerprints of lossy fields. Exchange hands bodies back rewritten (wrapped in an
+HTML document, entities and whitespace changed), so a body is compared by the fingerprint of its
+normalised text: if the server's body still has the fingerprint we recorded, nobody changed it and
+it reads back as the exact text of the file; otherwise it was edited outside git (drift).
+
+Fingerprints are computed from what we send, not read back after the write: reading back would
+need a second write to store them, and on Graph any write may mail every attendee.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE
+
+RECORD_VERSION = 1
+_TRANSACTION_NAMESPACE = uuid.UUID("6b1f4c0e-22c7-4d8e-9a0b-5d3f2e9a7c41")
+
+
+def marker_properties(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dict[str, str]:
+    """The three ownership properties, by name, for an item holding `fields`."""
+    return {
+        PROP_NAMESPACE: namespace,
+        PROP_MEETING_ID: meeting_id,
+        PROP_LAST_APPLIED: encode_record(fields),
+    }
+
+
+def encode_record(fields: Mapping[str, Any]) -> str:
+    """Canonical JSON of the last-applied record for `fields`."""
+    record = {"v": RECORD_VERSION, "fields": dict(fields), "fingerprints": {"body": body_fingerprint(render_body(fields)[1])}}
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_record(text: str | None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """(fields, fingerprints) of a record; (None, {}) when missing, unreadable or of a newer version."""
+    if not text:
+        return None, {}
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None, {}
+    if not isinstance(record, dict) or record.get("v") != RECORD_VERSION or not isinstance(record.get("fields"), dict):
+        return None, {}
+    fingerprints = record.get("fingerprints")
+    return record["fields"], dict(fingerprints) if isinstance(fingerprints, dict) else {}
+
+
+def render_body(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """(content type `text`|`html`, content) to send for the canonical body fields."""
+    body, body_format = str(fields.get("body", "")), fields.get("body_format", "markdown")
+    if body_format == "text":
+        return "text", body
+    if body_format == "html":
+        return "html", body
+    from markdown_it import MarkdownIt  # imported here: only writes need it
+
+    return "html", MarkdownIt("commonmark").render(body) if body else ""
+
+
+_HEAD = re.compile(r"<head\b.*?</head>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def body_text(content: str) -> str:
+    """The visible text of a body, HTML or plain: tags dropped, entities decoded, whitespace collapsed."""
+    without_head = _HEAD.sub(" ", content)
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", without_head))).strip()
+
+
+def body_fingerprint(content: str) -> str:
+    """A short stable hash of a body's visible text."""
+    return hashlib.sha256(body_text(content).encode()).hexdigest()[:16]
+
+
+def resolve_observed(raw: Mapping[str, Any], server_body: str, record_text: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Canonical observed fields and the last-applied fields of an item.
+
+    `raw` holds every canonical field the provider could read from the server except `body`,
+    `body_format` and `protect`; those come from the record when the server's body still has the
+    recorded fingerprint, and from the server's text otherwise (the body was edited elsewhere).
+    """
+    applied, fingerprints = decode_record(record_text)
+    fields = dict(raw)
+    if applied is not None and fingerprints.get("body") == body_fingerprint(server_body):
+        fields["body"], fields["body_format"] = applied.get("body", ""), applied.get("body_format", "markdown")
+    else:
+        fields["body"], fields["body_format"] = body_text(server_body), "text"
+    fields["protect"] = bool(applied.get("protect")) if applied is not None else False
+    return fields, applied
+
+
+def transaction_id(namespace: str, organizer: str, meeting_id: str, salt: str) -> str:
+    """A deterministic create id: the same plan retrying the same create sends the same id."""
+    return str(uuid.uuid5(_TRANSACTION_NAMESPACE, f"{namespace}\n{organizer}\n{meeting_id}\n{salt}"))

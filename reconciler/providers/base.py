@@ -1,0 +1,91 @@
+"""The Provider protocol: the only port between the reconciler and a calendar backend.
+
+Contract every provider keeps (the contract suite in tests/contract checks it):
+
+* Only items carrying our namespace marker are ever listed, changed or cancelled. `list_managed`
+  returns the namespace's items of one organizer as `ObservedMeeting`s in canonical terms: local
+  wall times in the IANA zone we wrote, lower-cased sorted attendees, lossy fields (body) resolved
+  through `ownership.resolve_observed` so an untouched item reads back exactly as last applied.
+* `create` writes the item with the ownership properties and the last-applied record in the same
+  request and invites every attendee. It is idempotent: when the outcome of an earlier attempt is
+  unknown the caller looks the marker up with `find` first; Graph also sends `transaction_id`.
+* `update` writes only the fields named in `request.changed` (plus the record where that sends no
+  extra mail) and mails the fewest people the backend allows (see `notify.update_scope`). A stale
+  `change_key` raises ConflictError and writes nothing.
+* `cancel` cancels with the comment: every attendee gets one cancellation; the item leaves the
+  calendar. A stale change key raises ConflictError.
+* Errors leave a provider only as `errors.ProviderError` subclasses, chained with `from`; no SDK
+  type crosses this boundary in either direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.model import ObservedMeeting
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, as far as planning and mail prediction need to know."""
+
+    #: Organizer-only fields (reminder, show-as, categories, our record) can be written silently.
+    silent_organizer_fields: bool
+    #: Online (Teams) meetings can be created.
+    online_meetings: bool = True
+    #: Requests in flight per mailbox.
+    max_in_flight: int = 4
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    namespace: str
+    organizer: str
+    meeting_id: str
+    fields: Mapping[str, Any]
+    #: Deterministic per (plan, meeting): a retry of the same write carries the same id.
+    transaction_id: str
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    namespace: str
+    organizer: str
+    meeting_id: str
+    item_id: str
+    change_key: str
+    #: The whole desired canonical state; only `changed` fields are written.
+    fields: Mapping[str, Any]
+    changed: frozenset[str]
+    #: The meeting id recorded on the item today (differs from `meeting_id` for a move).
+    previous_meeting_id: str
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    organizer: str
+    meeting_id: str
+    item_id: str
+    change_key: str
+    comment: str | None
+
+
+class Provider(Protocol):
+    """A calendar backend. See the module docstring for the contract."""
+
+    name: str
+    capabilities: Capabilities
+
+    def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]: ...
+
+    def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...
+
+    def create(self, request: CreateRequest) -> ObservedMeeting: ...
+
+    def update(self, request: UpdateRequest) -> ObservedMeeting: ...
+
+    def cancel(self, request: CancelRequest) -> None: ...
+
+    def close(self) -> None: ...

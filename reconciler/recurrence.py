@@ -1,0 +1,150 @@
+"""Series arithmetic on canonical fields (pure): patterns <-> Graph's patternedRecurrence shape,
+occurrence expansion and the time span a meeting covers.
+
+Graph's `patternedRecurrence` is also the emulator store's neutral shape, so the sandbox and the
+Graph provider share `to_patterned` / `from_patterned`; EWS maps its own elements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+
+
+def parse_local(value: str) -> datetime:
+    """A canonical `start`/`end` (date or minute-precision datetime) as a naive datetime."""
+    return datetime.fromisoformat(value) if "T" in value else datetime.combine(date.fromisoformat(value), time())
+
+
+def to_patterned(recurrence: Mapping[str, Any], start: str, timezone: str) -> dict[str, Any]:
+    """The canonical recurrence as Graph's patternedRecurrence (only meaningful keys set)."""
+    every, on = recurrence["every"], list(recurrence.get("on") or [])
+    relative = recurrence.get("week_of_month") is not None
+    pattern: dict[str, Any] = {"interval": recurrence.get("interval", 1)}
+    if every == "day":
+        pattern["type"] = "daily"
+    elif every == "week":
+        pattern |= {"type": "weekly", "daysOfWeek": on, "firstDayOfWeek": recurrence.get("first_day_of_week", "monday")}
+    elif every == "month":
+        pattern["type"] = "relativeMonthly" if relative else "absoluteMonthly"
+    else:
+        pattern["type"] = "relativeYearly" if relative else "absoluteYearly"
+        pattern["month"] = recurrence.get("month") or parse_local(start).month
+    if every in ("month", "year"):
+        if relative:
+            pattern |= {"daysOfWeek": on, "index": recurrence["week_of_month"]}
+        else:
+            pattern["dayOfMonth"] = recurrence.get("day_of_month") or parse_local(start).day
+    range_: dict[str, Any] = {"startDate": start[:10], "recurrenceTimeZone": timezone}
+    if recurrence.get("until"):
+        range_ |= {"type": "endDate", "endDate": recurrence["until"]}
+    elif recurrence.get("count"):
+        range_ |= {"type": "numbered", "numberOfOccurrences": recurrence["count"]}
+    else:
+        range_["type"] = "noEnd"
+    return {"pattern": pattern, "range": range_}
+
+
+def from_patterned(patterned: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """Graph's patternedRecurrence (defaults filled or not) back to the canonical recurrence.
+
+    The canonical form is explicit: weekly `on`, absolute `day_of_month` and yearly `month` are
+    always set (loading fills them from `start`), so both directions compare equal.
+    """
+    pattern, range_ = patterned["pattern"], patterned["range"]
+    kind = str(pattern["type"])
+    relative = kind.startswith("relative")
+    every = {"daily": "day", "weekly": "week"}.get(kind, "month" if kind.endswith("Monthly") else "year")
+    local = parse_local(start)
+    on = [str(d).lower() for d in pattern.get("daysOfWeek") or []] if every == "week" or relative else []
+    day_of_month = None
+    if every in ("month", "year") and not relative:
+        day_of_month = int(pattern.get("dayOfMonth") or 0) or local.day
+    month = (int(pattern.get("month") or 0) or local.month) if every == "year" else None
+    range_type = str(range_.get("type"))
+    return {
+        "every": every,
+        "interval": int(pattern.get("interval", 1)),
+        "on": sorted(on, key=_WEEKDAYS.index),
+        "day_of_month": day_of_month,
+        "week_of_month": str(pattern.get("index", "first")) if relative else None,
+        "month": month,
+        "until": str(range_["endDate"]) if range_type == "endDate" else None,
+        "count": int(range_["numberOfOccurrences"]) if range_type == "numbered" else None,
+        "first_day_of_week": str(pattern.get("firstDayOfWeek") or "monday").lower() if every == "week" else "monday",
+    }
+
+
+def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
+    freq = {"day": rrule.DAILY, "week": rrule.WEEKLY, "month": rrule.MONTHLY, "year": rrule.YEARLY}[recurrence["every"]]
+    days = [getattr(rrule, d[:2].upper()) for d in recurrence.get("on") or []]
+    kwargs: dict[str, Any] = {
+        "dtstart": dtstart,
+        "interval": recurrence.get("interval", 1),
+        "wkst": getattr(rrule, str(recurrence.get("first_day_of_week", "monday"))[:2].upper()),
+    }
+    if recurrence["every"] == "week":
+        kwargs["byweekday"] = days or [dtstart.weekday()]
+    elif recurrence["every"] in ("month", "year"):
+        if recurrence.get("week_of_month"):
+            kwargs["byweekday"] = [d(_INDEX[recurrence["week_of_month"]]) for d in days]
+        else:
+            kwargs["bymonthday"] = recurrence.get("day_of_month") or dtstart.day
+        if recurrence["every"] == "year":
+            kwargs["bymonth"] = recurrence.get("month") or dtstart.month
+    if recurrence.get("until"):
+        kwargs["until"] = datetime.combine(date.fromisoformat(recurrence["until"]), time.max)
+    elif recurrence.get("count"):
+        kwargs["count"] = recurrence["count"]
+    return rrule.rrule(freq, **kwargs)
+
+
+def occurrence_starts(fields: Mapping[str, Any]) -> Iterator[datetime]:
+    """Local (naive) start of every occurrence of a canonical meeting, in order; one for a single."""
+    start = parse_local(fields["start"])
+    recurrence = fields.get("recurrence")
+    if not recurrence:
+        yield start
+        return
+    skipped = {date.fromisoformat(d) for d in fields.get("skip") or []}
+    for occurrence in _rule(recurrence, start):
+        if occurrence.date() not in skipped:
+            yield occurrence
+
+
+def _utc(local: datetime, timezone: str) -> datetime:
+    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def span_utc(fields: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
+    """(start of the first occurrence, end of the last one or None for a series without end), UTC."""
+    start, end = parse_local(fields["start"]), parse_local(fields["end"])
+    timezone, duration = fields["timezone"], end - start
+    recurrence = fields.get("recurrence")
+    if not recurrence:
+        return _utc(start, timezone), _utc(end, timezone)
+    if not recurrence.get("until") and not recurrence.get("count"):
+        return _utc(start, timezone), None
+    last = _rule(recurrence, start)[-1] if recurrence.get("count") else _rule(recurrence, start).before(
+        datetime.combine(date.fromisoformat(recurrence["until"]), time.max), inc=True
+    )
+    return _utc(start, timezone), _utc((last or start) + duration, timezone)
+
+
+def has_ended(fields: Mapping[str, Any], now: datetime) -> bool:
+    """True when the meeting's last occurrence ended before `now` (aware)."""
+    end = span_utc(fields)[1]
+    return end is not None and end <= now
+
+
+def has_started(fields: Mapping[str, Any], now: datetime) -> bool:
+    return span_utc(fields)[0] <= now
+
+
