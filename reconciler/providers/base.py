@@ -78,6 +78,11 @@ class Provider(Protocol):
     name: str
     capabilities: Capabilities
 
+    def known_organizers(self) -> frozenset[str]:
+        """Mailboxes the backend can enumerate cheaply (the sandbox: all); others return none, and
+        the reconciler scans the organizers named in files and configuration."""
+        ...
+
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]: ...
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...

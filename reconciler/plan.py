@@ -1,0 +1,289 @@
+"""Action, Change, Plan and `build_plan` (pure: the clock, policy and capabilities are parameters).
+
+Rules (DESIGN.md section 4), in the order `build_plan` applies them:
+
+* A desired meeting matches the managed item carrying its id, or else one carrying an id from its
+  `moved_from` (a move keeps the item: no cancellation, no new invitation).
+* Meetings that already ended are never created, changed or cancelled.
+* `cancelled:` cancels a live item with that text; an item without a file is cancelled when
+  `policy.prune` is on, released with a warning otherwise; `protect: true` recorded on the item
+  makes that a plan error. A removed series that has started is ended instead (its range is cut
+  after the last occurrence that started), so past occurrences stay in every calendar.
+* Fields that differ from git are changed back; fields where the item also differs from our
+  last-applied record were edited outside git and are reported as drift (with `policy.drift ==
+  "warn"` they are left alone and only reported).
+* More cancellations than `policy.max_cancellations` is a plan error unless allowed.
+* Output is deterministic: changes sorted by (organizer, id), recipients sorted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reconciler import notify
+from reconciler.diff import FieldChange, diff_fields
+from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
+from reconciler.notify import Notification
+from reconciler.providers.base import Capabilities
+from reconciler.recurrence import has_ended, has_started, occurrence_starts
+
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlanPolicy:
+    """The parts of `config.Policy` the planner needs."""
+
+    prune: bool = True
+    max_cancellations: int = 10
+    drift: str = "revert"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the plan does to one meeting, with the fields it writes and the mail that causes.
+
+    `desired` is the full canonical state to write (None for a cancel); `item_id`/`change_key`
+    identify the item as observed (None for a create) so a saved plan can refuse stale items.
+    """
+
+    action: Action
+    meeting_id: str
+    organizer: str
+    subject: str
+    fields: tuple[FieldChange, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    item_id: str | None = None
+    change_key: str | None = None
+    desired: Mapping[str, Any] | None = None
+    previous_id: str | None = None
+    comment: str | None = None
+    drift: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    source: str | None = None
+
+    @property
+    def changed_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
+
+    def recipients(self) -> frozenset[str]:
+        return frozenset(r for n in self.notifications for r in n.recipients)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole plan: changes to make, errors that forbid applying it, warnings to read."""
+
+    backend: str
+    namespace: str
+    created_at: str
+    changes: tuple[Change, ...]
+    unchanged: int = 0
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def count(self, action: Action) -> int:
+        if action is Action.NOOP:
+            return self.unchanged
+        return sum(1 for c in self.changes if c.action is action)
+
+    def recipients(self) -> frozenset[str]:
+        """Everyone who will receive at least one message."""
+        return frozenset(r for c in self.changes for r in c.recipients())
+
+    def mail_count(self, kind: MailKind) -> int:
+        return sum(len(n.recipients) for c in self.changes for n in c.notifications if n.kind is kind)
+
+
+@dataclass
+class _Builder:
+    now: datetime
+    policy: PlanPolicy
+    capabilities: Capabilities
+    changes: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _where(meeting: Meeting) -> str | None:
+    return f"{meeting.source.path}:{meeting.source.line}" if meeting.source else None
+
+
+def build_plan(
+    desired: Sequence[Meeting],
+    observed: Sequence[ObservedMeeting],
+    *,
+    now: datetime,
+    policy: PlanPolicy,
+    capabilities: Capabilities,
+    backend: str,
+    namespace: str,
+    allow_mass_cancel: bool = False,
+) -> Plan:
+    """Compare desired meetings with the managed items observed; see the module docstring."""
+    b = _Builder(now, policy, capabilities)
+    by_id: dict[str, list[ObservedMeeting]] = defaultdict(list)
+    for item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
+        by_id[item.meeting_id].append(item)
+    claimed: set[str] = set()
+    for meeting in desired:
+        item = _match(meeting, by_id, claimed, b)
+        _plan_meeting(meeting, item, b)
+    for meeting_id, items in sorted(by_id.items()):
+        for index, item in enumerate(items):
+            if item.item_id in claimed:
+                continue
+            duplicate = index > 0 or meeting_id in {m.id for m in desired if m.cancelled is None}
+            _plan_orphan(item, b, duplicate=duplicate)
+    cancels = sum(1 for c in b.changes if c.action is Action.CANCEL)
+    if cancels > policy.max_cancellations and not allow_mass_cancel:
+        b.errors.append(
+            f"The plan cancels {cancels} meetings, more than policy.max_cancellations ({policy.max_cancellations});"
+            " pass --allow-mass-cancel if this is intended."
+        )
+    changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
+    return Plan(
+        backend=backend,
+        namespace=namespace,
+        created_at=now.isoformat(),
+        changes=tuple(changes),
+        unchanged=b.unchanged,
+        errors=tuple(b.errors),
+        warnings=tuple(b.warnings),
+    )
+
+
+def _match(
+    meeting: Meeting, by_id: Mapping[str, list[ObservedMeeting]], claimed: set[str], b: _Builder
+) -> ObservedMeeting | None:
+    """The item this meeting owns (by id, then by an id it moved from), marked as claimed."""
+    for candidate_id in (meeting.id, *meeting.moved_from):
+        for item in by_id.get(candidate_id, ()):
+            if item.item_id in claimed:
+                continue
+            claimed.add(item.item_id)
+            return item
+    return None
+
+
+def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -> None:
+    desired = canonical_fields(meeting)
+    common: dict[str, Any] = {"meeting_id": meeting.id, "organizer": meeting.organizer, "subject": meeting.subject,
+                              "source": _where(meeting)}
+    if meeting.cancelled is not None:
+        if item is None or has_ended(item.fields, b.now):
+            b.unchanged += 1
+            return
+        comment = meeting.cancelled or None
+        b.changes.append(Change(Action.CANCEL, **common, item_id=item.item_id, change_key=item.change_key,
+                                comment=comment, notifications=notify.for_cancel(item.fields, comment)))
+        return
+    if item is None:
+        if has_ended(desired, b.now):
+            b.warnings.append(f"{meeting.id}: the meeting already ended; it is not created.")
+            b.unchanged += 1
+            return
+        b.changes.append(Change(Action.CREATE, **common, fields=diff_fields(None, desired), desired=desired,
+                                notifications=notify.for_create(desired)))
+        return
+    if item.organizer != meeting.organizer:
+        b.errors.append(
+            f"{meeting.id}: the organizer changed from {item.organizer} to {meeting.organizer}; Exchange cannot move a"
+            " meeting between mailboxes. Cancel it (cancelled:) and declare a new meeting with a new id instead."
+        )
+        return
+    if has_ended(item.fields, b.now) or has_ended(desired, b.now):
+        b.unchanged += 1
+        return
+    fields = diff_fields(item.fields, desired)
+    drift = tuple(
+        f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before
+    )
+    warnings: tuple[str, ...] = ()
+    if drift and b.policy.drift == "warn":
+        warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
+        fields = tuple(f for f in fields if f.name not in drift)
+    moved = item.meeting_id != meeting.id
+    if not fields and not moved:
+        b.unchanged += 1
+        b.warnings.extend(warnings)
+        return
+    changed = frozenset(f.name for f in fields)
+    b.changes.append(
+        Change(
+            Action.MOVE if moved else Action.UPDATE,
+            **common,
+            fields=fields,
+            item_id=item.item_id,
+            change_key=item.change_key,
+            desired=desired,
+            previous_id=item.meeting_id,
+            drift=drift,
+            warnings=warnings,
+            notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+        )
+    )
+
+
+def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None:
+    """An item no meeting file claims: a duplicate, a deleted file, or a released meeting."""
+    common: dict[str, Any] = {"meeting_id": item.meeting_id, "organizer": item.organizer,
+                              "subject": str(item.fields.get("subject", "")), "item_id": item.item_id,
+                              "change_key": item.change_key}
+    if has_ended(item.fields, b.now):
+        return
+    if duplicate:
+        b.changes.append(Change(Action.CANCEL, **common, notifications=notify.for_cancel(item.fields, None),
+                                warnings=(f"{item.meeting_id}: a second calendar item carries this id; it is cancelled.",)))
+        return
+    if item.protect:
+        b.errors.append(
+            f"{item.meeting_id}: the meeting file was deleted but the meeting is protected (protect: true); restore"
+            " the file, or keep it with `cancelled:` to cancel the meeting on purpose."
+        )
+        return
+    if not b.policy.prune:
+        b.warnings.append(f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar "
+                          "(policy.prune is off).")
+        return
+    if item.fields.get("recurrence") and has_started(item.fields, b.now):
+        _end_series(item, b, common)
+        return
+    b.changes.append(Change(Action.CANCEL, **common, notifications=notify.for_cancel(item.fields, None)))
+
+
+def _end_series(item: ObservedMeeting, b: _Builder, common: dict[str, Any]) -> None:
+    """Cut a started series after its last occurrence that started before now."""
+    timezone = item.fields["timezone"]
+    now_local = b.now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    last_started = None
+    for start in occurrence_starts(item.fields):
+        if start > now_local:
+            break
+        last_started = start
+    assert last_started is not None  # has_started() held
+    recurrence = dict(item.fields["recurrence"], until=last_started.date().isoformat(), count=None)
+    desired = dict(item.fields, recurrence=recurrence)
+    fields = diff_fields(item.fields, desired)
+    b.changes.append(
+        Change(
+            Action.UPDATE,
+            **common,
+            fields=fields,
+            desired=desired,
+            previous_id=item.meeting_id,
+            warnings=(f"{item.meeting_id}: the series has started, so it is ended after "
+                      f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",),
+            notifications=notify.for_update(item.fields, desired, {"recurrence"}, b.capabilities),
+        )
+    )

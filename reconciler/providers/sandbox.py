@@ -1,0 +1,220 @@
+"""The embedded default backend: the emulator's mailbox store, in-process.
+
+It behaves as Exchange would for a client that can choose the send mode of each write (like EWS):
+attendee-only changes mail only the people added or removed, organizer-only changes mail nobody.
+Injected faults (`MailboxStore.inject_fault("sandbox", <create|update|cancel>, kind)`) let tests
+crash a write: `fail` raises before writing, `timeout-after-commit` writes and then raises as a
+lost answer would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
+from reconciler.errors import ConflictError, NotFoundError, TransientError
+from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
+from reconciler.notify import UpdateScope, update_scope
+from reconciler.ownership import marker_properties, render_body, resolve_observed
+from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.recurrence import from_patterned, span_utc, to_patterned
+
+_SEND_MODE = {UpdateScope.SILENT: SendMode.NONE, UpdateScope.ATTENDEES_ONLY: SendMode.CHANGED,
+              UpdateScope.EVERYONE: SendMode.ALL}
+_ATTENDEE_TYPES = (("required", "required"), ("optional", "optional"), ("rooms", "resource"))
+
+
+def _wall(value: str) -> str:
+    """Canonical local time (date or minutes) as the store's seconds-precision wall time."""
+    return f"{value}:00" if "T" in value else f"{value}T00:00:00"
+
+
+def to_document(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical fields -> the store's neutral document (without extended properties)."""
+    content_type, content = render_body(fields)
+    recurrence = fields.get("recurrence")
+    return {
+        "subject": fields["subject"],
+        "body": {"type": content_type, "content": content},
+        "start": _wall(fields["start"]),
+        "end": _wall(fields["end"]),
+        "timezone": fields["timezone"],
+        "is_all_day": fields["all_day"],
+        "location": fields["location"],
+        "attendees": [
+            {"email": address, "name": address, "type": kind, "response": "none"}
+            for key, kind in _ATTENDEE_TYPES
+            for address in fields[key]
+        ],
+        "recurrence": to_patterned(recurrence, fields["start"], fields["timezone"]) if recurrence else None,
+        "cancelled_occurrences": list(fields.get("skip", [])),
+        "exceptions": {o["date"]: {k: v for k, v in o.items() if k != "date"} for o in fields.get("overrides", [])},
+        "is_online_meeting": fields["online_meeting"],
+        "is_reminder_on": fields["reminder_minutes"] is not None,
+        "reminder_minutes": fields["reminder_minutes"] if fields["reminder_minutes"] is not None else 15,
+        "show_as": fields["show_as"],
+        "sensitivity": fields["sensitivity"],
+        "importance": fields["importance"],
+        "categories": list(fields["categories"]),
+        "response_requested": fields["response_requested"],
+        "allow_new_time_proposals": fields["allow_new_time_proposals"],
+    }
+
+
+def _canonical_time(value: str, all_day: bool) -> str:
+    return value[:10] if all_day else value[:16]
+
+
+def observe_document(item: StoredItem) -> ObservedMeeting:
+    """The store's item -> canonical observed meeting (lossy fields resolved via the record)."""
+    doc = item.doc
+    all_day = bool(doc.get("is_all_day"))
+    start = _canonical_time(doc["start"], all_day)
+    attendees: dict[str, list[str]] = {key: [] for key, _ in _ATTENDEE_TYPES}
+    for attendee in doc.get("attendees", []):
+        key = {"required": "required", "optional": "optional", "resource": "rooms"}[attendee["type"]]
+        attendees[key].append(attendee["email"].lower())
+    raw: dict[str, Any] = {
+        "subject": doc.get("subject", ""),
+        "start": start,
+        "end": _canonical_time(doc["end"], all_day),
+        "timezone": doc["timezone"],
+        "all_day": all_day,
+        "recurrence": from_patterned(doc["recurrence"], start) if doc.get("recurrence") else None,
+        "skip": sorted(doc.get("cancelled_occurrences", [])),
+        "overrides": [{"date": d, **changes} for d, changes in sorted(doc.get("exceptions", {}).items())],
+        **{key: sorted(values) for key, values in attendees.items()},
+        "location": doc.get("location", ""),
+        "online_meeting": bool(doc.get("is_online_meeting")),
+        "reminder_minutes": doc.get("reminder_minutes") if doc.get("is_reminder_on", True) else None,
+        "show_as": doc.get("show_as", "busy"),
+        "sensitivity": doc.get("sensitivity", "normal"),
+        "importance": doc.get("importance", "normal"),
+        "categories": sorted(doc.get("categories", [])),
+        "response_requested": bool(doc.get("response_requested", True)),
+        "allow_new_time_proposals": bool(doc.get("allow_new_time_proposals", True)),
+    }
+    extended = doc.get("extended", {})
+    fields, applied = resolve_observed(raw, doc.get("body", {}).get("content", ""),
+                                       extended.get(extended_property_id(PROP_LAST_APPLIED)))
+    starts, ends = span_utc(fields)
+    return ObservedMeeting(
+        item_id=item.item_id,
+        change_key=item.change_key,
+        organizer=item.mailbox,
+        meeting_id=extended.get(extended_property_id(PROP_MEETING_ID), ""),
+        fields=fields,
+        last_applied=applied,
+        ends_at_utc=ends,
+        starts_at_utc=starts,
+    )
+
+
+def _extended(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dict[str, str]:
+    return {extended_property_id(k): v for k, v in marker_properties(namespace, meeting_id, fields).items()}
+
+
+class SandboxProvider:
+    """Provider over a local `MailboxStore` file. See `providers.base` for the contract."""
+
+    name = "sandbox"
+    capabilities = Capabilities(silent_organizer_fields=True)
+
+    def __init__(self, store: MailboxStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, path: Path) -> SandboxProvider:
+        return cls(MailboxStore(path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def known_organizers(self) -> frozenset[str]:
+        return frozenset(self.store.mailboxes())
+
+    def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
+        items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
+        return [observe_document(item) for item in items]
+
+    def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
+        for item in self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_MEETING_ID), meeting_id)):
+            observed = observe_document(item)
+            if item.doc.get("extended", {}).get(extended_property_id(PROP_NAMESPACE)) == namespace:
+                return observed
+        return None
+
+    def create(self, request: CreateRequest) -> ObservedMeeting:
+        fault = self.store.take_fault("sandbox", "create")
+        if fault is not None and fault.kind == "fail":
+            raise TransientError(f"The sandbox failed to create {request.meeting_id} (injected fault).")
+        doc = to_document(request.fields) | {"extended": _extended(request.namespace, request.meeting_id, request.fields)}
+        item = self.store.create_item(request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id)
+        if fault is not None:
+            raise TransientError(f"The sandbox's answer to creating {request.meeting_id} was lost (injected fault).")
+        return observe_document(item)
+
+    def update(self, request: UpdateRequest) -> ObservedMeeting:
+        fault = self.store.take_fault("sandbox", "update")
+        if fault is not None:
+            raise TransientError(f"The sandbox failed to update {request.meeting_id} (injected fault).")
+        full = to_document(request.fields)
+        changes = {key: value for key, value in full.items() if key in _document_keys(request.changed)}
+        try:
+            item = self.store.update_item(
+                request.item_id,
+                changes,
+                send=_SEND_MODE[update_scope(request.changed)],
+                if_change_key=request.change_key,
+                extended=_extended(request.namespace, request.meeting_id, request.fields),
+            )
+        except StaleChangeKey as error:
+            raise ConflictError(f"{request.meeting_id} was changed in the calendar after it was read.") from error
+        except ItemNotFound as error:
+            raise NotFoundError(f"{request.meeting_id} is no longer in {request.organizer}'s calendar.") from error
+        return observe_document(item)
+
+    def cancel(self, request: CancelRequest) -> None:
+        fault = self.store.take_fault("sandbox", "cancel")
+        if fault is not None:
+            raise TransientError(f"The sandbox failed to cancel {request.meeting_id} (injected fault).")
+        try:
+            self.store.cancel_item(request.item_id, comment=request.comment, if_change_key=request.change_key)
+        except StaleChangeKey as error:
+            raise ConflictError(f"{request.meeting_id} was changed in the calendar after it was read.") from error
+        except ItemNotFound as error:
+            raise NotFoundError(f"{request.meeting_id} is no longer in {request.organizer}'s calendar.") from error
+
+
+#: Which document keys carry each canonical field.
+_DOCUMENT_KEYS: dict[str, tuple[str, ...]] = {
+    "subject": ("subject",),
+    "start": ("start",),
+    "end": ("end",),
+    "timezone": ("timezone",),
+    "all_day": ("is_all_day",),
+    "recurrence": ("recurrence",),
+    "skip": ("cancelled_occurrences",),
+    "overrides": ("exceptions",),
+    "required": ("attendees",),
+    "optional": ("attendees",),
+    "rooms": ("attendees",),
+    "location": ("location",),
+    "online_meeting": ("is_online_meeting",),
+    "body": ("body",),
+    "body_format": ("body",),
+    "reminder_minutes": ("is_reminder_on", "reminder_minutes"),
+    "show_as": ("show_as",),
+    "sensitivity": ("sensitivity",),
+    "importance": ("importance",),
+    "categories": ("categories",),
+    "response_requested": ("response_requested",),
+    "allow_new_time_proposals": ("allow_new_time_proposals",),
+    "protect": (),
+}
+
+
+def _document_keys(changed: frozenset[str]) -> set[str]:
+    return {key for name in changed for key in _DOCUMENT_KEYS[name]}
