@@ -1,0 +1,375 @@
+"""The `meetings` command line: the only module that prints or exits.
+
+Exit codes (DESIGN.md section 6) are the named constants below. User mistakes are printed as
+sentences (diagnostics as `file:line:col: message`, and as `::error` annotations inside GitHub
+Actions); only internal errors mention a traceback, and only `--debug` shows it. Heavy modules
+(the planner, providers, SDKs) are imported inside the commands so `meetings --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from reconciler.config import Config
+    from reconciler.errors import Diagnostic
+    from reconciler.model import Meeting
+    from reconciler.plan import Plan
+    from reconciler.providers.base import Provider
+    from reconciler.reconcile import ApplyReport, Outcome
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CHANGES = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class Format(StrEnum):
+    HUMAN = "human"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class MailFormat(StrEnum):
+    HUMAN = "human"
+    JSON = "json"
+
+
+app = typer.Typer(
+    help="GitOps for Exchange meetings: validate meeting files, plan and apply them to calendars.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(help="The embedded sandbox: what people received, and emulators for real clients.",
+                          no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+class _Options:
+    config: Path | None = None
+    debug: bool = False
+    color: bool = True
+
+
+OPTIONS = _Options()
+
+
+@app.callback()
+def _global(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Path of reconciler.yaml (default ./reconciler.yaml).")] = None,  # noqa: UP045 - typer needs Optional
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,
+) -> None:
+    OPTIONS.config, OPTIONS.debug = config, debug
+    OPTIONS.color = not no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _say(text: str = "", *, err: bool = False) -> None:
+    typer.echo(text, err=err)
+
+
+def _exit(code: int) -> NoReturn:
+    raise typer.Exit(code)
+
+
+def _now() -> datetime:
+    """The clock; MEETINGS_NOW (ISO 8601) pins it for tests and reproducible demos."""
+    pinned = os.environ.get("MEETINGS_NOW")
+    if pinned:
+        moment = datetime.fromisoformat(pinned)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    for diagnostic in diagnostics:
+        _say(str(diagnostic), err=True)
+        if in_actions:
+            message = diagnostic.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            _say(f"::error file={diagnostic.path},line={diagnostic.line},col={diagnostic.column}::{message}")
+    count = len(diagnostics)
+    _say(f"{count} problem{'s' if count != 1 else ''} found; nothing was changed.", err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn our errors into messages and exit codes; anything else is an internal error."""
+    from reconciler.errors import InputError, MeetingsError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InputError as error:
+        _print_diagnostics(error.diagnostics)
+        _exit(EXIT_FAILURE)
+    except MeetingsError as error:
+        _say(f"Error: {error}", err=True)
+        _exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        _say("Interrupted.", err=True)
+        _exit(EXIT_INTERRUPTED)
+    except Exception as error:  # an internal error: our bug, not the user's
+        if OPTIONS.debug:
+            raise
+        _say(f"Internal error: {type(error).__name__}: {error}. Run again with --debug for the traceback, "
+             "and please report it.", err=True)
+        _exit(EXIT_INTERNAL)
+
+
+def _load() -> tuple[Config, list[Meeting]]:
+    """Configuration and every meeting, or an InputError listing every problem."""
+    from reconciler.config import load_config
+    from reconciler.loading import load_meetings
+
+    config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+    return config, load_meetings(config)
+
+
+def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_mass_cancel: bool) -> Plan:
+    from reconciler.plan import PlanPolicy
+    from reconciler.reconcile import make_plan
+
+    policy = PlanPolicy(prune=config.policy.prune, max_cancellations=config.policy.max_cancellations,
+                        drift=config.policy.drift)
+    return make_plan(meetings, provider, namespace=config.namespace, policy=policy, now=_now(),
+                     extra_organizers=[config.defaults.organizer], allow_mass_cancel=allow_mass_cancel)
+
+
+def _render(plan: Plan, output: Format) -> str:
+    from reconciler.render import human, jsonplan, markdown
+
+    renderers: dict[Format, Callable[[Plan], str]] = {
+        Format.HUMAN: lambda p: human.render(p, color=OPTIONS.color),
+        Format.JSON: jsonplan.render,
+        Format.MARKDOWN: markdown.render,
+    }
+    return renderers[output](plan)
+
+
+@app.command()
+def validate() -> None:
+    """Check every meeting file and reconciler.yaml; print every problem as file:line:col: message."""
+    with _user_errors():
+        config, meetings = _load()
+        _say(f"{len(meetings)} meeting{'s' if len(meetings) != 1 else ''} in {config.meetings_dir} are valid.")
+
+
+@app.command()
+def plan(
+    output: Annotated[Format, typer.Option("--format", help="human, json (schemas/plan.schema.json) or markdown.")] = Format.HUMAN,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Save the plan (JSON) for `meetings apply PLANFILE`.")] = None,  # noqa: UP045
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 0 without changes, 2 with changes.")] = False,
+    allow_mass_cancel: Annotated[bool, typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations.")] = False,
+) -> None:
+    """Show what apply would change in the calendars and who would receive which mail."""
+    from reconciler.providers.factory import open_provider
+    from reconciler.render import jsonplan
+
+    with _user_errors():
+        config, meetings = _load()
+        provider = open_provider(config)
+        try:
+            result = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel)
+        finally:
+            provider.close()
+        typer.echo(_render(result, output), nl=False)
+        if out is not None:
+            out.write_text(jsonplan.render(result), encoding="utf-8")
+            _say(f"Plan saved to {out}; apply it with: meetings apply {out}", err=True)
+        if result.errors:
+            _exit(EXIT_FAILURE)
+        if detailed_exitcode and result.has_changes:
+            _exit(EXIT_CHANGES)
+
+
+def _print_report(report: ApplyReport) -> None:
+    from reconciler.render.human import SYMBOLS
+
+    applied, failed, stale = (report.with_status(s) for s in ("applied", "failed", "stale"))
+    for outcome in failed + stale:
+        _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {outcome.message}", err=True)
+    if not report.outcomes:
+        _say("Nothing to apply: the calendars match the meeting files.")
+        return
+    _say(f"Apply finished: {len(applied)} applied, {len(failed)} failed, {len(stale)} refused as stale.")
+
+
+def _saved_plan(planfile: Path, config: Config, provider: Provider) -> tuple[Plan, list[Outcome]]:
+    """The saved plan's changes still valid, and those refused because their item moved since."""
+    from dataclasses import replace
+
+    from reconciler.errors import PlanError
+    from reconciler.reconcile import stale_changes
+    from reconciler.render import jsonplan
+
+    try:
+        saved = jsonplan.parse(planfile.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PlanError(f"Cannot read the plan file {planfile}: {error.strerror}.") from error
+    if (saved.backend, saved.namespace) != (provider.name, config.namespace):
+        raise PlanError(
+            f"The plan was made for backend {saved.backend!r}, namespace {saved.namespace!r}; "
+            f"the configuration says {provider.name!r}, {config.namespace!r}."
+        )
+    valid, refused = stale_changes(saved, provider)
+    return replace(valid, errors=saved.errors, warnings=saved.warnings), refused
+
+
+def _confirm(auto_approve: bool) -> None:
+    from reconciler.errors import PlanError
+
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PlanError(
+            "Refusing to apply without confirmation: stdin is not a terminal. "
+            "Pass --auto-approve to apply non-interactively."
+        )
+    if not typer.confirm("Apply these changes?", default=False):
+        _say("Apply cancelled; nothing was changed.")
+        _exit(EXIT_FAILURE)
+
+
+def _progress(outcome: Outcome) -> None:
+    from reconciler.render.human import SYMBOLS
+
+    mark = "ok" if outcome.status == "applied" else f"FAILED: {outcome.message}"
+    _say(f"  {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {mark}", err=True)
+
+
+@app.command()
+def apply(
+    planfile: Annotated[Optional[Path], typer.Argument(help="A plan saved with `meetings plan --out`.")] = None,  # noqa: UP045
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")] = False,
+    output: Annotated[Format, typer.Option("--format", help="How to show the plan before applying.")] = Format.HUMAN,
+    allow_mass_cancel: Annotated[
+        bool, typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations.")
+    ] = False,
+) -> None:
+    """Plan again (or read PLANFILE), show the plan, ask, then write the changes."""
+    from reconciler.config import load_config
+    from reconciler.providers.factory import open_provider
+    from reconciler.reconcile import ApplyReport, apply_plan
+
+    with _user_errors():
+        if planfile is None:
+            config, meetings = _load()
+        else:
+            config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+        provider = open_provider(config)
+        try:
+            if planfile is None:
+                result, refused = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel), []
+            else:
+                result, refused = _saved_plan(planfile, config, provider)
+            typer.echo(_render(result, output), nl=False)
+            if result.errors:
+                _say("The plan has errors; nothing was changed.", err=True)
+                _exit(EXIT_FAILURE)
+            outcomes: tuple[Outcome, ...] = ()
+            if result.changes:
+                _confirm(auto_approve)
+                outcomes = apply_plan(result, provider, on_progress=_progress).outcomes
+        finally:
+            provider.close()
+        report = ApplyReport(outcomes + tuple(refused))
+        _print_report(report)
+        if not report.ok:
+            _exit(EXIT_FAILURE)
+
+
+@sandbox_app.command("mail")
+def sandbox_mail(
+    address: Annotated[str, typer.Argument(help="The recipient's e-mail address.")],
+    output: Annotated[MailFormat, typer.Option("--format", help="human or json.")] = MailFormat.HUMAN,
+) -> None:
+    """List the meeting mail one person received in the sandbox, oldest first."""
+    from reconciler.config import load_config
+    from reconciler.emulator.store import MailboxStore
+    from reconciler.model import PROP_MEETING_ID, extended_property_id
+
+    with _user_errors():
+        config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+        path = config.root / config.sandbox.path
+        if not path.exists():
+            rows = []
+        else:
+            store = MailboxStore(path)
+            try:
+                rows = [
+                    {
+                        "kind": m.kind,
+                        "subject": m.subject,
+                        "organizer": m.organizer,
+                        "meeting_id": m.extended.get(extended_property_id(PROP_MEETING_ID)),
+                        "start": m.start,
+                        "end": m.end,
+                        "timezone": m.timezone,
+                        "occurrence": m.occurrence,
+                        "comment": m.comment,
+                        "sent_at": m.sent_at,
+                    }
+                    for m in store.mail(address)
+                ]
+            finally:
+                store.close()
+        if output is MailFormat.JSON:
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        if not rows:
+            _say(f"{address} received no meeting mail.")
+            return
+        for row in rows:
+            when = f"{row['start'][:16].replace('T', ' ')} {row['timezone']}"
+            occurrence = f" (occurrence {row['occurrence']})" if row["occurrence"] else ""
+            comment = f' — "{row["comment"]}"' if row["comment"] else ""
+            _say(f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "
+                 f"{when}{occurrence}{comment}")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve() -> None:
+    """Serve the sandbox store through the Graph and EWS emulators on loopback until interrupted."""
+    import threading
+
+    from reconciler.config import load_config
+    from reconciler.emulator.store import MailboxStore
+
+    with _user_errors():
+        config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+        store = MailboxStore(config.root / config.sandbox.path)
+        from reconciler.emulator.ews_app import serve_ews
+        from reconciler.emulator.graph_app import serve_graph
+
+        with serve_graph(store) as graph, serve_ews(store) as ews:
+            _say(f"Graph emulator: {graph.base_url}/v1.0")
+            _say(f"EWS emulator:   {ews.base_url}/EWS/Exchange.asmx")
+            _say("Press Ctrl+C to stop.")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                _say("Stopped.")
+        store.close()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _say("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)

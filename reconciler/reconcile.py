@@ -1,0 +1,202 @@
+"""The imperative shell: observe -> plan -> apply. The only caller of providers.
+
+`observe` reads every organizer's managed items (organizers in parallel, each provider keeps its
+own per-mailbox limit), `make_plan` runs the pure planner on them, and `apply_plan` writes the
+changes one by one. A change that fails does not stop the others. Writes whose outcome is unknown
+(a timeout after the server may have committed) are checked by looking the item up before any
+retry, so a re-run never creates a second item or sends a second invitation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from reconciler.errors import ProviderError, TransientError
+from reconciler.model import Action, Meeting, ObservedMeeting
+from reconciler.ownership import transaction_id
+from reconciler.plan import Change, Plan, PlanPolicy, build_plan
+from reconciler.providers.base import CancelRequest, CreateRequest, Provider, UpdateRequest
+
+#: Organizers observed in parallel.
+OBSERVE_WORKERS = 4
+
+
+def organizers_to_scan(meetings: Iterable[Meeting], provider: Provider, extra: Iterable[str | None] = ()) -> list[str]:
+    """Every mailbox that may hold our meetings: organizers in files and configuration, plus those
+    the backend can enumerate (so a deleted file's meeting is still found)."""
+    names = {m.organizer for m in meetings} | {e.lower() for e in extra if e} | provider.known_organizers()
+    return sorted(names)
+
+
+def observe(provider: Provider, organizers: Sequence[str], namespace: str) -> list[ObservedMeeting]:
+    """The namespace's managed items in all these mailboxes."""
+    if len(organizers) <= 1:
+        return [item for organizer in organizers for item in provider.list_managed(organizer, namespace)]
+    with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
+        results = pool.map(lambda organizer: provider.list_managed(organizer, namespace), organizers)
+        return [item for items in results for item in items]
+
+
+def make_plan(
+    meetings: Sequence[Meeting],
+    provider: Provider,
+    *,
+    namespace: str,
+    policy: PlanPolicy,
+    now: datetime,
+    extra_organizers: Iterable[str | None] = (),
+    allow_mass_cancel: bool = False,
+) -> Plan:
+    """Observe the calendars and plan the changes that bring them to `meetings`."""
+    observed = observe(provider, organizers_to_scan(meetings, provider, extra_organizers), namespace)
+    return build_plan(
+        meetings,
+        observed,
+        now=now,
+        policy=policy,
+        capabilities=provider.capabilities,
+        backend=provider.name,
+        namespace=namespace,
+        allow_mass_cancel=allow_mass_cancel,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one change: applied, failed (with the reason) or refused as stale."""
+
+    change: Change
+    status: str  # applied | failed | stale
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    outcomes: tuple[Outcome, ...]
+
+    def with_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "applied" for o in self.outcomes)
+
+
+def apply_plan(
+    plan: Plan,
+    provider: Provider,
+    *,
+    on_progress: Callable[[Outcome], None] | None = None,
+) -> ApplyReport:
+    """Write every change of `plan`; a failure is recorded and the next change goes on."""
+    outcomes = []
+    for change in plan.changes:
+        try:
+            _apply_change(change, plan, provider)
+            outcome = Outcome(change, "applied")
+        except ProviderError as error:
+            outcome = Outcome(change, "failed", str(error))
+        outcomes.append(outcome)
+        if on_progress is not None:
+            on_progress(outcome)
+    return ApplyReport(tuple(outcomes))
+
+
+def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]:
+    """Split a saved plan into the changes still valid and those whose item moved since.
+
+    A create is stale when an item with its id appeared meanwhile; any other change is stale when
+    its item is gone or its change key moved (someone edited it after the plan was reviewed).
+    """
+    organizers = sorted({c.organizer for c in saved.changes})
+    current = {o.item_id: o for o in observe(provider, organizers, saved.namespace)}
+    ids = {(o.organizer, o.meeting_id) for o in current.values()}
+    valid, stale = [], []
+    for change in saved.changes:
+        if change.action is Action.CREATE:
+            reason = "created in the calendar after the plan was made" if (change.organizer, change.meeting_id) in ids else ""
+        elif change.item_id not in current:
+            reason = "no longer in the calendar"
+        elif current[change.item_id].change_key != change.change_key:
+            reason = "stale: edited in Outlook after review"
+        else:
+            reason = ""
+        if reason:
+            stale.append(Outcome(change, "stale", f"{change.meeting_id}: {reason}; plan again."))
+        else:
+            valid.append(change)
+    return Plan(saved.backend, saved.namespace, saved.created_at, tuple(valid), saved.unchanged), stale
+
+
+def _apply_change(change: Change, plan: Plan, provider: Provider) -> None:
+    if change.action is Action.CREATE:
+        _create(change, plan, provider)
+    elif change.action is Action.CANCEL:
+        _cancel(change, plan, provider)
+    else:
+        _update(change, plan, provider)
+
+
+def _create(change: Change, plan: Plan, provider: Provider) -> None:
+    assert change.desired is not None
+    request = CreateRequest(
+        namespace=plan.namespace,
+        organizer=change.organizer,
+        meeting_id=change.meeting_id,
+        fields=change.desired,
+        transaction_id=transaction_id(plan.namespace, change.organizer, change.meeting_id, plan.created_at),
+    )
+    try:
+        provider.create(request)
+    except TransientError:
+        # The server may have committed the create before the answer was lost: look first.
+        if provider.find(change.organizer, plan.namespace, change.meeting_id) is None:
+            provider.create(request)
+
+
+def _update(change: Change, plan: Plan, provider: Provider) -> None:
+    assert change.desired is not None and change.item_id is not None and change.change_key is not None
+    request = UpdateRequest(
+        namespace=plan.namespace,
+        organizer=change.organizer,
+        meeting_id=change.meeting_id,
+        item_id=change.item_id,
+        change_key=change.change_key,
+        fields=change.desired,
+        changed=change.changed_names,
+        previous_meeting_id=change.previous_id or change.meeting_id,
+    )
+    try:
+        provider.update(request)
+    except TransientError:
+        current = provider.find(change.organizer, plan.namespace, change.meeting_id) or provider.find(
+            change.organizer, plan.namespace, request.previous_meeting_id
+        )
+        if current is None:
+            raise
+        if current.change_key != change.change_key and _holds(current, change):
+            return  # the write was committed; only its answer was lost
+        provider.update(replace(request, change_key=current.change_key))
+
+
+def _holds(item: ObservedMeeting, change: Change) -> bool:
+    assert change.desired is not None
+    return item.meeting_id == change.meeting_id and all(
+        item.fields.get(name) == change.desired.get(name) for name in change.changed_names
+    )
+
+
+def _cancel(change: Change, plan: Plan, provider: Provider) -> None:
+    assert change.item_id is not None and change.change_key is not None
+    request = CancelRequest(change.organizer, change.meeting_id, change.item_id, change.change_key, change.comment)
+    try:
+        provider.cancel(request)
+    except TransientError:
+        # A cancelled item leaves the calendar: if it is gone, the cancel was committed.
+        current = [o for o in provider.list_managed(change.organizer, plan.namespace) if o.item_id == change.item_id]
+        if current:
+            provider.cancel(CancelRequest(change.organizer, change.meeting_id, change.item_id, current[0].change_key,
+                                          change.comment))

@@ -1,0 +1,1 @@
+"""Renderers: pure functions from a Plan (or an apply report) to text."""

@@ -1,0 +1,112 @@
+"""The JSON plan: the public machine contract (schemas/plan.schema.json) and the plan file format.
+
+`to_document` is lossless for everything `apply` needs, so `from_document(to_document(plan))`
+equals `plan`: a saved plan is applied exactly as it was reviewed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.diff import FieldChange
+from reconciler.errors import PlanError
+from reconciler.model import Action, MailKind
+from reconciler.notify import Notification
+from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    """Counts per action, mail per kind and the number of people who receive mail."""
+    return {
+        **{action.value: plan.count(action) for action in Action},
+        "recipients": len(plan.recipients()),
+        "mail": {kind.value: plan.mail_count(kind) for kind in MailKind},
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    return {
+        "id": change.meeting_id,
+        "organizer": change.organizer,
+        "action": change.action.value,
+        "subject": change.subject,
+        "source": change.source,
+        "item_id": change.item_id,
+        "change_key": change.change_key,
+        "previous_id": change.previous_id,
+        "comment": change.comment,
+        "drift": list(change.drift),
+        "warnings": list(change.warnings),
+        "fields": {f.name: {"before": f.before, "after": f.after} for f in change.fields},
+        "notifications": [
+            {"kind": n.kind.value, "recipients": list(n.recipients), "comment": n.comment} for n in change.notifications
+        ],
+        "desired": dict(change.desired) if change.desired is not None else None,
+    }
+
+
+def to_document(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": PLAN_FORMAT_VERSION,
+        "backend": plan.backend,
+        "namespace": plan.namespace,
+        "created_at": plan.created_at,
+        "summary": summary(plan),
+        "errors": list(plan.errors),
+        "warnings": list(plan.warnings),
+        "changes": [_change(c) for c in plan.changes],
+    }
+
+
+def render(plan: Plan) -> str:
+    return json.dumps(to_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def from_document(document: Mapping[str, Any]) -> Plan:
+    """A plan read back from `to_document`'s output; a file of another version is a PlanError."""
+    version = document.get("format_version") if isinstance(document, Mapping) else None
+    if version != PLAN_FORMAT_VERSION:
+        raise PlanError(f"The plan file has format_version {version!r}; this version of meetings reads {PLAN_FORMAT_VERSION}.")
+    try:
+        changes = tuple(
+            Change(
+                action=Action(c["action"]),
+                meeting_id=c["id"],
+                organizer=c["organizer"],
+                subject=c["subject"],
+                source=c["source"],
+                item_id=c["item_id"],
+                change_key=c["change_key"],
+                previous_id=c["previous_id"],
+                comment=c["comment"],
+                drift=tuple(c["drift"]),
+                warnings=tuple(c["warnings"]),
+                fields=tuple(FieldChange(name, v["before"], v["after"]) for name, v in c["fields"].items()),
+                notifications=tuple(
+                    Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"]) for n in c["notifications"]
+                ),
+                desired=c["desired"],
+            )
+            for c in document["changes"]
+        )
+        return Plan(
+            backend=document["backend"],
+            namespace=document["namespace"],
+            created_at=document["created_at"],
+            changes=changes,
+            unchanged=document["summary"]["no-op"],
+            errors=tuple(document["errors"]),
+            warnings=tuple(document["warnings"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise PlanError(f"The plan file is not a plan written by `meetings plan --out`: {error}.") from error
+
+
+def parse(text: str) -> Plan:
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise PlanError(f"The plan file is not valid JSON: {error}.") from error
+    return from_document(document)
