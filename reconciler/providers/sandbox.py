@@ -9,9 +9,9 @@ lost answer would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
 from reconciler.errors import ConflictError, NotFoundError, TransientError
@@ -23,6 +23,7 @@ from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
 _SEND_MODE = {UpdateScope.SILENT: SendMode.NONE, UpdateScope.ATTENDEES_ONLY: SendMode.CHANGED,
               UpdateScope.EVERYONE: SendMode.ALL}
+_T = TypeVar("_T")
 _ATTENDEE_TYPES = (("required", "required"), ("optional", "optional"), ("rooms", "resource"))
 
 
@@ -146,46 +147,52 @@ class SandboxProvider:
                 return observed
         return None
 
-    def create(self, request: CreateRequest) -> ObservedMeeting:
-        fault = self.store.take_fault("sandbox", "create")
+    def _faulted(self, operation: str, meeting_id: str, write: Callable[[], _T]) -> _T:
+        """Run a write under the store's injected faults for this operation (see module docstring)."""
+        fault = self.store.take_fault("sandbox", operation)
         if fault is not None and fault.kind == "fail":
-            raise TransientError(f"The sandbox failed to create {request.meeting_id} (injected fault).")
-        doc = to_document(request.fields) | {"extended": _extended(request.namespace, request.meeting_id, request.fields)}
-        item = self.store.create_item(request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id)
+            raise TransientError(f"The sandbox failed to {operation} {meeting_id} (injected fault).")
+        try:
+            result = write()
+        except StaleChangeKey as error:
+            raise ConflictError(f"{meeting_id} was changed in the calendar after it was read.") from error
+        except ItemNotFound as error:
+            raise NotFoundError(f"{meeting_id} is no longer in the organizer's calendar.") from error
         if fault is not None:
-            raise TransientError(f"The sandbox's answer to creating {request.meeting_id} was lost (injected fault).")
+            raise TransientError(f"The sandbox's answer to the {operation} of {meeting_id} was lost (injected fault).")
+        return result
+
+    def create(self, request: CreateRequest) -> ObservedMeeting:
+        doc = to_document(request.fields) | {"extended": _extended(request.namespace, request.meeting_id, request.fields)}
+        item = self._faulted(
+            "create",
+            request.meeting_id,
+            lambda: self.store.create_item(request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id),
+        )
         return observe_document(item)
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
-        fault = self.store.take_fault("sandbox", "update")
-        if fault is not None:
-            raise TransientError(f"The sandbox failed to update {request.meeting_id} (injected fault).")
         full = to_document(request.fields)
         changes = {key: value for key, value in full.items() if key in _document_keys(request.changed)}
-        try:
-            item = self.store.update_item(
+        item = self._faulted(
+            "update",
+            request.meeting_id,
+            lambda: self.store.update_item(
                 request.item_id,
                 changes,
                 send=_SEND_MODE[update_scope(request.changed)],
                 if_change_key=request.change_key,
                 extended=_extended(request.namespace, request.meeting_id, request.fields),
-            )
-        except StaleChangeKey as error:
-            raise ConflictError(f"{request.meeting_id} was changed in the calendar after it was read.") from error
-        except ItemNotFound as error:
-            raise NotFoundError(f"{request.meeting_id} is no longer in {request.organizer}'s calendar.") from error
+            ),
+        )
         return observe_document(item)
 
     def cancel(self, request: CancelRequest) -> None:
-        fault = self.store.take_fault("sandbox", "cancel")
-        if fault is not None:
-            raise TransientError(f"The sandbox failed to cancel {request.meeting_id} (injected fault).")
-        try:
-            self.store.cancel_item(request.item_id, comment=request.comment, if_change_key=request.change_key)
-        except StaleChangeKey as error:
-            raise ConflictError(f"{request.meeting_id} was changed in the calendar after it was read.") from error
-        except ItemNotFound as error:
-            raise NotFoundError(f"{request.meeting_id} is no longer in {request.organizer}'s calendar.") from error
+        self._faulted(
+            "cancel",
+            request.meeting_id,
+            lambda: self.store.cancel_item(request.item_id, comment=request.comment, if_change_key=request.change_key),
+        )
 
 
 #: Which document keys carry each canonical field.

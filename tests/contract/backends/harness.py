@@ -8,6 +8,7 @@ on the store's items and on the store's sent-mail log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.emulator.store import MailboxStore
@@ -19,3 +20,6 @@ class Backend:
     name: str
     provider: Provider
     store: MailboxStore
+    #: Make the next write of this operation ("create" | "update" | "cancel") commit on the server
+    #: and then lose its answer (a timeout or 504 as the client sees it).
+    lose_next_answer: Callable[[str], None] | None = None

@@ -12,4 +12,9 @@ from tests.contract.backends.harness import Backend
 
 @contextmanager
 def sandbox_backend(store: MailboxStore) -> Iterator[Backend]:
-    yield Backend(name="sandbox", provider=SandboxProvider(store), store=store)
+    yield Backend(
+        name="sandbox",
+        provider=SandboxProvider(store),
+        store=store,
+        lose_next_answer=lambda operation: store.inject_fault("sandbox", operation, "timeout-after-commit"),
+    )

@@ -1,0 +1,247 @@
+"""The provider contract, run against every backend (sandbox, Graph over HTTP, EWS over HTTP).
+
+Every test drives the real reconcile shell (observe -> plan -> apply) and asserts on the plan, on
+the calendar as the provider and the store see it, and on the store's sent-mail log. The central
+promise: after an apply, planning again finds nothing to do, and the mail Exchange sent is exactly
+the mail the plan announced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+
+from reconciler.emulator.store import SendMode
+from reconciler.errors import ConflictError
+from reconciler.model import (
+    PROP_MEETING_ID,
+    PROP_NAMESPACE,
+    Action,
+    Every,
+    Meeting,
+    Recurrence,
+    ShowAs,
+    Weekday,
+    extended_property_id,
+)
+from reconciler.plan import Plan, PlanPolicy
+from reconciler.providers.base import UpdateRequest
+from reconciler.reconcile import apply_plan, make_plan
+from tests.contract.backends.harness import Backend
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+NAMESPACE = "contract"
+ORGANIZER = "lead@contoso.com"
+
+Mail = Counter[tuple[str, str, str]]
+
+
+def meeting(meeting_id: str = "team/sync", **changes: object) -> Meeting:
+    base = Meeting(
+        id=meeting_id,
+        organizer=ORGANIZER,
+        subject="Team sync",
+        start=datetime(2026, 12, 1, 10, 0),
+        end=datetime(2026, 12, 1, 10, 30),
+        timezone="Europe/Berlin",
+        required=("alice@contoso.com", "bob@contoso.com"),
+        optional=("carol@contoso.com",),
+        location="Berlin 3.14",
+        body="Agenda:\n\n- *status*\n- risks & plans",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def plan_for(backend: Backend, meetings: list[Meeting], **policy: object) -> Plan:
+    return make_plan(
+        meetings,
+        backend.provider,
+        namespace=NAMESPACE,
+        policy=PlanPolicy(**policy),  # type: ignore[arg-type]
+        now=NOW,
+        extra_organizers=[ORGANIZER],
+    )
+
+
+def mail_since(backend: Backend, seq: int) -> Mail:
+    return Counter(
+        (m.recipient, m.kind, m.extended.get(extended_property_id(PROP_MEETING_ID), ""))
+        for m in backend.store.mail()
+        if m.seq > seq
+    )
+
+
+def last_seq(backend: Backend) -> int:
+    mail = backend.store.mail()
+    return mail[-1].seq if mail else 0
+
+
+def announced(plan: Plan) -> Mail:
+    return Counter((r, n.kind.value, c.meeting_id) for c in plan.changes for n in c.notifications for r in n.recipients)
+
+
+def converge(backend: Backend, meetings: list[Meeting], **policy: object) -> tuple[Plan, Mail]:
+    """Plan, apply, and check the contract: the mail sent is the mail announced, and a second plan
+    has nothing to do. Returns the plan and the mail."""
+    seq = last_seq(backend)
+    plan = plan_for(backend, meetings, **policy)
+    assert not plan.errors
+    report = apply_plan(plan, backend.provider)
+    assert report.ok, [o.message for o in report.outcomes if o.status != "applied"]
+    sent = mail_since(backend, seq)
+    assert sent == announced(plan)
+    again = plan_for(backend, meetings, **policy)
+    assert again.changes == (), [(c.meeting_id, c.action, c.fields) for c in again.changes]
+    return plan, sent
+
+
+def test_apply_then_plan_again_is_a_no_op_and_every_attendee_got_one_invitation(backend: Backend) -> None:
+    meetings = [meeting(), meeting("team/retro", subject="Retro", required=("dave@contoso.com",), optional=())]
+    plan, sent = converge(backend, meetings)
+    assert [c.action for c in plan.changes] == [Action.CREATE, Action.CREATE]
+    assert sent == Counter(
+        {
+            ("alice@contoso.com", "invitation", "team/sync"): 1,
+            ("bob@contoso.com", "invitation", "team/sync"): 1,
+            ("carol@contoso.com", "invitation", "team/sync"): 1,
+            ("dave@contoso.com", "invitation", "team/retro"): 1,
+        }
+    )
+    listed = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    assert sorted(o.meeting_id for o in listed) == ["team/retro", "team/sync"]
+
+
+def test_changing_the_subject_and_time_sends_one_update_to_every_attendee(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    changed = meeting(subject="Team sync (moved)", start=datetime(2026, 12, 1, 11, 0), end=datetime(2026, 12, 1, 11, 45))
+    plan, sent = converge(backend, [changed])
+    assert [f.name for f in plan.changes[0].fields] == ["subject", "start", "end"]
+    assert sent == Counter({(a, "update", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+
+
+def test_adding_an_attendee_invites_only_that_attendee(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    _, sent = converge(backend, [meeting(required=("alice@contoso.com", "bob@contoso.com", "erin@contoso.com"))])
+    assert sent == Counter({("erin@contoso.com", "invitation", "team/sync"): 1})
+
+
+def test_removing_an_attendee_cancels_only_for_that_attendee(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    _, sent = converge(backend, [meeting(required=("alice@contoso.com",))])
+    assert sent == Counter({("bob@contoso.com", "cancellation", "team/sync"): 1})
+
+
+def test_a_field_attendees_do_not_see_sends_mail_only_where_the_backend_cannot_avoid_it(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    _, sent = converge(backend, [meeting(categories=("Platform",), reminder_minutes=5)])
+    if backend.provider.capabilities.silent_organizer_fields:
+        assert sent == Counter()
+    else:
+        assert set(sent) == {(a, "update", "team/sync") for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+
+
+def test_deleting_a_meeting_file_cancels_it_once_for_every_attendee(backend: Backend) -> None:
+    converge(backend, [meeting(), meeting("team/retro", subject="Retro")])
+    plan, sent = converge(backend, [meeting()])
+    assert [(c.action, c.meeting_id) for c in plan.changes] == [(Action.CANCEL, "team/retro")]
+    assert sent == Counter({(a, "cancellation", "team/retro"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+    assert [o.meeting_id for o in backend.provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/sync"]
+
+
+def test_a_cancelled_tombstone_cancels_with_its_text(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    converge(backend, [meeting(cancelled="Replaced by the Q1 planning series.")])
+    comments = {m.recipient: m.comment for m in backend.store.mail() if m.kind == "cancellation"}
+    assert comments == {a: "Replaced by the Q1 planning series." for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+
+
+def test_moved_from_keeps_the_same_calendar_item_without_cancellation_or_invitation(backend: Backend) -> None:
+    converge(backend, [meeting("team/old-sync")])
+    (before,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    plan, sent = converge(backend, [meeting("team/sync", moved_from=("team/old-sync",))])
+    assert [c.action for c in plan.changes] == [Action.MOVE]
+    assert not {kind for _, kind, _ in sent} & {"invitation", "cancellation"}
+    (after,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    assert (after.item_id, after.meeting_id) == (before.item_id, "team/sync")
+
+
+def test_items_without_our_marker_or_with_another_namespace_are_never_touched(backend: Backend) -> None:
+    other = meeting("team/sync", subject="Someone else's")
+    converge(backend, [other])  # created in our namespace first, then re-labelled as another team's
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.update_item(item.item_id, {}, send=SendMode.NONE, extended={extended_property_id(PROP_NAMESPACE): "other-team"})
+    backend.store.create_item(ORGANIZER, {**backend.store.get_item(item.item_id).doc, "extended": {}}, send=SendMode.NONE)
+    seq = last_seq(backend)
+    plan, _ = converge(backend, [])
+    assert plan.changes == ()
+    assert mail_since(backend, seq) == Counter()
+    assert len(backend.store.list_items(ORGANIZER)) == 2
+
+
+def test_an_edit_made_in_outlook_is_planned_back_to_git_and_marked_as_drift(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.update_item(item.item_id, {"subject": "Edited in Outlook"}, send=SendMode.ALL)
+    plan, sent = converge(backend, [meeting()])
+    (change,) = plan.changes
+    assert (change.action, change.drift) == (Action.UPDATE, ("subject",))
+    assert [(f.before, f.after) for f in change.fields] == [("Edited in Outlook", "Team sync")]
+
+
+def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -> None:
+    converge(backend, [meeting()])
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.update_item(item.item_id, {"location": "Elsewhere"}, send=SendMode.NONE)
+    seq = last_seq(backend)
+    request = UpdateRequest(NAMESPACE, ORGANIZER, "team/sync", item.item_id, item.change_key,
+                            {**item.fields, "subject": "Overwritten"}, frozenset({"subject"}), "team/sync")
+    with pytest.raises(ConflictError):
+        backend.provider.update(request)
+    assert backend.store.get_item(item.item_id).doc["subject"] == "Team sync"
+    assert mail_since(backend, seq) == Counter()
+
+
+def test_a_weekly_series_across_daylight_saving_round_trips_as_a_series(backend: Backend) -> None:
+    series = meeting(
+        start=datetime(2026, 12, 1, 10, 0),
+        recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY, Weekday.THURSDAY), until=date(2027, 6, 30)),
+    )
+    plan, sent = converge(backend, [series])
+    assert len(sent) == 3
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    assert item.fields["start"] == "2026-12-01T10:00" and item.fields["timezone"] == "Europe/Berlin"
+    assert item.fields["recurrence"]["until"] == "2027-06-30"
+    monthly = dataclasses.replace(series, recurrence=Recurrence(every=Every.MONTH, day_of_month=1, count=6))
+    plan, sent = converge(backend, [monthly])
+    assert [f.name for f in plan.changes[0].fields] == ["recurrence"]
+
+
+def test_an_all_day_meeting_round_trips(backend: Backend) -> None:
+    offsite = meeting("team/offsite", all_day=True, start=date(2026, 12, 14), end=date(2026, 12, 16), show_as=ShowAs.FREE)
+    converge(backend, [offsite])
+
+
+def test_a_create_whose_answer_was_lost_is_not_created_or_announced_twice(backend: Backend) -> None:
+    if backend.lose_next_answer is None:
+        pytest.fail(f"the {backend.name} harness offers no way to lose an answer")
+    backend.lose_next_answer("create")
+    converge(backend, [meeting()])
+    assert len(backend.provider.list_managed(ORGANIZER, NAMESPACE)) == 1
+
+
+def test_a_cancel_whose_answer_was_lost_still_converges_with_one_cancellation_each(backend: Backend) -> None:
+    if backend.lose_next_answer is None:
+        pytest.fail(f"the {backend.name} harness offers no way to lose an answer")
+    converge(backend, [meeting()])
+    backend.lose_next_answer("cancel")
+    _, sent = converge(backend, [])
+    assert sent == Counter({(a, "cancellation", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+
+
+def test_meetings_that_already_ended_are_never_created_changed_or_cancelled(backend: Backend) -> None:
+    past = meeting("team/past", start=datetime(2026, 11, 2, 10, 0), end=datetime(2026, 11, 2, 10, 30))
+    plan = plan_for(backend, [past])
+    assert plan.changes == ()
