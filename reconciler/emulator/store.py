@@ -182,9 +182,9 @@ def _new_uid() -> str:
     return "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
 
 
-def _recipients(doc: Mapping[str, Any]) -> dict[str, str]:
-    """Lower-cased address -> address as written, for every attendee of a document."""
-    return {a["email"].lower(): a["email"] for a in doc.get("attendees", [])}
+def _recipients(doc: Mapping[str, Any], organizer: str) -> dict[str, str]:
+    """Lower-cased address -> address as written, for every attendee of a document but the organizer."""
+    return {a["email"].lower(): a["email"] for a in doc.get("attendees", []) if a["email"].lower() != organizer}
 
 
 class MailboxStore:
@@ -252,7 +252,7 @@ class MailboxStore:
                 conn.execute("INSERT INTO transactions VALUES (?, ?, ?)", (mailbox, transaction_id, item_id))
             item = self._get(conn, item_id)
             if send is not SendMode.NONE:
-                for address in _recipients(doc).values():
+                for address in _recipients(doc, mailbox).values():
                     self._log_mail(conn, item, address, "invitation")
             return item
 
@@ -310,7 +310,7 @@ class MailboxStore:
             )
             item = self._get(conn, item_id)
             if send is not SendMode.NONE:
-                before, after = _recipients(old.doc), _recipients(new_doc)
+                before, after = _recipients(old.doc, old.mailbox), _recipients(new_doc, old.mailbox)
                 for key in sorted(after.keys() - before.keys()):
                     self._log_mail(conn, item, after[key], "invitation")
                 for key in sorted(before.keys() - after.keys()):
@@ -334,7 +334,7 @@ class MailboxStore:
                 (_new_change_key(), self._now(), item_id),
             )
             if send:
-                for address in _recipients(item.doc).values():
+                for address in _recipients(item.doc, item.mailbox).values():
                     self._log_mail(conn, item, address, "cancellation", comment=comment)
             return self._get(conn, item_id, include_inactive=True)
 
@@ -344,7 +344,7 @@ class MailboxStore:
             item = self._get(conn, item_id)
             conn.execute("UPDATE items SET state = 'deleted', modified_at = ? WHERE item_id = ?", (self._now(), item_id))
             if send_cancellations:
-                for address in _recipients(item.doc).values():
+                for address in _recipients(item.doc, item.mailbox).values():
                     self._log_mail(conn, item, address, "cancellation")
 
     # -- mail ----------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ class MailboxStore:
         """Mail every attendee about one occurrence (an occurrence cancelled or changed)."""
         with self._transaction() as conn:
             item = self._get(conn, item_id)
-            for address in _recipients(item.doc).values():
+            for address in _recipients(item.doc, item.mailbox).values():
                 self._log_mail(conn, item, address, kind, comment=comment, occurrence=occurrence)
 
     def _log_mail(
