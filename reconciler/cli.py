@@ -272,8 +272,9 @@ def apply(
             config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
         provider = open_provider(config)
         try:
+            refused: list[Outcome] = []
             if planfile is None:
-                result, refused = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel), []
+                result = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel)
             else:
                 result, refused = _saved_plan(planfile, config, provider)
             typer.echo(_render(result, output), nl=False)
@@ -334,7 +335,7 @@ def sandbox_mail(
             _say(f"{address} received no meeting mail.")
             return
         for row in rows:
-            when = f"{row['start'][:16].replace('T', ' ')} {row['timezone']}"
+            when = f"{str(row['start'])[:16].replace('T', ' ')} {row['timezone']}"
             occurrence = f" (occurrence {row['occurrence']})" if row["occurrence"] else ""
             comment = f' — "{row["comment"]}"' if row["comment"] else ""
             _say(f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "

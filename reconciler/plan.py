@@ -137,14 +137,12 @@ def build_plan(
         by_id[item.meeting_id].append(item)
     claimed: set[str] = set()
     for meeting in desired:
-        item = _match(meeting, by_id, claimed, b)
-        _plan_meeting(meeting, item, b)
+        _plan_meeting(meeting, _match(meeting, by_id, claimed), b)
+    declared = {m.id for m in desired if m.cancelled is None}
     for meeting_id, items in sorted(by_id.items()):
-        for index, item in enumerate(items):
-            if item.item_id in claimed:
-                continue
-            duplicate = index > 0 or meeting_id in {m.id for m in desired if m.cancelled is None}
-            _plan_orphan(item, b, duplicate=duplicate)
+        for index, orphan in enumerate(items):
+            if orphan.item_id not in claimed:
+                _plan_orphan(orphan, b, duplicate=index > 0 or meeting_id in declared)
     cancels = sum(1 for c in b.changes if c.action is Action.CANCEL)
     if cancels > policy.max_cancellations and not allow_mass_cancel:
         b.errors.append(
@@ -163,9 +161,7 @@ def build_plan(
     )
 
 
-def _match(
-    meeting: Meeting, by_id: Mapping[str, list[ObservedMeeting]], claimed: set[str], b: _Builder
-) -> ObservedMeeting | None:
+def _match(meeting: Meeting, by_id: Mapping[str, list[ObservedMeeting]], claimed: set[str]) -> ObservedMeeting | None:
     """The item this meeting owns (by id, then by an id it moved from), marked as claimed."""
     for candidate_id in (meeting.id, *meeting.moved_from):
         for item in by_id.get(candidate_id, ()):

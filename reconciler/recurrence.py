@@ -103,7 +103,7 @@ def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
         kwargs["until"] = datetime.combine(date.fromisoformat(recurrence["until"]), time.max)
     elif recurrence.get("count"):
         kwargs["count"] = recurrence["count"]
-    return rrule.rrule(freq, **kwargs)
+    return rrule.rrule(freq, **kwargs)  # type: ignore[arg-type]  # stubs want a Literal frequency
 
 
 def occurrence_starts(fields: Mapping[str, Any]) -> Iterator[datetime]:

@@ -351,9 +351,9 @@ class MailboxStore:
 
     def mail(self, recipient: str | None = None) -> list[Mail]:
         """The sent-mail log in sending order, for one recipient (case-insensitive) or everyone."""
-        sql, args = "SELECT * FROM mail", ()
+        sql, args = "SELECT * FROM mail", []
         if recipient is not None:
-            sql, args = sql + " WHERE recipient = ?", (recipient.lower(),)
+            sql, args = sql + " WHERE recipient = ?", [recipient.lower()]
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [
