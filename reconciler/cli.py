@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -52,8 +52,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sandbox_app = typer.Typer(help="The embedded sandbox: what people received, and emulators for real clients.",
-                          no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The embedded sandbox: what people received, and emulators for real clients.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
 
 
@@ -68,7 +69,9 @@ OPTIONS = _Options()
 
 @app.callback()
 def _global(
-    config: Annotated[Optional[Path], typer.Option("--config", help="Path of reconciler.yaml (default ./reconciler.yaml).")] = None,  # noqa: UP045 - typer needs Optional
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Path of reconciler.yaml (default ./reconciler.yaml).")
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,
 ) -> None:
@@ -125,8 +128,11 @@ def _user_errors() -> Iterator[None]:
     except Exception as error:  # an internal error: our bug, not the user's
         if OPTIONS.debug:
             raise
-        _say(f"Internal error: {type(error).__name__}: {error}. Run again with --debug for the traceback, "
-             "and please report it.", err=True)
+        _say(
+            f"Internal error: {type(error).__name__}: {error}. Run again with --debug for the traceback, "
+            "and please report it.",
+            err=True,
+        )
         _exit(EXIT_INTERNAL)
 
 
@@ -143,10 +149,20 @@ def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_
     from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
 
-    policy = PlanPolicy(prune=config.policy.prune, max_cancellations=config.policy.max_cancellations,
-                        drift=config.policy.drift)
-    return make_plan(meetings, provider, namespace=config.namespace, policy=policy, now=_now(),
-                     extra_organizers=[config.defaults.organizer], allow_mass_cancel=allow_mass_cancel)
+    policy = PlanPolicy(
+        prune=config.policy.prune,
+        max_cancellations=config.policy.max_cancellations,
+        drift=config.policy.drift,
+    )
+    return make_plan(
+        meetings,
+        provider,
+        namespace=config.namespace,
+        policy=policy,
+        now=_now(),
+        extra_organizers=[config.defaults.organizer],
+        allow_mass_cancel=allow_mass_cancel,
+    )
 
 
 def _render(plan: Plan, output: Format) -> str:
@@ -170,10 +186,19 @@ def validate() -> None:
 
 @app.command()
 def plan(
-    output: Annotated[Format, typer.Option("--format", help="human, json (schemas/plan.schema.json) or markdown.")] = Format.HUMAN,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Save the plan (JSON) for `meetings apply PLANFILE`.")] = None,  # noqa: UP045
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 0 without changes, 2 with changes.")] = False,
-    allow_mass_cancel: Annotated[bool, typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations.")] = False,
+    output: Annotated[
+        Format, typer.Option("--format", help="human, json (schemas/plan.schema.json) or markdown.")
+    ] = Format.HUMAN,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the plan (JSON) for `meetings apply PLANFILE`.")
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 0 without changes, 2 with changes.")
+    ] = False,
+    allow_mass_cancel: Annotated[
+        bool,
+        typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
+    ] = False,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -253,11 +278,14 @@ def _progress(outcome: Outcome) -> None:
 
 @app.command()
 def apply(
-    planfile: Annotated[Optional[Path], typer.Argument(help="A plan saved with `meetings plan --out`.")] = None,  # noqa: UP045
-    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")] = False,
+    planfile: Annotated[Path | None, typer.Argument(help="A plan saved with `meetings plan --out`.")] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
+    ] = False,
     output: Annotated[Format, typer.Option("--format", help="How to show the plan before applying.")] = Format.HUMAN,
     allow_mass_cancel: Annotated[
-        bool, typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations.")
+        bool,
+        typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
     ] = False,
 ) -> None:
     """Plan again (or read PLANFILE), show the plan, ask, then write the changes."""
@@ -338,8 +366,10 @@ def sandbox_mail(
             when = f"{str(row['start'])[:16].replace('T', ' ')} {row['timezone']}"
             occurrence = f" (occurrence {row['occurrence']})" if row["occurrence"] else ""
             comment = f' — "{row["comment"]}"' if row["comment"] else ""
-            _say(f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "
-                 f"{when}{occurrence}{comment}")
+            _say(
+                f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "
+                f"{when}{occurrence}{comment}"
+            )
 
 
 @sandbox_app.command("serve")

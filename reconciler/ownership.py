@@ -38,7 +38,11 @@ def marker_properties(namespace: str, meeting_id: str, fields: Mapping[str, Any]
 
 def encode_record(fields: Mapping[str, Any]) -> str:
     """Canonical JSON of the last-applied record for `fields`."""
-    record = {"v": RECORD_VERSION, "fields": dict(fields), "fingerprints": {"body": body_fingerprint(render_body(fields)[1])}}
+    record = {
+        "v": RECORD_VERSION,
+        "fields": dict(fields),
+        "fingerprints": {"body": body_fingerprint(render_body(fields)[1])},
+    }
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -84,7 +88,9 @@ def body_fingerprint(content: str) -> str:
     return hashlib.sha256(body_text(content).encode()).hexdigest()[:16]
 
 
-def resolve_observed(raw: Mapping[str, Any], server_body: str, record_text: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def resolve_observed(
+    raw: Mapping[str, Any], server_body: str, record_text: str | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Canonical observed fields and the last-applied fields of an item.
 
     `raw` holds every canonical field the provider could read from the server except `body`,
@@ -94,7 +100,10 @@ def resolve_observed(raw: Mapping[str, Any], server_body: str, record_text: str 
     applied, fingerprints = decode_record(record_text)
     fields = dict(raw)
     if applied is not None and fingerprints.get("body") == body_fingerprint(server_body):
-        fields["body"], fields["body_format"] = applied.get("body", ""), applied.get("body_format", "markdown")
+        fields["body"], fields["body_format"] = (
+            applied.get("body", ""),
+            applied.get("body_format", "markdown"),
+        )
     else:
         fields["body"], fields["body_format"] = body_text(server_body), "text"
     fields["protect"] = bool(applied.get("protect")) if applied is not None else False

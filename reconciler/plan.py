@@ -174,23 +174,42 @@ def _match(meeting: Meeting, by_id: Mapping[str, list[ObservedMeeting]], claimed
 
 def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -> None:
     desired = canonical_fields(meeting)
-    common: dict[str, Any] = {"meeting_id": meeting.id, "organizer": meeting.organizer, "subject": meeting.subject,
-                              "source": _where(meeting)}
+    common: dict[str, Any] = {
+        "meeting_id": meeting.id,
+        "organizer": meeting.organizer,
+        "subject": meeting.subject,
+        "source": _where(meeting),
+    }
     if meeting.cancelled is not None:
         if item is None or has_ended(item.fields, b.now):
             b.unchanged += 1
             return
         comment = meeting.cancelled or None
-        b.changes.append(Change(Action.CANCEL, **common, item_id=item.item_id, change_key=item.change_key,
-                                comment=comment, notifications=notify.for_cancel(item.fields, comment)))
+        b.changes.append(
+            Change(
+                Action.CANCEL,
+                **common,
+                item_id=item.item_id,
+                change_key=item.change_key,
+                comment=comment,
+                notifications=notify.for_cancel(item.fields, comment),
+            )
+        )
         return
     if item is None:
         if has_ended(desired, b.now):
             b.warnings.append(f"{meeting.id}: the meeting already ended; it is not created.")
             b.unchanged += 1
             return
-        b.changes.append(Change(Action.CREATE, **common, fields=diff_fields(None, desired), desired=desired,
-                                notifications=notify.for_create(desired)))
+        b.changes.append(
+            Change(
+                Action.CREATE,
+                **common,
+                fields=diff_fields(None, desired),
+                desired=desired,
+                notifications=notify.for_create(desired),
+            )
+        )
         return
     if item.organizer != meeting.organizer:
         b.errors.append(
@@ -202,9 +221,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         b.unchanged += 1
         return
     fields = diff_fields(item.fields, desired)
-    drift = tuple(
-        f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before
-    )
+    drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
     warnings: tuple[str, ...] = ()
     if drift and b.policy.drift == "warn":
         warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
@@ -233,14 +250,24 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
 
 def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None:
     """An item no meeting file claims: a duplicate, a deleted file, or a released meeting."""
-    common: dict[str, Any] = {"meeting_id": item.meeting_id, "organizer": item.organizer,
-                              "subject": str(item.fields.get("subject", "")), "item_id": item.item_id,
-                              "change_key": item.change_key}
+    common: dict[str, Any] = {
+        "meeting_id": item.meeting_id,
+        "organizer": item.organizer,
+        "subject": str(item.fields.get("subject", "")),
+        "item_id": item.item_id,
+        "change_key": item.change_key,
+    }
     if has_ended(item.fields, b.now):
         return
     if duplicate:
-        b.changes.append(Change(Action.CANCEL, **common, notifications=notify.for_cancel(item.fields, None),
-                                warnings=(f"{item.meeting_id}: a second calendar item carries this id; it is cancelled.",)))
+        b.changes.append(
+            Change(
+                Action.CANCEL,
+                **common,
+                notifications=notify.for_cancel(item.fields, None),
+                warnings=(f"{item.meeting_id}: a second calendar item carries this id; it is cancelled.",),
+            )
+        )
         return
     if item.protect:
         b.errors.append(
@@ -249,8 +276,10 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
         )
         return
     if not b.policy.prune:
-        b.warnings.append(f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar "
-                          "(policy.prune is off).")
+        b.warnings.append(
+            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar "
+            "(policy.prune is off)."
+        )
         return
     if item.fields.get("recurrence") and has_started(item.fields, b.now):
         _end_series(item, b, common)
@@ -278,8 +307,10 @@ def _end_series(item: ObservedMeeting, b: _Builder, common: dict[str, Any]) -> N
             fields=fields,
             desired=desired,
             previous_id=item.meeting_id,
-            warnings=(f"{item.meeting_id}: the series has started, so it is ended after "
-                      f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",),
+            warnings=(
+                f"{item.meeting_id}: the series has started, so it is ended after "
+                f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
+            ),
             notifications=notify.for_update(item.fields, desired, {"recurrence"}, b.capabilities),
         )
     )

@@ -117,7 +117,11 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
     valid, stale = [], []
     for change in saved.changes:
         if change.action is Action.CREATE:
-            reason = "created in the calendar after the plan was made" if (change.organizer, change.meeting_id) in ids else ""
+            reason = (
+                "created in the calendar after the plan was made"
+                if (change.organizer, change.meeting_id) in ids
+                else ""
+            )
         elif change.item_id not in current:
             reason = "no longer in the calendar"
         elif current[change.item_id].change_key != change.change_key:
@@ -198,5 +202,8 @@ def _cancel(change: Change, plan: Plan, provider: Provider) -> None:
         # A cancelled item leaves the calendar: if it is gone, the cancel was committed.
         current = [o for o in provider.list_managed(change.organizer, plan.namespace) if o.item_id == change.item_id]
         if current:
-            provider.cancel(CancelRequest(change.organizer, change.meeting_id, change.item_id, current[0].change_key,
-                                          change.comment))
+            provider.cancel(
+                CancelRequest(
+                    change.organizer, change.meeting_id, change.item_id, current[0].change_key, change.comment
+                )
+            )

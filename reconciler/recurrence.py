@@ -31,7 +31,11 @@ def to_patterned(recurrence: Mapping[str, Any], start: str, timezone: str) -> di
     if every == "day":
         pattern["type"] = "daily"
     elif every == "week":
-        pattern |= {"type": "weekly", "daysOfWeek": on, "firstDayOfWeek": recurrence.get("first_day_of_week", "monday")}
+        pattern |= {
+            "type": "weekly",
+            "daysOfWeek": on,
+            "firstDayOfWeek": recurrence.get("first_day_of_week", "monday"),
+        }
     elif every == "month":
         pattern["type"] = "relativeMonthly" if relative else "absoluteMonthly"
     else:
@@ -132,8 +136,12 @@ def span_utc(fields: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
         return _utc(start, timezone), _utc(end, timezone)
     if not recurrence.get("until") and not recurrence.get("count"):
         return _utc(start, timezone), None
-    last = _rule(recurrence, start)[-1] if recurrence.get("count") else _rule(recurrence, start).before(
-        datetime.combine(date.fromisoformat(recurrence["until"]), time.max), inc=True
+    last = (
+        _rule(recurrence, start)[-1]
+        if recurrence.get("count")
+        else _rule(recurrence, start).before(
+            datetime.combine(date.fromisoformat(recurrence["until"]), time.max), inc=True
+        )
     )
     return _utc(start, timezone), _utc((last or start) + duration, timezone)
 
@@ -146,5 +154,3 @@ def has_ended(fields: Mapping[str, Any], now: datetime) -> bool:
 
 def has_started(fields: Mapping[str, Any], now: datetime) -> bool:
     return span_utc(fields)[0] <= now
-
-

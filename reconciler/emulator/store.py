@@ -261,9 +261,7 @@ class MailboxStore:
         with self._lock:
             return self._get(self._conn, item_id, include_inactive=include_inactive)
 
-    def list_items(
-        self, mailbox: str, *, extended_equals: tuple[str, str] | None = None
-    ) -> list[StoredItem]:
+    def list_items(self, mailbox: str, *, extended_equals: tuple[str, str] | None = None) -> list[StoredItem]:
         """Active items of a mailbox in creation order, optionally those whose extended property
         `extended_equals[0]` has exactly the value `extended_equals[1]`."""
         sql = "SELECT * FROM items WHERE mailbox = ? AND state = 'active'"
@@ -342,7 +340,10 @@ class MailboxStore:
         """Delete an item; attendees get a cancellation (without comment) if asked."""
         with self._transaction() as conn:
             item = self._get(conn, item_id)
-            conn.execute("UPDATE items SET state = 'deleted', modified_at = ? WHERE item_id = ?", (self._now(), item_id))
+            conn.execute(
+                "UPDATE items SET state = 'deleted', modified_at = ? WHERE item_id = ?",
+                (self._now(), item_id),
+            )
             if send_cancellations:
                 for address in _recipients(item.doc, item.mailbox).values():
                     self._log_mail(conn, item, address, "cancellation")
@@ -361,9 +362,7 @@ class MailboxStore:
             for row in rows
         ]
 
-    def log_occurrence_mail(
-        self, item_id: str, kind: str, occurrence: str, *, comment: str | None = None
-    ) -> None:
+    def log_occurrence_mail(self, item_id: str, kind: str, occurrence: str, *, comment: str | None = None) -> None:
         """Mail every attendee about one occurrence (an occurrence cancelled or changed)."""
         with self._transaction() as conn:
             item = self._get(conn, item_id)
@@ -404,9 +403,7 @@ class MailboxStore:
 
     # -- faults --------------------------------------------------------------------------------
 
-    def inject_fault(
-        self, protocol: str, operation: str, kind: str, *, times: int = 1, **params: Any
-    ) -> None:
+    def inject_fault(self, protocol: str, operation: str, kind: str, *, times: int = 1, **params: Any) -> None:
         """Queue a fault for the next `times` matching requests (`*` matches any protocol or
         operation). Protocol apps call `take_fault` and decide what the fault means on the wire."""
         with self._transaction() as conn:

@@ -15,14 +15,23 @@ from typing import Any, TypeVar
 
 from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
 from reconciler.errors import ConflictError, NotFoundError, TransientError
-from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
+from reconciler.model import (
+    PROP_LAST_APPLIED,
+    PROP_MEETING_ID,
+    PROP_NAMESPACE,
+    ObservedMeeting,
+    extended_property_id,
+)
 from reconciler.notify import UpdateScope, update_scope
 from reconciler.ownership import marker_properties, render_body, resolve_observed
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
-_SEND_MODE = {UpdateScope.SILENT: SendMode.NONE, UpdateScope.ATTENDEES_ONLY: SendMode.CHANGED,
-              UpdateScope.EVERYONE: SendMode.ALL}
+_SEND_MODE = {
+    UpdateScope.SILENT: SendMode.NONE,
+    UpdateScope.ATTENDEES_ONLY: SendMode.CHANGED,
+    UpdateScope.EVERYONE: SendMode.ALL,
+}
 _T = TypeVar("_T")
 _ATTENDEE_TYPES = (("required", "required"), ("optional", "optional"), ("rooms", "resource"))
 
@@ -98,8 +107,9 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
         "allow_new_time_proposals": bool(doc.get("allow_new_time_proposals", True)),
     }
     extended = doc.get("extended", {})
-    fields, applied = resolve_observed(raw, doc.get("body", {}).get("content", ""),
-                                       extended.get(extended_property_id(PROP_LAST_APPLIED)))
+    fields, applied = resolve_observed(
+        raw, doc.get("body", {}).get("content", ""), extended.get(extended_property_id(PROP_LAST_APPLIED))
+    )
     starts, ends = span_utc(fields)
     return ObservedMeeting(
         item_id=item.item_id,
@@ -141,7 +151,9 @@ class SandboxProvider:
         return [observe_document(item) for item in items]
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
-        for item in self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_MEETING_ID), meeting_id)):
+        for item in self.store.list_items(
+            organizer, extended_equals=(extended_property_id(PROP_MEETING_ID), meeting_id)
+        ):
             observed = observe_document(item)
             if item.doc.get("extended", {}).get(extended_property_id(PROP_NAMESPACE)) == namespace:
                 return observed
@@ -163,11 +175,15 @@ class SandboxProvider:
         return result
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
-        doc = to_document(request.fields) | {"extended": _extended(request.namespace, request.meeting_id, request.fields)}
+        doc = to_document(request.fields) | {
+            "extended": _extended(request.namespace, request.meeting_id, request.fields)
+        }
         item = self._faulted(
             "create",
             request.meeting_id,
-            lambda: self.store.create_item(request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id),
+            lambda: self.store.create_item(
+                request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id
+            ),
         )
         return observe_document(item)
 

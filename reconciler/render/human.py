@@ -79,11 +79,17 @@ def render_change(change: Change, *, color: bool = False) -> list[str]:
 def summary_line(plan: Plan) -> str:
     counts = ", ".join(
         f"{plan.count(a)} to {verb}"
-        for a, verb in ((Action.CREATE, "create"), (Action.UPDATE, "update"), (Action.CANCEL, "cancel"), (Action.MOVE, "move"))
+        for a, verb in (
+            (Action.CREATE, "create"),
+            (Action.UPDATE, "update"),
+            (Action.CANCEL, "cancel"),
+            (Action.MOVE, "move"),
+        )
     )
     mail = ", ".join(f"{plan.mail_count(k)} {k.value}{'s' if plan.mail_count(k) != 1 else ''}" for k in MailKind)
     people = len(plan.recipients())
-    return f"Plan: {counts}, {plan.count(Action.NOOP)} unchanged. {people} {'person' if people == 1 else 'people'} will receive mail ({mail})."
+    who = "person" if people == 1 else "people"
+    return f"Plan: {counts}, {plan.count(Action.NOOP)} unchanged. {people} {who} will receive mail ({mail})."
 
 
 def render(plan: Plan, *, color: bool = False) -> str:

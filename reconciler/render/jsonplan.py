@@ -68,7 +68,9 @@ def from_document(document: Mapping[str, Any]) -> Plan:
     """A plan read back from `to_document`'s output; a file of another version is a PlanError."""
     version = document.get("format_version") if isinstance(document, Mapping) else None
     if version != PLAN_FORMAT_VERSION:
-        raise PlanError(f"The plan file has format_version {version!r}; this version of meetings reads {PLAN_FORMAT_VERSION}.")
+        raise PlanError(
+            f"The plan file has format_version {version!r}; this version of meetings reads {PLAN_FORMAT_VERSION}."
+        )
     try:
         changes = tuple(
             Change(

@@ -72,7 +72,9 @@ def generate(root: Path, meetings: int, organizers: int) -> None:
 
 
 def run_phase(root: Path, phase: str) -> dict[str, float]:
-    output = subprocess.run([sys.executable, "-c", _PHASE, str(root), phase], check=True, capture_output=True, text=True)
+    output = subprocess.run(
+        [sys.executable, "-c", _PHASE, str(root), phase], check=True, capture_output=True, text=True
+    )
     return dict(json.loads(output.stdout.strip().splitlines()[-1]))
 
 
@@ -89,7 +91,7 @@ def help_startup(runs: int = 5) -> tuple[float, list[str]]:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
         best = min(best, time.perf_counter() - started)
-        heavy = eval(done.stderr.strip().splitlines()[-1])  # noqa: S307 - our own probe's repr of a list
+        heavy = eval(done.stderr.strip().splitlines()[-1])
     return best, heavy
 
 
@@ -97,13 +99,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meetings", type=int, default=10_000)
     parser.add_argument("--organizers", type=int, default=100)
-    parser.add_argument("--graph", type=int, default=0, help="also plan N meetings in one mailbox through the Graph emulator")
+    parser.add_argument(
+        "--graph", type=int, default=0, help="also plan N meetings in one mailbox through the Graph emulator"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
         generate(root, args.meetings, args.organizers)
-        print(f"generated {args.meetings} meeting files for {args.organizers} organizers in {time.perf_counter() - started:.2f} s")
+        print(
+            f"generated {args.meetings} meeting files for {args.organizers} organizers"
+            f" in {time.perf_counter() - started:.2f} s"
+        )
         for phase in ("validate", "seed", "plan"):
             figures = run_phase(root, phase)
             print(f"{phase:<9} {json.dumps(figures)}")

@@ -11,7 +11,9 @@ import pytest
 from reconciler.emulator.store import MailboxStore
 from tests.contract.backends.harness import Backend
 
-BACKENDS = [name for name in ("sandbox", "graph", "ews") if (Path(__file__).parent / "backends" / f"{name}.py").exists()]
+BACKENDS = [
+    name for name in ("sandbox", "graph", "ews") if (Path(__file__).parent / "backends" / f"{name}.py").exists()
+]
 
 
 @pytest.fixture(params=BACKENDS)

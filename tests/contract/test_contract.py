@@ -99,7 +99,10 @@ def converge(backend: Backend, meetings: list[Meeting], **policy: object) -> tup
 
 
 def test_apply_then_plan_again_is_a_no_op_and_every_attendee_got_one_invitation(backend: Backend) -> None:
-    meetings = [meeting(), meeting("team/retro", subject="Retro", required=("dave@contoso.com",), optional=())]
+    meetings = [
+        meeting(),
+        meeting("team/retro", subject="Retro", required=("dave@contoso.com",), optional=()),
+    ]
     plan, sent = converge(backend, meetings)
     assert [c.action for c in plan.changes] == [Action.CREATE, Action.CREATE]
     assert sent == Counter(
@@ -116,10 +119,14 @@ def test_apply_then_plan_again_is_a_no_op_and_every_attendee_got_one_invitation(
 
 def test_changing_the_subject_and_time_sends_one_update_to_every_attendee(backend: Backend) -> None:
     converge(backend, [meeting()])
-    changed = meeting(subject="Team sync (moved)", start=datetime(2026, 12, 1, 11, 0), end=datetime(2026, 12, 1, 11, 45))
+    changed = meeting(
+        subject="Team sync (moved)", start=datetime(2026, 12, 1, 11, 0), end=datetime(2026, 12, 1, 11, 45)
+    )
     plan, sent = converge(backend, [changed])
     assert [f.name for f in plan.changes[0].fields] == ["subject", "start", "end"]
-    assert sent == Counter({(a, "update", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+    assert sent == Counter(
+        {(a, "update", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+    )
 
 
 def test_adding_an_attendee_invites_only_that_attendee(backend: Backend) -> None:
@@ -134,20 +141,26 @@ def test_removing_an_attendee_cancels_only_for_that_attendee(backend: Backend) -
     assert sent == Counter({("bob@contoso.com", "cancellation", "team/sync"): 1})
 
 
-def test_a_field_attendees_do_not_see_sends_mail_only_where_the_backend_cannot_avoid_it(backend: Backend) -> None:
+def test_a_field_attendees_do_not_see_sends_mail_only_where_the_backend_cannot_avoid_it(
+    backend: Backend,
+) -> None:
     converge(backend, [meeting()])
     _, sent = converge(backend, [meeting(categories=("Platform",), reminder_minutes=5)])
     if backend.provider.capabilities.silent_organizer_fields:
         assert sent == Counter()
     else:
-        assert set(sent) == {(a, "update", "team/sync") for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+        assert set(sent) == {
+            (a, "update", "team/sync") for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
+        }
 
 
 def test_deleting_a_meeting_file_cancels_it_once_for_every_attendee(backend: Backend) -> None:
     converge(backend, [meeting(), meeting("team/retro", subject="Retro")])
-    plan, sent = converge(backend, [meeting()])
+    plan, _ = converge(backend, [meeting()])
     assert [(c.action, c.meeting_id) for c in plan.changes] == [(Action.CANCEL, "team/retro")]
-    assert sent == Counter({(a, "cancellation", "team/retro"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+    assert sent == Counter(
+        {(a, "cancellation", "team/retro"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+    )
     assert [o.meeting_id for o in backend.provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/sync"]
 
 
@@ -155,7 +168,9 @@ def test_a_cancelled_tombstone_cancels_with_its_text(backend: Backend) -> None:
     converge(backend, [meeting()])
     converge(backend, [meeting(cancelled="Replaced by the Q1 planning series.")])
     comments = {m.recipient: m.comment for m in backend.store.mail() if m.kind == "cancellation"}
-    assert comments == {a: "Replaced by the Q1 planning series." for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+    assert comments == {
+        a: "Replaced by the Q1 planning series." for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
+    }
 
 
 def test_moved_from_keeps_the_same_calendar_item_without_cancellation_or_invitation(backend: Backend) -> None:
@@ -172,8 +187,12 @@ def test_items_without_our_marker_or_with_another_namespace_are_never_touched(ba
     other = meeting("team/sync", subject="Someone else's")
     converge(backend, [other])  # created in our namespace first, then re-labelled as another team's
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
-    backend.store.update_item(item.item_id, {}, send=SendMode.NONE, extended={extended_property_id(PROP_NAMESPACE): "other-team"})
-    backend.store.create_item(ORGANIZER, {**backend.store.get_item(item.item_id).doc, "extended": {}}, send=SendMode.NONE)
+    backend.store.update_item(
+        item.item_id, {}, send=SendMode.NONE, extended={extended_property_id(PROP_NAMESPACE): "other-team"}
+    )
+    backend.store.create_item(
+        ORGANIZER, {**backend.store.get_item(item.item_id).doc, "extended": {}}, send=SendMode.NONE
+    )
     seq = last_seq(backend)
     plan, _ = converge(backend, [])
     assert plan.changes == ()
@@ -196,8 +215,16 @@ def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
     backend.store.update_item(item.item_id, {"location": "Elsewhere"}, send=SendMode.NONE)
     seq = last_seq(backend)
-    request = UpdateRequest(NAMESPACE, ORGANIZER, "team/sync", item.item_id, item.change_key,
-                            {**item.fields, "subject": "Overwritten"}, frozenset({"subject"}), "team/sync")
+    request = UpdateRequest(
+        NAMESPACE,
+        ORGANIZER,
+        "team/sync",
+        item.item_id,
+        item.change_key,
+        {**item.fields, "subject": "Overwritten"},
+        frozenset({"subject"}),
+        "team/sync",
+    )
     with pytest.raises(ConflictError):
         backend.provider.update(request)
     assert backend.store.get_item(item.item_id).doc["subject"] == "Team sync"
@@ -220,7 +247,9 @@ def test_a_weekly_series_across_daylight_saving_round_trips_as_a_series(backend:
 
 
 def test_an_all_day_meeting_round_trips(backend: Backend) -> None:
-    offsite = meeting("team/offsite", all_day=True, start=date(2026, 12, 14), end=date(2026, 12, 16), show_as=ShowAs.FREE)
+    offsite = meeting(
+        "team/offsite", all_day=True, start=date(2026, 12, 14), end=date(2026, 12, 16), show_as=ShowAs.FREE
+    )
     converge(backend, [offsite])
 
 
@@ -238,7 +267,9 @@ def test_a_cancel_whose_answer_was_lost_still_converges_with_one_cancellation_ea
     converge(backend, [meeting()])
     backend.lose_next_answer("cancel")
     _, sent = converge(backend, [])
-    assert sent == Counter({(a, "cancellation", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")})
+    assert sent == Counter(
+        {(a, "cancellation", "team/sync"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
+    )
 
 
 def test_meetings_that_already_ended_are_never_created_changed_or_cancelled(backend: Backend) -> None:

@@ -8,9 +8,17 @@ import pytest
 
 from reconciler.emulator.store import MailboxStore, SendMode, StaleChangeKey
 
-DOC = {"subject": "Sync", "start": "2026-12-01T10:00:00", "end": "2026-12-01T10:30:00", "timezone": "UTC",
-       "attendees": [{"email": "Alice@contoso.com", "type": "required"}, {"email": "bob@contoso.com", "type": "optional"}],
-       "extended": {"k": "v"}}
+DOC = {
+    "subject": "Sync",
+    "start": "2026-12-01T10:00:00",
+    "end": "2026-12-01T10:30:00",
+    "timezone": "UTC",
+    "attendees": [
+        {"email": "Alice@contoso.com", "type": "required"},
+        {"email": "bob@contoso.com", "type": "optional"},
+    ],
+    "extended": {"k": "v"},
+}
 
 
 @pytest.fixture
@@ -23,7 +31,10 @@ def mail(store: MailboxStore) -> list[tuple[str, str]]:
 
 
 def test_a_create_invites_every_attendee_but_not_the_organizer(store: MailboxStore) -> None:
-    store.create_item("Lead@contoso.com", {**DOC, "attendees": [*DOC["attendees"], {"email": "lead@contoso.com", "type": "required"}]})
+    store.create_item(
+        "Lead@contoso.com",
+        {**DOC, "attendees": [*DOC["attendees"], {"email": "lead@contoso.com", "type": "required"}]},
+    )
     assert sorted(mail(store)) == [("alice@contoso.com", "invitation"), ("bob@contoso.com", "invitation")]
 
 
@@ -50,17 +61,31 @@ def test_every_write_gives_a_new_change_key_and_a_stale_key_writes_nothing(store
     [
         (SendMode.NONE, []),
         (SendMode.CHANGED, [("carol@contoso.com", "invitation"), ("bob@contoso.com", "cancellation")]),
-        (SendMode.ALL, [("carol@contoso.com", "invitation"), ("bob@contoso.com", "cancellation"), ("alice@contoso.com", "update")]),
+        (
+            SendMode.ALL,
+            [
+                ("carol@contoso.com", "invitation"),
+                ("bob@contoso.com", "cancellation"),
+                ("alice@contoso.com", "update"),
+            ],
+        ),
     ],
 )
-def test_an_update_mails_according_to_its_send_mode(store: MailboxStore, send: SendMode, expected: list[tuple[str, str]]) -> None:
+def test_an_update_mails_according_to_its_send_mode(
+    store: MailboxStore, send: SendMode, expected: list[tuple[str, str]]
+) -> None:
     item = store.create_item("lead@contoso.com", DOC, send=SendMode.NONE)
-    attendees = [{"email": "alice@contoso.com", "type": "required"}, {"email": "carol@contoso.com", "type": "required"}]
+    attendees = [
+        {"email": "alice@contoso.com", "type": "required"},
+        {"email": "carol@contoso.com", "type": "required"},
+    ]
     store.update_item(item.item_id, {"attendees": attendees, "subject": "New"}, send=send)
     assert mail(store) == expected
 
 
-def test_a_cancel_mails_the_comment_to_everyone_and_removes_the_item_from_the_calendar(store: MailboxStore) -> None:
+def test_a_cancel_mails_the_comment_to_everyone_and_removes_the_item_from_the_calendar(
+    store: MailboxStore,
+) -> None:
     item = store.create_item("lead@contoso.com", DOC, send=SendMode.NONE)
     store.cancel_item(item.item_id, comment="Not needed any more.")
     assert [(m.recipient, m.kind, m.comment) for m in store.mail()] == [

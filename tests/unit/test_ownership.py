@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from reconciler.ownership import body_fingerprint, decode_record, encode_record, render_body, resolve_observed, transaction_id
+from reconciler.ownership import (
+    body_fingerprint,
+    decode_record,
+    encode_record,
+    render_body,
+    resolve_observed,
+    transaction_id,
+)
 
 FIELDS = {"subject": "Sync", "body": "Agenda:\n\n- *status*", "body_format": "markdown", "protect": True}
 

@@ -11,10 +11,24 @@ from reconciler.recurrence import from_patterned, has_ended, occurrence_starts, 
 
 
 def series(**recurrence: Any) -> dict[str, Any]:
-    base = {"every": "week", "interval": 1, "on": ["tuesday"], "day_of_month": None, "week_of_month": None,
-            "month": None, "until": None, "count": None, "first_day_of_week": "monday"}
-    return {"start": "2026-12-01T10:00", "end": "2026-12-01T10:30", "timezone": "Europe/Berlin",
-            "recurrence": base | recurrence, "skip": []}
+    base = {
+        "every": "week",
+        "interval": 1,
+        "on": ["tuesday"],
+        "day_of_month": None,
+        "week_of_month": None,
+        "month": None,
+        "until": None,
+        "count": None,
+        "first_day_of_week": "monday",
+    }
+    return {
+        "start": "2026-12-01T10:00",
+        "end": "2026-12-01T10:30",
+        "timezone": "Europe/Berlin",
+        "recurrence": base | recurrence,
+        "skip": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -28,7 +42,9 @@ def series(**recurrence: Any) -> dict[str, Any]:
         {"every": "year", "on": ["friday"], "week_of_month": "last", "month": 3},
     ],
 )
-def test_every_pattern_survives_the_trip_through_graphs_patterned_recurrence(recurrence: dict[str, Any]) -> None:
+def test_every_pattern_survives_the_trip_through_graphs_patterned_recurrence(
+    recurrence: dict[str, Any],
+) -> None:
     fields = series(**recurrence)
     patterned = to_patterned(fields["recurrence"], fields["start"], fields["timezone"])
     assert from_patterned(patterned, fields["start"]) == fields["recurrence"]
@@ -37,10 +53,22 @@ def test_every_pattern_survives_the_trip_through_graphs_patterned_recurrence(rec
 def test_graphs_default_filled_response_reads_back_as_the_same_pattern() -> None:
     fields = series(until="2027-06-30")
     filled = {
-        "pattern": {"type": "weekly", "interval": 1, "month": 0, "dayOfMonth": 0, "daysOfWeek": ["tuesday"],
-                    "firstDayOfWeek": "monday", "index": "first"},
-        "range": {"type": "endDate", "startDate": "2026-12-01", "endDate": "2027-06-30",
-                  "recurrenceTimeZone": "W. Europe Standard Time", "numberOfOccurrences": 0},
+        "pattern": {
+            "type": "weekly",
+            "interval": 1,
+            "month": 0,
+            "dayOfMonth": 0,
+            "daysOfWeek": ["tuesday"],
+            "firstDayOfWeek": "monday",
+            "index": "first",
+        },
+        "range": {
+            "type": "endDate",
+            "startDate": "2026-12-01",
+            "endDate": "2027-06-30",
+            "recurrenceTimeZone": "W. Europe Standard Time",
+            "numberOfOccurrences": 0,
+        },
     }
     assert from_patterned(filled, fields["start"]) == fields["recurrence"]
 
