@@ -156,7 +156,7 @@ def test_a_field_attendees_do_not_see_sends_mail_only_where_the_backend_cannot_a
 
 def test_deleting_a_meeting_file_cancels_it_once_for_every_attendee(backend: Backend) -> None:
     converge(backend, [meeting(), meeting("team/retro", subject="Retro")])
-    plan, _ = converge(backend, [meeting()])
+    plan, sent = converge(backend, [meeting()])
     assert [(c.action, c.meeting_id) for c in plan.changes] == [(Action.CANCEL, "team/retro")]
     assert sent == Counter(
         {(a, "cancellation", "team/retro"): 1 for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")}
@@ -204,7 +204,7 @@ def test_an_edit_made_in_outlook_is_planned_back_to_git_and_marked_as_drift(back
     converge(backend, [meeting()])
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
     backend.store.update_item(item.item_id, {"subject": "Edited in Outlook"}, send=SendMode.ALL)
-    plan, sent = converge(backend, [meeting()])
+    plan, _sent = converge(backend, [meeting()])
     (change,) = plan.changes
     assert (change.action, change.drift) == (Action.UPDATE, ("subject",))
     assert [(f.before, f.after) for f in change.fields] == [("Edited in Outlook", "Team sync")]
