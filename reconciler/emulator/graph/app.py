@@ -1,0 +1,564 @@
+"""The Graph v1.0 calendar endpoints GraphProvider uses, over the shared mailbox store.
+
+Routes (under `/v1.0/users/{id or UPN}`, also `.../calendar/events` and `.../calendars/{id}/events`;
+path segments percent-decoded, the UPN case-insensitive, `//` collapsed)::
+
+    GET    events                 list: $filter (extended-property subset), $expand, $select, $top, $skip
+    POST   events                 create (transactionId de-duplicated; invitations to all attendees)
+    GET    events/{id}            one event ($select, $expand)
+    PATCH  events/{id}            update (If-Match -> 412 when stale)
+    DELETE events/{id}            delete (the organizer's attendees get a cancellation)
+    POST   events/{id}/cancel     cancel with a comment (202)
+    GET    outlook/supportedTimeZones
+
+Mail follows reference/graph.md section D through the store's send modes: a create with attendees
+invites everyone; a PATCH whose body holds only `attendees` mails only the added and removed
+attendees; a PATCH with any other property (extended properties and organizer-only fields included:
+the conservative default, since Graph documents no quiet path for them) sends an update to everyone;
+cancel and delete send cancellations.
+
+Limits per mailbox (Outlook's, for one app): 4 requests in flight and 10,000 per 10 minutes, over
+which the answer is 429 `ApplicationThrottled` with an integer `Retry-After`. Faults come from
+`store.inject_fault("graph", <operation>, <kind>, times=N, retry_after=S)` with operations `list`,
+`get`, `create`, `update`, `delete`, `cancel` (or `*`) and kinds `429`, `503`, `500`, `412`
+(spurious change-key conflict), `504` (before commit), `504-after-commit`, `drop` (connection closed
+before commit) and `drop-after-commit`; `failure_rate` adds random faults of `failure_kinds`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import random
+import threading
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
+
+from reconciler.emulator.graph import events
+from reconciler.emulator.graph.odata import (
+    ODataError,
+    compile_event_filter,
+    evaluate_select,
+    parse_expand,
+    parse_prefer,
+)
+from reconciler.emulator.server import Request, Response, serve
+from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
+
+_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+_FAULT_KINDS = ("429", "503", "500", "412", "504", "504-after-commit", "drop", "drop-after-commit")
+
+
+@dataclass(frozen=True)
+class GraphLimits:
+    """Outlook's throttling limits per app and mailbox, and the emulator's paging default."""
+
+    max_concurrent: int = 4
+    max_requests: int = 10_000
+    window_seconds: float = 600.0
+    default_page_size: int = 10
+    #: `Retry-After` of injected 429/503 faults unless the fault says otherwise.
+    retry_after_seconds: int = 1
+
+
+@dataclass
+class GraphStats:
+    """What the emulator served: requests by method and by operation, and throttled answers."""
+
+    by_method: Counter[str] = field(default_factory=Counter)
+    by_operation: Counter[str] = field(default_factory=Counter)
+    throttled: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def requests(self) -> int:
+        return sum(self.by_method.values())
+
+
+@dataclass(frozen=True)
+class _Route:
+    mailbox: str
+    operation: str  # list | create | get | update | delete | cancel | timezones
+    event_id: str | None = None
+    path: str = ""
+
+
+class GraphApp:
+    """A Graph v1.0 calendar emulator; `handle` serves one HTTP request (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: MailboxStore,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        limits: GraphLimits = GraphLimits(),
+        failure_rate: float = 0.0,
+        seed: int | None = None,
+        failure_kinds: Sequence[str] = ("429", "503", "504"),
+    ) -> None:
+        unknown = set(failure_kinds) - set(_FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"Unknown fault kinds: {sorted(unknown)}.")
+        self.store = store
+        self.limits = limits
+        self.failure_rate = failure_rate
+        self.failure_kinds = tuple(failure_kinds)
+        self.stats = GraphStats()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
+        self._recent: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            route = self._route(request)
+        except ODataError as error:
+            return self._error(error, request, request_id)
+        admitted = False
+        try:
+            self._admit(route.mailbox)
+            admitted = True
+            with self._lock:
+                self.stats.by_method[request.method] += 1
+                self.stats.by_operation[route.operation] += 1
+            fault = self._fault(route.operation)
+            if fault is not None and not fault[0].endswith("after-commit"):
+                return self._fault_response(fault, request, request_id)
+            response = self._dispatch(route, request, request_id)
+            if fault is not None and response.status < 400:
+                return self._fault_response(fault, request, request_id)
+            return response
+        except ODataError as error:
+            return self._error(error, request, request_id)
+        finally:
+            if admitted:
+                with self._lock:
+                    self._in_flight[route.mailbox] -= 1
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _route(self, request: Request) -> _Route:
+        raw_path = urlsplit(request.target).path
+        segments = [unquote(s) for s in raw_path.split("/") if s]
+        if not segments or segments[0] != "v1.0":
+            version = segments[0] if segments else ""
+            raise ODataError(400, "BadRequest", f"Invalid version: {version}")
+        rest = segments[1:]
+        if rest[:1] == ["me"]:
+            raise ODataError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        if len(rest) < 3 or rest[0].lower() != "users":
+            raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
+        mailbox, rest = rest[1].lower(), rest[2:]
+        if [s.lower() for s in rest[:2]] == ["outlook", "supportedtimezones"] or (
+            rest[:1] == ["outlook"] and len(rest) == 2 and rest[1].lower().startswith("supportedtimezones")
+        ):
+            self._method(request, "GET")
+            return _Route(mailbox, "timezones", path=raw_path)
+        lowered = [s.lower() for s in rest]
+        if lowered[:1] == ["calendar"]:
+            rest, lowered = rest[1:], lowered[1:]
+        elif lowered[:1] == ["calendars"] and len(rest) >= 2:
+            rest, lowered = rest[2:], lowered[2:]
+        if not lowered or lowered[0] != "events":
+            raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
+        if len(rest) == 1:
+            operation = {"GET": "list", "POST": "create"}.get(request.method)
+            if operation is None:
+                raise self._not_allowed(request)
+            return _Route(mailbox, operation, path=raw_path)
+        event_id = rest[1]
+        if len(rest) == 2:
+            operation = {"GET": "get", "PATCH": "update", "DELETE": "delete"}.get(request.method)
+            if operation is None:
+                raise self._not_allowed(request)
+            return _Route(mailbox, operation, event_id, raw_path)
+        if len(rest) == 3 and lowered[2] == "cancel":
+            self._method(request, "POST")
+            return _Route(mailbox, "cancel", event_id, raw_path)
+        raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[2]}'.")
+
+    @staticmethod
+    def _method(request: Request, expected: str) -> None:
+        if request.method != expected:
+            raise GraphApp._not_allowed(request)
+
+    @staticmethod
+    def _not_allowed(request: Request) -> ODataError:
+        return ODataError(405, "Request_BadRequest", f"The HTTP method '{request.method}' is not allowed here.")
+
+    # -- limits and faults ---------------------------------------------------------------------
+
+    def _admit(self, mailbox: str) -> None:
+        now = self._clock().timestamp()
+        with self._lock:
+            if self._in_flight[mailbox] >= self.limits.max_concurrent:
+                self.stats.throttled += 1
+                raise ODataError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": str(self.limits.retry_after_seconds)},
+                )
+            recent = self._recent[mailbox]
+            while recent and recent[0] <= now - self.limits.window_seconds:
+                recent.popleft()
+            if len(recent) >= self.limits.max_requests:
+                self.stats.throttled += 1
+                wait = max(1, math.ceil(recent[0] + self.limits.window_seconds - now))
+                raise ODataError(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": str(wait)},
+                )
+            recent.append(now)
+            self._in_flight[mailbox] += 1
+
+    def _fault(self, operation: str) -> tuple[str, Mapping[str, Any]] | None:
+        if operation == "timezones":
+            return None
+        fault = self.store.take_fault("graph", operation)
+        if fault is not None:
+            kind, params = fault.kind, fault.params
+        else:
+            with self._lock:
+                if self.failure_rate <= 0 or self._random.random() >= self.failure_rate:
+                    return None
+                kind, params = self._random.choice(self.failure_kinds), {}
+        if kind not in _FAULT_KINDS:
+            raise ValueError(f"Unknown Graph fault kind {kind!r}.")
+        with self._lock:
+            self.stats.faults[kind] += 1
+        return kind, params
+
+    def _fault_response(self, fault: tuple[str, Mapping[str, Any]], request: Request, request_id: str) -> Response:
+        kind, params = fault
+        if kind.startswith("drop"):
+            return Response(0, drop_connection=True)
+        retry_after = {"Retry-After": str(int(params.get("retry_after", self.limits.retry_after_seconds)))}
+        error = {
+            "429": ODataError(
+                429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", retry_after
+            ),
+            "503": ODataError(
+                503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry later.", retry_after
+            ),
+            "500": ODataError(
+                500, "ErrorInternalServerError", "An internal server error occurred. The operation failed."
+            ),
+            "412": ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE),
+        }.get(kind) or ODataError(504, "UnknownError", "The gateway did not receive a response in time.")
+        return self._error(error, request, request_id)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def _dispatch(self, route: _Route, request: Request, request_id: str) -> Response:
+        query = _query(request.target)
+        prefer = parse_prefer(request.headers.get("prefer", ""))
+        if route.operation == "timezones":
+            return self._timezones(request, request_id)
+        view, applied = self._view(query, prefer, reading=route.operation in ("list", "get"))
+        immutable = prefer.get("idtype", "").lower() == "immutableid"
+        if immutable:
+            applied.append('IdType="ImmutableId"')
+        if route.operation == "list":
+            return self._list(route, request, request_id, query, prefer, view, immutable, applied)
+        if route.operation == "create":
+            return self._create(route, request, request_id, view, immutable, applied)
+        assert route.event_id is not None
+        item = self._find(route.mailbox, route.event_id)
+        if route.operation == "get":
+            return self._json(
+                200, self._render(item, view, immutable, request), request, request_id, applied, etag=item.change_key
+            )
+        if_match = _if_match(request.headers.get("if-match"))
+        if route.operation == "update":
+            return self._update(item, request, request_id, view, immutable, applied, if_match)
+        if route.operation == "cancel":
+            comment = events.read_cancel(_body(request))
+            try:
+                self.store.cancel_item(item.item_id, comment=comment, if_change_key=if_match)
+            except StaleChangeKey as error:
+                raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE) from error
+            except ItemNotFound as error:
+                raise _not_found() from error
+            return self._empty(202, request, request_id)
+        # delete
+        if if_match is not None and if_match != item.change_key:
+            raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE)
+        try:
+            self.store.delete_item(item.item_id, send_cancellations=True)
+        except ItemNotFound as error:
+            raise _not_found() from error
+        return self._empty(204, request, request_id)
+
+    def _view(
+        self, query: Mapping[str, str], prefer: Mapping[str, str], *, reading: bool
+    ) -> tuple[events.View, list[str]]:
+        applied = []
+        zone_label, zone = "UTC", "UTC"
+        if reading and "outlook.timezone" in prefer:
+            zone_label = prefer["outlook.timezone"]
+            zone = events.accepted_zone(zone_label)
+            applied.append(f'outlook.timezone="{zone_label}"')
+        body_text = False
+        if "outlook.body-content-type" in prefer:
+            wanted = prefer["outlook.body-content-type"].lower()
+            if wanted in ("text", "html"):
+                body_text = wanted == "text"
+                applied.append(f'outlook.body-content-type="{wanted}"')
+        select = evaluate_select(query["$select"], events.EVENT_PROPERTIES) if "$select" in query else None
+        expansion = parse_expand(query["$expand"]) if "$expand" in query else None
+        return events.View(zone_label, zone, body_text, select, expansion), applied
+
+    def _list(
+        self,
+        route: _Route,
+        request: Request,
+        request_id: str,
+        query: Mapping[str, str],
+        prefer: Mapping[str, str],
+        view: events.View,
+        immutable: bool,
+        applied: list[str],
+    ) -> Response:
+        unsupported = set(query) - {"$filter", "$expand", "$select", "$top", "$skip", "$count"}
+        if unsupported:
+            name = sorted(unsupported)[0]
+            raise ODataError(400, "BadRequest", f"Query option '{name}' is not supported by the emulator.")
+        predicate = compile_event_filter(query["$filter"]) if "$filter" in query else None
+        top = _non_negative(query, "$top")
+        skip = _non_negative(query, "$skip") or 0
+        page_size = top
+        if page_size is None and prefer.get("odata.maxpagesize", "").isdigit():
+            page_size = int(prefer["odata.maxpagesize"])
+            applied.append(f"odata.maxpagesize={page_size}")
+        page_size = page_size or self.limits.default_page_size
+        items = self.store.list_items(route.mailbox)
+        if predicate is not None:
+            items = [item for item in items if predicate(events.extended_of(item))]
+        page = items[skip : skip + page_size]
+        host = request.headers.get("host", "127.0.0.1")
+        base = f"http://{host}/v1.0"
+        body: dict[str, Any] = {
+            "@odata.context": f"{base}/$metadata#users('{quote(route.mailbox)}')/events"
+            + (f"({','.join(sorted(view.select))})" if view.select else ""),
+        }
+        if query.get("$count", "").lower() == "true":
+            body["@odata.count"] = len(items)
+        body["value"] = [self._render(item, view, immutable, request) for item in page]
+        if skip + page_size < len(items):
+            following = dict(query, **{"$skip": str(skip + page_size), "$top": str(page_size)})
+            body["@odata.nextLink"] = f"http://{host}{route.path}?" + "&".join(
+                f"{name}={quote(value, safe=_LINK_SAFE)}" for name, value in following.items()
+            )
+        return self._json(200, body, request, request_id, applied)
+
+    def _create(
+        self, route: _Route, request: Request, request_id: str, view: events.View, immutable: bool, applied: list[str]
+    ) -> Response:
+        write = events.read_event(_body(request), None)
+        doc = dict(write.changes)
+        doc["extended"] = write.extended
+        if write.transaction_id is not None:
+            doc["transaction_id"] = write.transaction_id
+        item = self.store.create_item(route.mailbox, doc, send=SendMode.ALL, transaction_id=write.transaction_id)
+        return self._json(
+            201, self._render(item, view, immutable, request), request, request_id, applied, etag=item.change_key
+        )
+
+    def _update(
+        self,
+        item: StoredItem,
+        request: Request,
+        request_id: str,
+        view: events.View,
+        immutable: bool,
+        applied: list[str],
+        if_match: str | None,
+    ) -> Response:
+        body = _body(request)
+        while True:
+            write = events.read_event(body, item.doc)
+            send = SendMode.CHANGED if write.properties == {"attendees"} else SendMode.ALL
+            try:
+                updated = self.store.update_item(
+                    item.item_id,
+                    write.changes,
+                    send=send,
+                    if_change_key=if_match or item.change_key,
+                    extended=write.extended,
+                )
+                break
+            except StaleChangeKey as error:
+                if if_match is not None:
+                    raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE) from error
+                item = self._find(item.mailbox, self._public_id(item, immutable=True))  # raced: read again
+            except ItemNotFound as error:
+                raise _not_found() from error
+        return self._json(
+            200, self._render(updated, view, immutable, request), request, request_id, applied, etag=updated.change_key
+        )
+
+    def _timezones(self, request: Request, request_id: str) -> Response:
+        names = events.windows_zone_names()
+        value = [{"alias": name, "displayName": name} for name in names]
+        return self._json(200, {"value": value}, request, request_id, [])
+
+    # -- ids -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _public_id(item: StoredItem, *, immutable: bool) -> str:
+        """The id a client sees: the immutable id, or the default id, which changes on a move."""
+        if immutable:
+            return item.item_id
+        folder = b"\x01" if item.state == "active" else b"\x02"
+        return base64.b64encode(b"\x01" + base64.b64decode(item.item_id) + folder).decode()
+
+    def _find(self, mailbox: str, public_id: str) -> StoredItem:
+        item_id, folder = public_id, None
+        try:
+            raw = base64.b64decode(public_id, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ODataError(400, "ErrorInvalidIdMalformed", "Id is malformed.") from error
+        if raw[:1] == b"\x01" and len(raw) > 2:
+            item_id, folder = base64.b64encode(raw[1:-1]).decode(), raw[-1:]
+        try:
+            item = self.store.get_item(item_id)
+        except ItemNotFound as error:
+            raise _not_found() from error
+        if item.mailbox != mailbox or (folder is not None and folder != b"\x01"):
+            raise _not_found()
+        return item
+
+    def _render(self, item: StoredItem, view: events.View, immutable: bool, request: Request) -> dict[str, Any]:
+        return events.event_json(item, self._public_id(item, immutable=immutable), view)
+
+    # -- responses -----------------------------------------------------------------------------
+
+    def _headers(self, request: Request, request_id: str, applied: Sequence[str] = ()) -> dict[str, str]:
+        headers = {
+            "request-id": request_id,
+            "client-request-id": request.headers.get("client-request-id", request_id),
+            "Cache-Control": "no-cache",
+        }
+        if applied:
+            headers["Preference-Applied"] = ", ".join(applied)
+        return headers
+
+    def _json(
+        self,
+        status: int,
+        body: Any,
+        request: Request,
+        request_id: str,
+        applied: Sequence[str],
+        *,
+        etag: str | None = None,
+    ) -> Response:
+        headers = self._headers(request, request_id, applied)
+        headers["Content-Type"] = _JSON
+        if etag is not None:
+            headers["ETag"] = f'W/"{etag}"'
+        return Response(status, headers, json.dumps(body, ensure_ascii=False).encode())
+
+    def _empty(self, status: int, request: Request, request_id: str) -> Response:
+        return Response(status, self._headers(request, request_id))
+
+    def _error(self, error: ODataError, request: Request, request_id: str) -> Response:
+        headers = self._headers(request, request_id)
+        headers.update(error.headers)
+        headers["Content-Type"] = _JSON
+        inner = {
+            "date": self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": request_id,
+            "client-request-id": headers["client-request-id"],
+        }
+        body = {"error": {"code": error.code, "message": error.message, "innerError": inner}}
+        return Response(error.status, headers, json.dumps(body).encode())
+
+
+_IRRESOLVABLE = (
+    "The send or update operation could not be performed because the change key passed in the request"
+    " does not match the current change key for the item."
+)
+_LINK_SAFE = "$,()'=:/@ "
+
+
+def _not_found() -> ODataError:
+    return ODataError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def _query(target: str) -> dict[str, str]:
+    """Query options by lower-cased name (`$filter` and `filter` alike), values percent-decoded."""
+    out: dict[str, str] = {}
+    for part in urlsplit(target).query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = unquote_plus(name).lower()
+        if not name.startswith("$"):
+            name = "$" + name
+        out[name] = unquote_plus(value)
+    return out
+
+
+def _non_negative(query: Mapping[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    value = query[name]
+    if not value.isdigit() or (name == "$top" and int(value) == 0):
+        raise ODataError(400, "BadRequest", f"Invalid value '{value}' for query option '{name}'.")
+    return int(value)
+
+
+def _body(request: Request) -> Any:
+    if not request.body:
+        return None
+    try:
+        return json.loads(request.body)
+    except ValueError as error:
+        raise ODataError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header is"
+            " set and payload is of valid JSON format.",
+        ) from error
+
+
+def _if_match(value: str | None) -> str | None:
+    """The change key named by an If-Match header (`W/"<key>"`); None for absent or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+@dataclass(frozen=True)
+class GraphServer:
+    """A running emulator: `base_url` ends in `/v1.0` (what a Graph client is pointed at)."""
+
+    base_url: str
+    app: GraphApp
+
+
+@contextmanager
+def serve_graph(store: MailboxStore, **options: Any) -> Iterator[GraphServer]:
+    """Serve a `GraphApp(store, **options)` on loopback until the context exits."""
+    app = GraphApp(store, **options)
+    with serve(app) as running:
+        yield GraphServer(f"{running.base_url}/v1.0", app)
