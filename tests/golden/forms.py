@@ -1,0 +1,172 @@
+"""The small JSON forms of golden cases, turned into the planner's inputs.
+
+A case folder holds:
+
+* `desired.json`: a list of meetings. Keys are `model.Meeting`'s field names with JSON values:
+  `start`/`end` as `YYYY-MM-DDTHH:MM` (or a date when `all_day`), enums by value, lists for tuples,
+  `recurrence` as an object of `model.Recurrence`'s fields (`skip` dates, `overrides` as
+  `{"date": ..., "changes": {...}}`), and `source` as `"path:line"`. Only `id`, `organizer`,
+  `subject`, `start`, `end` and `timezone` are required. This form is the test's own: it does not
+  go through YAML loading.
+* `observed.json`: a list of managed items in canonical terms, as a provider reports them:
+  `item_id`, `change_key`, `organizer`, `meeting_id`, `fields` (every canonical field) and
+  `last_applied` (every canonical field, or null when the record is missing). Without
+  `last_applied` the item reads back exactly as we last wrote it (no drift). Start and end in UTC
+  are derived from the fields, as every provider does.
+* `case.json`: `now` (ISO 8601 with offset), `backend`, `namespace`, `capabilities` (fields of
+  `providers.base.Capabilities`), `policy` (fields of `plan.PlanPolicy`), `allow_mass_cancel`, and
+  a `description` for the reader.
+
+Unknown keys are errors, so a typo in a case cannot silently test the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.model import (
+    FIELD_ORDER,
+    BodyFormat,
+    Every,
+    Importance,
+    Meeting,
+    ObservedMeeting,
+    Override,
+    Recurrence,
+    Sensitivity,
+    ShowAs,
+    SourceLocation,
+    Weekday,
+    WeekOfMonth,
+)
+from reconciler.plan import Plan, PlanPolicy, build_plan
+from reconciler.providers.base import Capabilities
+from reconciler.recurrence import span_utc
+
+_MEETING_FIELDS = {f.name for f in dataclasses.fields(Meeting)}
+_RECURRENCE_FIELDS = {f.name for f in dataclasses.fields(Recurrence)}
+_TUPLES = ("required", "optional", "rooms", "categories", "moved_from")
+_ENUMS: dict[str, Any] = {
+    "body_format": BodyFormat,
+    "show_as": ShowAs,
+    "sensitivity": Sensitivity,
+    "importance": Importance,
+}
+_CASE_KEYS = {"description", "now", "backend", "namespace", "capabilities", "policy", "allow_mass_cancel"}
+_OBSERVED_KEYS = {"item_id", "change_key", "organizer", "meeting_id", "fields", "last_applied"}
+
+
+def _unknown(kind: str, keys: Sequence[str] | set[str], allowed: set[str]) -> None:
+    extra = set(keys) - allowed
+    if extra:
+        raise ValueError(f"Unknown {kind} keys: {sorted(extra)}.")
+
+
+def _moment(value: str) -> datetime | date:
+    return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+
+
+def recurrence_from_json(data: Mapping[str, Any]) -> Recurrence:
+    _unknown("recurrence", list(data), _RECURRENCE_FIELDS)
+    week_of_month = data.get("week_of_month")
+    until = data.get("until")
+    return Recurrence(
+        every=Every(data["every"]),
+        interval=data.get("interval", 1),
+        on=tuple(Weekday(d) for d in data.get("on", ())),
+        day_of_month=data.get("day_of_month"),
+        week_of_month=WeekOfMonth(week_of_month) if week_of_month else None,
+        month=data.get("month"),
+        until=date.fromisoformat(until) if until else None,
+        count=data.get("count"),
+        first_day_of_week=Weekday(data.get("first_day_of_week", "monday")),
+        skip=tuple(date.fromisoformat(d) for d in data.get("skip", ())),
+        overrides=tuple(Override(date.fromisoformat(o["date"]), o["changes"]) for o in data.get("overrides", ())),
+    )
+
+
+def meeting_from_json(data: Mapping[str, Any]) -> Meeting:
+    """A `model.Meeting` from the desired.json form (see the module docstring)."""
+    _unknown("meeting", list(data), _MEETING_FIELDS)
+    kwargs: dict[str, Any] = dict(data)
+    kwargs["start"], kwargs["end"] = _moment(data["start"]), _moment(data["end"])
+    if data.get("recurrence") is not None:
+        kwargs["recurrence"] = recurrence_from_json(data["recurrence"])
+    for name in _TUPLES:
+        if name in data:
+            kwargs[name] = tuple(data[name])
+    for name, enum in _ENUMS.items():
+        if name in data:
+            kwargs[name] = enum(data[name])
+    if "source" in data:
+        path, _, line = str(data["source"]).rpartition(":")
+        kwargs["source"] = SourceLocation(path, int(line))
+    return Meeting(**kwargs)
+
+
+def _canonical(fields: Mapping[str, Any], what: str) -> dict[str, Any]:
+    if set(fields) != set(FIELD_ORDER):
+        missing, extra = set(FIELD_ORDER) - set(fields), set(fields) - set(FIELD_ORDER)
+        raise ValueError(
+            f"{what} must hold exactly the canonical fields; missing {sorted(missing)}, extra {sorted(extra)}."
+        )
+    return dict(fields)
+
+
+def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
+    """An `ObservedMeeting` from the observed.json form (see the module docstring)."""
+    _unknown("observed item", list(data), _OBSERVED_KEYS)
+    fields = _canonical(data["fields"], f"{data['item_id']}.fields")
+    if "last_applied" not in data:
+        last_applied: dict[str, Any] | None = dict(fields)
+    elif data["last_applied"] is None:
+        last_applied = None
+    else:
+        last_applied = _canonical(data["last_applied"], f"{data['item_id']}.last_applied")
+    starts, ends = span_utc(fields)
+    return ObservedMeeting(
+        item_id=data["item_id"],
+        change_key=data["change_key"],
+        organizer=data["organizer"],
+        meeting_id=data["meeting_id"],
+        fields=fields,
+        last_applied=last_applied,
+        ends_at_utc=ends,
+        starts_at_utc=starts,
+    )
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def case_settings(folder: Path) -> dict[str, Any]:
+    settings: dict[str, Any] = _read(folder / "case.json")
+    _unknown("case", list(settings), _CASE_KEYS)
+    return settings
+
+
+def plan_from(desired: Sequence[Meeting], observed: Sequence[ObservedMeeting], settings: Mapping[str, Any]) -> Plan:
+    """Run the planner exactly as the case describes."""
+    return build_plan(
+        desired,
+        observed,
+        now=datetime.fromisoformat(settings["now"]),
+        policy=PlanPolicy(**settings.get("policy", {})),
+        capabilities=Capabilities(**settings["capabilities"]),
+        backend=settings["backend"],
+        namespace=settings["namespace"],
+        allow_mass_cancel=settings.get("allow_mass_cancel", False),
+    )
+
+
+def plan_case(folder: Path) -> Plan:
+    """The plan of one case folder."""
+    desired = [meeting_from_json(m) for m in _read(folder / "desired.json")]
+    observed = [observed_from_json(o) for o in _read(folder / "observed.json")]
+    return plan_from(desired, observed, case_settings(folder))
