@@ -136,7 +136,21 @@ def _field_row(field: FieldChange, action: Action) -> str:
         old = f"removed: {_addresses(removed)}" if removed else "—"
         new = f"added: {_addresses(added)}" if added else "—"
         return f"| {name} | {old} | {new} |"
+    if isinstance(field.before, Mapping) and isinstance(field.after, Mapping):
+        # A series pattern: the whole pattern on both sides, the parts that change in bold.
+        before = _mapping(field.before, emphasise=field.after)
+        return f"| {name} | {before} | {_mapping(field.after, emphasise=field.before)} |"
     return f"| {name} | {format_value(field.before)} | {format_value(field.after)} |"
+
+
+def _mapping(value: Mapping[str, Any], *, emphasise: Mapping[str, Any]) -> str:
+    parts = []
+    for key, item in value.items():
+        if item in (None, [], "") and emphasise.get(key) in (None, [], ""):
+            continue
+        text = f"{escape(str(key))}: {format_value(item)}"
+        parts.append(f"<b>{text}</b>" if emphasise.get(key) != item else text)
+    return "; ".join(parts) if parts else "<i>none</i>"
 
 
 def _field_table(change: Change) -> list[str]:

@@ -141,3 +141,41 @@ def test_the_json_plan_of_a_large_plan_is_complete_and_valid(
     # The changes are alike; validating a slice keeps the test fast (all 3,000 take seconds).
     document["changes"] = document["changes"][:100]
     assert schema_errors(plan_validator, document) == []
+
+
+# -- the schema refuses what the contract does not allow ---------------------------------------------
+
+
+def recorded(case: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((CASES_DIR / case / "plan.json").read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "value"),
+    [
+        ("create-with-attendees", ("format_version",), 2),
+        ("create-with-attendees", ("backend",), "exchange"),
+        ("create-with-attendees", ("summary", "unchanged"), 0),
+        ("create-with-attendees", ("changes", 0, "action"), "no-op"),
+        ("create-with-attendees", ("changes", 0, "item_id"), "item-1"),
+        ("create-with-attendees", ("changes", 0, "fields", "colour"), {"before": None, "after": "red"}),
+        ("create-with-attendees", ("changes", 0, "fields", "subject", "after"), 42),
+        ("create-with-attendees", ("changes", 0, "desired", "show_as"), "away"),
+        ("create-with-attendees", ("changes", 0, "notifications", 0, "kind"), "reminder"),
+        ("create-with-attendees", ("changes", 0, "notifications", 0, "recipients"), []),
+        ("deleted-file-prune", ("changes", 0, "desired"), {}),
+        ("deleted-file-prune", ("changes", 0, "fields", "subject"), {"before": "a", "after": "b"}),
+        ("update-subject-and-time", ("changes", 0, "change_key"), None),
+        ("update-subject-and-time", ("changes", 0, "extra"), True),
+    ],
+)
+def test_the_schema_refuses_a_document_outside_the_contract(
+    case: str, path: tuple[str | int, ...], value: Any, plan_validator: Draft202012Validator
+) -> None:
+    document = recorded(case)
+    target: Any = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    assert schema_errors(plan_validator, document) != []
