@@ -1,0 +1,319 @@
+"""The EWS backend for on-premises Exchange Server (2016, 2019, SE), through exchangelib.
+
+Exchange Online blocks EWS (phased from October 2026, switched off on 1 April 2027): Online tenants
+use the graph backend. exchangelib is imported only when this provider is built.
+
+How each Provider operation goes on the wire (see `reconciler.providers.base` for the contract):
+
+* list_managed: FindItem (IdOnly, IndexedPageItemView, Restriction IsEqualTo on our namespace
+  property) paged, then GetItem for exactly the fields we map. Never a CalendarView (Exchange
+  refuses a restriction on one) and never a full fetch of every property.
+* find: the same with a restriction on the meeting-id and namespace properties.
+* create: CreateItem with SendToAllAndSaveCopy carrying the three ownership properties. A timeout
+  raises TransientError without retrying: the reconciler then calls `find`.
+* update: UpdateItem of only the changed fields (plus our record), ConflictResolution
+  NeverOverwrite with the observed change key, and the send mode that mails the fewest people
+  (`notify.update_scope`: SILENT -> SendToNone, ATTENDEES_ONLY -> SendToChangedAndSaveCopy,
+  EVERYONE -> SendToAllAndSaveCopy). Then one GetItem to return the item as it now is.
+* cancel: CreateItem with a CancelCalendarItem response object carrying the comment as
+  NewBodyContent (never DeleteItem after it); an item without attendees (nobody to notify,
+  ErrorInvalidRecipients) is deleted with SendToNone instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ConfigError, ProviderError, RequestRejectedError
+from reconciler.model import ObservedMeeting
+from reconciler.notify import UpdateScope, update_scope
+from reconciler.ownership import encode_record
+from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.recurrence import span_utc
+
+if TYPE_CHECKING:
+    from reconciler.config import Config
+    from reconciler.providers.ews._sdk import Connection, Retrier
+
+CLIENT_SECRET_VARIABLE = "MEETINGS_EWS_CLIENT_SECRET"
+PASSWORD_VARIABLE = "MEETINGS_EWS_PASSWORD"
+#: FindItem page size (Exchange still caps a restricted search at 250 per answer) and GetItem batch.
+PAGE_SIZE, CHUNK_SIZE = 1000, 100
+
+_SEND_MODES = {
+    UpdateScope.SILENT: "SendToNone",
+    UpdateScope.ATTENDEES_ONLY: "SendToChangedAndSaveCopy",
+    UpdateScope.EVERYONE: "SendToAllAndSaveCopy",
+}
+
+
+class EwsProvider:
+    """Provider over Exchange Web Services; see the module docstring."""
+
+    name = "ews"
+    capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False)
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        auth: str = "oauth2",
+        version: str = "Exchange2016",
+        username: str | None = None,
+        password: str | None = None,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_provider: Callable[[], str] | None = None,
+        timeout: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+        max_wait: float = 300.0,
+    ) -> None:
+        """Connect to `endpoint` (https://host/EWS/Exchange.asmx) without autodiscover.
+
+        `auth`: `oauth2` (app-only client credentials, impersonating each organizer), `ntlm` or
+        `basic` (a service account with delegate access to the organizers' calendars), `token`
+        (a bearer token from `token_provider`, fetched again on HTTP 401) or `none`.
+        """
+        missing = {
+            "oauth2": [("tenant_id", tenant_id), ("client_id", client_id), ("client secret", client_secret)],
+            "ntlm": [("username", username), ("password", password)],
+            "basic": [("username", username), ("password", password)],
+        }.get(auth, [])
+        absent = [name for name, value in missing if not value]
+        if absent:
+            raise ConfigError(f"The EWS backend with auth {auth} needs {', '.join(absent)}.")
+        from reconciler.providers.ews import _mapping, _sdk
+
+        _mapping.register_properties()
+        try:
+            settings = _sdk.ConnectionSettings(
+                endpoint=endpoint,
+                auth=auth,
+                version=version,
+                username=username,
+                password=password,
+                tenant_id=tenant_id,
+                client_id=client_id,
+                client_secret=client_secret,
+                token_provider=token_provider,
+                timeout=timeout,
+                max_connections=self.capabilities.max_in_flight,
+            )
+            self._connection: Connection = _sdk.Connection(settings)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        self._retrier: Retrier = _sdk.Retrier(
+            self._connection, sleep=sleep, max_attempts=max_attempts, max_wait=max_wait
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> EwsProvider:
+        """Build from `reconciler.yaml`'s `ews:` section; secrets come only from the environment."""
+        settings = config.ews
+        if not settings.endpoint:
+            raise ConfigError("ews.endpoint is required for the ews backend (https://<server>/EWS/Exchange.asmx).")
+        auth = settings.auth
+        if auth == "oauth2":
+            secret = config.secret(CLIENT_SECRET_VARIABLE)
+            if not secret:
+                raise ConfigError(
+                    f"The ews backend with auth oauth2 needs the environment variable {CLIENT_SECRET_VARIABLE}."
+                )
+            if not settings.tenant_id or not settings.client_id:
+                raise ConfigError("The ews backend with auth oauth2 needs ews.tenant_id and ews.client_id.")
+            return cls(
+                settings.endpoint,
+                auth=auth,
+                version=settings.version,
+                tenant_id=settings.tenant_id,
+                client_id=settings.client_id,
+                client_secret=secret,
+            )
+        if auth in ("ntlm", "basic"):
+            password = config.secret(PASSWORD_VARIABLE)
+            if not password:
+                raise ConfigError(
+                    f"The ews backend with auth {auth} needs the environment variable {PASSWORD_VARIABLE}."
+                )
+            if not settings.username:
+                raise ConfigError(f"The ews backend with auth {auth} needs ews.username.")
+            return cls(
+                settings.endpoint, auth=auth, version=settings.version, username=settings.username, password=password
+            )
+        raise ConfigError(f'ews.auth "{auth}" is not supported; use oauth2, ntlm or basic.')
+
+    # -- Provider ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def known_organizers(self) -> frozenset[str]:
+        return frozenset()
+
+    def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
+        from reconciler.providers.ews import _mapping
+
+        def query() -> list[ObservedMeeting]:
+            found = self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace})
+            return [self._observe(organizer, item) for item in found]
+
+        return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
+
+    def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
+        from reconciler.providers.ews import _mapping
+
+        def query() -> ObservedMeeting | None:
+            filters = {_mapping.NAMESPACE_ATTR: namespace, _mapping.MEETING_ID_ATTR: meeting_id}
+            found = self._query(organizer, **filters)
+            return self._observe(organizer, found[0]) if found else None
+
+        return self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
+
+    def create(self, request: CreateRequest) -> ObservedMeeting:
+        from exchangelib import CalendarItem
+        from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+
+        from reconciler.providers.ews import _mapping
+
+        values = self._values(request.fields) | {
+            _mapping.NAMESPACE_ATTR: request.namespace,
+            _mapping.MEETING_ID_ATTR: request.meeting_id,
+            _mapping.RECORD_ATTR: encode_record(request.fields),
+        }
+        what = f"creating {request.meeting_id}"
+        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
+
+        def write() -> Any:
+            item = CalendarItem(account=self._connection.account(request.organizer), folder=folder, **values)
+            return item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+
+        item = self._retrier.run(write, what=what, write=True)
+        fields = dict(request.fields)
+        starts, ends = span_utc(fields)
+        return ObservedMeeting(
+            item_id=item.id,
+            change_key=item.changekey,
+            organizer=request.organizer.lower(),
+            meeting_id=request.meeting_id,
+            fields=fields,
+            last_applied=fields,
+            ends_at_utc=ends,
+            starts_at_utc=starts,
+        )
+
+    def update(self, request: UpdateRequest) -> ObservedMeeting:
+        from exchangelib import CalendarItem
+        from exchangelib.items import NEVER_OVERWRITE
+
+        from reconciler.providers.ews import _mapping
+
+        values = self._values(request.fields)
+        names = _mapping.update_fields(request.changed, request.fields)
+        if {"start", "end"} & set(names):
+            names += [n for n in ("_start_timezone", "_end_timezone") if n not in names]
+        values[_mapping.RECORD_ATTR] = encode_record(request.fields)
+        names.append(_mapping.RECORD_ATTR)
+        if request.meeting_id != request.previous_meeting_id:
+            values[_mapping.MEETING_ID_ATTR] = request.meeting_id
+            names.append(_mapping.MEETING_ID_ATTR)
+        send = _SEND_MODES[update_scope(request.changed)]
+        what = f"updating {request.meeting_id}"
+        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
+
+        def write() -> Any:
+            item = CalendarItem(
+                account=self._connection.account(request.organizer),
+                folder=folder,
+                id=request.item_id,
+                changekey=request.change_key,
+                **{name: values[name] for name in names},
+            )
+            return item.save(update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send)
+
+        item = self._retrier.run(write, what=what, write=True)
+        return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
+
+    def cancel(self, request: CancelRequest) -> None:
+        from exchangelib import Body, CalendarItem
+        from exchangelib import errors as ews_errors
+        from exchangelib.items import SEND_TO_NONE
+
+        what = f"cancelling {request.meeting_id}"
+        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
+        account = self._connection.account(request.organizer)
+        item = CalendarItem(account=account, folder=folder, id=request.item_id, changekey=request.change_key)
+
+        def send_cancellation() -> bool:
+            options = {"new_body": Body(request.comment)} if request.comment else {}
+            try:
+                item.cancel(**options)
+            except ews_errors.ErrorInvalidRecipients:
+                return False  # an appointment without attendees: nobody to tell, so delete it below
+            return True
+
+        if not self._retrier.run(send_cancellation, what=what, write=True):
+            self._retrier.run(lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), what=what, write=True)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _values(self, fields: Any) -> dict[str, Any]:
+        from reconciler.providers.ews import _mapping
+
+        try:
+            return _mapping.item_values(fields)
+        except ProviderError:
+            raise
+        except (ValueError, TypeError, KeyError) as error:
+            raise RequestRejectedError(f"The meeting cannot be written through EWS: {error}.") from error
+
+    def _query(self, organizer: str, **filters: str) -> list[Any]:
+        from reconciler.providers.ews import _mapping
+
+        folder = self._connection.calendar(organizer)
+        query = folder.filter(**filters).only(*_mapping.ITEM_FIELDS)
+        query.page_size, query.chunk_size = PAGE_SIZE, CHUNK_SIZE
+        found = []
+        for item in query:
+            if isinstance(item, Exception):
+                raise item
+            # An attendee's copy carrying our marker (possible inside one organisation) is not ours.
+            if item.my_response_type not in (None, "Organizer"):
+                continue
+            found.append(item)
+        return found
+
+    def _fetch(self, organizer: str, item_id: str, *, what: str) -> ObservedMeeting:
+        from reconciler.providers.ews import _mapping
+
+        def read() -> ObservedMeeting:
+            folder = self._connection.calendar(organizer)
+            account = self._connection.account(organizer)
+            (item,) = list(account.fetch(ids=[(item_id, None)], folder=folder, only_fields=list(_mapping.ITEM_FIELDS)))
+            if isinstance(item, Exception):
+                raise item
+            return self._observe(organizer, item)
+
+        return self._retrier.run(read, what=what, write=False)
+
+    def _observe(self, organizer: str, item: Any) -> ObservedMeeting:
+        from reconciler.providers.ews import _mapping
+
+        fields, applied = _mapping.observe(item)
+        starts, ends = span_utc(fields)
+        return ObservedMeeting(
+            item_id=item.id,
+            change_key=item.changekey,
+            organizer=organizer.lower(),
+            meeting_id=getattr(item, _mapping.MEETING_ID_ATTR, None) or "",
+            fields=fields,
+            last_applied=applied,
+            ends_at_utc=ends,
+            starts_at_utc=starts,
+        )
+
+
+__all__ = ["CLIENT_SECRET_VARIABLE", "PASSWORD_VARIABLE", "EwsProvider"]

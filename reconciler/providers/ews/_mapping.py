@@ -1,0 +1,455 @@
+"""Canonical meeting fields <-> exchangelib calendar items (imports exchangelib; load lazily).
+
+Writes build `CalendarItem` keyword arguments from canonical fields; reads turn an item fetched with
+`ITEM_FIELDS` back into canonical fields. Times go out as wall-clock datetimes in the meeting's zone
+(exchangelib derives StartTimeZone/EndTimeZone from them) and come back in UTC with the item's start
+zone as a Windows id; the recorded IANA zone is kept when it maps to that Windows id, so
+`Europe/Copenhagen` does not read back as CLDR's golden `Europe/Paris`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exchangelib import Attendee, Body, CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty, HTMLBody, Mailbox
+from exchangelib.errors import UnknownTimeZone
+from exchangelib.recurrence import (
+    AbsoluteMonthlyPattern,
+    AbsoluteYearlyPattern,
+    DailyPattern,
+    EndDatePattern,
+    NoEndPattern,
+    NumberedPattern,
+    Recurrence,
+    RelativeMonthlyPattern,
+    RelativeYearlyPattern,
+    WeeklyPattern,
+)
+
+from reconciler import timezones
+from reconciler.errors import RequestRejectedError
+from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID
+from reconciler.ownership import decode_record, render_body, resolve_observed
+from reconciler.recurrence import from_patterned, parse_local, to_patterned
+
+#: exchangelib attribute names of our three ownership properties.
+NAMESPACE_ATTR, MEETING_ID_ATTR, RECORD_ATTR = "mac_namespace", "mac_meeting_id", "mac_last_applied"
+
+
+def _property(name: str) -> type[ExtendedProperty]:
+    return type(
+        f"MeetingsAsCode{name.rsplit('.', 1)[-1]}",
+        (ExtendedProperty,),
+        {"property_set_id": PROPERTY_SET_GUID, "property_name": name, "property_type": "String"},
+    )
+
+
+_REGISTERED = False
+_REGISTER_LOCK = threading.Lock()
+
+
+def register_properties() -> None:
+    """Register the ownership properties on CalendarItem once per process (same GUID and names as
+    Graph's `String {GUID} Name <name>`, so both APIs reach the same MAPI named properties)."""
+    global _REGISTERED
+    with _REGISTER_LOCK:
+        if _REGISTERED:
+            return
+        for attr, name in (
+            (NAMESPACE_ATTR, PROP_NAMESPACE),
+            (MEETING_ID_ATTR, PROP_MEETING_ID),
+            (RECORD_ATTR, PROP_LAST_APPLIED),
+        ):
+            CalendarItem.register(attr, _property(name))
+        _REGISTERED = True
+
+
+#: What list/find/fetch read (GetItem with exactly these; FindItem itself is IdOnly).
+ITEM_FIELDS = (
+    "subject",
+    "body",
+    "start",
+    "end",
+    "_start_timezone",
+    "_end_timezone",
+    "is_all_day",
+    "location",
+    "required_attendees",
+    "optional_attendees",
+    "resources",
+    "recurrence",
+    "deleted_occurrences",
+    "modified_occurrences",
+    "is_online_meeting",
+    "reminder_is_set",
+    "reminder_minutes_before_start",
+    "legacy_free_busy_status",
+    "sensitivity",
+    "importance",
+    "categories",
+    "is_response_requested",
+    "allow_new_time_proposal",
+    "my_response_type",
+    NAMESPACE_ATTR,
+    MEETING_ID_ATTR,
+    RECORD_ATTR,
+)
+
+_SHOW_AS = {
+    "free": "Free",
+    "tentative": "Tentative",
+    "busy": "Busy",
+    "oof": "OOF",
+    "workingElsewhere": "WorkingElsewhere",
+}
+_SHOW_AS_BACK = {v: k for k, v in _SHOW_AS.items()} | {"NoData": "busy"}
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_GROUPS = {"Day": _WEEKDAYS, "Weekday": _WEEKDAYS[:5], "WeekendDay": _WEEKDAYS[5:]}
+_WEEK_NUMBERS = ["first", "second", "third", "fourth", "last"]
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]  # fmt: skip
+#: exchangelib numbers DaysOfWeek 1..7 for Monday..Sunday and 8, 9, 10 for Day, Weekday, WeekendDay.
+_EXTRA_DAYS = {"Day": 8, "Weekday": 9, "WeekendDay": 10}
+
+
+# -- zones -----------------------------------------------------------------------------------------
+
+
+def ews_zone(iana: str) -> EWSTimeZone:
+    """The EWSTimeZone for a meeting's IANA zone (CLDR's golden zone when exchangelib lacks the name)."""
+    try:
+        return EWSTimeZone(iana)
+    except UnknownTimeZone:
+        pass
+    try:
+        return EWSTimeZone.from_ms_id(timezones.to_windows(iana))
+    except (ValueError, UnknownTimeZone) as error:
+        raise RequestRejectedError(
+            f'The time zone "{iana}" has no Windows equivalent that Exchange accepts.'
+        ) from error
+
+
+def _local(value: str, zone: EWSTimeZone) -> EWSDateTime:
+    return EWSDateTime.from_datetime(parse_local(value)).replace(tzinfo=zone)
+
+
+# -- recurrence ------------------------------------------------------------------------------------
+
+
+def _day_number(name: str) -> int:
+    return _WEEKDAYS.index(name.lower()) + 1
+
+
+def _relative_day(days: Iterable[str]) -> int:
+    ordered = sorted({d.lower() for d in days}, key=_WEEKDAYS.index)
+    for group, members in _GROUPS.items():
+        if ordered == members:
+            return _EXTRA_DAYS[group]
+    if len(ordered) != 1:
+        raise RequestRejectedError(
+            "EWS monthly and yearly patterns take one week day (or every day, weekdays or weekend days), "
+            f"not {', '.join(ordered)}."
+        )
+    return _day_number(ordered[0])
+
+
+def recurrence_for(fields: Mapping[str, Any]) -> Recurrence | None:
+    canonical = fields.get("recurrence")
+    if not canonical:
+        return None
+    patterned = to_patterned(canonical, fields["start"], fields["timezone"])
+    pattern, range_ = patterned["pattern"], patterned["range"]
+    kind, interval = pattern["type"], int(pattern.get("interval", 1))
+    if kind == "daily":
+        ews_pattern: Any = DailyPattern(interval=interval)
+    elif kind == "weekly":
+        ews_pattern = WeeklyPattern(
+            interval=interval,
+            weekdays=[_day_number(d) for d in pattern["daysOfWeek"]] or [parse_local(fields["start"]).isoweekday()],
+            first_day_of_week=_day_number(pattern.get("firstDayOfWeek", "monday")),
+        )
+    elif kind == "absoluteMonthly":
+        ews_pattern = AbsoluteMonthlyPattern(interval=interval, day_of_month=int(pattern["dayOfMonth"]))
+    elif kind == "relativeMonthly":
+        ews_pattern = RelativeMonthlyPattern(
+            interval=interval,
+            weekday=_relative_day(pattern["daysOfWeek"]),
+            week_number=_WEEK_NUMBERS.index(pattern["index"]) + 1,
+        )
+    else:
+        if interval != 1:
+            raise RequestRejectedError(f"EWS cannot repeat a meeting every {interval} years; only every year.")
+        if kind == "absoluteYearly":
+            ews_pattern = AbsoluteYearlyPattern(day_of_month=int(pattern["dayOfMonth"]), month=int(pattern["month"]))
+        else:
+            ews_pattern = RelativeYearlyPattern(
+                weekday=_relative_day(pattern["daysOfWeek"]),
+                week_number=_WEEK_NUMBERS.index(pattern["index"]) + 1,
+                month=int(pattern["month"]),
+            )
+    start = date.fromisoformat(range_["startDate"])
+    if range_["type"] == "endDate":
+        boundary: Any = EndDatePattern(start=start, end=date.fromisoformat(range_["endDate"]))
+    elif range_["type"] == "numbered":
+        boundary = NumberedPattern(start=start, number=int(range_["numberOfOccurrences"]))
+    else:
+        boundary = NoEndPattern(start=start)
+    return Recurrence(pattern=ews_pattern, boundary=boundary)
+
+
+def _day_names(value: Any) -> list[str]:
+    values = value if isinstance(value, list | tuple) else [value]
+    names: list[str] = []
+    for day in values:
+        if isinstance(day, int):
+            day = (_WEEKDAYS + list(_EXTRA_DAYS))[day - 1]
+        text = str(day)
+        names.extend(_GROUPS.get(text, [text.lower()]))
+    return names
+
+
+def _index(value: Any) -> str:
+    return _WEEK_NUMBERS[value - 1] if isinstance(value, int) else str(value).lower()
+
+
+def _month(value: Any) -> int:
+    return value if isinstance(value, int) else _MONTHS.index(str(value).lower()) + 1
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        # Aware values are UTC (the account's default zone); the boundary is a calendar date.
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def canonical_recurrence(recurrence: Recurrence | None, start: str) -> dict[str, Any] | None:
+    """exchangelib's Recurrence -> canonical recurrence, through Graph's patterned shape."""
+    if recurrence is None or recurrence.pattern is None:
+        return None
+    pattern = recurrence.pattern
+    if isinstance(pattern, DailyPattern):
+        patterned: dict[str, Any] = {"type": "daily", "interval": pattern.interval}
+    elif isinstance(pattern, WeeklyPattern):
+        patterned = {
+            "type": "weekly",
+            "interval": pattern.interval,
+            "daysOfWeek": _day_names(pattern.weekdays),
+            "firstDayOfWeek": _day_names(pattern.first_day_of_week)[0],
+        }
+    elif isinstance(pattern, AbsoluteMonthlyPattern):
+        patterned = {"type": "absoluteMonthly", "interval": pattern.interval, "dayOfMonth": pattern.day_of_month}
+    elif isinstance(pattern, RelativeMonthlyPattern):
+        patterned = {
+            "type": "relativeMonthly",
+            "interval": pattern.interval,
+            "daysOfWeek": _day_names(pattern.weekday),
+            "index": _index(pattern.week_number),
+        }
+    elif isinstance(pattern, AbsoluteYearlyPattern):
+        patterned = {
+            "type": "absoluteYearly",
+            "interval": 1,
+            "dayOfMonth": pattern.day_of_month,
+            "month": _month(pattern.month),
+        }
+    elif isinstance(pattern, RelativeYearlyPattern):
+        patterned = {
+            "type": "relativeYearly",
+            "interval": 1,
+            "daysOfWeek": _day_names(pattern.weekday),
+            "index": _index(pattern.week_number),
+            "month": _month(pattern.month),
+        }
+    else:  # a task regeneration pattern cannot be on a calendar item
+        return None
+    boundary = recurrence.boundary
+    range_: dict[str, Any] = {"type": "noEnd"}
+    if isinstance(boundary, EndDatePattern):
+        range_ = {"type": "endDate", "endDate": _as_date(boundary.end).isoformat()}
+    elif isinstance(boundary, NumberedPattern):
+        range_ = {"type": "numbered", "numberOfOccurrences": boundary.number}
+    return from_patterned({"pattern": patterned, "range": range_}, start)
+
+
+# -- writes ----------------------------------------------------------------------------------------
+
+
+def _attendees(addresses: Iterable[str]) -> list[Attendee]:
+    return [Attendee(mailbox=Mailbox(email_address=address), response_type="Unknown") for address in addresses]
+
+
+def _body(fields: Mapping[str, Any]) -> Body:
+    kind, content = render_body(fields)
+    return HTMLBody(content) if kind == "html" else Body(content)
+
+
+def item_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """CalendarItem keyword arguments for every canonical field EWS can write."""
+    if fields.get("online_meeting"):
+        raise RequestRejectedError(
+            "EWS cannot create Teams (online) meetings; set online_meeting: false or use the graph backend."
+        )
+    if fields.get("skip") or fields.get("overrides"):
+        raise RequestRejectedError(
+            "The EWS backend does not write skipped or changed occurrences yet; remove skip/overrides "
+            "or use the graph or sandbox backend."
+        )
+    zone = ews_zone(fields["timezone"])
+    reminder = fields.get("reminder_minutes")
+    return {
+        "subject": fields["subject"],
+        "body": _body(fields),
+        "start": _local(fields["start"], zone),
+        "end": _local(fields["end"], zone),
+        "_start_timezone": zone,
+        "_end_timezone": zone,
+        "is_all_day": bool(fields["all_day"]),
+        "location": fields.get("location") or None,
+        "required_attendees": _attendees(fields.get("required", [])) or None,
+        "optional_attendees": _attendees(fields.get("optional", [])) or None,
+        "resources": _attendees(fields.get("rooms", [])) or None,
+        "recurrence": recurrence_for(fields),
+        "reminder_is_set": reminder is not None,
+        "reminder_minutes_before_start": reminder if reminder is not None else 15,
+        "legacy_free_busy_status": _SHOW_AS[fields["show_as"]],
+        "sensitivity": str(fields["sensitivity"]).capitalize(),
+        "importance": str(fields["importance"]).capitalize(),
+        "categories": list(fields.get("categories", [])) or None,
+        "is_response_requested": bool(fields["response_requested"]),
+        "allow_new_time_proposal": bool(fields["allow_new_time_proposals"]),
+    }
+
+
+#: Canonical field -> the exchangelib fields that carry it.
+_UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "subject": ("subject",),
+    "start": ("start", "end"),
+    "end": ("start", "end"),
+    "timezone": ("start", "end"),
+    "all_day": ("start", "end", "is_all_day"),
+    "recurrence": ("recurrence",),
+    "required": ("required_attendees",),
+    "optional": ("optional_attendees",),
+    "rooms": ("resources",),
+    "location": ("location",),
+    "body": ("body",),
+    "body_format": ("body",),
+    "reminder_minutes": ("reminder_is_set", "reminder_minutes_before_start"),
+    "show_as": ("legacy_free_busy_status",),
+    "sensitivity": ("sensitivity",),
+    "importance": ("importance",),
+    "categories": ("categories",),
+    "response_requested": ("is_response_requested",),
+    "allow_new_time_proposals": ("allow_new_time_proposal",),
+    "protect": (),
+    "online_meeting": (),
+    "skip": (),
+    "overrides": (),
+}
+
+
+def update_fields(changed: Iterable[str], fields: Mapping[str, Any]) -> list[str]:
+    """The exchangelib fields to write for `changed` canonical fields, in a stable order.
+
+    A series whose start moves also rewrites its recurrence (the range's start date moves with it).
+    """
+    names: list[str] = []
+    for name in sorted(changed):
+        for attr in _UPDATE_FIELDS[name]:
+            if attr not in names:
+                names.append(attr)
+    if "start" in names and fields.get("recurrence") and "recurrence" not in names:
+        names.append("recurrence")
+    return names
+
+
+# -- reads -----------------------------------------------------------------------------------------
+
+
+def _addresses(attendees: Iterable[Any] | None) -> list[str]:
+    found = set()
+    for attendee in attendees or []:
+        mailbox = getattr(attendee, "mailbox", None)
+        address = getattr(mailbox, "email_address", None)
+        if address:
+            found.add(str(address).lower())
+    return sorted(found)
+
+
+def _zone_name(item: CalendarItem, applied: Mapping[str, Any] | None) -> str:
+    """The IANA zone to read times in: the recorded one when it still maps to the item's zone."""
+    zone = item._start_timezone
+    windows = getattr(zone, "ms_id", None)
+    recorded = applied.get("timezone") if applied else None
+    if recorded and windows:
+        try:
+            if timezones.to_windows(str(recorded)) == windows:
+                return str(recorded)
+        except ValueError:
+            pass
+    if windows:
+        try:
+            return timezones.to_iana(str(windows))
+        except ValueError:
+            pass
+    return str(getattr(zone, "key", None) or "UTC")
+
+
+def _wall(value: Any, zone: ZoneInfo, *, end: bool, all_day: bool) -> str:
+    if isinstance(value, datetime):
+        local = value.astimezone(zone)
+        return local.date().isoformat() if all_day else local.strftime("%Y-%m-%dT%H:%M")
+    # exchangelib hands all-day items back as dates, the end one day early (it treats ends as inclusive).
+    day = value + timedelta(days=1) if end else value
+    return str(day.isoformat())
+
+
+def canonical_fields(item: CalendarItem, applied: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """(canonical fields without body/body_format/protect, server body text) of a fetched item."""
+    zone_name = _zone_name(item, applied)
+    zone = ZoneInfo(zone_name)
+    all_day = bool(item.is_all_day)
+    start = _wall(item.start, zone, end=False, all_day=all_day)
+    skip = sorted(
+        {value.start.astimezone(zone).date().isoformat() for value in item.deleted_occurrences or [] if value.start}
+    )
+    raw = {
+        "subject": item.subject or "",
+        "start": start,
+        "end": _wall(item.end, zone, end=True, all_day=all_day),
+        "timezone": zone_name,
+        "all_day": all_day,
+        "recurrence": canonical_recurrence(item.recurrence, start),
+        "skip": skip if item.recurrence else [],
+        "overrides": [],
+        "required": _addresses(item.required_attendees),
+        "optional": _addresses(item.optional_attendees),
+        "rooms": _addresses(item.resources),
+        "location": item.location or "",
+        "online_meeting": bool(item.is_online_meeting),
+        "reminder_minutes": item.reminder_minutes_before_start if item.reminder_is_set else None,
+        "show_as": _SHOW_AS_BACK.get(str(item.legacy_free_busy_status), "busy"),
+        "sensitivity": str(item.sensitivity or "Normal").lower(),
+        "importance": str(item.importance or "Normal").lower(),
+        "categories": sorted(item.categories or []),
+        "response_requested": item.is_response_requested is not False,
+        "allow_new_time_proposals": item.allow_new_time_proposal is not False,
+    }
+    if item.modified_occurrences and applied is not None:
+        # Changed occurrences are not written by this backend; a series someone edited per
+        # occurrence reads with the overrides we recorded so it is not re-planned forever.
+        raw["overrides"] = list(applied.get("overrides") or [])
+    return raw, str(item.body or "")
+
+
+def observe(item: CalendarItem) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(canonical fields, last-applied fields) of a fetched item, lossy fields resolved."""
+    record = getattr(item, RECORD_ATTR, None)
+    applied, _ = decode_record(record)
+    raw, body = canonical_fields(item, applied)
+    return resolve_observed(raw, body, record)

@@ -1,0 +1,308 @@
+"""exchangelib plumbing for the EWS provider (imports exchangelib; load lazily).
+
+* Connection: explicit endpoint, auth type, server version, access type and a UTC default time zone,
+  so exchangelib never autodiscovers, probes or picks up the host's zone.
+* Retry policy: exchangelib's FailFast, plus HTTP 429 and 503 raised as ErrorServerBusy carrying the
+  server's Retry-After. Retrying is ours (`Retrier`): bounded attempts and total wait, the server's
+  back-off hint honoured, one token refresh on HTTP 401, and never a retry of a write whose outcome
+  is unknown (a timeout after sending): that is a TransientError for the caller to look up.
+* Errors: every exchangelib error leaves as a `reconciler.errors.ProviderError`, chained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from exchangelib import DELEGATE, IMPERSONATION, Account, Build, Configuration, Credentials, EWSTimeZone, Version
+from exchangelib import errors as ews_errors
+from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Credentials
+from exchangelib.protocol import FailFast, Protocol
+from exchangelib.transport import BASIC, NOAUTH, NTLM, OAUTH2
+
+from reconciler.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    ProviderError,
+    RequestRejectedError,
+    ThrottledError,
+    TransientError,
+)
+
+T = TypeVar("T")
+
+_BUILDS = {
+    "Exchange2013": Build(15, 0),
+    "Exchange2013_SP1": Build(15, 0, 847),
+    "Exchange2016": Build(15, 1),
+    "Exchange2019": Build(15, 2),
+    "ExchangeSE": Build(15, 2),
+}
+
+
+def version_for(name: str) -> Version:
+    """`Exchange2016`, `Exchange2019`, `ExchangeSE`, `Exchange2013[_SP1]` or a build `15.2.2562.17`."""
+    if name in _BUILDS:
+        return Version(build=_BUILDS[name])
+    parts = name.split(".")
+    if 2 <= len(parts) <= 4 and all(p.isdigit() for p in parts):
+        return Version(build=Build(*(int(p) for p in parts)))
+    raise ValueError(
+        f'"{name}" is not an Exchange version this backend knows; use Exchange2016, Exchange2019, ExchangeSE '
+        "or a build number such as 15.2.2562.17."
+    )
+
+
+def _retry_after(response: Any) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, (parsed - datetime.now(UTC)).total_seconds()) if parsed else None
+
+
+class BoundedFailFast(FailFast):  # type: ignore[misc]
+    """FailFast that reports HTTP 429 and 503 as ErrorServerBusy with the server's Retry-After
+    (exchangelib would report 429 as a malformed response and drop the hint of a 503)."""
+
+    def raise_response_errors(self, response: Any) -> None:
+        if response.status_code in (429, 503):
+            raise ews_errors.ErrorServerBusy(f"HTTP {response.status_code}", back_off=_retry_after(response))
+        super().raise_response_errors(response)
+
+
+class RefreshableTokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
+    """A bearer token from a callable (a token cache, azure-identity, ...); fetched again on 401."""
+
+    def __init__(self, token_provider: Callable[[], str]) -> None:
+        self._token_provider = token_provider
+        super().__init__(access_token={"access_token": token_provider(), "token_type": "Bearer"})
+
+    def renew(self) -> None:
+        self.access_token = {"access_token": self._token_provider(), "token_type": "Bearer"}
+
+    def refresh(self, session: Any) -> None:
+        self.renew()
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach one EWS endpoint. `auth`: oauth2 | ntlm | basic | token | none."""
+
+    endpoint: str
+    auth: str = "oauth2"
+    version: str = "Exchange2016"
+    username: str | None = None
+    password: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_provider: Callable[[], str] | None = None
+    timeout: float = 120.0
+    max_connections: int = 4
+
+
+class Connection:
+    """One exchangelib Configuration and one cached Account per organizer mailbox."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        credentials: Any
+        if settings.auth == "oauth2":
+            # App-only client credentials acting for each organizer through impersonation.
+            credentials = OAuth2Credentials(
+                client_id=settings.client_id, client_secret=settings.client_secret, tenant_id=settings.tenant_id
+            )
+            auth_type, self.access_type = OAUTH2, IMPERSONATION
+        elif settings.auth in ("ntlm", "basic"):
+            credentials = Credentials(username=settings.username, password=settings.password)
+            auth_type, self.access_type = (NTLM if settings.auth == "ntlm" else BASIC), DELEGATE
+        elif settings.auth == "token":
+            if settings.token_provider is None:
+                raise ValueError("The token auth mode needs a token provider.")
+            credentials = RefreshableTokenCredentials(settings.token_provider)
+            auth_type, self.access_type = OAUTH2, DELEGATE
+        elif settings.auth == "none":
+            credentials, auth_type, self.access_type = None, NOAUTH, DELEGATE
+        else:
+            raise ValueError(f'"{settings.auth}" is not an EWS auth mode; use oauth2, ntlm or basic.')
+        self.credentials = credentials
+        self.config = Configuration(
+            service_endpoint=settings.endpoint,
+            credentials=credentials,
+            auth_type=auth_type,
+            version=version_for(settings.version),
+            retry_policy=BoundedFailFast(),
+            max_connections=settings.max_connections,
+        )
+        self._accounts: dict[str, Account] = {}
+        self._calendars: dict[str, Any] = {}
+
+    def account(self, mailbox: str) -> Account:
+        key = mailbox.lower()
+        if key not in self._accounts:
+            account = Account(
+                primary_smtp_address=key,
+                config=self.config,
+                autodiscover=False,
+                access_type=self.access_type,
+                default_timezone=EWSTimeZone("UTC"),
+            )
+            account.protocol.TIMEOUT = self.settings.timeout
+            self._accounts[key] = account
+        return self._accounts[key]
+
+    def calendar(self, mailbox: str) -> Any:
+        """The organizer's calendar folder (two GetFolder requests the first time, cached after)."""
+        key = mailbox.lower()
+        if key not in self._calendars:
+            self._calendars[key] = self.account(key).calendar
+        return self._calendars[key]
+
+    def refresh_credentials(self) -> bool:
+        """Drop the cached token and sessions so the next request authenticates afresh."""
+        if isinstance(self.credentials, RefreshableTokenCredentials):
+            self.credentials.renew()
+        elif isinstance(self.credentials, OAuth2Credentials):
+            self.credentials.access_token = None
+        else:
+            return False
+        self.protocol().close()
+        return True
+
+    def protocol(self) -> Any:
+        return Protocol(config=self.config)
+
+    def close(self) -> None:
+        if not self._accounts:
+            return
+        protocol = self.protocol()
+        protocol.close()
+        with contextlib.suppress(KeyError):
+            del Protocol[self.config]
+        self._accounts.clear()
+        self._calendars.clear()
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+_CONFLICT = (
+    ews_errors.ErrorIrresolvableConflict,
+    ews_errors.ErrorStaleObject,
+    ews_errors.ErrorInvalidChangeKey,
+    ews_errors.ErrorChangeKeyRequired,
+    ews_errors.ErrorChangeKeyRequiredForWriteOperations,
+)
+_NOT_FOUND = (
+    ews_errors.ErrorItemNotFound,
+    ews_errors.ErrorCalendarCannotUpdateDeletedItem,
+    ews_errors.ErrorCalendarIsCancelledForRemove,
+)
+_AUTH = (
+    ews_errors.UnauthorizedError,
+    ews_errors.ErrorAccessDenied,
+    ews_errors.ErrorImpersonateUserDenied,
+    ews_errors.ErrorImpersonationDenied,
+    ews_errors.ErrorImpersonationFailed,
+    ews_errors.CASError,
+)
+_BUSY = (
+    ews_errors.ErrorServerBusy,
+    ews_errors.ErrorInternalServerTransientError,
+    ews_errors.ErrorTooManyObjectsOpened,
+    ews_errors.ErrorExceededConnectionCount,
+    ews_errors.ErrorMailboxStoreUnavailable,
+)
+
+
+def _is_timeout(error: Exception) -> bool:
+    # With more than one pooled session exchangelib re-raises a client timeout as ErrorServerBusy.
+    return isinstance(error, ews_errors.ErrorTimeoutExpired) or (
+        isinstance(error, ews_errors.ErrorServerBusy) and "ErrorTimeoutExpired" in str(error)
+    )
+
+
+def translate(error: Exception, what: str) -> ProviderError:
+    """The project's error for an exchangelib error met while doing `what` (a sentence fragment)."""
+    text = str(error).strip().rstrip(".") or type(error).__name__
+    code = type(error).__name__
+    if _is_timeout(error):
+        return TransientError(
+            f"Exchange did not answer while {what} ({text}); the change may or may not have been made."
+        )
+    if isinstance(error, _CONFLICT):
+        return ConflictError(f"The item changed in Exchange while {what}; read it again and re-plan ({code}).")
+    if isinstance(error, _NOT_FOUND):
+        return NotFoundError(f"The item no longer exists in Exchange ({what}: {code}).")
+    if isinstance(error, _AUTH):
+        return AuthError(f"Exchange refused the credentials while {what} ({code}: {text}).")
+    if isinstance(error, (ews_errors.RateLimitError, *_BUSY)):
+        return ThrottledError(f"Exchange kept asking to slow down while {what} ({code}: {text}).")
+    if isinstance(error, ews_errors.RedirectError):
+        return RequestRejectedError(f"Exchange redirected the request while {what}; check ews.endpoint ({text}).")
+    if isinstance(error, ews_errors.ResponseMessageError):
+        return RequestRejectedError(f"Exchange rejected the request while {what} ({code}: {text}).")
+    if isinstance(error, ews_errors.TransportError | ews_errors.EWSError | OSError):
+        return TransientError(f"Talking to Exchange failed while {what} ({code}: {text}).")
+    return RequestRejectedError(f"The request could not be made while {what} ({code}: {text}).")
+
+
+def is_sdk_error(error: Exception) -> bool:
+    return isinstance(error, ews_errors.EWSError | ews_errors.UnknownTimeZone | ValueError | TypeError | OSError)
+
+
+class Retrier:
+    """Runs one EWS operation with bounded retries (see the module docstring)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+        max_wait: float = 300.0,
+        base_back_off: float = 2.0,
+    ) -> None:
+        self.connection = connection
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.base_back_off = base_back_off
+
+    def run(self, operation: Callable[[], T], *, what: str, write: bool) -> T:
+        waited, refreshed = 0.0, False
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return operation()
+            except Exception as error:
+                if isinstance(error, ProviderError) or not is_sdk_error(error):
+                    raise
+                delay = self._delay(error, attempt, write=write, refreshed=refreshed)
+                if delay is None or attempt == self.max_attempts or waited + delay > self.max_wait:
+                    raise translate(error, what) from error
+                if isinstance(error, ews_errors.UnauthorizedError):
+                    refreshed = True
+                self.sleep(delay)
+                waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delay(self, error: Exception, attempt: int, *, write: bool, refreshed: bool) -> float | None:
+        """Seconds to wait before retrying, or None when this error must not be retried."""
+        if _is_timeout(error):
+            # A read can be repeated; a write may have been committed and is looked up instead.
+            return None if write else self.base_back_off * attempt
+        if isinstance(error, _BUSY):
+            hint = getattr(error, "back_off", None)
+            return float(hint) if hint else self.base_back_off * 2 ** (attempt - 1)
+        if isinstance(error, ews_errors.UnauthorizedError) and not refreshed and self.connection.refresh_credentials():
+            return 0.0
+        return None
