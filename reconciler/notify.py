@@ -40,10 +40,16 @@ class Notification:
     comment: str | None = None
 
 
-def update_scope(changed: Iterable[str]) -> UpdateScope:
-    """The narrowest scope an update of these canonical fields can have."""
+def update_scope(changed: Iterable[str], *, silent_organizer_fields: bool = True) -> UpdateScope:
+    """The narrowest scope an update of these canonical fields can have.
+
+    On a backend that cannot write organizer-only fields silently (Graph), writing one mails
+    everyone, so it widens an attendee-only update to EVERYONE: one write then mails each person
+    once, where two writes would mail those who stay an extra update.
+    """
     names = set(changed)
-    if names - ATTENDEE_FIELDS - ORGANIZER_ONLY_FIELDS:
+    quiet = ORGANIZER_ONLY_FIELDS if silent_organizer_fields else frozenset()
+    if names - ATTENDEE_FIELDS - quiet:
         return UpdateScope.EVERYONE
     if names & ATTENDEE_FIELDS:
         return UpdateScope.ATTENDEES_ONLY
@@ -70,10 +76,11 @@ def for_update(
     capabilities: Capabilities,
 ) -> tuple[Notification, ...]:
     """Mail caused by writing `changed` fields so the item goes from `before` to `after`."""
-    scope = update_scope(changed)
+    scope = update_scope(changed, silent_organizer_fields=capabilities.silent_organizer_fields)
     old, new = attendees_of(before), attendees_of(after)
     if scope is UpdateScope.SILENT and capabilities.silent_organizer_fields:
         return ()
+    # SILENT on a loud backend: only our record is written (a move), which Graph may still mail.
     staying = old & new if scope is not UpdateScope.ATTENDEES_ONLY else frozenset()
     return tuple(
         _notice(MailKind.INVITATION, new - old)

@@ -136,8 +136,11 @@ def build_plan(
     for item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
         by_id[item.meeting_id].append(item)
     claimed: set[str] = set()
+    # Own ids first, moved_from second, so matching never depends on the order of the files.
+    matched = {m.id: _take(by_id, claimed, (m.id,)) for m in desired}
     for meeting in desired:
-        _plan_meeting(meeting, _match(meeting, by_id, claimed), b)
+        item = matched[meeting.id] or _take(by_id, claimed, meeting.moved_from)
+        _plan_meeting(meeting, item, b)
     declared = {m.id for m in desired if m.cancelled is None}
     for meeting_id, items in sorted(by_id.items()):
         for index, orphan in enumerate(items):
@@ -156,14 +159,16 @@ def build_plan(
         created_at=now.isoformat(),
         changes=tuple(changes),
         unchanged=b.unchanged,
-        errors=tuple(b.errors),
-        warnings=tuple(b.warnings),
+        errors=tuple(sorted(b.errors)),
+        warnings=tuple(sorted(b.warnings)),
     )
 
 
-def _match(meeting: Meeting, by_id: Mapping[str, list[ObservedMeeting]], claimed: set[str]) -> ObservedMeeting | None:
-    """The item this meeting owns (by id, then by an id it moved from), marked as claimed."""
-    for candidate_id in (meeting.id, *meeting.moved_from):
+def _take(
+    by_id: Mapping[str, list[ObservedMeeting]], claimed: set[str], candidate_ids: Sequence[str]
+) -> ObservedMeeting | None:
+    """The first unclaimed item carrying one of these ids, now claimed."""
+    for candidate_id in candidate_ids:
         for item in by_id.get(candidate_id, ()):
             if item.item_id in claimed:
                 continue
@@ -184,17 +189,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         if item is None or has_ended(item.fields, b.now):
             b.unchanged += 1
             return
-        comment = meeting.cancelled or None
-        b.changes.append(
-            Change(
-                Action.CANCEL,
-                **common,
-                item_id=item.item_id,
-                change_key=item.change_key,
-                comment=comment,
-                notifications=notify.for_cancel(item.fields, comment),
-            )
-        )
+        _retire(item, b, comment=meeting.cancelled or None, source=_where(meeting))
         return
     if item is None:
         if has_ended(desired, b.now):
@@ -217,7 +212,11 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
             " meeting between mailboxes. Cancel it (cancelled:) and declare a new meeting with a new id instead."
         )
         return
-    if has_ended(item.fields, b.now) or has_ended(desired, b.now):
+    if has_ended(item.fields, b.now):
+        b.unchanged += 1
+        return
+    if has_ended(desired, b.now):
+        b.warnings.append(f"{meeting.id}: the file puts the meeting in the past; a meeting is not moved into the past.")
         b.unchanged += 1
         return
     fields = diff_fields(item.fields, desired)
@@ -226,6 +225,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
     if drift and b.policy.drift == "warn":
         warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
         fields = tuple(f for f in fields if f.name not in drift)
+        drift = ()
     moved = item.meeting_id != meeting.id
     if not fields and not moved:
         b.unchanged += 1
@@ -250,23 +250,23 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
 
 def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None:
     """An item no meeting file claims: a duplicate, a deleted file, or a released meeting."""
-    common: dict[str, Any] = {
-        "meeting_id": item.meeting_id,
-        "organizer": item.organizer,
-        "subject": str(item.fields.get("subject", "")),
-        "item_id": item.item_id,
-        "change_key": item.change_key,
-    }
     if has_ended(item.fields, b.now):
         return
     if duplicate:
+        starts = item.starts_at_utc.strftime("%Y-%m-%d %H:%M UTC")
+        warning = f"{item.meeting_id}: a second calendar item (starting {starts}) carries this id; it is cancelled."
         b.changes.append(
             Change(
                 Action.CANCEL,
-                **common,
+                **_item_common(item),
                 notifications=notify.for_cancel(item.fields, None),
-                warnings=(f"{item.meeting_id}: a second calendar item carries this id; it is cancelled.",),
+                warnings=(warning,),
             )
+        )
+        return
+    if not b.policy.prune:
+        b.warnings.append(
+            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar (policy.prune is off)."
         )
         return
     if item.protect:
@@ -275,19 +275,37 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
             " the file, or keep it with `cancelled:` to cancel the meeting on purpose."
         )
         return
-    if not b.policy.prune:
-        b.warnings.append(
-            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar "
-            "(policy.prune is off)."
-        )
-        return
+    _retire(item, b, comment=None, source=None)
+
+
+def _item_common(item: ObservedMeeting) -> dict[str, Any]:
+    """Change fields that identify an observed item (its own organizer and id, not a file's)."""
+    return {
+        "meeting_id": item.meeting_id,
+        "organizer": item.organizer,
+        "subject": str(item.fields.get("subject", "")),
+        "item_id": item.item_id,
+        "change_key": item.change_key,
+    }
+
+
+def _retire(item: ObservedMeeting, b: _Builder, *, comment: str | None, source: str | None) -> None:
+    """Cancel an item, or end it if it is a series that has started (past occurrences stay)."""
     if item.fields.get("recurrence") and has_started(item.fields, b.now):
-        _end_series(item, b, common)
+        _end_series(item, b)
         return
-    b.changes.append(Change(Action.CANCEL, **common, notifications=notify.for_cancel(item.fields, None)))
+    b.changes.append(
+        Change(
+            Action.CANCEL,
+            **_item_common(item),
+            source=source,
+            comment=comment,
+            notifications=notify.for_cancel(item.fields, comment),
+        )
+    )
 
 
-def _end_series(item: ObservedMeeting, b: _Builder, common: dict[str, Any]) -> None:
+def _end_series(item: ObservedMeeting, b: _Builder) -> None:
     """Cut a started series after its last occurrence that started before now."""
     timezone = item.fields["timezone"]
     now_local = b.now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
@@ -303,7 +321,7 @@ def _end_series(item: ObservedMeeting, b: _Builder, common: dict[str, Any]) -> N
     b.changes.append(
         Change(
             Action.UPDATE,
-            **common,
+            **_item_common(item),
             fields=fields,
             desired=desired,
             previous_id=item.meeting_id,

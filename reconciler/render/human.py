@@ -17,6 +17,11 @@ _COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.CANCEL: "31", Action
 _MAX_VALUE = 70
 
 
+def _printable(text: str) -> str:
+    """Text without control characters (an escape sequence in a subject must not reach the terminal)."""
+    return "".join(c if c.isprintable() or c == "\n" else "\N{REPLACEMENT CHARACTER}" for c in text)
+
+
 def format_value(value: Any) -> str:
     """A canonical value on one line: strings quoted (long ones shortened), lists comma-joined."""
     if value is None:
@@ -28,7 +33,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v not in (None, [], "")) + "}"
     if isinstance(value, str):
-        lines = value.splitlines() or [""]
+        lines = _printable(value).splitlines() or [""]
         text = lines[0] if len(lines) == 1 else f"{lines[0]} … ({len(lines)} lines)"
         if len(text) > _MAX_VALUE:
             text = text[: _MAX_VALUE - 1] + "…"
@@ -70,7 +75,8 @@ def render_change(change: Change, *, color: bool = False) -> list[str]:
     lines = [_header(change, color)]
     lines += [f"      {_field_line(f, change.action)}" for f in change.fields]
     if change.drift:
-        lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes them back")
+        verb = "it" if len(change.drift) == 1 else "them"
+        lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes {verb} back")
     lines += [f"      ! {w}" for w in change.warnings]
     lines += [f"      {m}" for m in _mail_lines(change)]
     return lines
@@ -95,7 +101,8 @@ def summary_line(plan: Plan) -> str:
 def render(plan: Plan, *, color: bool = False) -> str:
     lines = [f"Backend {plan.backend}, namespace {plan.namespace!r}.", ""]
     if not plan.changes:
-        lines.append("No changes. The calendars match the meeting files.")
+        clean = not plan.errors and not plan.warnings
+        lines.append("No changes. The calendars match the meeting files." if clean else "No changes to apply.")
     for change in plan.changes:
         lines += render_change(change, color=color)
         lines.append("")

@@ -129,7 +129,7 @@ def test_a_plan_with_nothing_to_do_says_so() -> None:
 
 def test_drift_left_alone_by_policy_is_not_described_as_changed_back() -> None:
     text = markdown.render(case_plan("drift-warn-policy"))
-    assert "<code>location</code> changed outside git (in Outlook); left as is." in text
+    assert "location changed outside git; left as is (policy.drift: warn)." in text
     assert "changes it back" not in text
 
 

@@ -151,11 +151,6 @@ def test_update_recipients_are_sorted() -> None:
     assert notices[0].recipients == ("adam@x.com", "mia@x.com", "zoe@x.com")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notify bug: attendee lists plus an organizer-only field on a backend that cannot write those"
-    " silently predicts mail only for the added and removed, but the organizer-only write mails everyone",
-)
 def test_an_attendee_change_with_an_organizer_only_field_on_a_loud_backend_also_updates_those_who_stay() -> None:
     before = people()
     after = people(required=("alice@x.com", "dave@x.com"))
