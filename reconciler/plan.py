@@ -133,14 +133,13 @@ def build_plan(
     """Compare desired meetings with the managed items observed; see the module docstring."""
     b = _Builder(now, policy, capabilities)
     by_id: dict[str, list[ObservedMeeting]] = defaultdict(list)
-    for item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
-        by_id[item.meeting_id].append(item)
+    for observed_item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
+        by_id[observed_item.meeting_id].append(observed_item)
     claimed: set[str] = set()
     # Own ids first, moved_from second, so matching never depends on the order of the files.
     matched = {m.id: _take(by_id, claimed, (m.id,)) for m in desired}
     for meeting in desired:
-        item = matched[meeting.id] or _take(by_id, claimed, meeting.moved_from)
-        _plan_meeting(meeting, item, b)
+        _plan_meeting(meeting, matched[meeting.id] or _take(by_id, claimed, meeting.moved_from), b)
     declared = {m.id for m in desired if m.cancelled is None}
     for meeting_id, items in sorted(by_id.items()):
         for index, orphan in enumerate(items):
@@ -266,7 +265,8 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
         return
     if not b.policy.prune:
         b.warnings.append(
-            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar (policy.prune is off)."
+            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar"
+            " (policy.prune is off)."
         )
         return
     if item.protect:

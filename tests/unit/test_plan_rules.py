@@ -8,8 +8,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
-
 from reconciler.model import (
     Action,
     Every,
@@ -411,7 +409,9 @@ def test_a_second_item_carrying_the_same_id_is_cancelled_and_the_first_is_kept()
     result = plan([meeting()], [item(later, 2), item(meeting(), 1)])
     change = only(result)
     assert (change.action, change.item_id) == (Action.CANCEL, "item-2")
-    assert change.warnings == ("team/sync: a second calendar item (starting 2026-12-08 09:00 UTC) carries this id; it is cancelled.",)
+    assert change.warnings == (
+        "team/sync: a second calendar item (starting 2026-12-08 09:00 UTC) carries this id; it is cancelled.",
+    )
     assert result.count(Action.NOOP) == 1
 
 
