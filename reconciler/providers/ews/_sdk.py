@@ -88,10 +88,11 @@ class LargeChunkAdapter(requests.adapters.HTTPAdapter):
 
     def build_response(self, req: Any, resp: Any) -> requests.Response:
         response = super().build_response(req, resp)
-        iter_content = response.iter_content
+        iter_content: Any = response.iter_content
 
         def large_chunks(chunk_size: int | None = 65536, decode_unicode: bool = False) -> Any:
-            return iter_content(chunk_size=chunk_size or 65536, decode_unicode=decode_unicode)
+            # exchangelib asks with the default (1); anyone asking for more gets what they asked for.
+            return iter_content(chunk_size=max(chunk_size or 1, 65536), decode_unicode=decode_unicode)
 
         response.iter_content = large_chunks  # type: ignore[method-assign]
         return response
