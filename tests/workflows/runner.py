@@ -335,15 +335,8 @@ class _Job:
         contexts = self.contexts(steps, inputs, needs)
         outputs = {key: interpolate(spec["value"], contexts) for key, spec in (action.get("outputs") or {}).items()}
         outcome = "success" if ok else "failure"
-        return StepResult(
-            name,
-            step_id,
-            outcome,
-            outcome,
-            outputs,
-            "".join(s.stdout for s in inner),
-            "".join(s.stderr for s in inner),
-        )
+        # The action's own steps are in the job's list with their output; this one only summarises.
+        return StepResult(name, step_id, outcome, outcome, outputs)
 
     def run_github_script(self, name: str, step_id: str | None, script: str, env: Mapping[str, str]) -> StepResult:
         request = self.temp / "_github_script_request.json"
