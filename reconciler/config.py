@@ -1,0 +1,318 @@
+"""reconciler.yaml and the environment -> one frozen Config.
+
+Settings come from the file (validated against `schemas/config.schema.json`, every problem reported
+as file:line:col); secrets come only from the environment snapshot passed in, never from the file.
+A secret written into the file is refused outright, so it cannot end up in git history unnoticed
+a second time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ConfigError, Diagnostic, InputError
+from reconciler.loading.schema import schema_check
+from reconciler.loading.values import did_you_mean, normalize_address, quote
+from reconciler.loading.yamldoc import Document, NodePath, parse_yaml
+from reconciler.timezones import iana_names, is_valid_iana, to_windows
+
+CONFIG_FILE = "reconciler.yaml"
+
+#: Environment variables holding secrets.
+GRAPH_CLIENT_SECRET = "MEETINGS_GRAPH_CLIENT_SECRET"
+GRAPH_CERTIFICATE_PASSWORD = "MEETINGS_GRAPH_CERTIFICATE_PASSWORD"
+EWS_PASSWORD = "MEETINGS_EWS_PASSWORD"
+GENERIC_SECRET = "MEETINGS_SECRET"
+
+_SECRET_VARIABLES: dict[NodePath, str] = {
+    ("graph", "client_secret"): GRAPH_CLIENT_SECRET,
+    ("graph", "certificate_password"): GRAPH_CERTIFICATE_PASSWORD,
+    ("ews", "password"): EWS_PASSWORD,
+}
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|private_?key|api_?key")
+_GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_MAX_GROUP_NESTING = 50
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Guard rails of plan and apply."""
+
+    prune: bool = True  # a deleted meeting file cancels its meeting
+    max_cancellations: int = 10  # more refuses to apply without --allow-mass-cancel
+    allowed_domains: tuple[str, ...] = ()  # empty: any; else every attendee's domain must be listed
+    max_attendees: int = 500
+    drift: str = "revert"  # "revert" (plan reverts drifted items to git) | "warn" (report, keep)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Values for meeting files that do not set them."""
+
+    organizer: str | None = None
+    timezone: str = "UTC"
+    duration_minutes: int = 30
+    reminder_minutes: int | None = 15
+    online_meeting: bool = False
+    body_format: str = "markdown"
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    tenant_id: str | None = None
+    client_id: str | None = None
+    auth: str = "client_secret"  # client_secret | certificate | workload_identity | device_code | azure_cli
+    certificate_path: str | None = None
+    base_url: str | None = None  # for an emulator or a national cloud
+
+
+@dataclass(frozen=True)
+class EwsSettings:
+    endpoint: str | None = None
+    auth: str = "oauth2"  # oauth2 | ntlm | basic
+    version: str = "Exchange2016"
+    username: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    path: str = ".meetings/sandbox.db"  # relative to the config's root directory
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything the reconciler is configured with. `env` is a snapshot; secrets are read from it."""
+
+    root: Path  # directory of reconciler.yaml (the working directory when there is none)
+    source: Path | None = None  # the reconciler.yaml read, None when absent
+    namespace: str = "default"
+    backend: str = "sandbox"  # sandbox | graph | ews
+    meetings_dir: Path  # absolute
+    defaults: Defaults = field(default_factory=Defaults)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name (no @) -> addresses
+    policy: Policy = field(default_factory=Policy)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    ews: EwsSettings = field(default_factory=EwsSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # never printed: it holds secrets
+
+    def secret(self, name: str) -> str | None:
+        """The environment variable `name` (e.g. MEETINGS_GRAPH_CLIENT_SECRET); None when unset or empty."""
+        return self.env.get(name) or None
+
+
+def load_config(path: Path | None, *, env: Mapping[str, str], cwd: Path) -> Config:
+    """The configuration from `path`, or from `cwd/reconciler.yaml` when `path` is None.
+
+    Without a file (and no `path` given) every default applies with `root = cwd`. Raises ConfigError
+    when a given `path` does not exist or cannot be read, InputError listing every problem of its content.
+    """
+    snapshot = dict(env)
+    if path is None:
+        candidate = cwd / CONFIG_FILE
+        if not candidate.exists():
+            return Config(root=cwd, meetings_dir=cwd / "meetings", env=snapshot)
+        path = candidate
+    file = Path(os.path.normpath(cwd / path))
+    if not file.exists():
+        raise ConfigError(f'The configuration file "{path}" does not exist.')
+    if not file.is_file():
+        raise ConfigError(f'The configuration file "{path}" is not a file.')
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise ConfigError(f'The configuration file "{path}" cannot be read: {error.strerror or error}.') from error
+    root = file.parent
+    source = parse_yaml(data, file.name)
+    diagnostics = list(source.diagnostics)
+    if len(source.documents) > 1:
+        extra = source.documents[1].start
+        diagnostics.append(
+            Diagnostic(file.name, extra.line, extra.column, f"{CONFIG_FILE} must hold one YAML document")
+        )
+    document = source.documents[0] if source.documents else None
+    reader = _ConfigReader(document, file.name)
+    config = reader.read(root=root, source=file, env=snapshot)
+    diagnostics += reader.diagnostics
+    if diagnostics or config is None:
+        raise InputError(diagnostics)
+    return config
+
+
+class _ConfigReader:
+    def __init__(self, document: Document | None, display: str) -> None:
+        self.document, self.display = document, display
+        self.raw: dict[str, Any] = document.value if document and isinstance(document.value, dict) else {}
+        self.diagnostics: list[Diagnostic] = []
+        self.bad: set[NodePath] = set()
+
+    def error(self, path: NodePath, message: str, *, at_key: bool = False) -> None:
+        assert self.document is not None
+        pos = self.document.key_pos(path) if at_key else self.document.value_pos(path)
+        self.diagnostics.append(Diagnostic(self.display, pos.line, pos.column, message))
+
+    def get(self, section: str, key: str | None = None, default: Any = None) -> Any:
+        path: NodePath = (section,) if key is None else (section, key)
+        if any(path[:i] in self.bad for i in range(1, len(path) + 1)):
+            return default
+        node = self.raw.get(section, {} if key is not None else default)
+        if key is None:
+            return node
+        return node.get(key, default) if isinstance(node, dict) else default
+
+    def read(self, *, root: Path, source: Path, env: dict[str, str]) -> Config | None:
+        document = self.document
+        if document is None:
+            return Config(root=root, source=source, meetings_dir=root / "meetings", env=env)
+        if not isinstance(document.value, dict):
+            self.error((), f"{CONFIG_FILE} must be a mapping of settings such as backend and defaults")
+            return None
+        secrets = self._secrets(document.value, ())
+        problems, self.bad = schema_check("config").diagnostics(document, self.display, silent=secrets)
+        self.diagnostics += problems
+        self.bad |= secrets
+        defaults = self._defaults()
+        groups = self._groups()
+        policy = self._policy()
+        if self.diagnostics:
+            return None
+        return Config(
+            root=root,
+            source=source,
+            namespace=self.get("namespace", default="default"),
+            backend=self.get("backend", default="sandbox"),
+            meetings_dir=root / self.get("meetings_dir", default="meetings"),
+            defaults=defaults,
+            groups=groups,
+            policy=policy,
+            graph=GraphSettings(**self.get("graph", default={})),
+            ews=EwsSettings(**self.get("ews", default={})),
+            sandbox=SandboxSettings(**self.get("sandbox", default={})),
+            env=env,
+        )
+
+    def _secrets(self, node: Any, path: NodePath) -> set[NodePath]:
+        """Paths of keys that look like secrets, each reported; group names are data, not settings."""
+        found: set[NodePath] = set()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                key_path = (*path, key)
+                if path != ("groups",) and _SECRET_KEY.search(key.lower().replace("-", "_")):
+                    variable = _SECRET_VARIABLES.get(key_path, GENERIC_SECRET)
+                    message = (
+                        f'"{".".join(map(str, key_path))}": secrets must not be written in {CONFIG_FILE}; '
+                        f"set the environment variable {variable} instead"
+                    )
+                    self.error(key_path, message, at_key=True)
+                    found.add(key_path)
+                else:
+                    found |= self._secrets(value, key_path)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                found |= self._secrets(item, (*path, index))
+        return found
+
+    def _defaults(self) -> Defaults:
+        organizer = self.get("defaults", "organizer")
+        if organizer is not None:
+            address = normalize_address(organizer)
+            if address is None:
+                self.error(("defaults", "organizer"), f"{quote(organizer)} is not a valid e-mail address")
+            organizer = address
+        timezone = self.get("defaults", "timezone", "UTC")
+        if not is_valid_iana(timezone):
+            message = f"unknown time zone {quote(timezone)}{did_you_mean(timezone, iana_names())}"
+            self.error(("defaults", "timezone"), message)
+        else:
+            try:
+                to_windows(timezone)
+            except ValueError:
+                message = f"time zone {quote(timezone)} has no Windows equivalent, so Exchange cannot use it"
+                self.error(("defaults", "timezone"), message)
+        return Defaults(
+            organizer=organizer,
+            timezone=timezone,
+            duration_minutes=int(self.get("defaults", "duration_minutes", 30)),
+            reminder_minutes=_int_or_none(self.get("defaults", "reminder_minutes", 15)),
+            online_meeting=self.get("defaults", "online_meeting", False),
+            body_format=self.get("defaults", "body_format", "markdown"),
+        )
+
+    def _policy(self) -> Policy:
+        domains: list[str] = []
+        for index, text in enumerate(self.get("policy", "allowed_domains", [])):
+            if not isinstance(text, str) or ("policy", "allowed_domains", index) in self.bad:
+                continue
+            domain = text.strip().lower()
+            if not _DOMAIN.fullmatch(domain):
+                self.error(("policy", "allowed_domains", index), f"{quote(text)} is not a domain name like contoso.com")
+            domains.append(domain)
+        return Policy(
+            prune=self.get("policy", "prune", True),
+            max_cancellations=int(self.get("policy", "max_cancellations", 10)),
+            allowed_domains=tuple(dict.fromkeys(domains)),
+            max_attendees=int(self.get("policy", "max_attendees", 500)),
+            drift=self.get("policy", "drift", "revert"),
+        )
+
+    def _groups(self) -> dict[str, tuple[str, ...]]:
+        raw = self.get("groups", default={})
+        if not isinstance(raw, dict):
+            return {}
+        for name in raw:
+            if not _GROUP_NAME.fullmatch(name):
+                message = f'group name {quote(name)} may contain only letters, digits, ".", "_" and "-"'
+                self.error(("groups", name), message, at_key=True)
+        resolved: dict[str, tuple[str, ...]] = {}
+        for name in raw:
+            self._expand(name, raw, resolved, [])
+        return {name: resolved[name] for name in raw if name in resolved}
+
+    def _expand(
+        self, name: str, raw: dict[str, Any], resolved: dict[str, tuple[str, ...]], chain: list[str]
+    ) -> tuple[str, ...]:
+        """The addresses of group `name`, nested groups included; a cycle is reported where it closes."""
+        if name in resolved:
+            return resolved[name]
+        members: set[str] = set()
+        items = raw.get(name)
+        if not isinstance(items, list) or ("groups", name) in self.bad:
+            resolved[name] = ()
+            return ()
+        chain = [*chain, name]
+        for index, item in enumerate(items):
+            path = ("groups", name, index)
+            if not isinstance(item, str) or path in self.bad:
+                continue
+            if item.startswith("@"):
+                other = item[1:]
+                if other not in raw:
+                    names = [f"@{n}" for n in raw]
+                    self.error(path, f"unknown group {quote(item)}{did_you_mean(item, names)}")
+                elif other in chain:
+                    cycle = " -> ".join(f"@{n}" for n in [*chain[chain.index(other) :], other])
+                    self.error(path, f"groups include each other in a cycle: {cycle}")
+                elif len(chain) >= _MAX_GROUP_NESTING:
+                    self.error(path, f"groups are nested more than {_MAX_GROUP_NESTING} levels deep")
+                else:
+                    members |= set(self._expand(other, raw, resolved, chain))
+                continue
+            address = normalize_address(item)
+            if address is None:
+                self.error(path, f"{quote(item)} is not a valid e-mail address")
+            else:
+                members.add(address)
+        resolved[name] = tuple(sorted(members))
+        return resolved[name]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,238 @@
+"""Meeting files -> `model.Meeting` values, or every problem of every file as a located Diagnostic.
+
+Each document goes through three stages: YAML composition (`yamldoc`), the JSON Schema
+(`schemas/meeting.schema.json`), then the rules a schema cannot express (defaults, groups, addresses,
+time zones, dates, recurrence consistency, policy). A value the schema already rejected is not
+checked again, so each mistake is reported once. Rules across files (unique ids, moved_from) run last.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler import model
+from reconciler.errors import ConfigError, Diagnostic, InputError
+from reconciler.loading.reader import MISSING, DocumentReader
+from reconciler.loading.schema import SchemaCheck, schema_check
+from reconciler.loading.series import Series, read_recurrence
+from reconciler.loading.values import MINUTES_PER_DAY, describe, did_you_mean, normalize_address, parse_minutes, quote
+from reconciler.loading.yamldoc import Document, NodePath, Pos, read_yaml
+from reconciler.timezones import iana_names, is_valid_iana, to_windows
+
+if TYPE_CHECKING:
+    from reconciler.config import Config
+
+
+def load_meetings(config: Config) -> list[model.Meeting]:
+    """Every meeting declared under `config.meetings_dir`, sorted by (organizer, id).
+
+    Raises InputError with every problem of every file, ConfigError when the directory is missing.
+    Hidden files and directories (names starting with ".") are ignored.
+    """
+    directory = config.meetings_dir
+    if not directory.is_dir():
+        raise ConfigError(
+            f'The meetings directory "{directory}" does not exist; create it or set meetings_dir in reconciler.yaml.'
+        )
+    check = schema_check("meeting")
+    diagnostics: list[Diagnostic] = []
+    declared: list[_Declared] = []
+    for file, display in _meeting_files(directory, config.root):
+        source = read_yaml(file, display)
+        diagnostics += source.diagnostics
+        for document in source.documents:
+            reader = _MeetingReader(document, display, config, check)
+            declared.append(reader.read())
+            diagnostics += reader.diagnostics
+    diagnostics += _cross_file_problems(declared)
+    if diagnostics:
+        raise InputError(diagnostics)
+    meetings = [d.meeting for d in declared if d.meeting is not None]
+    return sorted(meetings, key=lambda m: (m.organizer, m.id))
+
+
+def _meeting_files(directory: Path, root: Path) -> list[tuple[str, str]]:
+    """(path, path relative to `root` with "/") of every meeting file, sorted by the latter."""
+    prefix = os.path.join(root, "")
+    found: list[tuple[str, str]] = []
+    for parent, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith(".") and name.lower().endswith((".yaml", ".yml")):
+                path = os.path.join(parent, name)
+                relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
+                found.append((path, relative.replace(os.sep, "/")))
+    return sorted(found, key=lambda item: item[1])
+
+
+@dataclass
+class _Declared:
+    """What cross-file rules need from one document, and its Meeting when it had no problem."""
+
+    display: str
+    meeting: model.Meeting | None = None
+    id: str | None = None
+    id_pos: Pos = field(default_factory=lambda: Pos(1, 1))
+    moved_from: list[tuple[str, Pos]] = field(default_factory=list)
+
+
+def _cross_file_problems(declared: list[_Declared]) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    first: dict[str, _Declared] = {}
+    for item in declared:
+        if item.id is None:
+            continue
+        other = first.setdefault(item.id, item)
+        if other is not item:
+            where = f"{other.display}:{other.id_pos.line}:{other.id_pos.column}"
+            message = f"duplicate meeting id {quote(item.id)} (also declared at {where})"
+            problems.append(Diagnostic(item.display, item.id_pos.line, item.id_pos.column, message))
+    claimed: dict[str, tuple[_Declared, Pos]] = {}
+    for item in declared:
+        for old_id, pos in item.moved_from:
+            current = first.get(old_id)
+            if old_id == item.id:
+                message = f"moved_from lists the meeting's own id {quote(old_id)}"
+            elif current is not None:
+                where = f"{current.display}:{current.id_pos.line}:{current.id_pos.column}"
+                message = f"moved_from {quote(old_id)} is still declared as a meeting at {where}"
+            else:
+                owner, owner_pos = claimed.setdefault(old_id, (item, pos))
+                if owner is item:
+                    continue
+                where = f"{owner.display}:{owner_pos.line}:{owner_pos.column}"
+                message = f"moved_from {quote(old_id)} is also claimed by {quote(owner.id or '')} at {where}"
+            problems.append(Diagnostic(item.display, pos.line, pos.column, message))
+    return problems
+
+
+class _MeetingReader(DocumentReader):
+    """Checks one document and builds its Meeting; problems collect in `diagnostics`."""
+
+    def __init__(self, document: Document, display: str, config: Config, check: SchemaCheck) -> None:
+        super().__init__(document, display, config)
+        self.check = check
+
+    def read(self) -> _Declared:
+        declared = _Declared(self.display)
+        value = self.document.value
+        if not isinstance(value, dict):
+            self.error((), f"a meeting must be a mapping of keys such as id, subject and start, not {_kind(value)}")
+            return declared
+        schema_problems, bad = self.check.diagnostics(self.document, self.display)
+        self.diagnostics += schema_problems
+        self.bad |= bad
+        meeting_id = self.get("id")
+        if meeting_id is not MISSING:
+            declared.id, declared.id_pos = meeting_id, self.document.value_pos(("id",))
+        declared.moved_from = [
+            (old, self.document.value_pos(("moved_from", i)))
+            for i, old in enumerate(self.list_at("moved_from"))
+            if self.get("moved_from", i) is not MISSING
+        ]
+        meeting = self._meeting(meeting_id)
+        if not self.diagnostics:
+            declared.meeting = meeting
+        return declared
+
+    def _meeting(self, meeting_id: Any) -> model.Meeting | None:
+        defaults, policy = self.config.defaults, self.config.policy
+        organizer = self._organizer()
+        all_day = self.get("all_day", default=False)
+        timezone = self._timezone()
+        start = end = None
+        if isinstance(all_day, bool):
+            start = self.when(("start",), all_day)
+            default = MINUTES_PER_DAY if all_day else self.config.defaults.duration_minutes
+            end = self.end_at((), start, all_day, timedelta(minutes=default))
+        required = self.people(("attendees", "required"), organizer) or []
+        optional = self.people(("attendees", "optional"), organizer) or []
+        rooms = self.people(("rooms",), organizer, groups_allowed=False) or []
+        rooms_set = set(rooms) - {organizer}
+        required_set = set(required) - rooms_set - {organizer}
+        optional_set = set(optional) - required_set - rooms_set - {organizer}
+        total = len(required_set) + len(optional_set) + len(rooms_set)
+        if total > policy.max_attendees:
+            where: NodePath = ("attendees",) if self.has("attendees") else ("rooms",)
+            message = (
+                f"the meeting has {total} attendees, more than policy.max_attendees allows ({policy.max_attendees})"
+            )
+            self.error(where, message, at_key=True)
+        series = None
+        if isinstance(all_day, bool) and start is not None and end is not None:
+            length = end - start  # both dates or both datetimes
+            series = Series(start, length, all_day, organizer, sorted(required_set), sorted(optional_set))
+        recurrence = read_recurrence(self, series)
+        reminder = self._reminder()
+        if self.diagnostics or organizer is None or start is None or end is None or timezone is None:
+            return None
+        cancelled = self.get("cancelled", default=False)
+        return model.Meeting(
+            id=meeting_id,
+            organizer=organizer,
+            subject=self.get("subject"),
+            start=start,
+            end=end,
+            timezone=timezone,
+            all_day=all_day,
+            recurrence=recurrence,
+            required=tuple(sorted(required_set)),
+            optional=tuple(sorted(optional_set)),
+            rooms=tuple(sorted(rooms_set)),
+            location=self.get("location", default=""),
+            online_meeting=self.get("online_meeting", default=defaults.online_meeting),
+            body=self.get("body", default=""),
+            body_format=model.BodyFormat(self.get("body_format", default=defaults.body_format)),
+            reminder_minutes=reminder if reminder is not MISSING else defaults.reminder_minutes,
+            show_as=model.ShowAs(self.get("show_as", default="busy")),
+            sensitivity=model.Sensitivity(self.get("sensitivity", default="normal")),
+            importance=model.Importance(self.get("importance", default="normal")),
+            categories=tuple(dict.fromkeys(self.get("categories", default=[]))),
+            response_requested=self.get("response_requested", default=True),
+            allow_new_time_proposals=self.get("allow_new_time_proposals", default=True),
+            protect=self.get("protect", default=False),
+            cancelled=("" if cancelled is True else cancelled) if cancelled is not False else None,
+            moved_from=tuple(dict.fromkeys(self.get("moved_from", default=[]))),
+            source=model.SourceLocation(self.display, self.document.start.line, self.document.start.column),
+        )
+
+    def _organizer(self) -> str | None:
+        text = self.get("organizer")
+        if text is MISSING:
+            if not self.has("organizer") and self.config.defaults.organizer is None:
+                self.error((), 'missing "organizer"; set it here or defaults.organizer in reconciler.yaml')
+            return None if self.has("organizer") else self.config.defaults.organizer
+        address = normalize_address(text)
+        if address is None:
+            self.error(("organizer",), f"{quote(text)} is not a valid e-mail address")
+        return address
+
+    def _timezone(self) -> str | None:
+        name = self.get("timezone", default=self.config.defaults.timezone)
+        if name is MISSING:
+            return None
+        if not is_valid_iana(name):
+            self.error(("timezone",), f"unknown time zone {quote(name)}{did_you_mean(name, iana_names())}")
+            return None
+        try:
+            to_windows(name)
+        except ValueError:
+            self.error(("timezone",), f"time zone {quote(name)} has no Windows equivalent, so Exchange cannot use it")
+            return None
+        return str(name)
+
+    def _reminder(self) -> Any:
+        if not self.has("reminder"):
+            return MISSING
+        text = self.get("reminder")
+        if text is None or text == "none":
+            return None
+        return MISSING if text is MISSING else parse_minutes(text)
+
+
+def _kind(value: Any) -> str:
+    return describe(value) if not isinstance(value, str | int | float | bool) else f"the value {describe(value)}"

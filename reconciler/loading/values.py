@@ -1,0 +1,88 @@
+"""Small value parsers and message helpers shared by the meeting files and reconciler.yaml."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from reconciler.loading.yamldoc import NodePath
+
+_DURATION = re.compile(r"(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+MINUTES_PER_DAY = 24 * 60
+
+
+def parse_minutes(text: str) -> int | None:
+    """Minutes of a duration such as 30m, 1h30m or 2d; None when `text` is not one."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        return None
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return (days * 24 + hours) * 60 + minutes
+
+
+def format_minutes(minutes: int) -> str:
+    """The shortest duration text for `minutes` (90 -> 1h30m)."""
+    days, rest = divmod(minutes, MINUTES_PER_DAY)
+    hours, mins = divmod(rest, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
+    return text or "0m"
+
+
+@functools.lru_cache(maxsize=65536)
+def normalize_address(text: str) -> str | None:
+    """The lower-cased form of an e-mail address, or None when it is not a valid address.
+
+    Cached: a repository names the same people in many files, and validation costs tens of µs.
+    """
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`; did you mean "x"?` for the closest option, or "" when none is close."""
+    matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f'; did you mean "{matches[0]}"?' if matches else ""
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """`text` in double quotes, shortened when long, for messages."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def describe(value: Any) -> str:
+    """How a YAML value reads in a message: `"yes"`, `5`, `true`, `empty`, `a list`, `a mapping`."""
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "empty"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return str(value)
+
+
+def label(path: NodePath) -> str:
+    """A value's path as written in messages: `recurrence.overrides[0].start`, in quotes."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return f'"{text}"'
+
+
+def join_or(options: Iterable[str]) -> str:
+    """`a, b or c`."""
+    items = list(options)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
