@@ -121,11 +121,11 @@ class Run:
     workspace: Path
     github: dict[str, Any]
     api: FakeGitHub
+    scratch: Path  # the runner's temporary directory: job temp dirs and artifacts
     env: dict[str, str] = field(default_factory=dict)  # extra environment (e.g. MEETINGS_NOW)
     vars: dict[str, str] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Path] = field(default_factory=dict)
-    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="workflow-run-")))
 
 
 def _base_environment(run: Run, runner_temp: Path) -> dict[str, str]:

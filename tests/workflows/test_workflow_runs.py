@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ def pull_request(repo: Path, api: FakeGitHub, *, fork: bool = False, head_sha: s
             }
         },
     }
-    return run_workflow(WORKFLOWS / "meetings-plan.yml", Run(repo, github, api, env={"MEETINGS_NOW": NOW}))
+    return run_workflow(
+        WORKFLOWS / "meetings-plan.yml", Run(repo, github, api, env={"MEETINGS_NOW": NOW}, scratch=scratch(repo))
+    )
 
 
 def push(
@@ -58,7 +61,12 @@ def push(
         "ref": "refs/heads/main",
         "event": {},
     }
-    return run_workflow(WORKFLOWS / workflow, Run(repo, github, api, env={"MEETINGS_NOW": NOW}))
+    return run_workflow(WORKFLOWS / workflow, Run(repo, github, api, env={"MEETINGS_NOW": NOW}, scratch=scratch(repo)))
+
+
+def scratch(repo: Path) -> Path:
+    """A runner's temporary directory for one run, beside the repository (pytest removes both)."""
+    return Path(tempfile.mkdtemp(prefix="run-", dir=repo.parent))
 
 
 def artifact(jobs: dict[str, JobResult], job: str, step: str) -> Path:
