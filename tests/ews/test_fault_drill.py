@@ -1,0 +1,105 @@
+"""Fault drill: the reconcile shell (observe -> plan -> apply_plan) against the EWS emulator while
+Exchange throttles and loses answers. Every run must converge with one item per meeting and exactly
+the mail the plans announced, never a second invitation."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import UTC, datetime
+
+from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
+from reconciler.plan import Plan, PlanPolicy
+from reconciler.providers.ews import EwsProvider
+from reconciler.reconcile import apply_plan, make_plan
+from tests.ews.conftest import NAMESPACE, ORGANIZER, Emulator, meeting
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+MEETINGS = [
+    meeting(),
+    meeting("team/retro", subject="Retro", required=("dave@contoso.com",), optional=()),
+    meeting("team/planning", subject="Planning", required=("erin@contoso.com", "frank@contoso.com"), optional=()),
+]
+
+
+def plan(provider: EwsProvider, meetings: list[Meeting]) -> Plan:
+    return make_plan(
+        meetings, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW, extra_organizers=[ORGANIZER]
+    )
+
+
+def announced(made: Plan) -> Counter[tuple[str, str, str]]:
+    return Counter((r, n.kind.value, c.meeting_id) for c in made.changes for n in c.notifications for r in n.recipients)
+
+
+def sent(emulator: Emulator, since: int) -> Counter[tuple[str, str, str]]:
+    return Counter(
+        (m.recipient, m.kind, m.extended.get(extended_property_id(PROP_MEETING_ID), ""))
+        for m in emulator.store.mail()[since:]
+    )
+
+
+def apply_until_converged(emulator: Emulator, provider: EwsProvider, meetings: list[Meeting]) -> list[Plan]:
+    """Plan and apply (as CI re-runs would) until a plan has nothing to do; at most three runs."""
+    plans = []
+    for _ in range(3):
+        made = plan(provider, meetings)
+        if not made.changes:
+            return plans
+        plans.append(made)
+        apply_plan(made, provider)
+    raise AssertionError("three applies did not converge")
+
+
+def test_creates_converge_through_busy_errors_and_a_committed_create_whose_answer_was_lost(emulator: Emulator) -> None:
+    provider = emulator.provider()
+    emulator.store.inject_fault("ews", "FindItem", "server-busy", back_off_ms=20)
+    emulator.store.inject_fault("ews", "CreateItem", "server-busy", times=2, back_off_ms=30)
+    emulator.store.inject_fault("ews", "CreateItem", "timeout-after-commit")
+    emulator.store.inject_fault("ews", "CreateItem", "http-503", retry_after=1)
+
+    first = plan(provider, MEETINGS)
+    report = apply_plan(first, provider)
+
+    assert report.ok, [o.message for o in report.outcomes]
+    assert plan(provider, MEETINGS).changes == ()
+    items = emulator.store.list_items(ORGANIZER)
+    assert sorted(i.doc["extended"][extended_property_id(PROP_MEETING_ID)] for i in items) == sorted(
+        m.id for m in MEETINGS
+    )
+    assert sent(emulator, 0) == announced(first)
+    assert all(count == 1 for count in sent(emulator, 0).values())
+    assert emulator.sleeps == [0.02, 0.03, 0.03, 1.0]
+    provider.close()
+
+
+def test_updates_and_cancels_converge_when_answers_are_lost_and_the_server_throttles(emulator: Emulator) -> None:
+    provider = emulator.provider()
+    apply_until_converged(emulator, provider, MEETINGS)
+    seq = len(emulator.store.mail())
+
+    changed = [
+        dataclasses.replace(MEETINGS[0], subject="Team sync (moved)"),
+        dataclasses.replace(MEETINGS[1], required=("dave@contoso.com", "gina@contoso.com")),
+    ]
+    emulator.store.inject_fault("ews", "UpdateItem", "timeout-after-commit")
+    emulator.store.inject_fault("ews", "UpdateItem", "http-429", retry_after=2)
+    emulator.store.inject_fault("ews", "CancelCalendarItem", "timeout-after-commit")
+    emulator.store.inject_fault("ews", "GetItem", "server-busy-message", back_off_ms=40)
+
+    plans = apply_until_converged(emulator, provider, changed)
+
+    assert len(plans) == 1, [[(c.meeting_id, c.action) for c in p.changes] for p in plans[1:]]
+    assert sent(emulator, seq) == announced(plans[0])
+    assert sent(emulator, seq) == Counter(
+        {
+            ("alice@contoso.com", "update", "team/sync"): 1,
+            ("bob@contoso.com", "update", "team/sync"): 1,
+            ("carol@contoso.com", "update", "team/sync"): 1,
+            ("gina@contoso.com", "invitation", "team/retro"): 1,
+            ("erin@contoso.com", "cancellation", "team/planning"): 1,
+            ("frank@contoso.com", "cancellation", "team/planning"): 1,
+        }
+    )
+    assert sorted(o.meeting_id for o in provider.list_managed(ORGANIZER, NAMESPACE)) == ["team/retro", "team/sync"]
+    provider.close()
