@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -160,3 +161,17 @@ def test_the_default_action_is_this_version_of_this_project(tmp_path: Path) -> N
     written = init_repository(tmp_path / "repo", today=TODAY)
     plan = next(p for p in written if p.name == "meetings-plan.yml")
     assert f"uses: {action}" in plan.read_text(encoding="utf-8")
+
+
+def test_every_template_is_shipped_as_package_data() -> None:
+    """`meetings init` reads the templates from the installed package, so a wheel must carry them."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["reconciler"]
+    package = REPO / "reconciler"
+    for template in (package / "templates").rglob("*"):
+        if template.is_file():
+            relative = template.relative_to(package)
+            assert any(relative.match(pattern) for pattern in patterns), (
+                f"{relative} is not package data: add 'templates/*' and 'templates/workflows/*' to "
+                "[tool.setuptools.package-data] reconciler in pyproject.toml"
+            )
