@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, InputError
 from reconciler.loading.schema import schema_check
-from reconciler.loading.values import did_you_mean, normalize_address, quote
+from reconciler.loading.values import did_you_mean, label, normalize_address, quote
 from reconciler.loading.yamldoc import Document, NodePath, parse_yaml
 from reconciler.timezones import iana_names, is_valid_iana, to_windows
 
@@ -208,7 +208,7 @@ class _ConfigReader:
                 if path != ("groups",) and _SECRET_KEY.search(key.lower().replace("-", "_")):
                     variable = _SECRET_VARIABLES.get(key_path, GENERIC_SECRET)
                     message = (
-                        f'"{".".join(map(str, key_path))}": secrets must not be written in {CONFIG_FILE}; '
+                        f"{label(key_path)}: secrets must not be written in {CONFIG_FILE}; "
                         f"set the environment variable {variable} instead"
                     )
                     self.error(key_path, message, at_key=True)

@@ -77,10 +77,10 @@ def to_iana(windows_or_iana: str) -> str:
     Two IANA names can share one Windows zone (`Europe/Berlin`, `Europe/Rome`), so compare zones
     that came back from Exchange through `to_windows`, not through this function.
     """
+    if is_valid_iana(windows_or_iana):  # first, so "UTC" (a name in both systems) stays "UTC"
+        return windows_or_iana
     iana = win_tz.get(windows_or_iana)
     if iana is not None:
         modern = _MODERN_NAMES.get(iana, iana)
         return modern if is_valid_iana(modern) else iana
-    if is_valid_iana(windows_or_iana):
-        return windows_or_iana
     raise ValueError(f'"{windows_or_iana}" is not a known Windows or IANA time zone name.')

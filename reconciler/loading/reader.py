@@ -181,6 +181,9 @@ class DocumentReader:
                     self.error(item_path, f"unknown group {quote(item)}{did_you_mean(item, names)}")
                     continue
                 via = f" (of group {quote(item)})"
+            elif item.startswith("@"):
+                self.error(item_path, f"{quote(item)} is a group; list room mailboxes here")
+                continue
             else:
                 address = normalize_address(item)
                 if address is None:

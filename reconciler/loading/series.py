@@ -188,6 +188,7 @@ def _overrides(
         day = reader.date_at(date_path) if reader.get(*path) is not MISSING else None
         if day is None:
             continue
+        override = _override(reader, path, day, series)  # its own problems, whatever its date
         if not occurrences.includes(day):
             reader.error(date_path, f"override date {day} is not an occurrence of the series")
         elif day in skipped:
@@ -196,7 +197,7 @@ def _overrides(
             reader.error(date_path, f"{day} is already overridden at line {first_line[day]}")
         else:
             first_line[day] = reader.document.value_pos(date_path).line
-            overrides[day] = _override(reader, path, day, series)
+            overrides[day] = override
     return tuple(overrides[day] for day in sorted(overrides))
 
 

@@ -5,7 +5,7 @@ input is untrusted and every problem must be reported with its line and column:
 
 - no object is ever constructed from a tag: any explicit tag is reported ("YAML tags are not allowed");
 - aliases are reported instead of expanded, which rules out "billion laughs" documents;
-- nesting deeper than `MAX_DEPTH` is reported once and skipped without recursion;
+- nesting deeper than `MAX_DEPTH` is reported once and ends the reading of that file, without recursion;
 - duplicate keys are reported at the duplicate and the first value is kept;
 - plain scalars resolve by the YAML 1.2 core schema (null, booleans, integers, floats); everything
   else, dates included, stays a string, which is also what editors validating with the JSON Schema see.
@@ -41,7 +41,7 @@ from ruamel.yaml.events import (
 from reconciler.errors import Diagnostic
 
 MAX_FILE_BYTES = 1024 * 1024
-MAX_DEPTH = 64
+MAX_DEPTH = 20  # meeting files nest five levels; the pure scanner slows with flow depth
 
 #: Where a value sits in a document: mapping keys and list indexes from the root.
 NodePath = tuple[str | int, ...]
@@ -137,7 +137,7 @@ def parse_yaml(data: bytes | str, display: str, *, parser: str = "c") -> Source:
         code = ord(bad.group())
         return _problem(display, line, column, f"control character U+{code:04X} is not allowed in YAML")
     source = Source()
-    if not _Composer(text, display, source, parser).run() and parser == "c" and _C_PARSER is not None:
+    if _Composer(text, display, source, parser).run() == "syntax error" and parser == "c" and _C_PARSER:
         # libyaml follows YAML 1.1 in places (a ":" inside a flow-style plain scalar is an error there, as
         # in {start: 2026-12-01T10:00}); the pure parser is the YAML 1.2 reference and has the last word.
         source = Source()
@@ -263,33 +263,26 @@ class _Composer:
     def _report(self, mark: Any, message: str) -> None:
         self.source.diagnostics.append(Diagnostic(self.display, mark.line + 1, mark.column + 1, message))
 
-    def run(self) -> bool:
-        """Compose the whole stream; False when it stopped at a syntax error (reported)."""
+    def run(self) -> str:
+        """Compose the stream: "done", or why it stopped early ("syntax error", "too deep"), reported."""
         next_event = _event_source(self.text, self.parser)
         stack: list[_Frame] = []
         document: Document | None = None
         values: dict[NodePath, Any] = {}
         keys: dict[NodePath, Any] = {}
-        skipping = 0  # > 0 while inside a structure nested too deep
         while True:
             try:
                 event = next_event()
             except YAMLError as error:
                 self._syntax_error(error)
-                return False
+                return "syntax error"
             except Exception as error:  # a parser crash on garbage must not become a traceback
                 message = f"the YAML parser failed on this file ({type(error).__name__})"
                 self.source.diagnostics.append(Diagnostic(self.display, 1, 1, message))
-                return False
+                return "syntax error"
             if event is None:
-                return True
+                return "done"
             kind = type(event)
-            if skipping:
-                if kind is MappingStartEvent or kind is SequenceStartEvent:
-                    skipping += 1
-                elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                    skipping -= 1
-                continue
             if kind is ScalarEvent or kind is AliasEvent:
                 mark = event.start_mark
                 if kind is AliasEvent:
@@ -335,30 +328,26 @@ class _Composer:
                 if event.tag is not None:
                     self._report(mark, "YAML tags are not allowed")
                 container: Any = {} if kind is MappingStartEvent else []
-                frame_or_none = stack[-1] if stack else None
                 if len(stack) >= MAX_DEPTH:
+                    # Stop reading the file: the pure parser's scanner slows down quadratically with
+                    # flow nesting, and anything said about the remains would be noise.
                     self._report(mark, f"the document is nested more than {MAX_DEPTH} levels deep")
-                    skipping = 1
-                    container = None
+                    return "too deep"
+                frame_or_none = stack[-1] if stack else None
                 if frame_or_none is None:
                     if document is not None:
                         document.value, document.start_mark = container, mark
                         values[()] = mark
                     path = ()
                 elif frame_or_none.key is _EXPECT_KEY:
-                    if container is not None:
-                        self._report(mark, "mapping keys must be plain strings, not lists or mappings")
+                    self._report(mark, "mapping keys must be plain strings, not lists or mappings")
                     frame_or_none.key = _DISCARD
                     path = None
                 else:
                     path = self._attach(frame_or_none, container)
                     if path is not None:
                         values[path] = mark
-                if container is None:
-                    if path is not None and document is not None:
-                        document.unusable.add(path)
-                else:
-                    stack.append(_Frame(container, path))
+                stack.append(_Frame(container, path))
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
                 stack.pop()
             elif kind is DocumentStartEvent:
