@@ -272,6 +272,7 @@ def test_a_failed_apply_fails_the_job_and_says_so_on_the_pull_request(meetings_r
     jobs = push("meetings-apply.yml", meetings_repo, api)
 
     assert jobs["apply"].result == "failure"
+    assert [a.file for a in jobs["apply"].annotations if a.file] == ["meetings/bad.yaml"]
     [comment] = [c for c in api.comments if c["issue_number"] == PR]
     assert "Apply failed (exit code 1)" in comment["body"]
     assert "meetings/bad.yaml" in comment["body"]
