@@ -576,3 +576,61 @@ def test_the_wire_carries_the_configured_version_and_a_utc_time_zone_context(emu
 def test_no_request_reaches_the_server_before_the_first_operation(emulator: Emulator) -> None:
     emulator.provider().close()
     assert emulator.recorder.operations() == []
+
+
+# -- skipped occurrences -------------------------------------------------------------------------
+
+WEEKLY = meeting(
+    start=datetime(2026, 12, 1, 10, 0),
+    end=datetime(2026, 12, 1, 10, 30),
+    recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6, skip=(date(2026, 12, 22),)),
+)
+
+
+def test_a_series_with_a_skipped_date_is_created_then_that_occurrence_is_cancelled_for_everyone(
+    emulator: Emulator, provider: EwsProvider
+) -> None:
+    observed = provider.create(create_request(WEEKLY))
+    assert observed.fields["skip"] == ["2026-12-22"]
+    doc = emulator.store.get_item(observed.item_id).doc
+    assert doc["cancelled_occurrences"] == ["2026-12-22"]
+    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()) == sorted(
+        [(a, "invitation", None) for a in ATTENDEES] + [(a, "cancellation", "2026-12-22") for a in ATTENDEES]
+    )
+    delete = emulator.recorder.bodies("DeleteItem")[0].find(".//{*}OccurrenceItemId")
+    assert delete is not None and delete.get("InstanceIndex") == "4"
+    (listed,) = provider.list_managed(ORGANIZER, NAMESPACE)
+    assert dict(listed.fields) == canonical_fields(WEEKLY)
+
+
+def test_skipping_one_more_date_cancels_only_that_occurrence(emulator: Emulator, provider: EwsProvider) -> None:
+    provider.create(create_request(WEEKLY))
+    seq = len(emulator.store.mail())
+    assert WEEKLY.recurrence is not None
+    more = dataclasses.replace(
+        WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=(date(2026, 12, 22), date(2026, 12, 29)))
+    )
+    observed = provider.update(update_request(provider, WEEKLY, more))
+    assert send_mode(emulator) == "SendToNone"
+    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()[seq:]) == [
+        (a, "cancellation", "2026-12-29") for a in ATTENDEES
+    ]
+    assert observed.fields["skip"] == ["2026-12-22", "2026-12-29"]
+
+
+def test_bringing_back_a_skipped_occurrence_is_refused_before_writing(
+    emulator: Emulator, provider: EwsProvider
+) -> None:
+    created = provider.create(create_request(WEEKLY))
+    assert WEEKLY.recurrence is not None
+    restored = dataclasses.replace(WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=()))
+    with pytest.raises(RequestRejectedError, match="2026-12-22"):
+        provider.update(update_request(provider, WEEKLY, restored))
+    assert emulator.store.get_item(created.item_id).doc["cancelled_occurrences"] == ["2026-12-22"]
+
+
+def test_skipping_a_date_that_is_not_an_occurrence_is_refused(provider: EwsProvider) -> None:
+    assert WEEKLY.recurrence is not None
+    wrong = dataclasses.replace(WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=(date(2026, 12, 23),)))
+    with pytest.raises(RequestRejectedError, match="2026-12-23"):
+        provider.create(create_request(wrong))

@@ -15,6 +15,10 @@ How each Provider operation goes on the wire (see `reconciler.providers.base` fo
   NeverOverwrite with the observed change key, and the send mode that mails the fewest people
   (`notify.update_scope`: SILENT -> SendToNone, ATTENDEES_ONLY -> SendToChangedAndSaveCopy,
   EVERYONE -> SendToAllAndSaveCopy). Then one GetItem to return the item as it now is.
+* skip: occurrences are deleted after the series is written (one DeleteItem of OccurrenceItemIds
+  with SendToAllAndSaveCopy: each attendee gets that occurrence's cancellation); EWS cannot bring
+  a deleted occurrence back, so un-skipping is refused. Changed occurrences (overrides) are not
+  written by this backend yet and are refused.
 * cancel: CreateItem with a CancelCalendarItem response object carrying the comment as
   NewBodyContent (never DeleteItem after it); an item without attendees (nobody to notify,
   ErrorInvalidRecipients) is deleted with SendToNone instead.
@@ -192,6 +196,9 @@ class EwsProvider:
             return item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
 
         item = self._retrier.run(write, what=what, write=True)
+        if request.fields.get("skip"):
+            self._skip(request.organizer, item.id, request.fields, request.fields["skip"], what=what)
+            return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
         fields = dict(request.fields)
         starts, ends = span_utc(fields)
         return ObservedMeeting(
@@ -220,8 +227,18 @@ class EwsProvider:
         if request.meeting_id != request.previous_meeting_id:
             values[_mapping.MEETING_ID_ATTR] = request.meeting_id
             names.append(_mapping.MEETING_ID_ATTR)
-        send = _SEND_MODES[update_scope(request.changed)]
         what = f"updating {request.meeting_id}"
+        skipping = "skip" in request.changed or ("recurrence" in request.changed and bool(request.fields.get("skip")))
+        if skipping:
+            current = self._fetch(request.organizer, request.item_id, what=what)
+            restored = sorted(set(current.fields.get("skip") or []) - set(request.fields.get("skip") or []))
+            if restored and "recurrence" not in request.changed:
+                raise RequestRejectedError(
+                    f"EWS cannot bring back the skipped occurrence(s) {', '.join(restored)} of {request.meeting_id}; "
+                    "cancel the series and create it again, or keep them skipped."
+                )
+        # Skipping occurrences mails their cancellations itself; the rest of the update is sent by its scope.
+        send = _SEND_MODES[update_scope(request.changed - {"skip"})]
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
 
         def write() -> Any:
@@ -235,7 +252,13 @@ class EwsProvider:
             return item.save(update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send)
 
         item = self._retrier.run(write, what=what, write=True)
-        return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
+        after = f"reading {request.meeting_id} back after updating it"
+        if skipping:
+            # A new pattern regenerates the series on Exchange: skip against what is there now.
+            present = set(self._fetch(request.organizer, item.id, what=after).fields.get("skip") or [])
+            missing = sorted(set(request.fields.get("skip") or []) - present)
+            self._skip(request.organizer, item.id, request.fields, missing, what=what)
+        return self._fetch(request.organizer, item.id, what=after)
 
     def cancel(self, request: CancelRequest) -> None:
         from exchangelib import Body, CalendarItem
@@ -259,6 +282,32 @@ class EwsProvider:
             self._retrier.run(lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), what=what, write=True)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _skip(self, organizer: str, item_id: str, fields: Any, days: Any, *, what: str) -> None:
+        """Delete occurrences of a series (one DeleteItem), mailing each attendee their cancellation."""
+        from exchangelib import CalendarItem
+        from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+
+        from reconciler.providers.ews import _mapping
+
+        indexes = _mapping.occurrence_indexes(fields, days)
+        if not indexes:
+            return
+        account = self._connection.account(organizer)
+
+        def delete() -> None:
+            master = CalendarItem(
+                account=account, folder=self._connection.calendar(organizer), id=item_id, changekey=""
+            )
+            results = account.bulk_delete(
+                ids=[master.occurrence(index) for index in indexes],
+                send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY,
+            )
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+
+        self._retrier.run(delete, what=f"{what} (skipping occurrences)", write=True)
 
     def _values(self, fields: Any) -> dict[str, Any]:
         from reconciler.providers.ews import _mapping

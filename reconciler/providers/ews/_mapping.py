@@ -34,7 +34,7 @@ from reconciler import timezones
 from reconciler.errors import RequestRejectedError
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID
 from reconciler.ownership import decode_record, render_body, resolve_observed
-from reconciler.recurrence import from_patterned, parse_local, to_patterned
+from reconciler.recurrence import from_patterned, occurrence_starts, parse_local, to_patterned
 
 #: exchangelib attribute names of our three ownership properties.
 NAMESPACE_ATTR, MEETING_ID_ATTR, RECORD_ATTR = "mac_namespace", "mac_meeting_id", "mac_last_applied"
@@ -276,6 +276,27 @@ def canonical_recurrence(recurrence: Recurrence | None, start: str) -> dict[str,
     return from_patterned({"pattern": patterned, "range": range_}, start)
 
 
+def occurrence_indexes(fields: Mapping[str, Any], days: Iterable[str]) -> list[int]:
+    """EWS InstanceIndex (1-based, counting every occurrence of the pattern) of each skipped day."""
+    wanted = set(days)
+    if not wanted:
+        return []
+    last = max(wanted)
+    indexes = []
+    for index, start in enumerate(occurrence_starts({**fields, "skip": []}), start=1):
+        day = start.date().isoformat()
+        if day in wanted:
+            indexes.append(index)
+            wanted.discard(day)
+        if day >= last:
+            break
+    if wanted:
+        raise RequestRejectedError(
+            f"{', '.join(sorted(wanted))} is not an occurrence of the series; it cannot be skipped."
+        )
+    return indexes
+
+
 # -- writes ----------------------------------------------------------------------------------------
 
 
@@ -294,10 +315,10 @@ def item_values(fields: Mapping[str, Any]) -> dict[str, Any]:
         raise RequestRejectedError(
             "EWS cannot create Teams (online) meetings; set online_meeting: false or use the graph backend."
         )
-    if fields.get("skip") or fields.get("overrides"):
+    if fields.get("overrides"):
         raise RequestRejectedError(
-            "The EWS backend does not write skipped or changed occurrences yet; remove skip/overrides "
-            "or use the graph or sandbox backend."
+            "The EWS backend does not write changed occurrences (overrides) yet; remove them or use the graph "
+            "or sandbox backend."
         )
     zone = ews_zone(fields["timezone"])
     reminder = fields.get("reminder_minutes")
