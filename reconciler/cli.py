@@ -321,6 +321,35 @@ def apply(
             _exit(EXIT_FAILURE)
 
 
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the meetings repository (created if missing).")] = Path(
+        "."
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
+    action: Annotated[
+        Optional[str],  # noqa: UP045 - typer needs Optional
+        typer.Option("--action", help="The meetings-as-code action the workflows use: OWNER/REPOSITORY@REF."),
+    ] = None,
+) -> None:
+    """Scaffold a meetings repository: configuration, an example meeting, GitHub workflows, editor and
+    pre-commit set-up."""
+    from reconciler.scaffold import default_action, init_repository, uses_placeholder
+
+    with _user_errors():
+        chosen = action or default_action()
+        for path in init_repository(directory, force=force, action=chosen):
+            _say(f"  wrote {path}")
+        _say(f"Next: cd {directory} && meetings plan   (sandbox: nobody receives mail)")
+        _say("Then push to GitHub; docs/github-actions.md explains how to switch it to Microsoft Graph.")
+        if uses_placeholder(chosen):
+            _say(
+                f"Replace OWNER in {chosen} (.github/workflows/, .pre-commit-config.yaml), or run again with "
+                "--action OWNER/REPOSITORY@REF --force.",
+                err=True,
+            )
+
+
 @sandbox_app.command("mail")
 def sandbox_mail(
     address: Annotated[str, typer.Argument(help="The recipient's e-mail address.")],
