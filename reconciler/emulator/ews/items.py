@@ -511,7 +511,7 @@ def _duration(view: ItemView) -> str:
 
 def _recurrence(parent: ET.Element, view: ItemView) -> None:
     if view.kind == "RecurringMaster":
-        recurrence.render(parent, view.doc["recurrence"])
+        recurrence.render(parent, view.doc["recurrence"], view.zone)
 
 
 def _occurrence(parent: ET.Element, tag: str, view: ItemView) -> None:

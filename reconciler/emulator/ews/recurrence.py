@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
@@ -153,7 +154,13 @@ def _days_text(days: list[str], *, relative: bool) -> str:
     return " ".join(d.capitalize() for d in ordered)
 
 
-def render(parent: ET.Element, patterned: Mapping[str, Any]) -> ET.Element:
+def _dated(day: str, zone: str) -> str:
+    """A boundary date as Exchange writes it: with the series zone's offset on that day (`2030-01-07+01:00`)."""
+    offset = datetime.combine(date.fromisoformat(day), time(12)).replace(tzinfo=ZoneInfo(zone)).strftime("%z")
+    return f"{day}{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else f"{day}Z"
+
+
+def render(parent: ET.Element, patterned: Mapping[str, Any], zone: str = "UTC") -> ET.Element:
     """Patterned recurrence -> `t:Recurrence` under `parent`."""
     pattern, range_ = patterned["pattern"], patterned["range"]
     element = sub(parent, t("Recurrence"))
@@ -187,14 +194,14 @@ def render(parent: ET.Element, patterned: Mapping[str, Any]) -> ET.Element:
     kind = range_.get("type", "noEnd")
     if kind == "endDate":
         node = sub(element, t("EndDateRecurrence"))
-        sub(node, t("StartDate"), str(range_["startDate"]))
-        sub(node, t("EndDate"), str(range_["endDate"]))
+        sub(node, t("StartDate"), _dated(str(range_["startDate"]), zone))
+        sub(node, t("EndDate"), _dated(str(range_["endDate"]), zone))
     elif kind == "numbered":
         node = sub(element, t("NumberedRecurrence"))
-        sub(node, t("StartDate"), str(range_["startDate"]))
+        sub(node, t("StartDate"), _dated(str(range_["startDate"]), zone))
         sub(node, t("NumberOfOccurrences"), str(range_["numberOfOccurrences"]))
     else:
-        sub(sub(element, t("NoEndRecurrence")), t("StartDate"), str(range_["startDate"]))
+        sub(sub(element, t("NoEndRecurrence")), t("StartDate"), _dated(str(range_["startDate"]), zone))
     return element
 
 
