@@ -17,9 +17,8 @@ from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, InputError
 from reconciler.loading.schema import schema_check
-from reconciler.loading.values import did_you_mean, label, normalize_address, quote
+from reconciler.loading.values import did_you_mean, label, normalize_address, quote, timezone_problem
 from reconciler.loading.yamldoc import Document, NodePath, parse_yaml
-from reconciler.timezones import iana_names, is_valid_iana, to_windows
 
 CONFIG_FILE = "reconciler.yaml"
 
@@ -228,15 +227,9 @@ class _ConfigReader:
                 self.error(("defaults", "organizer"), f"{quote(organizer)} is not a valid e-mail address")
             organizer = address
         timezone = self.get("defaults", "timezone", "UTC")
-        if not is_valid_iana(timezone):
-            message = f"unknown time zone {quote(timezone)}{did_you_mean(timezone, iana_names())}"
-            self.error(("defaults", "timezone"), message)
-        else:
-            try:
-                to_windows(timezone)
-            except ValueError:
-                message = f"time zone {quote(timezone)} has no Windows equivalent, so Exchange cannot use it"
-                self.error(("defaults", "timezone"), message)
+        problem = timezone_problem(timezone)
+        if problem:
+            self.error(("defaults", "timezone"), problem)
         return Defaults(
             organizer=organizer,
             timezone=timezone,

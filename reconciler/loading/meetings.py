@@ -19,9 +19,15 @@ from reconciler.errors import ConfigError, Diagnostic, InputError
 from reconciler.loading.reader import MISSING, DocumentReader
 from reconciler.loading.schema import SchemaCheck, schema_check
 from reconciler.loading.series import Series, read_recurrence
-from reconciler.loading.values import MINUTES_PER_DAY, describe, did_you_mean, normalize_address, parse_minutes, quote
+from reconciler.loading.values import (
+    MINUTES_PER_DAY,
+    describe,
+    normalize_address,
+    parse_minutes,
+    quote,
+    timezone_problem,
+)
 from reconciler.loading.yamldoc import Document, NodePath, Pos, read_yaml
-from reconciler.timezones import iana_names, is_valid_iana, to_windows
 
 if TYPE_CHECKING:
     from reconciler.config import Config
@@ -213,17 +219,10 @@ class _MeetingReader(DocumentReader):
 
     def _timezone(self) -> str | None:
         name = self.get("timezone", default=self.config.defaults.timezone)
-        if name is MISSING:
-            return None
-        if not is_valid_iana(name):
-            self.error(("timezone",), f"unknown time zone {quote(name)}{did_you_mean(name, iana_names())}")
-            return None
-        try:
-            to_windows(name)
-        except ValueError:
-            self.error(("timezone",), f"time zone {quote(name)} has no Windows equivalent, so Exchange cannot use it")
-            return None
-        return str(name)
+        problem = timezone_problem(name) if name is not MISSING else None
+        if problem:
+            self.error(("timezone",), problem)
+        return None if name is MISSING or problem else str(name)
 
     def _reminder(self) -> Any:
         if not self.has("reminder"):

@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from reconciler.errors import Diagnostic
+from reconciler.errors import ConfigError, Diagnostic
 from reconciler.loading.values import describe, did_you_mean, join_or, label, quote
 from reconciler.loading.yamldoc import Document, NodePath
 
@@ -123,7 +123,13 @@ def _message(keyword: str, expected: Any, schema: Mapping[str, Any], instance: A
 @functools.cache
 def schema_check(name: str) -> SchemaCheck:
     """The compiled check of `schemas/<name>.schema.json`, built once per process."""
-    return SchemaCheck(json.loads((SCHEMAS_DIR / f"{name}.schema.json").read_text(encoding="utf-8")))
+    path = SCHEMAS_DIR / f"{name}.schema.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        message = f"The JSON schema {path.name} is missing from this installation ({path}: {error.strerror})."
+        raise ConfigError(message) from error
+    return SchemaCheck(json.loads(text))
 
 
 class _Unsupported(Exception):

@@ -12,6 +12,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from reconciler.loading.yamldoc import NodePath
+from reconciler.timezones import iana_names, is_valid_iana, to_windows
 
 _DURATION = re.compile(r"(?=\d)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
 MINUTES_PER_DAY = 24 * 60
@@ -86,3 +87,14 @@ def join_or(options: Iterable[str]) -> str:
     """`a, b or c`."""
     items = list(options)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def timezone_problem(name: str) -> str | None:
+    """Why `name` cannot be a meeting's time zone, or None when it can."""
+    if not is_valid_iana(name):
+        return f"unknown time zone {quote(name)}{did_you_mean(name, iana_names())}"
+    try:
+        to_windows(name)
+    except ValueError:
+        return f"time zone {quote(name)} has no Windows equivalent, so Exchange cannot use it"
+    return None

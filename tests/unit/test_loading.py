@@ -20,7 +20,7 @@ from reconciler import model
 from reconciler.config import Config, Defaults, Policy, load_config
 from reconciler.errors import ConfigError, InputError
 from reconciler.loading import load_meetings
-from reconciler.loading.schema import SCHEMAS_DIR, schema_check
+from reconciler.loading.schema import SCHEMAS_DIR, SchemaCheck, schema_check
 from reconciler.loading.yamldoc import parse_yaml, parser_names
 
 GROUPS = {
@@ -958,3 +958,31 @@ def test_the_fast_validity_check_agrees_with_jsonschema(name: str, tmp_path: Pat
         assert check.is_valid(value) is verdict, value
         verdicts.add(verdict)
     assert verdicts == {True, False}
+
+
+def test_a_schema_keyword_the_fast_check_does_not_know_falls_back_to_jsonschema() -> None:
+    check = SchemaCheck({"$schema": "https://json-schema.org/draft/2020-12/schema", "oneOf": [{"type": "string"}]})
+    assert (check.is_valid("x"), check.is_valid(1)) == (True, False)
+
+
+def test_an_all_day_series_overrides_with_dates(tmp_path: Path) -> None:
+    meeting = one(
+        tmp_path,
+        "id: v\nsubject: Vacation\nall_day: true\nstart: 2026-12-07\nduration: 2d\n"
+        "recurrence:\n  every: week\n  overrides:\n    - date: 2026-12-14\n      start: 2026-12-15\n",
+    )
+    assert meeting.recurrence is not None
+    assert dict(meeting.recurrence.overrides[0].changes) == {"start": "2026-12-15", "end": "2026-12-17"}
+
+
+def test_a_meetings_directory_outside_the_root_is_shown_relative_to_the_root(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    (shared / "team").mkdir(parents=True)
+    (shared / "team" / "a.yaml").write_text(MINIMAL + "organizer: nobody\n", encoding="utf-8")
+    (tmp_path / "repo").mkdir()
+    config = make_config(tmp_path / "repo", meetings_dir=shared)
+    with pytest.raises(InputError) as caught:
+        load_meetings(config)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        '../shared/team/a.yaml:4:12: "nobody" is not a valid e-mail address'
+    ]
