@@ -453,3 +453,88 @@ def test_with_users_configured_a_request_without_valid_basic_credentials_gets_a_
         assert post(url, "<m:GetFolder/>", Authorization="Basic c3ZjQGNvbnRvc28uY29tOndyb25n").status_code == 401
         accepted = post(url, "<m:GetFolder/>", Authorization="Basic c3ZjQGNvbnRvc28uY29tOnNlY3JldA==")
         assert accepted.status_code == 200
+
+
+WEEKLY = (
+    "<t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Tuesday</t:DaysOfWeek>"
+    "<t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence>"
+    "<t:StartDate>2026-12-01</t:StartDate><t:NumberOfOccurrences>4</t:NumberOfOccurrences></t:NumberedRecurrence>"
+    "</t:Recurrence>"
+)
+
+
+def test_an_occurrence_moved_by_index_becomes_an_exception_with_a_stable_id_and_mails_that_occurrence(
+    emulator: Emulator,
+) -> None:
+    ((master, key),) = create(emulator.url, calendar_item(extra=WEEKLY), send="SendToNone")
+    moved = (
+        '<t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem>'
+        "<t:Start>2026-12-08T14:00:00+01:00</t:Start></t:CalendarItem></t:SetItemField>"
+        '<t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem>'
+        "<t:End>2026-12-08T14:30:00+01:00</t:End></t:CalendarItem></t:SetItemField>"
+    )
+    answer = post(
+        emulator.url,
+        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly" '
+        'SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange>'
+        f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="2"/><t:Updates>{moved}</t:Updates>'
+        "</t:ItemChange></m:ItemChanges></m:UpdateItem>",
+    )
+    (message,) = messages(answer)
+    assert code(message) == "NoError"
+    occurrence = message.find(f"{{{M}}}Items/{{{T}}}CalendarItem/{{{T}}}ItemId")
+    assert occurrence is not None and occurrence.get("Id") != master
+    assert emulator.store.get_item(master).doc["exceptions"]["2026-12-08"]["start"] == "2026-12-08T14:00:00"
+    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()) == [
+        ("alice@contoso.com", "update", "2026-12-08"),
+        ("bob@contoso.com", "update", "2026-12-08"),
+    ]
+    shape = (
+        '<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/>'
+        '<t:FieldURI FieldURI="calendar:CalendarItemType"/><t:FieldURI FieldURI="calendar:ModifiedOccurrences"/>'
+        "</t:AdditionalProperties></m:ItemShape>"
+    )
+    answer = post(
+        emulator.url,
+        f'<m:GetItem>{shape}<m:ItemIds><t:ItemId Id="{occurrence.get("Id")}"/>'
+        f'<t:ItemId Id="{master}"/></m:ItemIds></m:GetItem>',
+    )
+    exception, series = (m.find(f"{{{M}}}Items/{{{T}}}CalendarItem") for m in messages(answer))
+    assert exception is not None and series is not None
+    assert (exception.findtext(f"{{{T}}}CalendarItemType"), exception.findtext(f"{{{T}}}Start")) == (
+        "Exception",
+        "2026-12-08T13:00:00Z",
+    )
+    listed = series.find(f"{{{T}}}ModifiedOccurrences/{{{T}}}Occurrence/{{{T}}}ItemId")
+    assert listed is not None and listed.get("Id") == occurrence.get("Id")
+    attendees = (
+        '<t:SetItemField><t:FieldURI FieldURI="calendar:RequiredAttendees"/><t:CalendarItem><t:RequiredAttendees>'
+        "<t:Attendee><t:Mailbox><t:EmailAddress>x@contoso.com</t:EmailAddress></t:Mailbox></t:Attendee>"
+        "</t:RequiredAttendees></t:CalendarItem></t:SetItemField>"
+    )
+    refused = update(emulator.url, occurrence.get("Id", ""), key, attendees, resolution="AlwaysOverwrite")
+    assert code(messages(refused)[0]) == "ErrorInvalidPropertySet"
+
+
+def test_occurrence_indexes_outside_the_series_or_deleted_are_refused(emulator: Emulator) -> None:
+    ((master, _),) = create(emulator.url, calendar_item(extra=WEEKLY), send="SendToNone")
+    delete = (
+        '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>'
+        f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="3"/></m:ItemIds></m:DeleteItem>'
+    )
+    assert code(messages(post(emulator.url, delete))[0]) == "NoError"
+    assert emulator.store.get_item(master).doc["cancelled_occurrences"] == ["2026-12-15"]
+    assert emulator.store.mail() == []
+
+    def get(index: int) -> str:
+        body = (
+            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>"
+            f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="{index}"/></m:ItemIds></m:GetItem>'
+        )
+        return code(messages(post(emulator.url, body))[0])
+
+    assert (get(1), get(3), get(5)) == (
+        "NoError",
+        "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+        "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
+    )
