@@ -986,3 +986,10 @@ def test_a_meetings_directory_outside_the_root_is_shown_relative_to_the_root(tmp
     assert [str(d) for d in caught.value.diagnostics] == [
         '../shared/team/a.yaml:4:12: "nobody" is not a valid e-mail address'
     ]
+
+
+def test_a_series_that_ends_before_its_first_occurrence_is_reported(tmp_path: Path) -> None:
+    text = f"id: n\n{TUESDAY}recurrence: {{every: week, on: [monday], until: 2026-12-02}}\n"
+    assert problems(tmp_path, {"n.yaml": text}) == [
+        "meetings/n.yaml:4:1: the recurrence has no occurrence on or after the start"
+    ]
