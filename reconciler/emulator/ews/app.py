@@ -127,6 +127,7 @@ class EwsApp:
 
     `users` (Basic: name -> password) and `tokens` (Bearer) switch authentication on; without them
     every request is accepted, as with NTLM done by a front end. `sleep` is what slow faults call.
+    `clock` is accepted for symmetry with the other apps; item times are stamped by the store's clock.
     """
 
     def __init__(
