@@ -311,7 +311,8 @@ def apply(
                 _exit(EXIT_FAILURE)
             outcomes: tuple[Outcome, ...] = ()
             if result.changes:
-                _confirm(auto_approve)
+                # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
+                _confirm(auto_approve or planfile is not None)
                 outcomes = apply_plan(result, provider, on_progress=_progress).outcomes
         finally:
             provider.close()
@@ -323,12 +324,12 @@ def apply(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Where to create the meetings repository (created if missing).")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path, typer.Argument(help="Where to create the meetings repository (created if missing).")
+    ] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that already exist.")] = False,
     action: Annotated[
-        Optional[str],  # noqa: UP045 - typer needs Optional
+        str | None,
         typer.Option("--action", help="The meetings-as-code action the workflows use: OWNER/REPOSITORY@REF."),
     ] = None,
 ) -> None:

@@ -23,7 +23,7 @@ from reconciler.errors import ConfigError, Diagnostic
 from reconciler.loading.values import describe, did_you_mean, join_or, label, quote
 from reconciler.loading.yamldoc import Document, NodePath
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 Predicate = Callable[[Any], bool]
 
