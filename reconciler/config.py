@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ def load_config(path: Path | None, *, env: Mapping[str, str], cwd: Path) -> Conf
     if path is None:
         candidate = cwd / CONFIG_FILE
         if not candidate.exists():
-            return Config(root=cwd, meetings_dir=cwd / "meetings", env=snapshot)
+            return with_environment(Config(root=cwd, meetings_dir=cwd / "meetings", env=snapshot))
         path = candidate
     file = Path(os.path.normpath(cwd / path))
     if not file.exists():
@@ -143,7 +143,25 @@ def load_config(path: Path | None, *, env: Mapping[str, str], cwd: Path) -> Conf
     diagnostics += reader.diagnostics
     if diagnostics or config is None:
         raise InputError(diagnostics)
-    return config
+    return with_environment(config)
+
+
+BACKENDS = ("sandbox", "graph", "ews")
+
+
+def with_environment(config: Config) -> Config:
+    """`config` with the environment's overrides applied: MEETINGS_BACKEND, AZURE_TENANT_ID and
+    AZURE_CLIENT_ID (none of them a secret). CI sets them per job: a read-only app registration for
+    pull-request plans, the read-write one inside the protected environment."""
+    backend = config.env.get("MEETINGS_BACKEND") or config.backend
+    if backend not in BACKENDS:
+        raise ConfigError(f"MEETINGS_BACKEND is {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    graph = replace(
+        config.graph,
+        tenant_id=config.env.get("AZURE_TENANT_ID") or config.graph.tenant_id,
+        client_id=config.env.get("AZURE_CLIENT_ID") or config.graph.client_id,
+    )
+    return replace(config, backend=backend, graph=graph)
 
 
 class _ConfigReader:

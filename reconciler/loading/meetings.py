@@ -174,6 +174,7 @@ class _MeetingReader(DocumentReader):
             series = Series(start, length, all_day, organizer, sorted(required_set), sorted(optional_set))
         recurrence = read_recurrence(self, series)
         reminder = self._reminder()
+        self._check_backend()
         if self.diagnostics or organizer is None or start is None or end is None or timezone is None:
             return None
         cancelled = self.get("cancelled", default=False)
@@ -205,6 +206,17 @@ class _MeetingReader(DocumentReader):
             moved_from=tuple(dict.fromkeys(self.get("moved_from", default=[]))),
             source=model.SourceLocation(self.display, self.document.start.line, self.document.start.column),
         )
+
+    def _check_backend(self) -> None:
+        """What the YAML can say but the configured backend cannot store is an error naming it."""
+        if (
+            self.config.backend == "ews"
+            and self.get("online_meeting", default=self.config.defaults.online_meeting) is True
+        ):
+            where: NodePath = ("online_meeting",) if self.has("online_meeting") else ()
+            self.error(
+                where, "EWS cannot create Teams meetings (backend: ews); remove online_meeting or use backend: graph"
+            )
 
     def _organizer(self) -> str | None:
         text = self.get("organizer")

@@ -324,3 +324,16 @@ def test_secrets_are_read_from_the_environment_snapshot_only(tmp_path: Path) -> 
 def test_the_environment_never_appears_in_the_configs_repr(tmp_path: Path) -> None:
     config = load_config(None, env={"MEETINGS_GRAPH_CLIENT_SECRET": "do-not-print"}, cwd=tmp_path)
     assert "do-not-print" not in repr(config)
+
+
+def test_the_environment_overrides_the_backend_and_the_graph_app_ids(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("backend: sandbox\ngraph:\n  tenant_id: t-file\n  client_id: c-file\n")
+    env = {"MEETINGS_BACKEND": "graph", "AZURE_TENANT_ID": "t-env", "AZURE_CLIENT_ID": "c-env"}
+    config = load_config(None, env=env, cwd=tmp_path)
+    assert (config.backend, config.graph.tenant_id, config.graph.client_id) == ("graph", "t-env", "c-env")
+    assert load_config(None, env={}, cwd=tmp_path).graph.client_id == "c-file"
+
+
+def test_an_unknown_backend_in_the_environment_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"MEETINGS_BACKEND is 'exchange'; choose one of sandbox, graph, ews\."):
+        load_config(None, env={"MEETINGS_BACKEND": "exchange"}, cwd=tmp_path)

@@ -993,3 +993,17 @@ def test_a_series_that_ends_before_its_first_occurrence_is_reported(tmp_path: Pa
     assert problems(tmp_path, {"n.yaml": text}) == [
         "meetings/n.yaml:4:1: the recurrence has no occurrence on or after the start"
     ]
+
+
+def test_an_online_meeting_is_an_error_on_the_ews_backend(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("backend: ews\ndefaults:\n  organizer: lead@contoso.com\n")
+    (tmp_path / "meetings").mkdir()
+    (tmp_path / "meetings" / "m.yaml").write_text(
+        "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nonline_meeting: true\n"
+    )
+    config = load_config(None, env={}, cwd=tmp_path)
+    with pytest.raises(InputError) as raised:
+        load_meetings(config)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews); remove online_meeting or use backend: graph"
+    ]
