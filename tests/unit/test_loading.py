@@ -1005,5 +1005,6 @@ def test_an_online_meeting_is_an_error_on_the_ews_backend(tmp_path: Path) -> Non
     with pytest.raises(InputError) as raised:
         load_meetings(config)
     assert [str(d) for d in raised.value.diagnostics] == [
-        "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews); remove online_meeting or use backend: graph"
+        "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews);"
+        " remove online_meeting or use backend: graph"
     ]
