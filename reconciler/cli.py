@@ -221,16 +221,16 @@ def plan(
             _exit(EXIT_CHANGES)
 
 
-def _print_report(report: ApplyReport) -> None:
+def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     from reconciler.render.human import SYMBOLS
 
     applied, failed, stale = (report.with_status(s) for s in ("applied", "failed", "stale"))
     for outcome in failed + stale:
         _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {outcome.message}", err=True)
     if not report.outcomes:
-        _say("Nothing to apply: the calendars match the meeting files.")
+        _say("Nothing to apply: the calendars match the meeting files.", err=err)
         return
-    _say(f"Apply finished: {len(applied)} applied, {len(failed)} failed, {len(stale)} refused as stale.")
+    _say(f"Apply finished: {len(applied)} applied, {len(failed)} failed, {len(stale)} refused as stale.", err=err)
 
 
 def _saved_plan(planfile: Path, config: Config, provider: Provider) -> tuple[Plan, list[Outcome]]:
@@ -305,7 +305,10 @@ def apply(
                 result = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel)
             else:
                 result, refused = _saved_plan(planfile, config, provider)
-            typer.echo(_render(result, output), nl=False)
+            # In Markdown (a job summary) the apply report below shows every change; the plan is
+            # printed only when nothing will be applied, so the reason is on the page.
+            if output is not Format.MARKDOWN or result.errors or not result.changes:
+                typer.echo(_render(result, output), nl=False)
             if result.errors:
                 _say("The plan has errors; nothing was changed.", err=True)
                 _exit(EXIT_FAILURE)
@@ -317,7 +320,11 @@ def apply(
         finally:
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
-        _print_report(report)
+        if output is Format.MARKDOWN and report.outcomes:
+            from reconciler.render.markdown import render_apply_summary
+
+            typer.echo(render_apply_summary(report), nl=False)
+        _print_report(report, err=output is Format.MARKDOWN)
         if not report.ok:
             _exit(EXIT_FAILURE)
 
