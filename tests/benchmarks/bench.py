@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 _PHASE = r"""
@@ -60,7 +61,8 @@ def generate(root: Path, meetings: int, organizers: int) -> None:
         sub = folder / f"org{index % organizers:03d}"
         sub.mkdir(parents=True, exist_ok=True)
         day = 1 + index % 28
-        recurrence = "recurrence:\n  every: week\n  on: [monday, wednesday]\n  count: 20\n" if index % 3 == 0 else ""
+        weekday = date(2027, 2, day).strftime("%A").lower()
+        recurrence = f"recurrence:\n  every: week\n  on: [{weekday}]\n  count: 20\n" if index % 3 == 0 else ""
         (sub / f"m{index:05d}.yaml").write_text(
             f"id: bench/m{index:05d}\norganizer: organizer{index % organizers:03d}@contoso.com\n"
             f"subject: Benchmark meeting {index}\nstart: 2027-02-{day:02d}T{9 + index % 8:02d}:00\n"
