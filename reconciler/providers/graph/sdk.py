@@ -1,0 +1,279 @@
+"""The msgraph-sdk seam: plain JSON-shaped dicts in, plain dicts out, SDK failures classified.
+
+This is the only module that imports msgraph-sdk, kiota and httpx; `GraphProvider` imports it
+when it is constructed, so `meetings --help` and the other backends never load the SDK.
+
+Choices made here (reference/graph.md section 0):
+
+* The SDK's RetryHandler is switched off. It re-sends POST/PATCH on 429/503/504 after a fixed
+  3-second extra delay, and a PATCH re-sent after a 504 that had committed comes back as a false
+  412. The provider retries itself (per mailbox gate released while waiting, `Retry-After` honoured,
+  writes never repeated after an unknown outcome).
+* Request bodies are built as JSON by `wire`, turned into SDK models by the SDK's own JSON parser
+  (so only the properties present are set and serialised: sparse PATCH bodies) and JSON `null`
+  goes through `additional_data`.
+* Paging follows `@odata.nextLink` by hand with the Prefer headers on every page (PageIterator
+  drops them); `$batch` is not used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.authentication import AnonymousAuthenticationProvider
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_http.middleware.options import RetryHandlerOption
+from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
+from msgraph.generated.models.event import Event
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
+from msgraph.generated.users.item.events.item.cancel.cancel_request_builder import CancelRequestBuilder  # noqa: F401
+from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
+
+# The request builders the calls below walk through, imported now rather than lazily on first use:
+# the provider imports this module with msgraph's import-time DeprecationWarnings silenced.
+from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder  # noqa: F401
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: F401
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_request_adapter import options as graph_options
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
+
+__all__ = ["Failure", "GraphClient", "Page", "anonymous_auth", "azure_auth", "classify"]
+
+
+def anonymous_auth() -> Any:
+    """No Authorization header (the emulator on loopback)."""
+    return AnonymousAuthenticationProvider()
+
+
+def azure_auth(credential: Any, scopes: list[str], host: str) -> Any:
+    """Bearer tokens from an azure-identity credential for `scopes`, sent only to `host`."""
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+
+    return AzureIdentityAuthenticationProvider(credential, scopes=scopes, allowed_hosts=[host])
+
+
+@dataclass(frozen=True)
+class Page:
+    value: list[dict[str, Any]]
+    next_link: str | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed call in SDK-neutral terms.
+
+    kind: `http` (an answer with a status), `connect` (nothing was sent), `timeout` and
+    `transport` (the request may have reached the server), `auth` (no token), `other`.
+    """
+
+    kind: str
+    status: int | None = None
+    code: str = ""
+    message: str = ""
+    retry_after: float | None = None
+
+
+def _retry_after(headers: Any) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("retry-after") if hasattr(headers, "get") else None
+    if isinstance(value, set | list | tuple):
+        value = next(iter(value), None)
+    try:
+        return float(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: fall back to backoff
+
+
+def classify(error: BaseException) -> Failure:
+    """What went wrong, whatever layer (SDK, kiota, httpx, azure-identity) raised it."""
+    if isinstance(error, ODataError):
+        inner = error.error
+        return Failure(
+            "http",
+            error.response_status_code,
+            str(getattr(inner, "code", "") or ""),
+            str(getattr(inner, "message", "") or ""),
+            _retry_after(error.response_headers),
+        )
+    if isinstance(error, APIError):
+        return Failure(
+            "http", error.response_status_code, "", str(error.message or ""), _retry_after(error.response_headers)
+        )
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return Failure("connect", message=str(error) or type(error).__name__)
+    if isinstance(error, httpx.TimeoutException):
+        return Failure("timeout", message=str(error) or type(error).__name__)
+    if isinstance(error, httpx.TransportError):
+        return Failure("transport", message=str(error) or type(error).__name__)
+    try:
+        from azure.core.exceptions import ClientAuthenticationError
+    except ImportError:  # pragma: no cover - azure-core comes with msgraph-sdk
+        ClientAuthenticationError = ()  # type: ignore[assignment,misc]
+    if isinstance(error, ClientAuthenticationError):
+        return Failure("auth", message=str(getattr(error, "message", None) or error))
+    return Failure("other", message=f"{type(error).__name__}: {error}")
+
+
+def _config(prefer: Iterable[str], *, query: Any = None, if_match: str | None = None) -> RequestConfiguration[Any]:
+    config: RequestConfiguration[Any] = (
+        RequestConfiguration(query_parameters=query) if query else RequestConfiguration()
+    )
+    for value in prefer:
+        config.headers.add("Prefer", value)
+    if if_match is not None:
+        config.headers.add("If-Match", if_match)
+    return config
+
+
+def event_model(body: Mapping[str, Any]) -> Any:
+    """An SDK `Event` holding exactly the properties of `body` (JSON `null` kept as null)."""
+    node = JsonParseNodeFactory().get_root_parse_node("application/json", json.dumps(body).encode())
+    event = node.get_object_value(Event)
+    for key, value in body.items():
+        if value is None:
+            event.additional_data[key] = None
+    return event
+
+
+def _enum(value: Any) -> Any:
+    return None if value is None else getattr(value, "value", value)
+
+
+def _date(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def event_view(event: Any) -> dict[str, Any]:
+    """The SDK `Event` back as Graph JSON (the properties `wire.observe` reads)."""
+    body, start, end, location, recurrence = event.body, event.start, event.end, event.location, event.recurrence
+    view: dict[str, Any] = {
+        "id": event.id,
+        "changeKey": event.change_key,
+        "@odata.etag": (event.additional_data or {}).get("@odata.etag"),
+        "type": _enum(event.type),
+        "subject": event.subject,
+        "body": {"contentType": _enum(body.content_type), "content": body.content} if body else None,
+        "start": {"dateTime": start.date_time, "timeZone": start.time_zone} if start else None,
+        "end": {"dateTime": end.date_time, "timeZone": end.time_zone} if end else None,
+        "originalStartTimeZone": event.original_start_time_zone,
+        "isAllDay": event.is_all_day,
+        "location": {"displayName": location.display_name} if location else None,
+        "attendees": [
+            {
+                "type": _enum(a.type),
+                "emailAddress": {"address": a.email_address.address if a.email_address else None},
+            }
+            for a in event.attendees or []
+        ],
+        "recurrence": None,
+        "isOnlineMeeting": event.is_online_meeting,
+        "isReminderOn": event.is_reminder_on,
+        "reminderMinutesBeforeStart": event.reminder_minutes_before_start,
+        "showAs": _enum(event.show_as),
+        "sensitivity": _enum(event.sensitivity),
+        "importance": _enum(event.importance),
+        "categories": list(event.categories or []),
+        "responseRequested": event.response_requested,
+        "allowNewTimeProposals": event.allow_new_time_proposals,
+        "singleValueExtendedProperties": [
+            {"id": p.id, "value": p.value} for p in event.single_value_extended_properties or []
+        ],
+    }
+    if recurrence is not None and recurrence.pattern is not None and recurrence.range is not None:
+        pattern, range_ = recurrence.pattern, recurrence.range
+        view["recurrence"] = {
+            "pattern": {
+                "type": _enum(pattern.type),
+                "interval": pattern.interval,
+                "month": pattern.month,
+                "dayOfMonth": pattern.day_of_month,
+                "daysOfWeek": [_enum(d) for d in pattern.days_of_week or []],
+                "firstDayOfWeek": _enum(pattern.first_day_of_week),
+                "index": _enum(pattern.index),
+            },
+            "range": {
+                "type": _enum(range_.type),
+                "startDate": _date(range_.start_date),
+                "endDate": _date(range_.end_date),
+                "recurrenceTimeZone": range_.recurrence_time_zone,
+                "numberOfOccurrences": range_.number_of_occurrences,
+            },
+        }
+    return view
+
+
+class GraphClient:
+    """The few Graph calls the provider makes, through msgraph-sdk, on plain dicts.
+
+    Create it and call it on one event loop (the provider's loop thread).
+    """
+
+    def __init__(self, base_url: str, auth_provider: Any, *, trust_env: bool, timeout: float) -> None:
+        options = dict(graph_options)
+        options[RetryHandlerOption.get_key()] = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)
+        plain = httpx.AsyncClient(trust_env=trust_env, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)))
+        # msgraph-core wraps each transport in an AsyncGraphTransport that has no aclose(), so closing
+        # the client never closes the connection pools beneath: keep them to close ourselves.
+        self._transports = [plain._transport, *(t for t in plain._mounts.values() if t is not None)]
+        self._http = GraphClientFactory.create_with_default_middleware(client=plain, options=options)
+        adapter = GraphRequestAdapter(auth_provider, client=self._http)
+        adapter.base_url = base_url.rstrip("/")
+        self._client = GraphServiceClient(request_adapter=adapter)
+
+    def _events(self, mailbox: str) -> Any:
+        return self._client.users.by_user_id(mailbox).events
+
+    async def list_events(
+        self, mailbox: str, *, filter: str, expand: str, select: Iterable[str], top: int, prefer: Iterable[str]
+    ) -> Page:
+        query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            filter=filter, expand=[expand], select=list(select), top=top
+        )
+        page = await self._events(mailbox).get(_config(prefer, query=query))
+        return Page([event_view(e) for e in page.value or []], page.odata_next_link)
+
+    async def list_next(self, mailbox: str, link: str, *, prefer: Iterable[str]) -> Page:
+        """The page at an `@odata.nextLink`: the link already holds the query, the headers do not."""
+        page = await self._events(mailbox).with_url(link).get(_config(prefer))
+        return Page([event_view(e) for e in page.value or []], page.odata_next_link)
+
+    async def get_event(
+        self, mailbox: str, event_id: str, *, expand: str, select: Iterable[str], prefer: Iterable[str]
+    ) -> dict[str, Any]:
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(expand=[expand], select=list(select))
+        event = await self._events(mailbox).by_event_id(event_id).get(_config(prefer, query=query))
+        return event_view(event)
+
+    async def create_event(self, mailbox: str, body: Mapping[str, Any], *, prefer: Iterable[str]) -> dict[str, Any]:
+        event = await self._events(mailbox).post(event_model(body), _config(prefer))
+        return event_view(event)
+
+    async def update_event(
+        self, mailbox: str, event_id: str, body: Mapping[str, Any], *, if_match: str, prefer: Iterable[str]
+    ) -> dict[str, Any]:
+        builder = self._events(mailbox).by_event_id(event_id)
+        event = await builder.patch(event_model(body), _config(prefer, if_match=if_match))
+        return event_view(event)
+
+    async def cancel_event(
+        self, mailbox: str, event_id: str, comment: str | None, *, if_match: str, prefer: Iterable[str]
+    ) -> None:
+        builder = self._events(mailbox).by_event_id(event_id).cancel
+        await builder.post(CancelPostRequestBody(comment=comment), _config(prefer, if_match=if_match))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        for transport in self._transports:
+            await transport.aclose()
