@@ -9,7 +9,7 @@ every property in a PATCH is "a change" that mails every attendee. Reads expect 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -248,6 +248,63 @@ def unsupported_fields(fields: Mapping[str, Any], names: Iterable[str] | None = 
 
 # -- reads --------------------------------------------------------------------------------------
 
+#: Graph's enum values, by lower-cased spelling. Graph emits them in camelCase; reading them
+#: case-insensitively keeps a differently cased answer from turning into a phantom change.
+_ENUM_VALUES = {
+    value.lower(): value
+    for value in [
+        "required",
+        "optional",
+        "resource",
+        "free",
+        "tentative",
+        "busy",
+        "oof",
+        "workingElsewhere",
+        "unknown",
+        "normal",
+        "personal",
+        "private",
+        "confidential",
+        "low",
+        "high",
+        "daily",
+        "weekly",
+        "absoluteMonthly",
+        "relativeMonthly",
+        "absoluteYearly",
+        "relativeYearly",
+        "endDate",
+        "noEnd",
+        "numbered",
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "last",
+    ]
+}
+
+
+def _enum(value: Any) -> Any:
+    return _ENUM_VALUES.get(value.lower(), value) if isinstance(value, str) else value
+
+
+def _recurrence(patterned: Mapping[str, Any]) -> dict[str, Any]:
+    pattern, range_ = dict(patterned.get("pattern") or {}), dict(patterned.get("range") or {})
+    for key in ("type", "firstDayOfWeek", "index"):
+        pattern[key] = _enum(pattern.get(key))
+    pattern["daysOfWeek"] = [_enum(d) for d in pattern.get("daysOfWeek") or []]
+    range_["type"] = _enum(range_.get("type"))
+    return {"pattern": pattern, "range": range_}
+
 
 def extended_values(event: Mapping[str, Any]) -> dict[str, str]:
     """The expanded single-value extended properties of an event, by the ids we write."""
@@ -274,7 +331,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     for attendee in event.get("attendees") or []:
         address = ((attendee.get("emailAddress") or {}).get("address") or "").lower()
         if address:
-            attendees[by_type.get(str(attendee.get("type")), "required")].add(address)
+            attendees[by_type.get(_enum(attendee.get("type")), "required")].add(address)
     recurrence = event.get("recurrence")
     reminder_on = event.get("isReminderOn")
     raw: dict[str, Any] = {
@@ -283,7 +340,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "end": local_time(event["end"], zone, all_day=all_day),
         "timezone": zone,
         "all_day": all_day,
-        "recurrence": from_patterned(recurrence, start) if recurrence else None,
+        "recurrence": from_patterned(_recurrence(recurrence), start) if recurrence else None,
         # Occurrence skips and overrides are not read from Graph yet; the record stands in for them.
         "skip": list(applied.get("skip", [])) if applied and recurrence else [],
         "overrides": list(applied.get("overrides", [])) if applied and recurrence else [],
@@ -291,9 +348,9 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "location": ((event.get("location") or {}).get("displayName")) or "",
         "online_meeting": bool(event.get("isOnlineMeeting")),
         "reminder_minutes": event.get("reminderMinutesBeforeStart") if reminder_on or reminder_on is None else None,
-        "show_as": event.get("showAs"),
-        "sensitivity": event.get("sensitivity"),
-        "importance": event.get("importance"),
+        "show_as": _enum(event.get("showAs")),
+        "sensitivity": _enum(event.get("sensitivity")),
+        "importance": _enum(event.get("importance")),
         "categories": sorted(event.get("categories") or []),
         "response_requested": bool(event.get("responseRequested", True)),
         "allow_new_time_proposals": bool(event.get("allowNewTimeProposals", True)),
@@ -320,11 +377,3 @@ def _etag_key(etag: Any) -> str:
 def etag(change_key: str) -> str:
     """The If-Match value for a change key."""
     return f'W/"{change_key}"'
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_date(value: Any) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)

@@ -1,0 +1,98 @@
+"""Figures for the benchmark script: planning N managed meetings of one mailbox through Graph.
+
+`graph_plan_figures(n)` seeds N meetings (a third of them weekly series) into one mailbox of a
+fresh store, serves it with the Graph emulator on loopback, and plans the same N meetings through
+GraphProvider (real msgraph-sdk over HTTP). The plan must be all no-ops; the figures are the HTTP
+requests the plan made, the time it took, and the target `1 + ceil(N / page size)`.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator.graph import serve_graph
+from reconciler.emulator.store import MailboxStore
+from reconciler.model import Every, Meeting, Recurrence, Weekday, canonical_fields
+from reconciler.ownership import transaction_id
+from reconciler.plan import PlanPolicy
+from reconciler.providers.base import CreateRequest
+from reconciler.providers.graph import GraphProvider
+from reconciler.providers.graph.wire import PAGE_SIZE
+from reconciler.providers.sandbox import SandboxProvider
+from reconciler.reconcile import make_plan
+
+ORGANIZER = "bench@contoso.com"
+NAMESPACE = "bench"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def bench_meetings(count: int) -> list[Meeting]:
+    meetings = []
+    for index in range(count):
+        start = datetime(2027, 2, 1, 9, 0) + timedelta(days=index % 28, hours=index % 8)
+        recurrence = Recurrence(every=Every.WEEK, on=(Weekday.MONDAY, Weekday.WEDNESDAY), count=20) if index % 3 == 0 else None
+        meetings.append(
+            Meeting(
+                id=f"bench/m{index:05d}",
+                organizer=ORGANIZER,
+                subject=f"Benchmark meeting {index}",
+                start=start,
+                end=start + timedelta(minutes=45),
+                timezone="Europe/Berlin",
+                recurrence=recurrence,
+                required=tuple(sorted({"alice@contoso.com", f"user{index % 500}@contoso.com"})),
+                optional=(f"guest{index % 97}@fabrikam.com",),
+                location=f"Room {index % 40}",
+                body=f"Agenda item {index}.\n\n- *one*\n- two\n",
+            )
+        )
+    return meetings
+
+
+def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
+    """Write the meetings straight into the store (as the sandbox backend would), without mail."""
+    sandbox = SandboxProvider(store)
+    for meeting in meetings:
+        sandbox.create(CreateRequest(NAMESPACE, ORGANIZER, meeting.id, canonical_fields(meeting),
+                                     transaction_id(NAMESPACE, ORGANIZER, meeting.id, "seed")))
+
+
+def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
+    """Plan `count` managed meetings in one mailbox through the Graph emulator; requests and time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = MailboxStore(Path(tmp) / "store.db")
+        meetings = bench_meetings(count)
+        seed(store, meetings)
+        with serve_graph(store) as server:
+            provider = GraphProvider(server.base_url, trust_env=False)
+            try:
+                before = server.app.stats.requests
+                started = time.perf_counter()
+                plan = make_plan(meetings, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW,
+                                 extra_organizers=[ORGANIZER])
+                seconds = time.perf_counter() - started
+                requests = server.app.stats.requests - before
+            finally:
+                provider.close()
+        store.close()
+    return {
+        "meetings": count,
+        "changes": len(plan.changes),
+        "unchanged": plan.unchanged,
+        "requests": requests,
+        "page_size": PAGE_SIZE,
+        "target_requests": 1 + math.ceil(count / PAGE_SIZE),
+        "seconds": round(seconds, 3),
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(graph_plan_figures(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)))
