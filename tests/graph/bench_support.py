@@ -35,7 +35,9 @@ def bench_meetings(count: int) -> list[Meeting]:
     meetings = []
     for index in range(count):
         start = datetime(2027, 2, 1, 9, 0) + timedelta(days=index % 28, hours=index % 8)
-        recurrence = Recurrence(every=Every.WEEK, on=(Weekday.MONDAY, Weekday.WEDNESDAY), count=20) if index % 3 == 0 else None
+        recurrence = (
+            Recurrence(every=Every.WEEK, on=(Weekday.MONDAY, Weekday.WEDNESDAY), count=20) if index % 3 == 0 else None
+        )
         meetings.append(
             Meeting(
                 id=f"bench/m{index:05d}",
@@ -58,8 +60,15 @@ def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
     """Write the meetings straight into the store (as the sandbox backend would), without mail."""
     sandbox = SandboxProvider(store)
     for meeting in meetings:
-        sandbox.create(CreateRequest(NAMESPACE, ORGANIZER, meeting.id, canonical_fields(meeting),
-                                     transaction_id(NAMESPACE, ORGANIZER, meeting.id, "seed")))
+        sandbox.create(
+            CreateRequest(
+                NAMESPACE,
+                ORGANIZER,
+                meeting.id,
+                canonical_fields(meeting),
+                transaction_id(NAMESPACE, ORGANIZER, meeting.id, "seed"),
+            )
+        )
 
 
 def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
@@ -73,8 +82,9 @@ def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
             try:
                 before = server.app.stats.requests
                 started = time.perf_counter()
-                plan = make_plan(meetings, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW,
-                                 extra_organizers=[ORGANIZER])
+                plan = make_plan(
+                    meetings, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW, extra_organizers=[ORGANIZER]
+                )
                 seconds = time.perf_counter() - started
                 requests = server.app.stats.requests - before
             finally:

@@ -5,6 +5,13 @@ with serve_graph(store) as server:      # server.base_url == "http://127.0.0.1:<
     ...
 """
 
-from reconciler.emulator.graph.app import GraphApp, GraphLimits, GraphServer, GraphStats, serve_graph
+from reconciler.emulator.graph.app import (
+    GraphApp,
+    GraphLimits,
+    GraphServer,
+    GraphStats,
+    RecordedRequest,
+    serve_graph,
+)
 
-__all__ = ["GraphApp", "GraphLimits", "GraphServer", "GraphStats", "serve_graph"]
+__all__ = ["GraphApp", "GraphLimits", "GraphServer", "GraphStats", "RecordedRequest", "serve_graph"]

@@ -21,8 +21,11 @@ Limits per mailbox (Outlook's, for one app): 4 requests in flight and 10,000 per
 which the answer is 429 `ApplicationThrottled` with an integer `Retry-After`. Faults come from
 `store.inject_fault("graph", <operation>, <kind>, times=N, retry_after=S)` with operations `list`,
 `get`, `create`, `update`, `delete`, `cancel` (or `*`) and kinds `429`, `503`, `500`, `412`
-(spurious change-key conflict), `504` (before commit), `504-after-commit`, `drop` (connection closed
-before commit) and `drop-after-commit`; `failure_rate` adds random faults of `failure_kinds`.
+(spurious change-key conflict), `401`/`403` (token refused, access denied), `504` (before commit),
+`504-after-commit`, `drop` (connection closed before commit), `drop-after-commit` and `delay`
+(answer normally after `seconds`, holding the request in flight); `failure_rate` adds random faults
+of `failure_kinds`. Every request served is kept in `requests` (method, target, headers, body) for
+tests that look at the wire.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import json
 import math
 import random
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,7 +58,19 @@ from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
 
 _JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-_FAULT_KINDS = ("429", "503", "500", "412", "504", "504-after-commit", "drop", "drop-after-commit")
+_FAULT_KINDS = (
+    "429",
+    "503",
+    "500",
+    "412",
+    "401",
+    "403",
+    "504",
+    "504-after-commit",
+    "drop",
+    "drop-after-commit",
+    "delay",
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,19 @@ class GraphStats:
     @property
     def requests(self) -> int:
         return sum(self.by_method.values())
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the emulator received it (header names lower-cased)."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -112,6 +141,8 @@ class GraphApp:
         self.failure_rate = failure_rate
         self.failure_kinds = tuple(failure_kinds)
         self.stats = GraphStats()
+        #: The latest requests served (the last 10,000), oldest first.
+        self.requests: deque[RecordedRequest] = deque(maxlen=10_000)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -133,7 +164,11 @@ class GraphApp:
             with self._lock:
                 self.stats.by_method[request.method] += 1
                 self.stats.by_operation[route.operation] += 1
+                self.requests.append(RecordedRequest(request.method, request.target, request.headers, request.body))
             fault = self._fault(route.operation)
+            if fault is not None and fault[0] == "delay":
+                time.sleep(float(fault[1].get("seconds", 1.0)))
+                fault = None
             if fault is not None and not fault[0].endswith("after-commit"):
                 return self._fault_response(fault, request, request_id)
             response = self._dispatch(route, request, request_id)
@@ -259,6 +294,8 @@ class GraphApp:
                 500, "ErrorInternalServerError", "An internal server error occurred. The operation failed."
             ),
             "412": ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE),
+            "401": ODataError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
+            "403": ODataError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."),
         }.get(kind) or ODataError(504, "UnknownError", "The gateway did not receive a response in time.")
         return self._error(error, request, request_id)
 

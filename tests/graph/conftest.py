@@ -1,0 +1,82 @@
+"""Fixtures for the Graph tests: a store, the emulator serving it on loopback, clients of it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reconciler.emulator.graph import GraphServer, serve_graph
+from reconciler.emulator.store import MailboxStore
+from reconciler.model import Meeting, canonical_fields
+from reconciler.providers.graph import GraphProvider
+
+ORGANIZER = "lead@contoso.com"
+NAMESPACE = "graph-tests"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MailboxStore]:
+    store = MailboxStore(tmp_path / "store.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def graph(store: MailboxStore) -> Iterator[GraphServer]:
+    with serve_graph(store) as server:
+        yield server
+
+
+@pytest.fixture
+def http(graph: GraphServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=graph.base_url, trust_env=False, timeout=10) as client:
+        yield client
+
+
+class SleepRecorder:
+    """Stands in for asyncio.sleep between retries: records the delays, waits for none of them."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def provider(graph: GraphServer, sleeps: SleepRecorder) -> Iterator[GraphProvider]:
+    provider = GraphProvider(graph.base_url, trust_env=False, sleep=sleeps)
+    yield provider
+    provider.close()
+
+
+def meeting(meeting_id: str = "team/sync", **changes: Any) -> Meeting:
+    base = Meeting(
+        id=meeting_id,
+        organizer=ORGANIZER,
+        subject="Team sync",
+        start=datetime(2026, 12, 1, 10, 0),
+        end=datetime(2026, 12, 1, 10, 30),
+        timezone="Europe/Berlin",
+        required=("alice@contoso.com", "bob@contoso.com"),
+        optional=("carol@contoso.com",),
+        location="Berlin 3.14",
+        body="Agenda:\n\n- *status*\n- risks & plans",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def fields(meeting_id: str = "team/sync", **changes: Any) -> dict[str, Any]:
+    """The canonical fields of `meeting(meeting_id, **changes)`."""
+    return canonical_fields(meeting(meeting_id, **changes))
