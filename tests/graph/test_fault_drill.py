@@ -1,0 +1,137 @@
+"""Fault drill: the reconciler converges on a flaky, throttling Graph without duplicates.
+
+50 meetings are applied through the real reconcile shell (`make_plan` + `apply_plan`: on a
+TransientError it looks the marker up with `find` and creates again only if nothing is there)
+while the emulator fails a fifth of all requests at random (429 and 503 with Retry-After, 504
+before commit, dropped connections) and answers one create with a 504 after committing it. Runs
+repeat until a plan is empty; then every meeting exists once and every attendee received exactly
+one invitation per meeting. A second drill does the same for updates and cancellations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reconciler.emulator.graph import GraphServer, serve_graph
+from reconciler.emulator.store import MailboxStore
+from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
+from reconciler.plan import Plan, PlanPolicy
+from reconciler.providers.graph import GraphProvider
+from reconciler.reconcile import apply_plan, make_plan
+from tests.graph.conftest import ORGANIZER, SleepRecorder, meeting
+
+NAMESPACE = "drill"
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+MID = extended_property_id(PROP_MEETING_ID)
+
+
+def fifty() -> list[Meeting]:
+    return [
+        meeting(
+            f"drill/m{index:02d}",
+            subject=f"Drill {index}",
+            start=datetime(2026, 12, 1, 9, 0) + timedelta(days=index % 20, hours=index % 6),
+            end=datetime(2026, 12, 1, 9, 30) + timedelta(days=index % 20, hours=index % 6),
+            required=("alice@contoso.com", f"user{index % 7}@contoso.com"),
+            optional=(f"guest{index % 5}@fabrikam.com",),
+        )
+        for index in range(50)
+    ]
+
+
+@pytest.fixture
+def flaky(store: MailboxStore) -> Iterator[GraphServer]:
+    with serve_graph(store, failure_rate=0.2, seed=20261124, failure_kinds=("429", "503", "504", "drop")) as server:
+        yield server
+
+
+def converge(provider: GraphProvider, meetings: list[Meeting], rounds: int = 8) -> list[Plan]:
+    """Plan and apply until a plan has nothing to do (as repeated CI runs would)."""
+    plans = []
+    for _ in range(rounds):
+        plan = make_plan(
+            meetings,
+            provider,
+            namespace=NAMESPACE,
+            policy=PlanPolicy(max_cancellations=100),
+            now=NOW,
+            extra_organizers=[ORGANIZER],
+        )
+        plans.append(plan)
+        if not plan.changes:
+            return plans
+        apply_plan(plan, provider)
+    raise AssertionError(f"no convergence after {rounds} rounds: {len(plans[-1].changes)} changes left")
+
+
+def sent(store: MailboxStore, after: int = 0) -> Counter[tuple[str, str, str]]:
+    return Counter((m.recipient, m.kind, m.extended.get(MID, "")) for m in store.mail() if m.seq > after)
+
+
+def test_fifty_creates_under_throttling_and_failures_converge_without_duplicate_items_or_mail(
+    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+) -> None:
+    meetings = fifty()
+    store.inject_fault("graph", "create", "504-after-commit")
+    provider = GraphProvider(flaky.base_url, trust_env=False, sleep=sleeps)
+    try:
+        plans = converge(provider, meetings)
+        listed = provider.list_managed(ORGANIZER, NAMESPACE)
+    finally:
+        provider.close()
+    items = store.list_items(ORGANIZER)
+    assert len(items) == 50
+    assert sorted(i.doc["extended"][MID] for i in items) == sorted(m.id for m in meetings)
+    assert sorted(o.meeting_id for o in listed) == sorted(m.id for m in meetings)
+    expected = Counter((a, "invitation", m.id) for m in meetings for a in m.attendees)
+    assert sent(store) == expected
+    # The drill really was rough: faults of every kind, Retry-After waits, more than one run.
+    stats = flaky.app.stats
+    assert stats.faults["504-after-commit"] == 1
+    assert all(stats.faults[kind] > 0 for kind in ("429", "503", "504", "drop"))
+    assert any(delay >= 1 for delay in sleeps.delays)
+    assert len(plans) >= 2
+
+
+def test_updates_and_cancellations_under_the_same_faults_mail_each_attendee_once(
+    store: MailboxStore, sleeps: SleepRecorder
+) -> None:
+    meetings = fifty()
+    with serve_graph(store) as calm:
+        provider = GraphProvider(calm.base_url, trust_env=False, sleep=sleeps)
+        try:
+            converge(provider, meetings)
+        finally:
+            provider.close()
+    seq = store.mail()[-1].seq
+    changed = [
+        m if i % 2 else meeting(m.id, **{**_fields(m), "subject": f"{m.subject} (moved)"})
+        for i, m in enumerate(meetings[:40])
+    ]  # 20 renamed, 10 removed (cancelled)
+    with serve_graph(store, failure_rate=0.2, seed=7, failure_kinds=("429", "503", "504", "drop")) as flaky:
+        store.inject_fault("graph", "update", "504-after-commit")
+        store.inject_fault("graph", "cancel", "504-after-commit")
+        provider = GraphProvider(flaky.base_url, trust_env=False, sleep=sleeps)
+        try:
+            converge(provider, changed)
+        finally:
+            provider.close()
+    renamed = [m for i, m in enumerate(meetings[:40]) if not i % 2]
+    expected = Counter((a, "update", m.id) for m in renamed for a in m.attendees)
+    expected += Counter((a, "cancellation", m.id) for m in meetings[40:] for a in m.attendees)
+    assert sent(store, seq) == expected
+    assert len(store.list_items(ORGANIZER)) == 40
+
+
+def _fields(m: Meeting) -> dict[str, object]:
+    return {
+        "subject": m.subject,
+        "start": m.start,
+        "end": m.end,
+        "required": m.required,
+        "optional": m.optional,
+    }
