@@ -78,7 +78,7 @@ def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
         meetings = bench_meetings(count)
         seed(store, meetings)
         with serve_graph(store) as server:
-            provider = GraphProvider(server.base_url, trust_env=False)
+            provider = GraphProvider(server.graph_url, trust_env=False)
             try:
                 before = server.app.stats.requests
                 started = time.perf_counter()

@@ -35,7 +35,7 @@ def graph(store: MailboxStore) -> Iterator[GraphServer]:
 
 @pytest.fixture
 def http(graph: GraphServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=graph.base_url, trust_env=False, timeout=10) as client:
+    with httpx.Client(base_url=graph.graph_url, trust_env=False, timeout=10) as client:
         yield client
 
 
@@ -56,7 +56,7 @@ def sleeps() -> SleepRecorder:
 
 @pytest.fixture
 def provider(graph: GraphServer, sleeps: SleepRecorder) -> Iterator[GraphProvider]:
-    provider = GraphProvider(graph.base_url, trust_env=False, sleep=sleeps)
+    provider = GraphProvider(graph.graph_url, trust_env=False, sleep=sleeps)
     yield provider
     provider.close()
 

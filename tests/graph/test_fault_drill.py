@@ -77,7 +77,7 @@ def test_fifty_creates_under_throttling_and_failures_converge_without_duplicate_
 ) -> None:
     meetings = fifty()
     store.inject_fault("graph", "create", "504-after-commit")
-    provider = GraphProvider(flaky.base_url, trust_env=False, sleep=sleeps)
+    provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
     try:
         plans = converge(provider, meetings)
         listed = provider.list_managed(ORGANIZER, NAMESPACE)
@@ -102,7 +102,7 @@ def test_updates_and_cancellations_under_the_same_faults_mail_each_attendee_once
 ) -> None:
     meetings = fifty()
     with serve_graph(store) as calm:
-        provider = GraphProvider(calm.base_url, trust_env=False, sleep=sleeps)
+        provider = GraphProvider(calm.graph_url, trust_env=False, sleep=sleeps)
         try:
             converge(provider, meetings)
         finally:
@@ -115,7 +115,7 @@ def test_updates_and_cancellations_under_the_same_faults_mail_each_attendee_once
     with serve_graph(store, failure_rate=0.2, seed=7, failure_kinds=("429", "503", "504", "drop")) as flaky:
         store.inject_fault("graph", "update", "504-after-commit")
         store.inject_fault("graph", "cancel", "504-after-commit")
-        provider = GraphProvider(flaky.base_url, trust_env=False, sleep=sleeps)
+        provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
         try:
             converge(provider, changed)
         finally:

@@ -165,7 +165,7 @@ def test_cancel_posts_the_comment_with_if_match_and_every_attendee_gets_one_canc
 def test_listing_follows_next_links_with_the_prefer_headers_on_every_page(
     graph: GraphServer, sleeps: SleepRecorder
 ) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False, sleep=sleeps, page_size=3)
+    provider = GraphProvider(graph.graph_url, trust_env=False, sleep=sleeps, page_size=3)
     try:
         for index in range(7):
             create(provider, f"team/m{index}")
@@ -274,7 +274,7 @@ def test_an_all_day_meeting_and_a_monthly_series_round_trip(provider: GraphProvi
 def test_retry_after_is_honoured_on_429_and_the_create_goes_through_once(
     graph: GraphServer, store: MailboxStore
 ) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False)  # real sleeping
+    provider = GraphProvider(graph.graph_url, trust_env=False)  # real sleeping
     try:
         store.inject_fault("graph", "create", "429", retry_after=1)
         started = time.monotonic()
@@ -295,7 +295,7 @@ def test_throttling_that_outlasts_the_retries_is_a_throttled_error(
 
 
 def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(graph: GraphServer, store: MailboxStore) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False, retry=RetryPolicy(max_retry_after=30))
+    provider = GraphProvider(graph.graph_url, trust_env=False, retry=RetryPolicy(max_retry_after=30))
     try:
         store.inject_fault("graph", "list", "429", retry_after=300)
         with pytest.raises(ThrottledError):
@@ -342,7 +342,7 @@ def test_writes_are_not_repeated_after_a_dropped_connection(provider: GraphProvi
 def test_a_slow_answer_times_out_as_transient_for_a_write_and_is_retried_for_a_read(
     graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
 ) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False, timeout=0.3, sleep=sleeps)
+    provider = GraphProvider(graph.graph_url, trust_env=False, timeout=0.3, sleep=sleeps)
     try:
         store.inject_fault("graph", "create", "delay", seconds=0.6)
         with pytest.raises(TransientError):
@@ -382,7 +382,7 @@ def test_occurrence_skips_are_refused_rather_than_silently_dropped(
 
 
 def test_requests_from_many_threads_stay_within_four_per_mailbox(graph: GraphServer, store: MailboxStore) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False)
+    provider = GraphProvider(graph.graph_url, trust_env=False)
     try:
         store.inject_fault("graph", "list", "delay", times=12, seconds=0.15)
         errors: list[BaseException] = []
@@ -406,7 +406,7 @@ def test_requests_from_many_threads_stay_within_four_per_mailbox(graph: GraphSer
 def test_a_provider_allowing_more_in_flight_would_be_throttled_by_the_mailbox_limit(
     graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
 ) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False, max_in_flight=8, sleep=sleeps)
+    provider = GraphProvider(graph.graph_url, trust_env=False, max_in_flight=8, sleep=sleeps)
     try:
         store.inject_fault("graph", "list", "delay", times=8, seconds=0.3)
         errors: list[ProviderError] = []
@@ -428,7 +428,7 @@ def test_a_provider_allowing_more_in_flight_would_be_throttled_by_the_mailbox_li
 
 
 def test_using_a_closed_provider_is_a_provider_error(graph: GraphServer) -> None:
-    provider = GraphProvider(graph.base_url, trust_env=False)
+    provider = GraphProvider(graph.graph_url, trust_env=False)
     provider.close()
     provider.close()
     with pytest.raises(ProviderError, match="closed"):

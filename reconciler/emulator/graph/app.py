@@ -587,10 +587,15 @@ def _if_match(value: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class GraphServer:
-    """A running emulator: `base_url` ends in `/v1.0` (what a Graph client is pointed at)."""
+    """A running emulator: `base_url` is the server (`http://127.0.0.1:<port>`), `graph_url` the
+    Graph root a client is pointed at (`<base_url>/v1.0`)."""
 
     base_url: str
     app: GraphApp
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.base_url}/v1.0"
 
 
 @contextmanager
@@ -598,4 +603,4 @@ def serve_graph(store: MailboxStore, **options: Any) -> Iterator[GraphServer]:
     """Serve a `GraphApp(store, **options)` on loopback until the context exits."""
     app = GraphApp(store, **options)
     with serve(app) as running:
-        yield GraphServer(f"{running.base_url}/v1.0", app)
+        yield GraphServer(running.base_url, app)

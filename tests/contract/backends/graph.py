@@ -15,7 +15,7 @@ from tests.contract.backends.harness import Backend
 @contextmanager
 def graph_backend(store: MailboxStore) -> Iterator[Backend]:
     with serve_graph(store) as server:
-        provider = GraphProvider(server.base_url, trust_env=False)
+        provider = GraphProvider(server.graph_url, trust_env=False)
         try:
             yield Backend(
                 name="graph",
