@@ -1,0 +1,172 @@
+"""The pure mapping between canonical fields and Graph event JSON, and the SDK's body round trip."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date
+from typing import Any
+
+import pytest
+
+from reconciler.model import Every, Recurrence, Weekday
+from reconciler.providers.graph import wire
+from tests.graph.conftest import ORGANIZER, fields
+
+
+def served(fields_: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """An event as Graph would answer for `fields_` (UTC times, default fills), with our properties."""
+    body = wire.create_body("ns", "team/sync", fields_, "tx")
+    event = {
+        "id": "AAMkAD/x+y=",
+        "changeKey": "ck",
+        "originalStartTimeZone": body["start"]["timeZone"],
+        "start": {"dateTime": "2026-12-01T09:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T09:30:00.0000000", "timeZone": "UTC"},
+        "body": {"contentType": "html", "content": f"<html><head></head><body>{body['body']['content']}</body></html>"},
+        "location": {"displayName": fields_["location"], "locationType": "default"},
+        **{k: v for k, v in body.items() if k not in ("start", "end", "body", "location", "transactionId")},
+    }
+    return event | overrides
+
+
+def test_an_untouched_event_reads_back_exactly_as_the_fields_written() -> None:
+    observed = wire.observe(served(fields()), ORGANIZER)
+    assert observed.fields == fields() and observed.last_applied == fields()
+    assert (observed.item_id, observed.change_key, observed.meeting_id) == ("AAMkAD/x+y=", "ck", "team/sync")
+
+
+def test_enum_values_in_another_case_read_as_graphs_canonical_values() -> None:
+    event = served(fields(), showAs="BUSY", sensitivity="Normal", importance="NORMAL")
+    event["attendees"] = [{**a, "type": a["type"].upper()} for a in event["attendees"]]
+    assert wire.observe(event, ORGANIZER).fields == fields()
+
+
+def test_default_filled_recurrence_reads_back_as_the_canonical_pattern() -> None:
+    weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY, Weekday.THURSDAY), until=date(2027, 6, 30))
+    expected = fields(recurrence=weekly)
+    filled = {
+        "pattern": {
+            "type": "weekly",
+            "interval": 1,
+            "month": 0,
+            "dayOfMonth": 0,
+            "daysOfWeek": ["thursday", "tuesday"],
+            "firstDayOfWeek": "monday",
+            "index": "first",
+        },
+        "range": {
+            "type": "endDate",
+            "startDate": "2026-12-01",
+            "endDate": "2027-06-30",
+            "recurrenceTimeZone": "W. Europe Standard Time",
+            "numberOfOccurrences": 0,
+        },
+    }
+    assert wire.observe(served(expected, recurrence=filled), ORGANIZER).fields["recurrence"] == expected["recurrence"]
+
+
+@pytest.mark.parametrize(
+    ("original", "recorded", "zone"),
+    [
+        ("W. Europe Standard Time", "Europe/Amsterdam", "Europe/Amsterdam"),  # recorded, same Windows zone
+        ("W. Europe Standard Time", "America/New_York", "Europe/Berlin"),  # moved in Outlook: CLDR's zone
+        ("W. Europe Standard Time", None, "Europe/Berlin"),
+        ("Eastern Standard Time", None, "America/New_York"),
+        ("UTC", None, "UTC"),
+        ("tzone://Microsoft/Custom", "Europe/Berlin", "Europe/Berlin"),  # a zone CLDR does not know
+    ],
+)
+def test_the_observed_zone_is_the_recorded_one_while_it_still_matches(
+    original: str, recorded: str | None, zone: str
+) -> None:
+    assert wire.observed_zone(original, recorded) == zone
+
+
+def test_times_are_read_in_whatever_zone_the_answer_names_across_daylight_saving() -> None:
+    assert (
+        wire.local_time({"dateTime": "2026-10-20T08:00:00.0000000", "timeZone": "UTC"}, "Europe/Berlin", all_day=False)
+        == "2026-10-20T10:00"
+    )
+    assert (
+        wire.local_time({"dateTime": "2026-11-03T09:00:00.0000000", "timeZone": "UTC"}, "Europe/Berlin", all_day=False)
+        == "2026-11-03T10:00"
+    )
+    pacific = {"dateTime": "2026-12-01T01:00:00.0000000", "timeZone": "Pacific Standard Time"}
+    assert wire.local_time(pacific, "Europe/Berlin", all_day=False) == "2026-12-01T10:00"
+    floating = {"dateTime": "2026-12-14T00:00:00.0000000", "timeZone": "UTC"}
+    assert wire.local_time(floating, "Europe/Berlin", all_day=True) == "2026-12-14"
+
+
+def test_writes_name_windows_zones_and_carry_only_the_properties_asked_for() -> None:
+    desired = fields(reminder_minutes=None, online_meeting=True)
+    body = wire.event_properties(desired, {"start", "end", "isAllDay", "isReminderOn", "isOnlineMeeting"})
+    assert body == {
+        "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": "W. Europe Standard Time"},
+        "end": {"dateTime": "2026-12-01T10:30:00", "timeZone": "W. Europe Standard Time"},
+        "isAllDay": False,
+        "isReminderOn": False,
+        "isOnlineMeeting": True,
+        "onlineMeetingProvider": "teamsForBusiness",
+    }
+
+
+def test_removing_a_recurrence_writes_an_explicit_null_and_moving_a_series_rewrites_its_range() -> None:
+    assert wire.event_properties(fields(), wire.graph_properties({"recurrence"}, fields())) == {"recurrence": None}
+    series = fields(recurrence=Recurrence(every=Every.DAY, count=3))
+    assert wire.graph_properties({"start"}, series) == {"start", "end", "isAllDay", "recurrence"}
+    assert wire.graph_properties({"protect"}, series) == set()
+
+
+def test_an_all_day_meeting_is_written_from_midnight_to_midnight() -> None:
+    offsite = fields(all_day=True, start=date(2026, 12, 14), end=date(2026, 12, 16))
+    body = wire.create_body("ns", "team/offsite", offsite, "tx")
+    assert (body["isAllDay"], body["start"]["dateTime"], body["end"]["dateTime"]) == (
+        True,
+        "2026-12-14T00:00:00",
+        "2026-12-16T00:00:00",
+    )
+
+
+def test_filters_quote_values_as_odata_literals() -> None:
+    text = wire.property_filter(wire.MEETING_ID_PROPERTY, "team/o'neil")
+    assert text.endswith("ep/value eq 'team/o''neil')")
+    assert text.startswith("singleValueExtendedProperties/Any(ep: ep/id eq 'String {")
+
+
+def test_the_sdk_serialises_exactly_the_json_body_given_including_explicit_nulls() -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)\.")
+        from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
+
+        from reconciler.providers.graph import sdk
+
+    weekly = fields(recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=5))
+    for body in (
+        wire.create_body("ns", "team/sync", weekly, "tx-1"),
+        {"attendees": wire.event_properties(weekly, {"attendees"})["attendees"]},
+        {"subject": "New", "recurrence": None},
+    ):
+        writer = JsonSerializationWriter()
+        writer.write_object_value(None, sdk.event_model(body))
+        sent = json.loads(writer.get_serialized_content())
+        assert _without_odata_type(sent) == body
+
+
+def _without_odata_type(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_odata_type(v) for k, v in value.items() if k != "@odata.type"}
+    if isinstance(value, list):
+        return [_without_odata_type(v) for v in value]
+    return value
+
+
+def test_the_record_stands_in_for_skips_only_on_series() -> None:
+    observed = wire.observe(served(fields()), ORGANIZER)
+    assert observed.fields["skip"] == [] and observed.fields["overrides"] == []
+    assert wire.unsupported_fields({"skip": ["2026-12-08"], "overrides": []}) == ["skip"]
+    assert wire.unsupported_fields({"skip": ["2026-12-08"]}, {"subject"}) == []
+
+
+def test_select_names_every_property_observe_reads() -> None:
+    assert {"originalStartTimeZone", "attendees", "recurrence", "body", "changeKey"} <= set(wire.SELECT)
