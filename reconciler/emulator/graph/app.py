@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from reconciler.emulator.graph import events
+from reconciler.emulator.graph import events, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -343,7 +343,7 @@ class GraphApp:
 
     def _view(
         self, query: Mapping[str, str], prefer: Mapping[str, str], *, reading: bool
-    ) -> tuple[events.View, list[str]]:
+    ) -> tuple[render.View, list[str]]:
         applied = []
         zone_label, zone = "UTC", "UTC"
         if reading and "outlook.timezone" in prefer:
@@ -358,7 +358,7 @@ class GraphApp:
                 applied.append(f'outlook.body-content-type="{wanted}"')
         select = evaluate_select(query["$select"], events.EVENT_PROPERTIES) if "$select" in query else None
         expansion = parse_expand(query["$expand"]) if "$expand" in query else None
-        return events.View(zone_label, zone, body_text, select, expansion), applied
+        return render.View(zone_label, zone, body_text, select, expansion), applied
 
     def _list(
         self,
@@ -367,7 +367,7 @@ class GraphApp:
         request_id: str,
         query: Mapping[str, str],
         prefer: Mapping[str, str],
-        view: events.View,
+        view: render.View,
         immutable: bool,
         applied: list[str],
     ) -> Response:
@@ -385,7 +385,7 @@ class GraphApp:
         page_size = page_size or self.limits.default_page_size
         items = self.store.list_items(route.mailbox)
         if predicate is not None:
-            items = [item for item in items if predicate(events.extended_of(item))]
+            items = [item for item in items if predicate(render.extended_of(item))]
         page = items[skip : skip + page_size]
         host = request.headers.get("host", "127.0.0.1")
         base = f"http://{host}/v1.0"
@@ -404,7 +404,7 @@ class GraphApp:
         return self._json(200, body, request, request_id, applied)
 
     def _create(
-        self, route: _Route, request: Request, request_id: str, view: events.View, immutable: bool, applied: list[str]
+        self, route: _Route, request: Request, request_id: str, view: render.View, immutable: bool, applied: list[str]
     ) -> Response:
         write = events.read_event(_body(request), None)
         doc = dict(write.changes)
@@ -421,7 +421,7 @@ class GraphApp:
         item: StoredItem,
         request: Request,
         request_id: str,
-        view: events.View,
+        view: render.View,
         immutable: bool,
         applied: list[str],
         if_match: str | None,
@@ -480,8 +480,8 @@ class GraphApp:
             raise _not_found()
         return item
 
-    def _render(self, item: StoredItem, view: events.View, immutable: bool, request: Request) -> dict[str, Any]:
-        return events.event_json(item, self._public_id(item, immutable=immutable), view)
+    def _render(self, item: StoredItem, view: render.View, immutable: bool, request: Request) -> dict[str, Any]:
+        return render.event_json(item, self._public_id(item, immutable=immutable), view)
 
     # -- responses -----------------------------------------------------------------------------
 

@@ -1,0 +1,201 @@
+"""Graph's event resource as Graph renders it, from the store's neutral document.
+
+Canonical camelCase enums, 7-digit fractional seconds, start/end in UTC unless a time zone was
+preferred (all-day events float: midnight in whatever zone is asked for), bodies as full HTML
+documents unless text was preferred, recurrence with Graph's default fills (`month: 0`,
+`firstDayOfWeek: "sunday"`, `endDate: "0001-01-01"`, ...), `@odata.etag` = `W/"<changeKey>"`,
+extended properties only when expanded.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reconciler.emulator.graph.events import convert, windows_name
+from reconciler.emulator.graph.odata import Expansion, canonical_property_id
+from reconciler.emulator.store import StoredItem
+
+_NEVER = "0001-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class View:
+    """How to render events for one request."""
+
+    #: The zone name to report start/end in, as the client spelled it, and its IANA zone.
+    zone_label: str = "UTC"
+    zone: str = "UTC"
+    body_text: bool = False
+    select: frozenset[str] | None = None
+    expansion: Expansion | None = None
+
+
+def _timestamp(value: str) -> str:
+    """The store's microsecond UTC stamp with Graph's 7 fractional digits."""
+    return value[:-1] + "0Z" if value.endswith("Z") and "." in value else value
+
+
+def _date_time(doc: Mapping[str, Any], key: str, view: View) -> dict[str, str]:
+    local = datetime.fromisoformat(doc[key])
+    if not doc.get("is_all_day"):
+        local = convert(local, doc.get("timezone", "UTC"), view.zone)
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": view.zone_label}
+
+
+_HTML_DOCUMENT = re.compile(r"<html\b", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_HEAD = re.compile(r"<head\b.*?</head>", re.IGNORECASE | re.DOTALL)
+
+
+def html_document(body: Mapping[str, Any]) -> str:
+    """A body as Exchange stores it: a full HTML document (text is escaped, line breaks kept)."""
+    content = str(body.get("content") or "")
+    if body.get("type") == "html":
+        if _HTML_DOCUMENT.search(content):
+            return content
+        inner = content
+    else:
+        inner = (
+            '<div class="PlainText">' + html.escape(content).replace("\r\n", "\n").replace("\n", "<br>\r\n") + "</div>"
+        )
+    return (
+        '<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n'
+        "</head>\r\n<body>\r\n" + inner + "\r\n</body>\r\n</html>\r\n"
+    )
+
+
+def plain_text(body: Mapping[str, Any]) -> str:
+    """A body converted to text as Graph does for `outlook.body-content-type="text"`."""
+    content = str(body.get("content") or "")
+    if body.get("type") != "html":
+        return content
+    without_head = _HEAD.sub("", content)
+    text = re.sub(r"<br\s*/?>|</p>|</div>|</li>", "\n", without_head, flags=re.IGNORECASE)
+    lines = [" ".join(line.split()) for line in html.unescape(_TAG.sub("", text)).splitlines()]
+    return "\r\n".join(line for line in lines if line)
+
+
+def _filled_recurrence(recurrence: Mapping[str, Any], zone_label: str) -> dict[str, Any]:
+    pattern, range_ = recurrence["pattern"], recurrence["range"]
+    return {
+        "pattern": {
+            "type": pattern["type"],
+            "interval": pattern.get("interval", 1),
+            "month": pattern.get("month", 0),
+            "dayOfMonth": pattern.get("dayOfMonth", 0),
+            "daysOfWeek": list(pattern.get("daysOfWeek") or []),
+            "firstDayOfWeek": pattern.get("firstDayOfWeek") or "sunday",
+            "index": pattern.get("index") or "first",
+        },
+        "range": {
+            "type": range_["type"],
+            "startDate": range_["startDate"],
+            "endDate": range_.get("endDate") or "0001-01-01",
+            "recurrenceTimeZone": zone_label,
+            "numberOfOccurrences": range_.get("numberOfOccurrences", 0),
+        },
+    }
+
+
+def event_json(
+    item: StoredItem, public_id: str, view: View, *, web_base: str = "https://outlook.office365.com"
+) -> dict[str, Any]:
+    """An item as Graph renders it for `view` (all default properties unless `$select`ed)."""
+    doc = item.doc
+    zone_name = windows_name(doc.get("timezone", "UTC"))
+    body = doc.get("body") or {"type": "text", "content": ""}
+    content_type, content = ("text", plain_text(body)) if view.body_text else ("html", html_document(body))
+    preview = " ".join(_TAG.sub(" ", html.unescape(_HEAD.sub("", html_document(body)))).split())[:255]
+    online = bool(doc.get("is_online_meeting"))
+    recurrence = doc.get("recurrence")
+    location = doc.get("location") or ""
+    event: dict[str, Any] = {
+        "@odata.etag": f'W/"{item.change_key}"',
+        "id": public_id,
+        "createdDateTime": _timestamp(item.created_at),
+        "lastModifiedDateTime": _timestamp(item.modified_at),
+        "changeKey": item.change_key,
+        "categories": list(doc.get("categories") or []),
+        "transactionId": doc.get("transaction_id"),
+        "originalStartTimeZone": zone_name,
+        "originalEndTimeZone": zone_name,
+        "iCalUId": item.uid,
+        "uid": item.uid,
+        "reminderMinutesBeforeStart": doc.get("reminder_minutes", 15),
+        "isReminderOn": bool(doc.get("is_reminder_on", True)),
+        "hasAttachments": False,
+        "subject": doc.get("subject", ""),
+        "bodyPreview": preview,
+        "importance": doc.get("importance", "normal"),
+        "sensitivity": doc.get("sensitivity", "normal"),
+        "isAllDay": bool(doc.get("is_all_day")),
+        "isCancelled": item.state == "cancelled",
+        "isOrganizer": True,
+        "responseRequested": bool(doc.get("response_requested", True)),
+        "seriesMasterId": None,
+        "showAs": doc.get("show_as", "busy"),
+        "type": "seriesMaster" if recurrence else "singleInstance",
+        "webLink": f"{web_base}/owa/?itemid={public_id}&exvsurl=1&path=/calendar/item",
+        "onlineMeetingUrl": None,
+        "isOnlineMeeting": online,
+        "onlineMeetingProvider": doc.get("online_meeting_provider", "teamsForBusiness" if online else "unknown"),
+        "allowNewTimeProposals": bool(doc.get("allow_new_time_proposals", True)),
+        "isDraft": False,
+        "hideAttendees": bool(doc.get("hide_attendees", False)),
+        "responseStatus": {"response": "organizer", "time": _NEVER},
+        "body": {"contentType": content_type, "content": content},
+        "start": _date_time(doc, "start", view),
+        "end": _date_time(doc, "end", view),
+        "location": {
+            "displayName": location,
+            "locationType": "default",
+            "uniqueId": location,
+            "uniqueIdType": "private",
+        }
+        if location
+        else {
+            "displayName": "",
+            "locationType": "default",
+            "uniqueIdType": "unknown",
+            "address": {},
+            "coordinates": {},
+        },
+        "locations": [
+            {"displayName": location, "locationType": "default", "uniqueId": location, "uniqueIdType": "unknown"}
+        ]
+        if location
+        else [],
+        "recurrence": _filled_recurrence(recurrence, zone_name) if recurrence else None,
+        "attendees": [
+            {
+                "type": a.get("type", "required"),
+                "status": {"response": a.get("response", "none"), "time": _NEVER},
+                "emailAddress": {"name": a.get("name") or a["email"], "address": a["email"]},
+            }
+            for a in doc.get("attendees", [])
+        ],
+        "organizer": {"emailAddress": {"name": item.mailbox, "address": item.mailbox}},
+        "onlineMeeting": {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{item.uid[-32:]}"} if online else None,
+    }
+    if event["transactionId"] is None:
+        del event["transactionId"]
+    if view.select is not None:
+        event = {k: v for k, v in event.items() if k in ("@odata.etag", "id") or k.lower() in view.select}
+    if view.expansion is not None:
+        wanted = view.expansion.single_value_ids
+        if wanted is not None:
+            event["singleValueExtendedProperties"] = [
+                {"id": key, "value": value} for key, value in extended_of(item).items() if key in wanted
+            ]
+        for name in view.expansion.empty:
+            event[name] = []
+    return event
+
+
+def extended_of(item: StoredItem) -> dict[str, str]:
+    return {canonical_property_id(k): v for k, v in (item.doc.get("extended") or {}).items()}
