@@ -77,7 +77,8 @@ def serve(app: App, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[Runni
     handler = type("Handler", (_Handler,), {"app": app})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    # A short poll interval keeps shutdown (every test's teardown) quick.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator", daemon=True)
     thread.start()
     try:
         yield RunningServer(f"http://{host}:{server.server_address[1]}", server)

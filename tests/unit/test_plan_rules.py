@@ -465,7 +465,6 @@ def test_the_changes_do_not_depend_on_the_order_of_the_meeting_files() -> None:
         assert plan(shuffled, observed).changes == first.changes
 
 
-
 def test_warnings_and_errors_do_not_depend_on_the_order_of_the_meeting_files() -> None:
     past = [
         meeting(f"team/past-{k}", start=datetime(2026, 11, k, 10, 0), end=datetime(2026, 11, k, 11, 0)) for k in (1, 2)

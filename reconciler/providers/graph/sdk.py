@@ -51,7 +51,7 @@ from msgraph.generated.users.users_request_builder import UsersRequestBuilder  #
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_request_adapter import options as graph_options
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
+from msgraph_core import GraphClientFactory
 
 __all__ = ["Failure", "GraphClient", "GraphHTTPError", "Page", "anonymous_auth", "azure_auth", "classify"]
 
