@@ -106,6 +106,29 @@ CREATE TABLE IF NOT EXISTS faults (
 """
 
 
+#: What Exchange fills in for a calendar item created without these properties (the document shape
+#: of the module docstring, without times and extended properties). Protocol apps start from it.
+DEFAULT_DOCUMENT: dict[str, Any] = {
+    "subject": "",
+    "body": {"type": "text", "content": ""},
+    "is_all_day": False,
+    "location": "",
+    "attendees": [],
+    "recurrence": None,
+    "cancelled_occurrences": [],
+    "exceptions": {},
+    "is_online_meeting": False,
+    "is_reminder_on": True,
+    "reminder_minutes": 15,
+    "show_as": "busy",
+    "sensitivity": "normal",
+    "importance": "normal",
+    "categories": [],
+    "response_requested": True,
+    "allow_new_time_proposals": True,
+}
+
+
 class SendMode(StrEnum):
     """Who is mailed by a write; see the module docstring for the exact rules."""
 

@@ -25,27 +25,9 @@ from zoneinfo import ZoneInfo
 from reconciler.emulator import zones
 from reconciler.emulator.ews import recurrence
 from reconciler.emulator.ews.soap import EwsError, child, children, ews_bool, local, parse_bool, sub, t, text_of
-from reconciler.emulator.store import StoredItem
+from reconciler.emulator.store import DEFAULT_DOCUMENT, StoredItem
 
-DEFAULT_DOC: dict[str, Any] = {
-    "subject": "",
-    "body": {"type": "text", "content": ""},
-    "location": "",
-    "attendees": [],
-    "recurrence": None,
-    "cancelled_occurrences": [],
-    "exceptions": {},
-    "is_online_meeting": False,
-    "is_reminder_on": True,
-    "reminder_minutes": 15,
-    "show_as": "busy",
-    "sensitivity": "normal",
-    "importance": "normal",
-    "categories": [],
-    "response_requested": True,
-    "allow_new_time_proposals": True,
-    "extended": {},
-}
+DEFAULT_DOC: dict[str, Any] = {**DEFAULT_DOCUMENT, "extended": {}}
 
 DISTINGUISHED_SETS = {
     "PublicStrings": "00020329-0000-0000-c000-000000000046",

@@ -21,6 +21,7 @@ from tzlocal.windows_tz import win_tz
 
 from reconciler.emulator import zones
 from reconciler.emulator.graph.odata import ODataError, canonical_property_id
+from reconciler.emulator.store import DEFAULT_DOCUMENT
 
 # -- time zones ---------------------------------------------------------------------------------
 
@@ -322,7 +323,7 @@ def read_event(body: Any, old: Mapping[str, Any] | None) -> EventWrite:
     if old is not None and "transactionId" in event:
         raise ODataError(400, "ErrorInvalidRequest", "The transactionId of an event cannot be changed.")
     changes: dict[str, Any] = {}
-    base = dict(old or _DEFAULTS)
+    base = dict(old or DEFAULT_DOCUMENT)
     if "subject" in event:
         changes["subject"] = event["subject"] or ""
     if "body" in event:
@@ -370,31 +371,10 @@ def read_event(body: Any, old: Mapping[str, Any] | None) -> EventWrite:
             raise ODataError(400, "ErrorInvalidRequest", "An extended property needs an id and a string value.")
         extended[canonical_property_id(prop["id"])] = prop["value"]
     if old is None:
-        changes = {**_DEFAULTS, **changes}
+        changes = {**DEFAULT_DOCUMENT, **changes}
         if "start" not in changes:
             raise ODataError(400, "ErrorInvalidRequest", "The event must have a start and an end time.")
     return EventWrite(changes, extended, event.get("transactionId"), present)
-
-
-_DEFAULTS: dict[str, Any] = {
-    "subject": "",
-    "body": {"type": "text", "content": ""},
-    "is_all_day": False,
-    "location": "",
-    "attendees": [],
-    "recurrence": None,
-    "cancelled_occurrences": [],
-    "exceptions": {},
-    "is_online_meeting": False,
-    "is_reminder_on": True,
-    "reminder_minutes": 15,
-    "show_as": "busy",
-    "sensitivity": "normal",
-    "importance": "normal",
-    "categories": [],
-    "response_requested": True,
-    "allow_new_time_proposals": True,
-}
 
 
 def _read_times(event: Mapping[str, Any], base: Mapping[str, Any], changes: dict[str, Any], *, creating: bool) -> None:
