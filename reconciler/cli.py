@@ -160,7 +160,7 @@ def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_
         namespace=config.namespace,
         policy=policy,
         now=_now(),
-        extra_organizers=[config.defaults.organizer],
+        extra_organizers=[config.defaults.organizer, *config.organizers],
         allow_mass_cancel=allow_mass_cancel,
     )
 

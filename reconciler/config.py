@@ -97,6 +97,9 @@ class Config:
     meetings_dir: Path  # absolute
     defaults: Defaults = field(default_factory=Defaults)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name (no @) -> addresses
+    #: Mailboxes always scanned for our meetings, so deleting every file of one organizer still
+    #: cancels its meetings on backends that cannot list mailboxes (Graph, EWS).
+    organizers: tuple[str, ...] = ()
     policy: Policy = field(default_factory=Policy)
     graph: GraphSettings = field(default_factory=GraphSettings)
     ews: EwsSettings = field(default_factory=EwsSettings)
@@ -199,6 +202,7 @@ class _ConfigReader:
         defaults = self._defaults()
         groups = self._groups()
         policy = self._policy()
+        organizers = self._organizers()
         if self.diagnostics:
             return None
         return Config(
@@ -209,6 +213,7 @@ class _ConfigReader:
             meetings_dir=root / self.get("meetings_dir", default="meetings"),
             defaults=defaults,
             groups=groups,
+            organizers=organizers,
             policy=policy,
             graph=GraphSettings(**self.get("graph", default={})),
             ews=EwsSettings(**self.get("ews", default={})),
@@ -236,6 +241,16 @@ class _ConfigReader:
             for index, item in enumerate(node):
                 found |= self._secrets(item, (*path, index))
         return found
+
+    def _organizers(self) -> tuple[str, ...]:
+        found: list[str] = []
+        for index, item in enumerate(self.get("organizers", default=[]) or []):
+            address = normalize_address(item)
+            if address is None:
+                self.error(("organizers", index), f"{quote(item)} is not a valid e-mail address")
+            else:
+                found.append(address)
+        return tuple(dict.fromkeys(found))
 
     def _defaults(self) -> Defaults:
         organizer = self.get("defaults", "organizer")

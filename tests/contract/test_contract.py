@@ -276,3 +276,19 @@ def test_meetings_that_already_ended_are_never_created_changed_or_cancelled(back
     past = meeting("team/past", start=datetime(2026, 11, 2, 10, 0), end=datetime(2026, 11, 2, 10, 30))
     plan = plan_for(backend, [past])
     assert plan.changes == ()
+
+
+def test_a_deleted_organizers_meetings_are_found_through_the_configured_organizers(backend: Backend) -> None:
+    office = meeting("company/offsite", organizer="office@contoso.com")
+    converge(backend, [meeting(), office])
+    plan = make_plan(
+        [meeting()],
+        backend.provider,
+        namespace=NAMESPACE,
+        policy=PlanPolicy(),
+        now=NOW,
+        extra_organizers=[ORGANIZER, "office@contoso.com"],
+    )
+    assert [(c.action, c.meeting_id, c.organizer) for c in plan.changes] == [
+        (Action.CANCEL, "company/offsite", "office@contoso.com")
+    ]

@@ -337,3 +337,12 @@ def test_the_environment_overrides_the_backend_and_the_graph_app_ids(tmp_path: P
 def test_an_unknown_backend_in_the_environment_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"MEETINGS_BACKEND is 'exchange'; choose one of sandbox, graph, ews\."):
         load_config(None, env={"MEETINGS_BACKEND": "exchange"}, cwd=tmp_path)
+
+
+def test_organizers_to_scan_are_read_lower_cased_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("organizers: [Lead@Contoso.com, office@contoso.com]\n")
+    assert load_config(None, env={}, cwd=tmp_path).organizers == ("lead@contoso.com", "office@contoso.com")
+    (tmp_path / "reconciler.yaml").write_text("organizers: [lead@]\n")
+    with pytest.raises(InputError) as raised:
+        load_config(None, env={}, cwd=tmp_path)
+    assert [str(d) for d in raised.value.diagnostics] == ['reconciler.yaml:1:14: "lead@" is not a valid e-mail address']
