@@ -31,28 +31,12 @@ from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.base import UpdateRequest
 from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.harness import Backend
+from tests.factories import ORGANIZER, meeting
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 NAMESPACE = "contract"
-ORGANIZER = "lead@contoso.com"
 
 Mail = Counter[tuple[str, str, str]]
-
-
-def meeting(meeting_id: str = "team/sync", **changes: object) -> Meeting:
-    base = Meeting(
-        id=meeting_id,
-        organizer=ORGANIZER,
-        subject="Team sync",
-        start=datetime(2026, 12, 1, 10, 0),
-        end=datetime(2026, 12, 1, 10, 30),
-        timezone="Europe/Berlin",
-        required=("alice@contoso.com", "bob@contoso.com"),
-        optional=("carol@contoso.com",),
-        location="Berlin 3.14",
-        body="Agenda:\n\n- *status*\n- risks & plans",
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def plan_for(backend: Backend, meetings: list[Meeting], **policy: object) -> Plan:

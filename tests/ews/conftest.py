@@ -3,11 +3,9 @@ talking to it with the real exchangelib, and raw SOAP helpers."""
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,8 @@ from reconciler.model import Meeting, canonical_fields
 from reconciler.providers.base import CreateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.ews import ews_provider
+from tests.factories import ORGANIZER
 
-ORGANIZER = "lead@contoso.com"
 NAMESPACE = "ews-tests"
 
 S = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -86,22 +84,6 @@ def provider(emulator: Emulator) -> Iterator[EwsProvider]:
     ews = emulator.provider()
     yield ews
     ews.close()
-
-
-def meeting(meeting_id: str = "team/sync", **changes: Any) -> Meeting:
-    base = Meeting(
-        id=meeting_id,
-        organizer=ORGANIZER,
-        subject="Team sync",
-        start=datetime(2026, 12, 1, 10, 0),
-        end=datetime(2026, 12, 1, 10, 30),
-        timezone="Europe/Berlin",
-        required=("alice@contoso.com", "bob@contoso.com"),
-        optional=("carol@contoso.com",),
-        location="Berlin 3.14",
-        body="Agenda:\n\n- *status*\n- risks & plans",
-    )
-    return dataclasses.replace(base, **changes)
 
 
 def create_request(desired: Meeting, namespace: str = NAMESPACE) -> CreateRequest:

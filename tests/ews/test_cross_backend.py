@@ -29,7 +29,8 @@ from reconciler.providers.base import Provider
 from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.ews import ews_backend
 from tests.contract.backends.harness import Backend
-from tests.ews.conftest import NAMESPACE, ORGANIZER, meeting
+from tests.ews.conftest import NAMESPACE
+from tests.factories import ORGANIZER, meeting
 
 graph_harness = pytest.importorskip(
     "tests.contract.backends.graph", reason="the Graph harness (tests/contract/backends/graph.py) is not there yet"

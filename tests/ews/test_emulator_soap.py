@@ -8,7 +8,8 @@ import pytest
 from reconciler.emulator.ews_app import EwsApp
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
-from tests.ews.conftest import ORGANIZER, Emulator, M, S, T, code, messages, parse, post
+from tests.ews.conftest import Emulator, M, S, T, code, messages, parse, post
+from tests.factories import ORGANIZER
 
 CALENDAR = (
     '<t:DistinguishedFolderId Id="calendar"><t:Mailbox><t:EmailAddress>lead@contoso.com</t:EmailAddress>'

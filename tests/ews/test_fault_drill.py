@@ -12,7 +12,8 @@ from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.ews import EwsProvider
 from reconciler.reconcile import apply_plan, make_plan
-from tests.ews.conftest import NAMESPACE, ORGANIZER, Emulator, meeting
+from tests.ews.conftest import NAMESPACE, Emulator
+from tests.factories import ORGANIZER, meeting
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MEETINGS = [

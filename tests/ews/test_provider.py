@@ -38,7 +38,8 @@ from reconciler.ownership import marker_properties
 from reconciler.providers.base import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.providers.sandbox import to_document
-from tests.ews.conftest import NAMESPACE, ORGANIZER, Emulator, T, create_request, meeting
+from tests.ews.conftest import NAMESPACE, Emulator, T, create_request
+from tests.factories import ORGANIZER, meeting
 
 ATTENDEES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 

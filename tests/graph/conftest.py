@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +11,10 @@ import pytest
 
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Meeting, canonical_fields
+from reconciler.model import canonical_fields
 from reconciler.providers.graph import GraphProvider
+from tests.factories import meeting
 
-ORGANIZER = "lead@contoso.com"
 NAMESPACE = "graph-tests"
 
 
@@ -59,22 +57,6 @@ def provider(graph: GraphServer, sleeps: SleepRecorder) -> Iterator[GraphProvide
     provider = GraphProvider(graph.graph_url, trust_env=False, sleep=sleeps)
     yield provider
     provider.close()
-
-
-def meeting(meeting_id: str = "team/sync", **changes: Any) -> Meeting:
-    base = Meeting(
-        id=meeting_id,
-        organizer=ORGANIZER,
-        subject="Team sync",
-        start=datetime(2026, 12, 1, 10, 0),
-        end=datetime(2026, 12, 1, 10, 30),
-        timezone="Europe/Berlin",
-        required=("alice@contoso.com", "bob@contoso.com"),
-        optional=("carol@contoso.com",),
-        location="Berlin 3.14",
-        body="Agenda:\n\n- *status*\n- risks & plans",
-    )
-    return dataclasses.replace(base, **changes)
 
 
 def fields(meeting_id: str = "team/sync", **changes: Any) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from reconciler.emulator.graph import GraphServer
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.errors import AuthError, ConfigError
 from reconciler.providers.graph import GraphProvider, auth
-from tests.graph.conftest import NAMESPACE, ORGANIZER
+from tests.factories import ORGANIZER
+from tests.graph.conftest import NAMESPACE
 
 
 def config(tmp_path: Path, env: dict[str, str] | None = None, **graph: Any) -> Config:

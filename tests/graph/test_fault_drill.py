@@ -22,7 +22,8 @@ from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.graph import GraphProvider
 from reconciler.reconcile import apply_plan, make_plan
-from tests.graph.conftest import ORGANIZER, SleepRecorder, meeting
+from tests.factories import ORGANIZER, meeting
+from tests.graph.conftest import SleepRecorder
 
 NAMESPACE = "drill"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -36,7 +36,8 @@ from reconciler.model import (
 )
 from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider, RetryPolicy
-from tests.graph.conftest import NAMESPACE, ORGANIZER, SleepRecorder, fields
+from tests.factories import ORGANIZER
+from tests.graph.conftest import NAMESPACE, SleepRecorder, fields
 
 NS = extended_property_id(PROP_NAMESPACE)
 MID = extended_property_id(PROP_MEETING_ID)

@@ -11,7 +11,8 @@ import pytest
 
 from reconciler.model import Every, Recurrence, Weekday
 from reconciler.providers.graph import wire
-from tests.graph.conftest import ORGANIZER, fields
+from tests.factories import ORGANIZER
+from tests.graph.conftest import fields
 
 
 def served(fields_: dict[str, Any], **overrides: Any) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from reconciler.emulator.store import MailboxStore
 from reconciler.model import canonical_fields
 from reconciler.providers.base import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
-from tests.ews.conftest import NAMESPACE, ORGANIZER, create_request, meeting
+from tests.ews.conftest import NAMESPACE, create_request
+from tests.factories import ORGANIZER, meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
 CANONICAL_ENDPOINT = "https://ews.example.invalid/EWS/Exchange.asmx"

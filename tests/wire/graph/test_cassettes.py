@@ -44,7 +44,7 @@ from reconciler.emulator.store import MailboxStore
 from reconciler.model import Meeting, canonical_fields
 from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
-from tests.graph.conftest import meeting
+from tests.factories import meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
 MODE = os.environ.get("GRAPH_CASSETTES", "replay")
