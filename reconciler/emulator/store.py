@@ -448,10 +448,6 @@ class MailboxStore:
             conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
             return Fault(kind=row[1], params=json.loads(row[2]))
 
-    def clear_faults(self) -> None:
-        with self._transaction() as conn:
-            conn.execute("DELETE FROM faults")
-
     # -- rows ----------------------------------------------------------------------------------
 
     def _get(self, conn: sqlite3.Connection, item_id: str, *, include_inactive: bool = False) -> StoredItem:

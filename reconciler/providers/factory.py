@@ -7,11 +7,6 @@ from reconciler.errors import ConfigError
 from reconciler.providers.base import Provider
 
 
-def sandbox_path(config: Config) -> str:
-    """The sandbox store file (relative paths are relative to the configuration's root)."""
-    return str(config.root / config.sandbox.path)
-
-
 def open_provider(config: Config) -> Provider:
     if config.backend == "sandbox":
         from reconciler.providers.sandbox import SandboxProvider
