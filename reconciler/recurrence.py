@@ -98,9 +98,15 @@ def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
         kwargs["byweekday"] = days or [dtstart.weekday()]
     elif recurrence["every"] in ("month", "year"):
         if recurrence.get("week_of_month"):
-            kwargs["byweekday"] = [d(_INDEX[recurrence["week_of_month"]]) for d in days]
+            # Several days mean "the n-th day that is one of them" (Graph and EWS), hence bysetpos.
+            kwargs["byweekday"] = days
+            kwargs["bysetpos"] = _INDEX[recurrence["week_of_month"]]
         else:
-            kwargs["bymonthday"] = recurrence.get("day_of_month") or dtstart.day
+            # Exchange puts day 29-31 on the last day of a shorter month: the last existing of
+            # days 28..n is that day.
+            day = recurrence.get("day_of_month") or dtstart.day
+            kwargs["bymonthday"] = list(range(min(day, 28), day + 1))
+            kwargs["bysetpos"] = -1
         if recurrence["every"] == "year":
             kwargs["bymonth"] = recurrence.get("month") or dtstart.month
     if recurrence.get("until"):

@@ -20,6 +20,12 @@ It behaves like the Exchange information store as far as the reconciler can obse
   A create with any send mode but NONE invites every attendee; a cancel sends every attendee a
   cancellation carrying the comment. The organizer never receives mail about their own meeting.
 
+* a series is one master item; its occurrences are computed by `series` (in the series' zone).
+  `cancel_occurrence` and `update_occurrence` change one occurrence and mail that occurrence's
+  attendees (the mail log's `occurrence` holds its original date), by the same send-mode rules.
+  Writing `recurrence` on a master regenerates the series: every cancelled and changed occurrence
+  is dropped, as Exchange does when a pattern is saved.
+
 Item documents are JSON objects in a protocol-neutral shape::
 
     {
@@ -33,7 +39,10 @@ Item documents are JSON objects in a protocol-neutral shape::
                      "response": "none"}],
       "recurrence": null | {"pattern": {...}, "range": {...}},  # Graph's patternedRecurrence shape
       "cancelled_occurrences": ["YYYY-MM-DD", ...],              # original dates (series only)
-      "exceptions": {"YYYY-MM-DD": {<partial document>}},        # changed occurrences (series only)
+      "exceptions": {"YYYY-MM-DD": {<partial document>}},        # changed occurrences (series only):
+                                                                 # the keys written to the occurrence
+                                                                 # (start, end, subject, location, body,
+                                                                 # attendees), kept once written
       "is_online_meeting": bool, "is_reminder_on": bool, "reminder_minutes": int,
       "show_as": str, "sensitivity": str, "importance": str, "categories": [str],
       "response_requested": bool, "allow_new_time_proposals": bool,
@@ -59,6 +68,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from reconciler.emulator import series
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -147,6 +158,14 @@ class ItemNotFound(StoreError):
 
 class StaleChangeKey(StoreError):
     """The caller's change key is not the item's current one."""
+
+
+class OccurrenceNotFound(StoreError):
+    """The item is not a series, or its pattern has no occurrence on that date."""
+
+
+class OccurrenceCancelled(StoreError):
+    """The occurrence was cancelled (deleted from the series); it cannot be read or changed."""
 
 
 @dataclass(frozen=True)
@@ -318,6 +337,8 @@ class MailboxStore:
             if if_change_key is not None and if_change_key != old.change_key:
                 raise StaleChangeKey(item_id)
             new_doc = {**old.doc, **changes}
+            if "recurrence" in changes:
+                new_doc["cancelled_occurrences"], new_doc["exceptions"] = [], {}
             ext = dict(old.doc.get("extended", {}))
             for key, value in (extended or {}).items():
                 if value is None:
@@ -325,20 +346,9 @@ class MailboxStore:
                 else:
                     ext[key] = value
             new_doc["extended"] = ext
-            conn.execute(
-                "UPDATE items SET doc = ?, change_key = ?, modified_at = ? WHERE item_id = ?",
-                (json.dumps(new_doc), _new_change_key(), self._now(), item_id),
-            )
+            self._write(conn, item_id, new_doc)
             item = self._get(conn, item_id)
-            if send is not SendMode.NONE:
-                before, after = _recipients(old.doc, old.mailbox), _recipients(new_doc, old.mailbox)
-                for key in sorted(after.keys() - before.keys()):
-                    self._log_mail(conn, item, after[key], "invitation")
-                for key in sorted(before.keys() - after.keys()):
-                    self._log_mail(conn, item, before[key], "cancellation", doc=old.doc)
-                if send is SendMode.ALL:
-                    for key in sorted(after.keys() & before.keys()):
-                        self._log_mail(conn, item, after[key], "update")
+            self._log_changes(conn, item, old.doc, item.doc, send)
             return item
 
     def cancel_item(
@@ -358,6 +368,98 @@ class MailboxStore:
                 for address in _recipients(item.doc, item.mailbox).values():
                     self._log_mail(conn, item, address, "cancellation", comment=comment)
             return self._get(conn, item_id, include_inactive=True)
+
+    def _occurrence(self, item: StoredItem, original: str, if_change_key: str | None) -> series.Occurrence:
+        if if_change_key is not None and if_change_key != item.change_key:
+            raise StaleChangeKey(item.item_id)
+        try:
+            day = datetime.fromisoformat(original).date()
+        except ValueError as error:
+            raise OccurrenceNotFound(f"{item.item_id} {original}") from error
+        occurrence = series.find(item.doc, day)
+        if occurrence is None:
+            raise OccurrenceNotFound(f"{item.item_id} {original}")
+        if occurrence.cancelled:
+            raise OccurrenceCancelled(f"{item.item_id} {original}")
+        return occurrence
+
+    def cancel_occurrence(
+        self, item_id: str, original: str, *, comment: str | None, send: bool = True, if_change_key: str | None = None
+    ) -> StoredItem:
+        """Cancel the occurrence originally on `original` (YYYY-MM-DD): it leaves the series, its
+        changes are dropped and each of its attendees gets a cancellation for it (unless `send` is
+        False). The master gets a new change key. A stale `if_change_key` raises StaleChangeKey."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            occurrence = self._occurrence(item, original, if_change_key)
+            key = occurrence.original.isoformat()
+            doc = dict(item.doc)
+            doc["cancelled_occurrences"] = sorted({*doc.get("cancelled_occurrences", []), key})
+            doc["exceptions"] = {k: v for k, v in (doc.get("exceptions") or {}).items() if k != key}
+            self._write(conn, item_id, doc)
+            updated = self._get(conn, item_id)
+            if send:
+                for address in _recipients(occurrence.doc, item.mailbox).values():
+                    self._log_mail(
+                        conn, updated, address, "cancellation", doc=occurrence.doc, comment=comment, occurrence=key
+                    )
+            return updated
+
+    def update_occurrence(
+        self,
+        item_id: str,
+        original: str,
+        changes: Mapping[str, Any],
+        *,
+        send: SendMode,
+        if_change_key: str | None = None,
+    ) -> StoredItem:
+        """Change one occurrence (it becomes an exception): `changes` holds document keys among
+        start, end, subject, location, body and attendees, kept on the occurrence from now on.
+        Mail follows `send` for that occurrence's attendees before and after. The master gets a
+        new change key. A stale `if_change_key` raises StaleChangeKey."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            before = self._occurrence(item, original, if_change_key)
+            key = before.original.isoformat()
+            doc = dict(item.doc)
+            exceptions = dict(doc.get("exceptions") or {})
+            exceptions[key] = {**exceptions.get(key, {}), **changes}
+            doc["exceptions"] = exceptions
+            self._write(conn, item_id, doc)
+            updated = self._get(conn, item_id)
+            after = series.find(updated.doc, before.original)
+            assert after is not None
+            self._log_changes(conn, updated, before.doc, after.doc, send, occurrence=key)
+            return updated
+
+    def _write(self, conn: sqlite3.Connection, item_id: str, doc: Mapping[str, Any]) -> None:
+        conn.execute(
+            "UPDATE items SET doc = ?, change_key = ?, modified_at = ? WHERE item_id = ?",
+            (json.dumps(doc), _new_change_key(), self._now(), item_id),
+        )
+
+    def _log_changes(
+        self,
+        conn: sqlite3.Connection,
+        item: StoredItem,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        send: SendMode,
+        *,
+        occurrence: str | None = None,
+    ) -> None:
+        """Mail per `send` for a write that took a document (or one occurrence) from `before` to `after`."""
+        if send is SendMode.NONE:
+            return
+        old, new = _recipients(before, item.mailbox), _recipients(after, item.mailbox)
+        for key in sorted(new.keys() - old.keys()):
+            self._log_mail(conn, item, new[key], "invitation", doc=after, occurrence=occurrence)
+        for key in sorted(old.keys() - new.keys()):
+            self._log_mail(conn, item, old[key], "cancellation", doc=before, occurrence=occurrence)
+        if send is SendMode.ALL:
+            for key in sorted(new.keys() & old.keys()):
+                self._log_mail(conn, item, new[key], "update", doc=after, occurrence=occurrence)
 
     def delete_item(self, item_id: str, *, send_cancellations: bool) -> None:
         """Delete an item; attendees get a cancellation (without comment) if asked."""
