@@ -1,0 +1,116 @@
+"""Occurrence-level edits of a series: what a provider writes for `skip` and `overrides` (pure).
+
+Exchange keeps a series as one master plus cancelled and changed occurrences. Every provider
+updates a series the same way, so the plan can predict the mail of each step:
+
+1. the master write (the changed series fields). When it has to write the pattern, Exchange
+   regenerates the series and drops every cancelled and changed occurrence: that happens when the
+   pattern or the series' time (start, end, time zone, all-day) changes, and when a skipped
+   occurrence must come back (Exchange cannot un-cancel one occurrence);
+2. one write per occurrence, in date order: CANCEL an occurrence (its attendees get a cancellation
+   for it), or CHANGE it (`values` are canonical override keys; the occurrence's attendees get an
+   update for it, or only invitations/cancellations when only its attendees change). Removing an
+   override writes the series' values back to the occurrence (`restores`).
+
+Canonical override keys are `start`, `end` (local, like the series'), `subject`, `location`, `body`
+(text in the series' body format), `required` and `optional`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from reconciler.recurrence import parse_local
+
+OVERRIDE_KEYS = ("start", "end", "subject", "location", "body", "required", "optional")
+#: Series fields whose change makes a provider write the pattern (Exchange then regenerates the series).
+REGENERATING_FIELDS = frozenset({"recurrence", "start", "end", "timezone", "all_day"})
+
+
+class EditKind(StrEnum):
+    CANCEL = "cancel"
+    CHANGE = "change"
+
+
+@dataclass(frozen=True)
+class OccurrenceEdit:
+    """One occurrence write, addressed by the occurrence's original date (YYYY-MM-DD)."""
+
+    kind: EditKind
+    date: str
+    #: CHANGE only: canonical override keys and the values to write.
+    values: Mapping[str, Any] = field(default_factory=dict)
+    #: CHANGE only: the override was removed; these are the series' values.
+    restores: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesEdits:
+    """How an update of a series is written; see the module docstring."""
+
+    #: The master write includes the pattern, so Exchange drops every skip and override first.
+    regenerate: bool
+    #: Skips and overrides the series holds when the occurrence writes start (after the master write).
+    base_skip: tuple[str, ...]
+    base_overrides: Mapping[str, Mapping[str, Any]]
+    edits: tuple[OccurrenceEdit, ...]
+
+    def master_fields(self, changed: Iterable[str]) -> frozenset[str]:
+        """The canonical fields the master write carries ("recurrence" added when regenerating)."""
+        names = set(changed) - {"skip", "overrides"}
+        return frozenset(names | {"recurrence"} if self.regenerate else names)
+
+
+def overrides_by_date(fields: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The canonical `overrides` list as {date: {key: value}}."""
+    return {str(o["date"]): {k: v for k, v in o.items() if k != "date"} for o in fields.get("overrides") or []}
+
+
+def occurrence_fields(
+    fields: Mapping[str, Any], day: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What one occurrence looks like: the series' values on `day` with that day's override.
+
+    `overrides` defaults to the fields' own; pass `{}` for the plain series occurrence.
+    """
+    start, end = parse_local(fields["start"]), parse_local(fields["end"])
+    original = datetime.combine(date.fromisoformat(day), start.time())
+    width = 10 if fields.get("all_day") else 16
+    plain = {
+        "start": original.isoformat()[:width],
+        "end": (original + (end - start)).isoformat()[:width],
+        "subject": fields.get("subject", ""),
+        "location": fields.get("location", ""),
+        "body": fields.get("body", ""),
+        "required": list(fields.get("required") or []),
+        "optional": list(fields.get("optional") or []),
+        "rooms": list(fields.get("rooms") or []),
+    }
+    chosen = overrides_by_date(fields) if overrides is None else overrides
+    return plain | dict(chosen.get(day, {}))
+
+
+def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: Iterable[str]) -> SeriesEdits:
+    """The master write and occurrence writes that take a series from `before` to `after`."""
+    names = set(changed)
+    if not after.get("recurrence"):
+        return SeriesEdits(False, (), {}, ())
+    old_skip, new_skip = set(before.get("skip") or []), set(after.get("skip") or [])
+    regenerate = bool(names & REGENERATING_FIELDS) or bool(old_skip - new_skip)
+    base_skip: set[str] = set() if regenerate else old_skip
+    base_overrides = {} if regenerate else overrides_by_date(before)
+    wanted = overrides_by_date(after)
+    edits = [OccurrenceEdit(EditKind.CANCEL, day) for day in sorted(new_skip - base_skip)]
+    for day in sorted((set(wanted) | set(base_overrides)) - new_skip):
+        new, old = wanted.get(day, {}), base_overrides.get(day, {})
+        if new == old:
+            continue
+        series = occurrence_fields(after, day, {})
+        values = {key: new[key] if key in new else series[key] for key in OVERRIDE_KEYS if key in new or key in old}
+        edits.append(OccurrenceEdit(EditKind.CHANGE, day, values, restores=not new))
+    edits.sort(key=lambda e: e.date)
+    return SeriesEdits(regenerate, tuple(sorted(base_skip)), base_overrides, tuple(edits))
