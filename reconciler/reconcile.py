@@ -172,6 +172,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         fields=change.desired,
         changed=change.changed_names,
         previous_meeting_id=change.previous_id or change.meeting_id,
+        before={**change.desired, **{f.name: f.before for f in change.fields}},
     )
     try:
         provider.update(request)

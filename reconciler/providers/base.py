@@ -11,7 +11,8 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   unknown the caller looks the marker up with `find` first; Graph also sends `transaction_id`.
 * `update` writes only the fields named in `request.changed` (plus the record where that sends no
   extra mail) and mails the fewest people the backend allows (see `notify.update_scope`). A stale
-  `change_key` raises ConflictError and writes nothing.
+  `change_key` raises ConflictError and writes nothing. A series is updated in the steps of
+  `occurrences.series_edits`: the master write, then one write per cancelled or changed occurrence.
 * `cancel` cancels with the comment: every attendee gets one cancellation; the item leaves the
   calendar. A stale change key raises ConflictError.
 * Errors leave a provider only as `errors.ProviderError` subclasses, chained with `from`; no SDK
@@ -61,6 +62,9 @@ class UpdateRequest:
     changed: frozenset[str]
     #: The meeting id recorded on the item today (differs from `meeting_id` for a move).
     previous_meeting_id: str
+    #: The item's canonical state when planned; a series update derives its occurrence writes from
+    #: it with `occurrences.series_edits(before, fields, changed)`.
+    before: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

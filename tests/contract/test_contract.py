@@ -208,6 +208,7 @@ def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -
         {**item.fields, "subject": "Overwritten"},
         frozenset({"subject"}),
         "team/sync",
+        item.fields,
     )
     with pytest.raises(ConflictError):
         backend.provider.update(request)

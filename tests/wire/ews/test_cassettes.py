@@ -144,6 +144,7 @@ def test_update_writes_only_the_changed_field(cassette_provider: EwsProvider) ->
         after,
         frozenset({"subject"}),
         "team/sync",
+        created.fields,
     )
     assert cassette_provider.update(request).fields["subject"] == "Team sync (moved)"
 

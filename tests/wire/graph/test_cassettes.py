@@ -242,6 +242,7 @@ def test_updating_one_field_sends_a_sparse_patch_with_if_match() -> None:
                 desired,
                 frozenset({"subject"}),
                 created.meeting_id,
+                created.fields,
             )
         )
     assert updated.fields["subject"] == "Cassette sync (renamed)"
@@ -266,6 +267,7 @@ def test_an_attendee_only_change_sends_only_attendees_and_reads_the_record_back(
                 desired,
                 frozenset({"required"}),
                 created.meeting_id,
+                created.fields,
             )
         )
     assert updated.fields["required"] == [ATTENDEES[0]]
