@@ -24,6 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from reconciler.ownership import body_fingerprint, body_text, render_body
 from reconciler.recurrence import parse_local
 
 OVERRIDE_KEYS = ("start", "end", "subject", "location", "body", "required", "optional")
@@ -114,3 +115,38 @@ def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: I
         edits.append(OccurrenceEdit(EditKind.CHANGE, day, values, restores=not new))
     edits.sort(key=lambda e: e.date)
     return SeriesEdits(regenerate, tuple(sorted(base_skip)), base_overrides, tuple(edits))
+
+
+def observe_overrides(
+    series: Mapping[str, Any],
+    exceptions: Mapping[str, Mapping[str, Any]],
+    applied: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The canonical `overrides` of a series from its changed occurrences as a server shows them.
+
+    `series` holds the series' canonical fields (body already resolved); `exceptions` maps each
+    changed occurrence's original date to what the server shows for it: `start`/`end` in canonical
+    local form, `subject`, `location`, `required`, `optional` and `body` as the server's raw
+    content (HTML or text). An override keeps the keys that differ from the plain series
+    occurrence; a body reads back as the text we wrote (the last-applied record `applied`) when its
+    fingerprint still matches, as the series' body when it matches that, else as its visible text.
+    """
+    recorded = overrides_by_date(applied or {})
+    out: list[dict[str, Any]] = []
+    for day in sorted(exceptions):
+        shown, plain = dict(exceptions[day]), occurrence_fields(series, day, {})
+        if "body" in shown:
+            shown["body"] = _resolve_body(str(shown["body"]), series, plain["body"], recorded.get(day, {}))
+        changes = {key: shown[key] for key in OVERRIDE_KEYS if key in shown and shown[key] != plain[key]}
+        if changes:
+            out.append({"date": day, **changes})
+    return out
+
+
+def _resolve_body(content: str, series: Mapping[str, Any], plain: str, recorded: Mapping[str, Any]) -> str:
+    fingerprint = body_fingerprint(content)
+    if fingerprint == body_fingerprint(render_body(series)[1]):
+        return plain
+    if "body" in recorded and fingerprint == body_fingerprint(render_body({**series, "body": recorded["body"]})[1]):
+        return str(recorded["body"])
+    return body_text(content)
