@@ -38,6 +38,11 @@ class Capabilities:
     online_meetings: bool = True
     #: Requests in flight per mailbox.
     max_in_flight: int = 4
+    #: A master update that mails every attendee also mails one update per changed occurrence the
+    #: series keeps (Graph: "one for the master plus one per modified instance").
+    series_update_mails_exceptions: bool = False
+    #: Attendee lists of a single occurrence can be changed (EWS: ErrorInvalidPropertySet).
+    occurrence_attendees: bool = True
 
 
 @dataclass(frozen=True)
