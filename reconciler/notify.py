@@ -9,7 +9,12 @@ providers use `update_scope` to choose the write that mails the fewest people:
   to each added one and a cancellation to each removed one;
 * update touching only attendee lists: only the added (invitation) and removed (cancellation);
 * update touching only organizer-only fields (or only our record, as for a move): no mail where
-  the backend can write them silently, otherwise an update to every attendee.
+  the backend can write them silently, otherwise an update to every attendee;
+* a series is written in the steps of `occurrences.series_edits`; each occurrence write mails that
+  occurrence's attendees about that occurrence only (a cancellation; or an update, invitations and
+  cancellations by the rules above, where only `required`/`optional` count as attendee lists). On
+  a backend whose master update also mails each changed occurrence it keeps (Graph), a master
+  write that mails everyone adds one update per such occurrence.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.model import ATTENDEE_FIELDS, ORGANIZER_ONLY_FIELDS, MailKind, attendees_of
+from reconciler.occurrences import (
+    EditKind,
+    OccurrenceEdit,
+    SeriesEdits,
+    creation_edits,
+    occurrence_fields,
+    series_edits,
+)
 from reconciler.providers.base import Capabilities
 
 
@@ -33,11 +46,13 @@ class UpdateScope(StrEnum):
 
 @dataclass(frozen=True)
 class Notification:
-    """Mail of one kind to a sorted set of recipients."""
+    """Mail of one kind to a sorted set of recipients; `occurrence` (an original date) when it
+    concerns one occurrence of a series rather than the whole meeting."""
 
     kind: MailKind
     recipients: tuple[str, ...]
     comment: str | None = None
+    occurrence: str | None = None
 
 
 def update_scope(changed: Iterable[str], *, silent_organizer_fields: bool = True) -> UpdateScope:
@@ -56,13 +71,21 @@ def update_scope(changed: Iterable[str], *, silent_organizer_fields: bool = True
     return UpdateScope.SILENT
 
 
-def _notice(kind: MailKind, recipients: Iterable[str], comment: str | None = None) -> list[Notification]:
+def _notice(
+    kind: MailKind, recipients: Iterable[str], comment: str | None = None, occurrence: str | None = None
+) -> list[Notification]:
     ordered = tuple(sorted(set(recipients)))
-    return [Notification(kind, ordered, comment)] if ordered else []
+    return [Notification(kind, ordered, comment, occurrence)] if ordered else []
 
 
 def for_create(fields: Mapping[str, Any]) -> tuple[Notification, ...]:
-    return tuple(_notice(MailKind.INVITATION, attendees_of(fields)))
+    """Invitations to everyone; a new series' skips and overrides are then written occurrence by
+    occurrence (Exchange creates a series without exceptions), each with its own mail."""
+    edits = creation_edits(fields)
+    notices = _notice(MailKind.INVITATION, attendees_of(fields))
+    for edit in edits.edits:
+        notices += _occurrence_notices(fields, edits, edit)
+    return tuple(notices)
 
 
 def for_cancel(fields: Mapping[str, Any], comment: str | None) -> tuple[Notification, ...]:
@@ -76,14 +99,56 @@ def for_update(
     capabilities: Capabilities,
 ) -> tuple[Notification, ...]:
     """Mail caused by writing `changed` fields so the item goes from `before` to `after`."""
+    names = frozenset(changed)
+    edits = series_edits(before, after, names)
+    master = edits.master_fields(names)
+    notices = list(_master_notices(before, after, master, capabilities)) if master or not names else []
+    if edits.base_overrides and capabilities.series_update_mails_exceptions and _mails_everyone(master, capabilities):
+        for day in sorted(edits.base_overrides):
+            attendees = attendees_of(occurrence_fields(after, day, edits.base_overrides))
+            notices += _notice(MailKind.UPDATE, attendees, occurrence=day)
+    for edit in edits.edits:
+        notices += _occurrence_notices(after, edits, edit)
+    return tuple(notices)
+
+
+def _mails_everyone(master: frozenset[str], capabilities: Capabilities) -> bool:
+    if not master:
+        return False
+    scope = update_scope(master, silent_organizer_fields=capabilities.silent_organizer_fields)
+    return scope is UpdateScope.EVERYONE or (scope is UpdateScope.SILENT and not capabilities.silent_organizer_fields)
+
+
+def _master_notices(
+    before: Mapping[str, Any], after: Mapping[str, Any], changed: frozenset[str], capabilities: Capabilities
+) -> list[Notification]:
     scope = update_scope(changed, silent_organizer_fields=capabilities.silent_organizer_fields)
     old, new = attendees_of(before), attendees_of(after)
     if scope is UpdateScope.SILENT and capabilities.silent_organizer_fields:
-        return ()
+        return []
     # SILENT on a loud backend: only our record is written (a move), which Graph may still mail.
     staying = old & new if scope is not UpdateScope.ATTENDEES_ONLY else frozenset()
-    return tuple(
+    return (
         _notice(MailKind.INVITATION, new - old)
         + _notice(MailKind.UPDATE, staying)
         + _notice(MailKind.CANCELLATION, old - new)
+    )
+
+
+def occurrence_scope(edit: OccurrenceEdit) -> UpdateScope:
+    """Who an occurrence CHANGE has to reach: only its attendee lists, or everyone."""
+    return UpdateScope.ATTENDEES_ONLY if set(edit.values) <= {"required", "optional"} else UpdateScope.EVERYONE
+
+
+def _occurrence_notices(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdit) -> list[Notification]:
+    """Mail of one occurrence write, made after the master write (overrides as in `edits.base_overrides`)."""
+    current = occurrence_fields(after, edit.date, edits.base_overrides)
+    if edit.kind is EditKind.CANCEL:
+        return _notice(MailKind.CANCELLATION, attendees_of(current), occurrence=edit.date)
+    old, new = attendees_of(current), attendees_of({**current, **edit.values})
+    staying = old & new if occurrence_scope(edit) is UpdateScope.EVERYONE else frozenset()
+    return (
+        _notice(MailKind.INVITATION, new - old, occurrence=edit.date)
+        + _notice(MailKind.UPDATE, staying, occurrence=edit.date)
+        + _notice(MailKind.CANCELLATION, old - new, occurrence=edit.date)
     )

@@ -117,6 +117,12 @@ def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: I
     return SeriesEdits(regenerate, tuple(sorted(base_skip)), base_overrides, tuple(edits))
 
 
+def creation_edits(fields: Mapping[str, Any]) -> SeriesEdits:
+    """The occurrence writes that follow the creation of a series holding `fields` (Exchange
+    creates a series without exceptions): cancel each skip, change each override."""
+    return series_edits({**fields, "skip": [], "overrides": []}, fields, {"skip", "overrides"})
+
+
 def observe_overrides(
     series: Mapping[str, Any],
     exceptions: Mapping[str, Mapping[str, Any]],

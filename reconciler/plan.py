@@ -27,8 +27,10 @@ from zoneinfo import ZoneInfo
 
 from reconciler import notify
 from reconciler.diff import FieldChange, diff_fields
+from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
+from reconciler.occurrences import creation_edits, series_edits
 from reconciler.providers.base import Capabilities
 from reconciler.recurrence import has_ended, has_started, occurrence_starts
 
@@ -66,6 +68,8 @@ class Change:
     drift: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: str | None = None
+    #: What happens to a series' occurrences, in sentences (see `effects.series_effects`).
+    effects: tuple[str, ...] = ()
 
     @property
     def changed_names(self) -> frozenset[str]:
@@ -202,6 +206,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
                 fields=diff_fields(None, desired),
                 desired=desired,
                 notifications=notify.for_create(desired),
+                effects=series_effects(None, desired, (), creation_edits(desired), b.now),
             )
         )
         return
@@ -243,6 +248,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
             drift=drift,
             warnings=warnings,
             notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+            effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
         )
     )
 
@@ -315,9 +321,17 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
             break
         last_started = start
     assert last_started is not None  # has_started() held
-    recurrence = dict(item.fields["recurrence"], until=last_started.date().isoformat(), count=None)
-    desired = dict(item.fields, recurrence=recurrence)
+    until = last_started.date().isoformat()
+    recurrence = dict(item.fields["recurrence"], until=until, count=None)
+    # Skips and overrides after the new end are no longer occurrences of the series.
+    desired = dict(
+        item.fields,
+        recurrence=recurrence,
+        skip=[d for d in item.fields.get("skip") or [] if d <= until],
+        overrides=[o for o in item.fields.get("overrides") or [] if o["date"] <= until],
+    )
     fields = diff_fields(item.fields, desired)
+    changed = frozenset(f.name for f in fields)
     b.changes.append(
         Change(
             Action.UPDATE,
@@ -329,6 +343,7 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
                 f"{item.meeting_id}: the series has started, so it is ended after "
                 f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
             ),
-            notifications=notify.for_update(item.fields, desired, {"recurrence"}, b.capabilities),
+            notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+            effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
         )
     )

@@ -56,7 +56,8 @@ def _mail_lines(change: Change) -> list[str]:
     for notice in change.notifications:
         comment = f' with "{notice.comment}"' if notice.comment else ""
         who = ", ".join(notice.recipients)
-        lines.append(f"mail: {notice.kind.value}{comment} -> {who} ({len(notice.recipients)})")
+        about = f" for the occurrence on {notice.occurrence}" if notice.occurrence else ""
+        lines.append(f"mail: {notice.kind.value}{about}{comment} -> {who} ({len(notice.recipients)})")
     if not change.notifications:
         lines.append("mail: none")
     return lines
@@ -74,6 +75,7 @@ def _header(change: Change, color: bool) -> str:
 def render_change(change: Change, *, color: bool = False) -> list[str]:
     lines = [_header(change, color)]
     lines += [f"      {_field_line(f, change.action)}" for f in change.fields]
+    lines += [f"      * {_printable(effect)}" for effect in change.effects]
     if change.drift:
         verb = "it" if len(change.drift) == 1 else "them"
         lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes {verb} back")

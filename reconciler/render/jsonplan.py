@@ -39,9 +39,11 @@ def _change(change: Change) -> dict[str, Any]:
         "comment": change.comment,
         "drift": list(change.drift),
         "warnings": list(change.warnings),
+        "effects": list(change.effects),
         "fields": {f.name: {"before": f.before, "after": f.after} for f in change.fields},
         "notifications": [
-            {"kind": n.kind.value, "recipients": list(n.recipients), "comment": n.comment} for n in change.notifications
+            {"kind": n.kind.value, "recipients": list(n.recipients), "comment": n.comment, "occurrence": n.occurrence}
+            for n in change.notifications
         ],
         "desired": dict(change.desired) if change.desired is not None else None,
     }
@@ -85,9 +87,11 @@ def from_document(document: Mapping[str, Any]) -> Plan:
                 comment=c["comment"],
                 drift=tuple(c["drift"]),
                 warnings=tuple(c["warnings"]),
+                effects=tuple(c["effects"]),
                 fields=tuple(FieldChange(name, v["before"], v["after"]) for name, v in c["fields"].items()),
                 notifications=tuple(
-                    Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"]) for n in c["notifications"]
+                    Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"], n["occurrence"])
+                    for n in c["notifications"]
                 ),
                 desired=c["desired"],
             )

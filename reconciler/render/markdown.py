@@ -184,7 +184,8 @@ def _mail_table(notifications: Sequence[Notification], heading: str) -> list[str
     lines = [f"**{heading}:**", "", "| Kind | Recipients |", "| --- | --- |"]
     for notice in notifications:
         comment = f"<br>with the message: {escape(_shorten(notice.comment))}" if notice.comment else ""
-        kind = f"{notice.kind.value} ({len(notice.recipients):,})"
+        about = f" for the occurrence on {notice.occurrence}" if notice.occurrence else ""
+        kind = f"{notice.kind.value}{about} ({len(notice.recipients):,})"
         lines.append(f"| {kind} | {_addresses(notice.recipients)}{comment} |")
     return [*lines, ""]
 
@@ -209,6 +210,8 @@ def change_block(change: Change, *, reason: str | None = None, mail_heading: str
     if change.comment:
         lines += [f"Message to attendees: {escape(_shorten(change.comment))}", ""]
     lines += _field_table(change)
+    lines += [f"- {escape(_shorten(effect, 2 * MAX_VALUE))}" for effect in change.effects]
+    lines += [""] if change.effects else []
     lines += _notes(change)
     lines += _mail_table(change.notifications, mail_heading)
     lines += ["</details>", "", ""]
