@@ -100,6 +100,9 @@ class Config:
     #: Mailboxes always scanned for our meetings, so deleting every file of one organizer still
     #: cancels its meetings on backends that cannot list mailboxes (Graph, EWS).
     organizers: tuple[str, ...] = ()
+    #: IANA zones attendees sit in; the plan warns about series whose start moves in one of them
+    #: across daylight-saving changes (see `reconciler.dst`).
+    attendee_timezones: tuple[str, ...] = ()
     policy: Policy = field(default_factory=Policy)
     graph: GraphSettings = field(default_factory=GraphSettings)
     ews: EwsSettings = field(default_factory=EwsSettings)
@@ -203,6 +206,7 @@ class _ConfigReader:
         groups = self._groups()
         policy = self._policy()
         organizers = self._organizers()
+        attendee_timezones = self._attendee_timezones()
         if self.diagnostics:
             return None
         return Config(
@@ -214,6 +218,7 @@ class _ConfigReader:
             defaults=defaults,
             groups=groups,
             organizers=organizers,
+            attendee_timezones=attendee_timezones,
             policy=policy,
             graph=GraphSettings(**self.get("graph", default={})),
             ews=EwsSettings(**self.get("ews", default={})),
@@ -250,6 +255,20 @@ class _ConfigReader:
                 self.error(("organizers", index), f"{quote(item)} is not a valid e-mail address")
             else:
                 found.append(address)
+        return tuple(dict.fromkeys(found))
+
+    def _attendee_timezones(self) -> tuple[str, ...]:
+        """The listed zones that are usable (each other one reported), duplicates dropped, order kept."""
+        found: list[str] = []
+        for index, name in enumerate(self.get("attendee_timezones", default=[])):
+            path = ("attendee_timezones", index)
+            if not isinstance(name, str) or path in self.bad:
+                continue
+            problem = timezone_problem(name)
+            if problem:
+                self.error(path, problem)
+            else:
+                found.append(name)
         return tuple(dict.fromkeys(found))
 
     def _defaults(self) -> Defaults:

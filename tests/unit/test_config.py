@@ -346,3 +346,31 @@ def test_organizers_to_scan_are_read_lower_cased_and_checked(tmp_path: Path) -> 
     with pytest.raises(InputError) as raised:
         load_config(None, env={}, cwd=tmp_path)
     assert [str(d) for d in raised.value.diagnostics] == ['reconciler.yaml:1:14: "lead@" is not a valid e-mail address']
+
+
+# -- attendee time zones -----------------------------------------------------------------------------
+
+
+def test_attendee_time_zones_are_read_in_order_without_duplicates(tmp_path: Path) -> None:
+    assert load_config(None, env={}, cwd=tmp_path).attendee_timezones == ()
+    write(tmp_path, "attendee_timezones: [America/New_York, Asia/Kolkata, America/New_York, Europe/London]\n")
+    config = load_config(None, env={}, cwd=tmp_path)
+    assert config.attendee_timezones == ("America/New_York", "Asia/Kolkata", "Europe/London")
+
+
+def test_every_unusable_attendee_time_zone_is_reported_at_its_position(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """\
+attendee_timezones:
+  - Europe/Berlin
+  - America/New_Yrok
+  - Antarctica/Troll
+  - 5
+""",
+    )
+    assert problems(tmp_path) == [
+        'reconciler.yaml:3:5: unknown time zone "America/New_Yrok"; did you mean "America/New_York"?',
+        'reconciler.yaml:4:5: time zone "Antarctica/Troll" has no Windows equivalent, so Exchange cannot use it',
+        'reconciler.yaml:5:5: "attendee_timezones[3]" must be a string, not 5; put it in quotes',
+    ]
