@@ -153,6 +153,7 @@ def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_
         prune=config.policy.prune,
         max_cancellations=config.policy.max_cancellations,
         drift=config.policy.drift,
+        attendee_timezones=config.attendee_timezones,
     )
     return make_plan(
         meetings,

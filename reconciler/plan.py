@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from reconciler import notify
 from reconciler.diff import FieldChange, diff_fields
+from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
@@ -35,6 +36,8 @@ from reconciler.providers.base import Capabilities
 from reconciler.recurrence import has_ended, has_started, occurrence_starts
 
 PLAN_FORMAT_VERSION = 1
+#: Changing one of these re-checks a series' local time for attendees in other zones.
+_TIMING_FIELDS = frozenset({"start", "end", "timezone", "recurrence"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class PlanPolicy:
     prune: bool = True
     max_cancellations: int = 10
     drift: str = "revert"
+    #: Zones attendees sit in: a series whose local time shifts there across DST gets a warning.
+    attendee_timezones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
                 desired=desired,
                 notifications=notify.for_create(desired),
                 effects=series_effects(None, desired, (), creation_edits(desired), b.now),
+                warnings=tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now)),
             )
         )
         return
@@ -230,6 +236,8 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
         fields = tuple(f for f in fields if f.name not in drift)
         drift = ()
+    if {f.name for f in fields} & _TIMING_FIELDS:
+        warnings += tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
     moved = item.meeting_id != meeting.id
     if not fields and not moved:
         b.unchanged += 1

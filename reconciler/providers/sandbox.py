@@ -2,18 +2,29 @@
 
 It behaves as Exchange would for a client that can choose the send mode of each write (like EWS):
 attendee-only changes mail only the people added or removed, organizer-only changes mail nobody.
-Injected faults (`MailboxStore.inject_fault("sandbox", <create|update|cancel>, kind)`) let tests
+A series is written as every provider writes it (`occurrences`): the master, then one write per
+cancelled or changed occurrence, each mailing that occurrence's attendees.
+
+Injected faults (`MailboxStore.inject_fault("sandbox", <create|update|occurrence|cancel>, kind)`) let tests
 crash a write: `fail` raises before writing, `timeout-after-commit` writes and then raises as a
 lost answer would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
+from reconciler.emulator.store import (
+    ItemNotFound,
+    MailboxStore,
+    OccurrenceCancelled,
+    OccurrenceNotFound,
+    SendMode,
+    StaleChangeKey,
+    StoredItem,
+)
 from reconciler.errors import ConflictError, NotFoundError, TransientError
 from reconciler.model import (
     PROP_LAST_APPLIED,
@@ -22,7 +33,15 @@ from reconciler.model import (
     ObservedMeeting,
     extended_property_id,
 )
-from reconciler.notify import UpdateScope, update_scope
+from reconciler.notify import UpdateScope, occurrence_scope, update_scope
+from reconciler.occurrences import (
+    EditKind,
+    OccurrenceEdit,
+    SeriesEdits,
+    creation_edits,
+    observe_overrides,
+    series_edits,
+)
 from reconciler.ownership import marker_properties, render_body, resolve_observed
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
@@ -33,7 +52,7 @@ _SEND_MODE = {
     UpdateScope.EVERYONE: SendMode.ALL,
 }
 _T = TypeVar("_T")
-_ATTENDEE_TYPES = (("required", "required"), ("optional", "optional"), ("rooms", "resource"))
+_ATTENDEE_KEYS = {"required": "required", "optional": "optional", "resource": "rooms"}
 
 
 def _wall(value: str) -> str:
@@ -41,8 +60,46 @@ def _wall(value: str) -> str:
     return f"{value}:00" if "T" in value else f"{value}T00:00:00"
 
 
+def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: Sequence[str]) -> list[dict[str, str]]:
+    lists = {"required": required, "optional": optional, "resource": rooms}
+    return [
+        {"email": address, "name": address, "type": kind, "response": "none"}
+        for kind, addresses in lists.items()
+        for address in addresses
+    ]
+
+
+def occurrence_document(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical override values of one occurrence -> the store's partial document for it."""
+    doc: dict[str, Any] = {key: values[key] for key in ("subject", "location") if key in values}
+    if "start" in values:
+        doc["start"], doc["end"] = _wall(values["start"]), _wall(values["end"])
+    if "body" in values:
+        content_type, content = render_body({**fields, "body": values["body"]})
+        doc["body"] = {"type": content_type, "content": content}
+    if "required" in values or "optional" in values:
+        doc["attendees"] = _attendee_entries(
+            values.get("required", fields["required"]), values.get("optional", fields["optional"]), fields["rooms"]
+        )
+    return doc
+
+
+def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
+    """The store's partial document of a changed occurrence -> canonical values as the server shows them."""
+    values: dict[str, Any] = {key: doc[key] for key in ("subject", "location") if key in doc}
+    if "start" in doc:
+        values["start"], values["end"] = _canonical_time(doc["start"], all_day), _canonical_time(doc["end"], all_day)
+    if "body" in doc:
+        values["body"] = doc["body"].get("content", "")
+    if "attendees" in doc:
+        for key, kind in (("required", "required"), ("optional", "optional")):
+            values[key] = sorted(a["email"].lower() for a in doc["attendees"] if a["type"] == kind)
+    return values
+
+
 def to_document(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical fields -> the store's neutral document (without extended properties)."""
+    """Canonical fields -> the store's neutral document of the meeting or series master (without
+    extended properties; cancelled and changed occurrences are written one by one)."""
     content_type, content = render_body(fields)
     recurrence = fields.get("recurrence")
     return {
@@ -53,14 +110,8 @@ def to_document(fields: Mapping[str, Any]) -> dict[str, Any]:
         "timezone": fields["timezone"],
         "is_all_day": fields["all_day"],
         "location": fields["location"],
-        "attendees": [
-            {"email": address, "name": address, "type": kind, "response": "none"}
-            for key, kind in _ATTENDEE_TYPES
-            for address in fields[key]
-        ],
+        "attendees": _attendee_entries(fields["required"], fields["optional"], fields["rooms"]),
         "recurrence": to_patterned(recurrence, fields["start"], fields["timezone"]) if recurrence else None,
-        "cancelled_occurrences": list(fields.get("skip", [])),
-        "exceptions": {o["date"]: {k: v for k, v in o.items() if k != "date"} for o in fields.get("overrides", [])},
         "is_online_meeting": fields["online_meeting"],
         "is_reminder_on": fields["reminder_minutes"] is not None,
         "reminder_minutes": fields["reminder_minutes"] if fields["reminder_minutes"] is not None else 15,
@@ -82,10 +133,9 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     doc = item.doc
     all_day = bool(doc.get("is_all_day"))
     start = _canonical_time(doc["start"], all_day)
-    attendees: dict[str, list[str]] = {key: [] for key, _ in _ATTENDEE_TYPES}
+    attendees: dict[str, list[str]] = {key: [] for key in _ATTENDEE_KEYS.values()}
     for attendee in doc.get("attendees", []):
-        key = {"required": "required", "optional": "optional", "resource": "rooms"}[attendee["type"]]
-        attendees[key].append(attendee["email"].lower())
+        attendees[_ATTENDEE_KEYS[attendee["type"]]].append(attendee["email"].lower())
     raw: dict[str, Any] = {
         "subject": doc.get("subject", ""),
         "start": start,
@@ -93,8 +143,8 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
         "timezone": doc["timezone"],
         "all_day": all_day,
         "recurrence": from_patterned(doc["recurrence"], start) if doc.get("recurrence") else None,
-        "skip": sorted(doc.get("cancelled_occurrences", [])),
-        "overrides": [{"date": d, **changes} for d, changes in sorted(doc.get("exceptions", {}).items())],
+        "skip": sorted(doc.get("cancelled_occurrences", [])) if doc.get("recurrence") else [],
+        "overrides": [],
         **{key: sorted(values) for key, values in attendees.items()},
         "location": doc.get("location", ""),
         "online_meeting": bool(doc.get("is_online_meeting")),
@@ -110,6 +160,9 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     fields, applied = resolve_observed(
         raw, doc.get("body", {}).get("content", ""), extended.get(extended_property_id(PROP_LAST_APPLIED))
     )
+    if doc.get("recurrence"):
+        exceptions = {day: _occurrence_values(change, all_day) for day, change in (doc.get("exceptions") or {}).items()}
+        fields["overrides"] = observe_overrides(fields, exceptions, applied)
     starts, ends = span_utc(fields)
     return ObservedMeeting(
         item_id=item.item_id,
@@ -170,6 +223,8 @@ class SandboxProvider:
             raise ConflictError(f"{meeting_id} was changed in the calendar after it was read.") from error
         except ItemNotFound as error:
             raise NotFoundError(f"{meeting_id} is no longer in the organizer's calendar.") from error
+        except (OccurrenceNotFound, OccurrenceCancelled) as error:
+            raise NotFoundError(f"{meeting_id} is not (or no longer) an occurrence of the series.") from error
         if fault is not None:
             raise TransientError(f"The sandbox's answer to the {operation} of {meeting_id} was lost (injected fault).")
         return result
@@ -185,23 +240,47 @@ class SandboxProvider:
                 request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id
             ),
         )
-        return observe_document(item)
+        return self._edit_occurrences(item, request.fields, creation_edits(request.fields))
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
+        edits = series_edits(request.before, request.fields, request.changed)
+        master = edits.master_fields(request.changed)
         full = to_document(request.fields)
-        changes = {key: value for key, value in full.items() if key in _document_keys(request.changed)}
+        changes = {key: value for key, value in full.items() if key in _document_keys(master)}
         item = self._faulted(
             "update",
             request.meeting_id,
             lambda: self.store.update_item(
                 request.item_id,
                 changes,
-                send=_SEND_MODE[update_scope(request.changed)],
+                send=_SEND_MODE[update_scope(master)],
                 if_change_key=request.change_key,
                 extended=_extended(request.namespace, request.meeting_id, request.fields),
             ),
         )
+        return self._edit_occurrences(item, request.fields, edits)
+
+    def _edit_occurrences(self, item: StoredItem, fields: Mapping[str, Any], edits: SeriesEdits) -> ObservedMeeting:
+        """Write each occurrence edit in order (see `occurrences`), each mailing its own attendees.
+        Injected faults for the operation "occurrence" hit these writes."""
+        for edit in edits.edits:
+            item = self._faulted(
+                "occurrence", f"the occurrence on {edit.date}", self._occurrence_write(item, fields, edit)
+            )
         return observe_document(item)
+
+    def _occurrence_write(
+        self, item: StoredItem, fields: Mapping[str, Any], edit: OccurrenceEdit
+    ) -> Callable[[], StoredItem]:
+        if edit.kind is EditKind.CANCEL:
+            return lambda: self.store.cancel_occurrence(
+                item.item_id, edit.date, comment=None, if_change_key=item.change_key
+            )
+        change = occurrence_document(fields, edit.values)
+        send = _SEND_MODE[occurrence_scope(edit)]
+        return lambda: self.store.update_occurrence(
+            item.item_id, edit.date, change, send=send, if_change_key=item.change_key
+        )
 
     def cancel(self, request: CancelRequest) -> None:
         self._faulted(
@@ -219,8 +298,8 @@ _DOCUMENT_KEYS: dict[str, tuple[str, ...]] = {
     "timezone": ("timezone",),
     "all_day": ("is_all_day",),
     "recurrence": ("recurrence",),
-    "skip": ("cancelled_occurrences",),
-    "overrides": ("exceptions",),
+    "skip": (),
+    "overrides": (),
     "required": ("attendees",),
     "optional": ("attendees",),
     "rooms": ("attendees",),
