@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from reconciler.emulator.ews_app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.ews import EwsProvider
-from tests.contract.backends.harness import Backend
+from tests.contract.backends.harness import Backend, Seen
 
 #: The contract's "lose the answer of the next write" for each Provider operation, as EWS sees it.
 WIRE_OPERATIONS = {"create": "CreateItem", "update": "UpdateItem", "cancel": "CancelCalendarItem"}
@@ -20,6 +21,36 @@ def ews_provider(url: str, **options: object) -> EwsProvider:
     settings: dict[str, object] = {"auth": "basic", "username": "svc-meetings@contoso.com", "password": "loopback"}
     settings |= options
     return EwsProvider(url, **settings)  # type: ignore[arg-type]
+
+
+def calendar_view(url: str, organizer: str, start: datetime, end: datetime) -> list[Seen]:
+    """FindItem with a CalendarView through exchangelib (singles, occurrences and exceptions)."""
+    from exchangelib import (
+        BASIC,
+        DELEGATE,
+        Account,
+        Build,
+        Configuration,
+        Credentials,
+        EWSDateTime,
+        EWSTimeZone,
+        Version,
+    )
+
+    config = Configuration(
+        service_endpoint=url,
+        credentials=Credentials("svc-meetings@contoso.com", "loopback"),
+        auth_type=BASIC,
+        version=Version(build=Build(15, 1)),
+    )
+    account = Account(
+        organizer, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=EWSTimeZone("UTC")
+    )
+    window = account.calendar.view(start=EWSDateTime.from_datetime(start), end=EWSDateTime.from_datetime(end))
+    return sorted(
+        (item.start.astimezone(UTC), item.end.astimezone(UTC), item.subject or "")
+        for item in window.only("start", "end", "subject")
+    )
 
 
 @contextmanager
@@ -34,6 +65,7 @@ def ews_backend(store: MailboxStore) -> Iterator[Backend]:
                 lose_next_answer=lambda operation: store.inject_fault(
                     "ews", WIRE_OPERATIONS[operation], "timeout-after-commit"
                 ),
+                view=lambda organizer, start, end: calendar_view(endpoint(running), organizer, start, end),
             )
         finally:
             provider.close()

@@ -5,11 +5,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import httpx
 
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.graph import GraphProvider
-from tests.contract.backends.harness import Backend
+from tests.contract.backends.harness import Backend, Seen
+
+
+def calendar_view(base_url: str, organizer: str, start: datetime, end: datetime) -> list[Seen]:
+    """GET /users/{organizer}/calendarView for the window, in UTC, following every nextLink."""
+
+    def utc(value: dict[str, str]) -> datetime:
+        assert value["timeZone"] == "UTC"
+        return datetime.fromisoformat(value["dateTime"][:19]).replace(tzinfo=UTC)
+
+    window = {"startDateTime": start.isoformat(), "endDateTime": end.isoformat(), "$top": "100"}
+    seen: list[Seen] = []
+    with httpx.Client(trust_env=False, timeout=10, headers={"Prefer": 'outlook.timezone="UTC"'}) as client:
+        url: str | None = f"{base_url}/users/{quote(organizer)}/calendarView"
+        params: dict[str, str] | None = window
+        while url:
+            answer = client.get(url, params=params)
+            answer.raise_for_status()
+            page = answer.json()
+            seen += [(utc(e["start"]), utc(e["end"]), e["subject"]) for e in page["value"]]
+            url, params = page.get("@odata.nextLink"), None
+    return sorted(seen)
 
 
 @contextmanager
@@ -23,6 +48,7 @@ def graph_backend(store: MailboxStore) -> Iterator[Backend]:
                 store=store,
                 # The write commits, then the client sees a 504 Gateway Timeout.
                 lose_next_answer=lambda operation: store.inject_fault("graph", operation, "504-after-commit"),
+                view=lambda organizer, start, end: calendar_view(server.graph_url, organizer, start, end),
             )
         finally:
             provider.close()

@@ -4,12 +4,17 @@ A backend module `tests/contract/backends/<name>.py` exposes a context manager
 `<name>_backend(store: MailboxStore) -> Iterator[Backend]` that serves the store (over loopback
 HTTP for graph and ews) and yields a provider talking to it. Tests assert on the provider's view,
 on the store's items and on the store's sent-mail log.
+
+`view(organizer, start, end)` is the calendar as the protocol's own calendar view shows it (Graph
+calendarView, EWS FindItem with CalendarView, the store's expansion for the sandbox): every single
+meeting and occurrence overlapping the window, as (start UTC, end UTC, subject), sorted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.base import Provider
@@ -23,3 +28,8 @@ class Backend:
     #: Make the next write of this operation ("create" | "update" | "cancel") commit on the server
     #: and then lose its answer (a timeout or 504 as the client sees it).
     lose_next_answer: Callable[[str], None] | None = None
+    view: Callable[[str, datetime, datetime], list[Seen]] | None = None
+
+
+#: One meeting or occurrence in a calendar view: (start UTC, end UTC, subject).
+Seen = tuple[datetime, datetime, str]

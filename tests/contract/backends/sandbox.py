@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
+from reconciler.emulator import series
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.sandbox import SandboxProvider
-from tests.contract.backends.harness import Backend
+from tests.contract.backends.harness import Backend, Seen
+
+
+def store_view(store: MailboxStore, organizer: str, start: datetime, end: datetime) -> list[Seen]:
+    """Singles and occurrences overlapping [start, end) as the store expands them."""
+    seen: list[Seen] = []
+    for item in store.list_items(organizer):
+        doc = item.doc
+        zone = doc["timezone"]
+        if doc.get("recurrence"):
+            seen += [
+                (series.to_utc(o.start, zone), series.to_utc(o.end, zone), o.doc["subject"])
+                for o in series.window(doc, start, end)
+            ]
+        else:
+            first, last = series.to_utc(series.wall(doc["start"]), zone), series.to_utc(series.wall(doc["end"]), zone)
+            if first < end and last > start:
+                seen.append((first, last, doc["subject"]))
+    return sorted(seen)
 
 
 @contextmanager
@@ -17,4 +37,5 @@ def sandbox_backend(store: MailboxStore) -> Iterator[Backend]:
         provider=SandboxProvider(store),
         store=store,
         lose_next_answer=lambda operation: store.inject_fault("sandbox", operation, "timeout-after-commit"),
+        view=lambda organizer, start, end: store_view(store, organizer, start, end),
     )
