@@ -130,7 +130,7 @@ def _edit_line(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdi
     current = occurrence_fields(after, edit.date, edits.base_overrides)
     words = _change_words(current, edit.values)
     if edit.restores:
-        back = f" (back at {_span(current['start'], current['end'])})" if "start" in edit.values else ""
+        back = f" (back at {_span(edit.values['start'], edit.values['end'])})" if "start" in edit.values else ""
         return f"occurrence on {_day(edit.date)} restored to the series{back}"
     detail = ": " + ", ".join(words) if words else ""
     return f"occurrence on {_day(edit.date)} changed{again}{detail}"
@@ -159,15 +159,14 @@ def series_effects(
             skipped, changed_days = sorted(old_skip & new_skip), sorted(overrides_by_date(before))
             dropped = set(skipped) | set(changed_days)
             if dropped:
-                parts = []
-                if skipped:
-                    parts.append(f"{len(skipped)} cancelled")
-                if changed_days:
-                    parts.append(f"{len(changed_days)} changed")
+                parts = [
+                    f"{len(days)} {kind} {_plural(len(days), 'occurrence', 'occurrences')}"
+                    for kind, days in (("cancelled", skipped), ("changed", changed_days))
+                    if days
+                ]
                 lines.append(
-                    "the series is written again, which drops its "
-                    + " and ".join(parts)
-                    + f" {_plural(len(dropped), 'occurrence', 'occurrences')} in Exchange; they are re-applied"
+                    f"the series is written again, which drops its {' and '.join(parts)} in Exchange;"
+                    f" {_plural(len(dropped), 'it is', 'they are')} re-applied"
                 )
     lines += [_edit_line(after, edits, edit, dropped) for edit in edits.edits]
     return tuple(lines)
