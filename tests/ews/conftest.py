@@ -116,3 +116,71 @@ def messages(response: httpx.Response) -> list[ET.Element]:
 
 def code(message: ET.Element) -> str:
     return message.findtext(f"{{{M}}}ResponseCode") or ""
+
+
+# -- raw SOAP requests ---------------------------------------------------------------------------
+
+CALENDAR = (
+    '<t:DistinguishedFolderId Id="calendar"><t:Mailbox><t:EmailAddress>lead@contoso.com</t:EmailAddress>'
+    "</t:Mailbox></t:DistinguishedFolderId>"
+)
+PROPERTY = (
+    '<t:ExtendedFieldURI PropertySetId="8F3C6A52-5D1E-4D55-9A44-0B7A7E1C2F31" '
+    'PropertyName="MeetingsAsCode.Namespace" PropertyType="String"/>'
+)
+
+
+def calendar_item(
+    subject: str = "Sync",
+    *,
+    start: str = "2026-12-01T10:00:00+01:00",
+    end: str = "2026-12-01T10:30:00+01:00",
+    zone: str = "W. Europe Standard Time",
+    attendees: tuple[str, ...] = ("alice@contoso.com", "bob@contoso.com"),
+    namespace: str | None = "soap",
+    extra: str = "",
+) -> str:
+    people = "".join(
+        f"<t:Attendee><t:Mailbox><t:EmailAddress>{a}</t:EmailAddress></t:Mailbox></t:Attendee>" for a in attendees
+    )
+    marker = f"<t:ExtendedProperty>{PROPERTY}<t:Value>{namespace}</t:Value></t:ExtendedProperty>" if namespace else ""
+    return (
+        f"<t:CalendarItem><t:Subject>{subject}</t:Subject>{marker}<t:Start>{start}</t:Start><t:End>{end}</t:End>"
+        f"<t:RequiredAttendees>{people}</t:RequiredAttendees>{extra}"
+        f'<t:StartTimeZone Id="{zone}"/><t:EndTimeZone Id="{zone}"/></t:CalendarItem>'
+    )
+
+
+def create(url: str, *items: str, send: str = "SendToAllAndSaveCopy") -> list[tuple[str, str]]:
+    answer = post(
+        url,
+        f'<m:CreateItem MessageDisposition="SaveOnly" SendMeetingInvitations="{send}">'
+        f"<m:SavedItemFolderId>{CALENDAR}</m:SavedItemFolderId><m:Items>{''.join(items)}</m:Items></m:CreateItem>",
+    )
+    assert answer.status_code == 200
+    ids = []
+    for message in messages(answer):
+        assert code(message) == "NoError", message.findtext(f"{{{M}}}MessageText")
+        item_id = message.find(f"{{{M}}}Items/{{{T}}}CalendarItem/{{{T}}}ItemId")
+        assert item_id is not None
+        ids.append((item_id.get("Id", ""), item_id.get("ChangeKey", "")))
+    return ids
+
+
+def find(url: str, view: str, restriction: str = "", shape: str = "") -> httpx.Response:
+    return post(
+        url,
+        f'<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>{shape}</m:ItemShape>'
+        f"{view}{restriction}<m:ParentFolderIds>{CALENDAR}</m:ParentFolderIds></m:FindItem>",
+    )
+
+
+def update(url: str, item_id: str, change_key: str, updates: str, *, send: str | None = "SendToAllAndSaveCopy",
+           resolution: str = "NeverOverwrite") -> httpx.Response:  # fmt: skip
+    mode = f' SendMeetingInvitationsOrCancellations="{send}"' if send else ""
+    return post(
+        url,
+        f'<m:UpdateItem ConflictResolution="{resolution}" MessageDisposition="SaveOnly"{mode}><m:ItemChanges>'
+        f'<t:ItemChange><t:ItemId Id="{item_id}" ChangeKey="{change_key}"/><t:Updates>{updates}</t:Updates>'
+        "</t:ItemChange></m:ItemChanges></m:UpdateItem>",
+    )

@@ -8,62 +8,23 @@ import pytest
 from reconciler.emulator.ews_app import EwsApp
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
-from tests.ews.conftest import Emulator, M, S, T, code, messages, parse, post
+from tests.ews.conftest import (
+    CALENDAR,
+    PROPERTY,
+    Emulator,
+    M,
+    S,
+    T,
+    calendar_item,
+    code,
+    create,
+    find,
+    messages,
+    parse,
+    post,
+    update,
+)
 from tests.factories import ORGANIZER
-
-CALENDAR = (
-    '<t:DistinguishedFolderId Id="calendar"><t:Mailbox><t:EmailAddress>lead@contoso.com</t:EmailAddress>'
-    "</t:Mailbox></t:DistinguishedFolderId>"
-)
-PROPERTY = (
-    '<t:ExtendedFieldURI PropertySetId="8F3C6A52-5D1E-4D55-9A44-0B7A7E1C2F31" '
-    'PropertyName="MeetingsAsCode.Namespace" PropertyType="String"/>'
-)
-
-
-def calendar_item(
-    subject: str = "Sync",
-    *,
-    start: str = "2026-12-01T10:00:00+01:00",
-    end: str = "2026-12-01T10:30:00+01:00",
-    zone: str = "W. Europe Standard Time",
-    attendees: tuple[str, ...] = ("alice@contoso.com", "bob@contoso.com"),
-    namespace: str | None = "soap",
-    extra: str = "",
-) -> str:
-    people = "".join(
-        f"<t:Attendee><t:Mailbox><t:EmailAddress>{a}</t:EmailAddress></t:Mailbox></t:Attendee>" for a in attendees
-    )
-    marker = f"<t:ExtendedProperty>{PROPERTY}<t:Value>{namespace}</t:Value></t:ExtendedProperty>" if namespace else ""
-    return (
-        f"<t:CalendarItem><t:Subject>{subject}</t:Subject>{marker}<t:Start>{start}</t:Start><t:End>{end}</t:End>"
-        f"<t:RequiredAttendees>{people}</t:RequiredAttendees>{extra}"
-        f'<t:StartTimeZone Id="{zone}"/><t:EndTimeZone Id="{zone}"/></t:CalendarItem>'
-    )
-
-
-def create(url: str, *items: str, send: str = "SendToAllAndSaveCopy") -> list[tuple[str, str]]:
-    answer = post(
-        url,
-        f'<m:CreateItem MessageDisposition="SaveOnly" SendMeetingInvitations="{send}">'
-        f"<m:SavedItemFolderId>{CALENDAR}</m:SavedItemFolderId><m:Items>{''.join(items)}</m:Items></m:CreateItem>",
-    )
-    assert answer.status_code == 200
-    ids = []
-    for message in messages(answer):
-        assert code(message) == "NoError", message.findtext(f"{{{M}}}MessageText")
-        item_id = message.find(f"{{{M}}}Items/{{{T}}}CalendarItem/{{{T}}}ItemId")
-        assert item_id is not None
-        ids.append((item_id.get("Id", ""), item_id.get("ChangeKey", "")))
-    return ids
-
-
-def find(url: str, view: str, restriction: str = "", shape: str = "") -> httpx.Response:
-    return post(
-        url,
-        f'<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>{shape}</m:ItemShape>'
-        f"{view}{restriction}<m:ParentFolderIds>{CALENDAR}</m:ParentFolderIds></m:FindItem>",
-    )
 
 
 def test_every_answer_carries_the_server_version_and_exchange_namespaces(emulator: Emulator) -> None:
@@ -277,17 +238,6 @@ def test_get_item_returns_requested_extended_properties_and_not_found_per_id(emu
     assert code(missing) == "ErrorItemNotFound"
 
 
-def update(url: str, item_id: str, change_key: str, updates: str, *, send: str | None = "SendToAllAndSaveCopy",
-           resolution: str = "NeverOverwrite") -> httpx.Response:  # fmt: skip
-    mode = f' SendMeetingInvitationsOrCancellations="{send}"' if send else ""
-    return post(
-        url,
-        f'<m:UpdateItem ConflictResolution="{resolution}" MessageDisposition="SaveOnly"{mode}><m:ItemChanges>'
-        f'<t:ItemChange><t:ItemId Id="{item_id}" ChangeKey="{change_key}"/><t:Updates>{updates}</t:Updates>'
-        "</t:ItemChange></m:ItemChanges></m:UpdateItem>",
-    )
-
-
 SET_SUBJECT = (
     '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>Moved</t:Subject>'
     "</t:CalendarItem></t:SetItemField>"
@@ -454,88 +404,3 @@ def test_with_users_configured_a_request_without_valid_basic_credentials_gets_a_
         assert post(url, "<m:GetFolder/>", Authorization="Basic c3ZjQGNvbnRvc28uY29tOndyb25n").status_code == 401
         accepted = post(url, "<m:GetFolder/>", Authorization="Basic c3ZjQGNvbnRvc28uY29tOnNlY3JldA==")
         assert accepted.status_code == 200
-
-
-WEEKLY = (
-    "<t:Recurrence><t:WeeklyRecurrence><t:Interval>1</t:Interval><t:DaysOfWeek>Tuesday</t:DaysOfWeek>"
-    "<t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence>"
-    "<t:StartDate>2026-12-01</t:StartDate><t:NumberOfOccurrences>4</t:NumberOfOccurrences></t:NumberedRecurrence>"
-    "</t:Recurrence>"
-)
-
-
-def test_an_occurrence_moved_by_index_becomes_an_exception_with_a_stable_id_and_mails_that_occurrence(
-    emulator: Emulator,
-) -> None:
-    ((master, key),) = create(emulator.url, calendar_item(extra=WEEKLY), send="SendToNone")
-    moved = (
-        '<t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem>'
-        "<t:Start>2026-12-08T14:00:00+01:00</t:Start></t:CalendarItem></t:SetItemField>"
-        '<t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem>'
-        "<t:End>2026-12-08T14:30:00+01:00</t:End></t:CalendarItem></t:SetItemField>"
-    )
-    answer = post(
-        emulator.url,
-        '<m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly" '
-        'SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange>'
-        f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="2"/><t:Updates>{moved}</t:Updates>'
-        "</t:ItemChange></m:ItemChanges></m:UpdateItem>",
-    )
-    (message,) = messages(answer)
-    assert code(message) == "NoError"
-    occurrence = message.find(f"{{{M}}}Items/{{{T}}}CalendarItem/{{{T}}}ItemId")
-    assert occurrence is not None and occurrence.get("Id") != master
-    assert emulator.store.get_item(master).doc["exceptions"]["2026-12-08"]["start"] == "2026-12-08T14:00:00"
-    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()) == [
-        ("alice@contoso.com", "update", "2026-12-08"),
-        ("bob@contoso.com", "update", "2026-12-08"),
-    ]
-    shape = (
-        '<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/>'
-        '<t:FieldURI FieldURI="calendar:CalendarItemType"/><t:FieldURI FieldURI="calendar:ModifiedOccurrences"/>'
-        "</t:AdditionalProperties></m:ItemShape>"
-    )
-    answer = post(
-        emulator.url,
-        f'<m:GetItem>{shape}<m:ItemIds><t:ItemId Id="{occurrence.get("Id")}"/>'
-        f'<t:ItemId Id="{master}"/></m:ItemIds></m:GetItem>',
-    )
-    exception, series = (m.find(f"{{{M}}}Items/{{{T}}}CalendarItem") for m in messages(answer))
-    assert exception is not None and series is not None
-    assert (exception.findtext(f"{{{T}}}CalendarItemType"), exception.findtext(f"{{{T}}}Start")) == (
-        "Exception",
-        "2026-12-08T13:00:00Z",
-    )
-    listed = series.find(f"{{{T}}}ModifiedOccurrences/{{{T}}}Occurrence/{{{T}}}ItemId")
-    assert listed is not None and listed.get("Id") == occurrence.get("Id")
-    attendees = (
-        '<t:SetItemField><t:FieldURI FieldURI="calendar:RequiredAttendees"/><t:CalendarItem><t:RequiredAttendees>'
-        "<t:Attendee><t:Mailbox><t:EmailAddress>x@contoso.com</t:EmailAddress></t:Mailbox></t:Attendee>"
-        "</t:RequiredAttendees></t:CalendarItem></t:SetItemField>"
-    )
-    refused = update(emulator.url, occurrence.get("Id", ""), key, attendees, resolution="AlwaysOverwrite")
-    assert code(messages(refused)[0]) == "ErrorInvalidPropertySet"
-
-
-def test_occurrence_indexes_outside_the_series_or_deleted_are_refused(emulator: Emulator) -> None:
-    ((master, _),) = create(emulator.url, calendar_item(extra=WEEKLY), send="SendToNone")
-    delete = (
-        '<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>'
-        f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="3"/></m:ItemIds></m:DeleteItem>'
-    )
-    assert code(messages(post(emulator.url, delete))[0]) == "NoError"
-    assert emulator.store.get_item(master).doc["cancelled_occurrences"] == ["2026-12-15"]
-    assert emulator.store.mail() == []
-
-    def get(index: int) -> str:
-        body = (
-            "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:ItemIds>"
-            f'<t:OccurrenceItemId RecurringMasterId="{master}" InstanceIndex="{index}"/></m:ItemIds></m:GetItem>'
-        )
-        return code(messages(post(emulator.url, body))[0])
-
-    assert (get(1), get(3), get(5)) == (
-        "NoError",
-        "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
-        "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
-    )

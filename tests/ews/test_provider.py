@@ -55,7 +55,15 @@ def update_request(
     old, new = canonical_fields(before), canonical_fields(after)
     changed = frozenset(name for name in new if new[name] != old[name])
     return UpdateRequest(
-        NAMESPACE, ORGANIZER, after.id, observed.item_id, observed.change_key, new, changed, previous or before.id, observed.fields
+        NAMESPACE,
+        ORGANIZER,
+        after.id,
+        observed.item_id,
+        observed.change_key,
+        new,
+        changed,
+        previous or before.id,
+        observed.fields,
     )
 
 

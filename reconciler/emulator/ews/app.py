@@ -34,7 +34,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reconciler.emulator.ews import items as calendar
 from reconciler.emulator.ews.restriction import compile_restriction
@@ -55,7 +54,16 @@ from reconciler.emulator.ews.soap import (
     text_of,
 )
 from reconciler.emulator.server import Request, Response, RunningServer, serve
-from reconciler.emulator.store import Fault, ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
+from reconciler.emulator.store import (
+    Fault,
+    ItemNotFound,
+    MailboxStore,
+    OccurrenceCancelled,
+    OccurrenceNotFound,
+    SendMode,
+    StaleChangeKey,
+    StoredItem,
+)
 
 ENDPOINT_PATH = "/EWS/Exchange.asmx"
 _XML = {"Content-Type": "text/xml; charset=utf-8"}
@@ -80,6 +88,10 @@ _FOLDERS = {
 }
 #: Exchange caps FindItem pages: 1000 items, 250 when the search has a restriction (2013 and later).
 FIND_LIMIT, RESTRICTED_FIND_LIMIT = 1000, 250
+#: Properties of a series that one occurrence cannot have on its own.
+_SERIES_ONLY = frozenset({"Recurrence", "RequiredAttendees", "OptionalAttendees", "Resources"})
+#: What an UpdateItem on an occurrence keeps on it (the store's exception keys).
+_OCCURRENCE_KEYS = ("start", "end", "subject", "location", "body")
 CALENDAR_VIEW_MAX = timedelta(days=2 * 366)
 
 
@@ -347,6 +359,8 @@ class EwsApp:
         return message
 
     def _cancel(self, operation: ET.Element, element: ET.Element) -> ET.Element:
+        """CancelCalendarItem of a meeting, or of one occurrence when the reference is an occurrence
+        id: its attendees get a cancellation carrying NewBodyContent."""
         reference = child(element, "ReferenceItemId")
         if reference is None:
             raise EwsError("ErrorInvalidRequest", "CancelCalendarItem needs a ReferenceItemId.")
@@ -355,7 +369,8 @@ class EwsApp:
         change_key = reference.get("ChangeKey")
         if change_key and change_key != item.change_key:
             raise EwsError("ErrorStaleObject")
-        if not item.doc.get("attendees"):
+        view = calendar.occurrence_by_date(item, original) if original else calendar.view_of(item)
+        if not view.doc.get("attendees"):
             raise EwsError("ErrorInvalidRecipients")
         body = child(element, "NewBodyContent")
         comment = (body.text or "") if body is not None else None
@@ -363,8 +378,8 @@ class EwsApp:
         container = sub(message, m("Items"))
         if operation.get("MessageDisposition") == "SaveOnly":
             return message  # a draft cancellation: nothing is sent and the meeting stays
-        if original is not None:
-            self._delete_occurrence(item, original.isoformat(), send=True, comment=comment)
+        if view.occurrence is not None:
+            self._cancel_occurrence(view, send=True, comment=comment)
             return message
         try:
             cancelled = self.store.cancel_item(item.item_id, comment=comment or None, if_change_key=item.change_key)
@@ -521,32 +536,13 @@ class EwsApp:
             raise EwsError("ErrorChangeKeyRequiredForWriteOperations")
         if resolution == "NeverOverwrite" and change_key != item.change_key:
             raise EwsError("ErrorIrresolvableConflict")
-        occurrence = view.kind in ("Occurrence", "Exception")
         write = calendar.ItemWrite.of(view.doc, context.zone)
-        for update in updates:
-            kind = local(update)
-            if kind in ("SetItemField", "AppendToItemField"):
-                holder = next((node for node in update if local(node) in ("CalendarItem", "Item")), None)
-                if holder is None:
-                    raise EwsError("ErrorInvalidRequest", f"{kind} needs a CalendarItem with the new value.")
-                for node in holder:
-                    if occurrence and local(node) in (
-                        "Recurrence",
-                        "RequiredAttendees",
-                        "OptionalAttendees",
-                        "Resources",
-                    ):
-                        raise EwsError("ErrorInvalidPropertySet", f"Set action is invalid for property {local(node)}.")
-                    write.set(node)
-            elif kind == "DeleteItemField":
-                uri = next(iter(update), None)
-                if uri is None:
-                    raise EwsError("ErrorInvalidRequest", "DeleteItemField needs a property path.")
-                write.delete(uri)
-            else:
-                raise EwsError("ErrorInvalidRequest", f"{kind} is not a valid update.")
+        _apply_updates(updates, write, occurrence=view.occurrence is not None)
         mode = _UPDATE_MODES[mode_name]
-        updated = self._update_occurrence(view, write, mode) if occurrence else self._update_master(item, write, mode)
+        if view.occurrence is not None:
+            updated = self._update_occurrence(view, write, mode)
+        else:
+            updated = self._update_master(item, write, mode)
         message = success("UpdateItem")
         sub(
             sub(sub(message, m("Items")), t("CalendarItem")), t("ItemId"), Id=view.item_id, ChangeKey=updated.change_key
@@ -561,6 +557,8 @@ class EwsApp:
         extended: dict[str, str | None] = {k: None for k in old_extended if k not in new_extended}
         extended.update({k: v for k, v in new_extended.items() if old_extended.get(k) != v})
         changes = {key: value for key, value in new.items() if item.doc.get(key) != value}
+        if write.writes_recurrence:
+            changes["recurrence"] = new["recurrence"]  # an unchanged pattern saved again still regenerates
         try:
             return self.store.update_item(
                 item.item_id, changes, send=mode, if_change_key=item.change_key, extended=extended
@@ -571,53 +569,46 @@ class EwsApp:
             raise EwsError("ErrorItemNotFound") from problem
 
     def _update_occurrence(self, view: calendar.ItemView, write: calendar.ItemWrite, mode: SendMode) -> StoredItem:
-        item, zone = view.item, view.zone
-        local_zone = ZoneInfo(zone)
-        write.doc["start"] = view.start.astimezone(local_zone).replace(tzinfo=None).isoformat(timespec="seconds")
-        write.doc["end"] = view.end.astimezone(local_zone).replace(tzinfo=None).isoformat(timespec="seconds")
-        new = write.finish(creating=False)
-        assert view.original_start is not None
-        original = view.original_start.astimezone(local_zone)
-        override = {
-            key: new[key]
-            for key in ("subject", "location", "body", "show_as", "sensitivity", "importance", "categories",
-                        "is_reminder_on", "reminder_minutes")
-            if new.get(key) != item.doc.get(key)
-        }  # fmt: skip
-        if new["start"] != original.replace(tzinfo=None).isoformat(timespec="seconds") or new["end"] != (
-            (original + (calendar.wall(item.doc["end"]) - calendar.wall(item.doc["start"]))).replace(tzinfo=None)
-        ).isoformat(timespec="seconds"):
-            override["start"], override["end"] = new["start"], new["end"]
-        exceptions = dict(item.doc.get("exceptions") or {})
-        day = original.date().isoformat()
-        if override:
-            exceptions[day] = override
-        else:
-            exceptions.pop(day, None)
+        """Write one occurrence (it becomes an exception keeping its id): the properties that differ
+        from what the occurrence showed, times in the series' zone, mail per `mode` for it alone."""
+        assert view.occurrence is not None
+        new = write.finish(creating=False, zone=view.zone)
+        changes = {key: new[key] for key in _OCCURRENCE_KEYS if new.get(key) != view.doc.get(key)}
+        if "start" in changes or "end" in changes:
+            changes["start"], changes["end"] = new["start"], new["end"]
+            calendar.check_move(view.item, view.occurrence, calendar.wall(new["start"]))
         try:
-            updated = self.store.update_item(
-                item.item_id, {"exceptions": exceptions}, send=SendMode.NONE, if_change_key=item.change_key
+            return self.store.update_occurrence(
+                view.item.item_id,
+                view.occurrence.original.isoformat(),
+                changes,
+                send=mode,
+                if_change_key=view.item.change_key,
             )
         except StaleChangeKey as problem:
             raise EwsError("ErrorIrresolvableConflict") from problem
-        if mode is not SendMode.NONE:
-            self.store.log_occurrence_mail(item.item_id, "update", day)
-        return updated
+        except (ItemNotFound, OccurrenceNotFound) as problem:
+            raise EwsError("ErrorItemNotFound") from problem
+        except OccurrenceCancelled as problem:
+            raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence") from problem
 
-    def _delete_occurrence(self, item: StoredItem, day: str, *, send: bool, comment: str | None = None) -> None:
-        cancelled = sorted({*item.doc.get("cancelled_occurrences", []), day})
-        exceptions = {k: v for k, v in (item.doc.get("exceptions") or {}).items() if k != day}
+    def _cancel_occurrence(self, view: calendar.ItemView, *, send: bool, comment: str | None = None) -> StoredItem:
+        """Delete one occurrence from its series; its attendees get a cancellation for it if `send`."""
+        assert view.occurrence is not None
         try:
-            self.store.update_item(
-                item.item_id,
-                {"cancelled_occurrences": cancelled, "exceptions": exceptions},
-                send=SendMode.NONE,
-                if_change_key=item.change_key,
+            return self.store.cancel_occurrence(
+                view.item.item_id,
+                view.occurrence.original.isoformat(),
+                comment=comment or None,
+                send=send,
+                if_change_key=view.item.change_key,
             )
         except StaleChangeKey as problem:
             raise EwsError("ErrorIrresolvableConflict") from problem
-        if send:
-            self.store.log_occurrence_mail(item.item_id, "cancellation", day, comment=comment or None)
+        except (ItemNotFound, OccurrenceNotFound) as problem:
+            raise EwsError("ErrorItemNotFound") from problem
+        except OccurrenceCancelled as problem:
+            raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence") from problem
 
     def _delete_item(self, operation: ET.Element, context: _Context) -> ET.Element:
         ids = child(operation, "ItemIds")
@@ -631,10 +622,8 @@ class EwsApp:
                     raise EwsError("ErrorInvalidRequest", f"SendMeetingCancellations {mode!r} is not valid.")
                 send = _CREATE_MODES[mode] is not SendMode.NONE
                 view = self._resolve(element)
-                if view.kind in ("Occurrence", "Exception"):
-                    assert view.original_start is not None
-                    day = view.original_start.astimezone(ZoneInfo(view.zone)).date().isoformat()
-                    self._delete_occurrence(view.item, day, send=send)
+                if view.occurrence is not None:
+                    self._cancel_occurrence(view, send=send)
                 else:
                     self.store.delete_item(view.item.item_id, send_cancellations=send)
                 messages.append(success("DeleteItem"))
@@ -659,6 +648,30 @@ class EwsApp:
             sub(message, m("AlternateId"), Format=destination, Id=value, Mailbox=element.get("Mailbox", ""))
             messages.append(message)
         return response("ConvertId", messages)
+
+
+def _apply_updates(updates: ET.Element, write: calendar.ItemWrite, *, occurrence: bool) -> None:
+    """Apply SetItemField/AppendToItemField/DeleteItemField to `write`. An occurrence's attendees and
+    pattern belong to its series: Exchange refuses them (ErrorInvalidPropertySet, exchangelib #1356)."""
+    for update in updates:
+        kind = local(update)
+        if kind in ("SetItemField", "AppendToItemField"):
+            holder = next((node for node in update if local(node) in ("CalendarItem", "Item")), None)
+            if holder is None:
+                raise EwsError("ErrorInvalidRequest", f"{kind} needs a CalendarItem with the new value.")
+            for node in holder:
+                if occurrence and local(node) in _SERIES_ONLY:
+                    raise EwsError("ErrorInvalidPropertySet")
+                write.set(node)
+        elif kind == "DeleteItemField":
+            uri = next(iter(update), None)
+            if uri is None:
+                raise EwsError("ErrorInvalidRequest", "DeleteItemField needs a property path.")
+            if occurrence and uri.get("FieldURI", "").partition(":")[2] in _SERIES_ONLY:
+                raise EwsError("ErrorInvalidPropertyDelete")
+            write.delete(uri)
+        else:
+            raise EwsError("ErrorInvalidRequest", f"{kind} is not a valid update.")
 
 
 def _sorted(found: list[calendar.ItemView], order: ET.Element) -> list[calendar.ItemView]:

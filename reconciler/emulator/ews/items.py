@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reconciler.emulator import zones
+from reconciler.emulator import series, zones
 from reconciler.emulator.ews import recurrence
 from reconciler.emulator.ews.soap import EwsError, child, children, ews_bool, local, parse_bool, sub, t, text_of
 from reconciler.emulator.store import DEFAULT_DOCUMENT, StoredItem
@@ -193,7 +193,7 @@ _DELETABLE: dict[str, dict[str, Any]] = {
     "item:Categories": {"categories": []},
     "item:ReminderMinutesBeforeStart": {"reminder_minutes": 15},
     "calendar:Location": {"location": ""},
-    "calendar:Recurrence": {"recurrence": None, "cancelled_occurrences": [], "exceptions": {}},
+    "calendar:Recurrence": {"recurrence": None},
     "calendar:IsResponseRequested": {"response_requested": True},
     "calendar:AllowNewTimeProposal": {"allow_new_time_proposals": True},
 }
@@ -282,11 +282,20 @@ class ItemWrite:
         else:
             raise EwsError("ErrorInvalidPropertyDelete", f"The property {path} can't be deleted.")
 
-    def finish(self, *, creating: bool) -> dict[str, Any]:
-        """The complete new document (extended properties merged), validated as Exchange would."""
+    @property
+    def writes_recurrence(self) -> bool:
+        """Whether a Recurrence was set: saving a pattern regenerates the series, even an unchanged one."""
+        return self._recurrence is not None
+
+    def finish(self, *, creating: bool, zone: str | None = None) -> dict[str, Any]:
+        """The complete new document (extended properties merged), validated as Exchange would.
+
+        `zone` pins the time zone times are kept in (an occurrence stays in its series' zone
+        whatever StartTimeZone says); by default a written StartTimeZone becomes the item's zone.
+        """
         doc = self.doc
         old_zone = doc.get("timezone") or self.context_zone
-        zone = self._zone or old_zone
+        zone = zone or self._zone or old_zone
         if creating and (self._start is None or self._end is None):
             raise EwsError("ErrorInvalidRequest", "A calendar item needs a Start and an End.")
         if self._all_day is not None:
@@ -306,8 +315,8 @@ class ItemWrite:
         doc["start"], doc["end"] = start.isoformat(timespec="seconds"), end.isoformat(timespec="seconds")
         doc["timezone"] = zone
         if self._recurrence is not None:
+            # The store drops the series' exceptions and deleted occurrences when it saves a pattern.
             doc["recurrence"] = recurrence.parse(self._recurrence, zone)
-            doc["cancelled_occurrences"], doc["exceptions"] = [], {}
         elif doc.get("recurrence"):
             doc["recurrence"]["range"]["recurrenceTimeZone"] = zone
         extended = dict(doc.get("extended") or {})
@@ -360,79 +369,89 @@ class ItemView:
     item_id: str
     start: datetime  # UTC
     end: datetime  # UTC
-    original_start: datetime | None = None  # UTC, occurrences only
-    index: int | None = None
+    occurrence: series.Occurrence | None = None  # occurrences and exceptions only
 
     @property
     def zone(self) -> str:
         return str(self.doc.get("timezone") or "UTC")
 
+    @property
+    def original_start(self) -> datetime | None:
+        """An occurrence's start as the pattern gives it (UTC); None for singles and masters."""
+        return to_utc(self.occurrence.original_start, self.zone) if self.occurrence else None
+
 
 def view_of(item: StoredItem) -> ItemView:
-    doc, zone = item.doc, item.doc.get("timezone") or "UTC"
-    kind = "RecurringMaster" if doc.get("recurrence") else "Single"
+    """A single item or a series master. A master's Start/End are those its first occurrence has in
+    the pattern (Exchange moves a series start that is not an occurrence onto the first one)."""
+    doc, zone = item.doc, str(item.doc.get("timezone") or "UTC")
     start, end = to_utc(wall(doc["start"]), zone), to_utc(wall(doc["end"]), zone)
-    if kind == "RecurringMaster":
-        # A master's Start/End are those of its first occurrence.
-        first = next(iter(occurrence_views(item)), None)
-        if first is not None and first.original_start is not None:
-            duration = end - start
-            start = first.original_start
-            end = start + duration
-    return ItemView(item, doc, kind, item.item_id, start, end)
+    if not doc.get("recurrence"):
+        return ItemView(item, doc, "Single", item.item_id, start, end)
+    first = next(series.expand(doc, include_cancelled=True), None)
+    if first is not None:
+        start, end = to_utc(first.original_start, zone), to_utc(first.original_start, zone) + (end - start)
+    return ItemView(item, doc, "RecurringMaster", item.item_id, start, end)
 
 
-def occurrence_views(
-    item: StoredItem, *, until_utc: datetime | None = None, deleted: bool = False
-) -> Iterator[ItemView]:
-    """The occurrences of a master in order (deleted ones skipped unless `deleted`)."""
-    doc, zone = item.doc, item.doc.get("timezone") or "UTC"
-    first = wall(doc["start"])
-    duration = wall(doc["end"]) - first
-    until_local = until_utc.astimezone(ZoneInfo(zone)).replace(tzinfo=None) if until_utc else None
-    skipped = set(doc.get("cancelled_occurrences") or [])
-    exceptions = doc.get("exceptions") or {}
-    for index, local_start in enumerate(recurrence.occurrences(doc["recurrence"], first, until=until_local), start=1):
-        key = local_start.date().isoformat()
-        if key in skipped and not deleted:
-            continue
-        original = to_utc(local_start, zone)
-        override = exceptions.get(key) or {}
-        start = to_utc(wall(override["start"]), zone) if override.get("start") else original
-        end = to_utc(wall(override["end"]), zone) if override.get("end") else start + duration
-        effective = {**doc, **{k: v for k, v in override.items() if k not in ("start", "end")}}
-        kind = "Exception" if override else "Occurrence"
-        yield ItemView(
-            item, effective, kind, occurrence_id(item.item_id, local_start.date()), start, end, original, index
-        )
+def _occurrence_view(item: StoredItem, occurrence: series.Occurrence) -> ItemView:
+    zone = str(item.doc.get("timezone") or "UTC")
+    return ItemView(
+        item,
+        occurrence.doc,
+        "Exception" if occurrence.exception else "Occurrence",
+        occurrence_id(item.item_id, occurrence.original),
+        to_utc(occurrence.start, zone),
+        to_utc(occurrence.end, zone),
+        occurrence,
+    )
+
+
+def occurrence_views(item: StoredItem, *, until_utc: datetime | None = None) -> Iterator[ItemView]:
+    """The live occurrences of a master in pattern order, up to the first whose original start is
+    after `until_utc` (pass one for a series without end)."""
+    zone = ZoneInfo(str(item.doc.get("timezone") or "UTC"))
+    until = until_utc.astimezone(zone).replace(tzinfo=None) if until_utc else None
+    for occurrence in series.expand(item.doc, until=until):
+        yield _occurrence_view(item, occurrence)
 
 
 def occurrence_by_date(item: StoredItem, original: date) -> ItemView:
-    if not item.doc.get("recurrence"):
+    """The occurrence originally on `original` (an occurrence id names it)."""
+    found = series.find(item.doc, original)
+    if found is None:
         raise EwsError("ErrorItemNotFound")
-    if original.isoformat() in (item.doc.get("cancelled_occurrences") or []):
+    if found.cancelled:
         raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence")
-    zone = item.doc.get("timezone") or "UTC"
-    horizon = to_utc(datetime.combine(original, time.max), zone)
-    for view in occurrence_views(item, until_utc=horizon):
-        if view.original_start and view.original_start.astimezone(ZoneInfo(zone)).date() == original:
-            return view
-    raise EwsError("ErrorItemNotFound")
+    return _occurrence_view(item, found)
 
 
 def occurrence_by_index(item: StoredItem, index: int) -> ItemView:
-    if not item.doc.get("recurrence"):
-        raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange")
-    for view in occurrence_views(item, deleted=True):
-        if view.index == index:
-            if view.original_start is not None:
-                original = view.original_start.astimezone(ZoneInfo(view.zone)).date().isoformat()
-                if original in (item.doc.get("cancelled_occurrences") or []):
-                    raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence")
-            return view
-        if view.index is not None and view.index > index:
-            break
+    """The occurrence at a 1-based InstanceIndex: its position in the pattern, deleted ones counted."""
+    if item.doc.get("recurrence") and index >= 1:
+        for occurrence in series.expand(item.doc, include_cancelled=True):
+            if occurrence.index < index:
+                continue
+            if occurrence.cancelled:
+                raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence")
+            return _occurrence_view(item, occurrence)
     raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange")
+
+
+def check_move(item: StoredItem, moved: series.Occurrence, new_start: datetime) -> None:
+    """Refuse to move an occurrence to or before the day of the previous occurrence, or to or after
+    the day of the next one (ErrorOccurrenceCrossingBoundary). Deleted neighbours count too: Outlook
+    keeps two occurrences of a series off the same day even when one was deleted."""
+    previous: series.Occurrence | None = None
+    for occurrence in series.expand(item.doc, include_cancelled=True):
+        if occurrence.index == moved.index - 1:
+            previous = occurrence
+        elif occurrence.index == moved.index + 1:
+            if new_start.date() >= occurrence.start.date():
+                raise EwsError("ErrorOccurrenceCrossingBoundary")
+            break
+    if previous is not None and new_start.date() <= previous.start.date():
+        raise EwsError("ErrorOccurrenceCrossingBoundary")
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -521,15 +540,15 @@ def _last_occurrence(parent: ET.Element, view: ItemView) -> None:
 
 
 def _modified(parent: ET.Element, view: ItemView) -> None:
-    if view.kind != "RecurringMaster" or not view.doc.get("exceptions"):
+    """ModifiedOccurrences: every exception in pattern order; absent when there is none."""
+    changed = [date.fromisoformat(day) for day, change in (view.doc.get("exceptions") or {}).items() if change]
+    if view.kind != "RecurringMaster" or not changed:
         return
-    wanted = set(view.doc["exceptions"])
-    container = sub(parent, t("ModifiedOccurrences"))
-    for occurrence in occurrence_views(view.item):
-        if (
-            occurrence.original_start
-            and occurrence.original_start.astimezone(ZoneInfo(view.zone)).date().isoformat() in wanted
-        ):
+    until = to_utc(datetime.combine(max(changed), time.max), view.zone)
+    exceptions = [o for o in occurrence_views(view.item, until_utc=until) if o.kind == "Exception"]
+    if exceptions:
+        container = sub(parent, t("ModifiedOccurrences"))
+        for occurrence in exceptions:
             _occurrence(container, "Occurrence", occurrence)
 
 

@@ -1,19 +1,17 @@
-"""EWS `t:Recurrence` <-> the store's patterned recurrence, and occurrence expansion.
+"""EWS `t:Recurrence` <-> the store's patterned recurrence.
 
 The store keeps series in Graph's `patternedRecurrence` shape (its neutral form); EWS writes one
-pattern element and one boundary element. Occurrences are generated in the series' own wall-clock
-time zone, so a 10:00 Europe/Berlin meeting stays at 10:00 local across daylight-saving changes.
+pattern element and one boundary element. Occurrences are expanded by `reconciler.emulator.series`
+(Exchange's rules, in the series' own wall-clock time zone), shared with every emulated protocol.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from dateutil import rrule
 
 from reconciler.emulator.ews.soap import EwsError, sub, t, text_of
 
@@ -28,9 +26,6 @@ _GROUPS = {
     "Weekday": WEEKDAYS[:5],
     "WeekendDay": WEEKDAYS[5:],
 }
-_INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
-#: Occurrences generated at most for one series (a guard against runaway patterns).
-MAX_OCCURRENCES = 5000
 
 
 def _days(value: str | None) -> list[str]:
@@ -203,44 +198,3 @@ def render(parent: ET.Element, patterned: Mapping[str, Any], zone: str = "UTC") 
     else:
         sub(sub(element, t("NoEndRecurrence")), t("StartDate"), _dated(str(range_["startDate"]), zone))
     return element
-
-
-def _rule(patterned: Mapping[str, Any], first: datetime) -> rrule.rrule:
-    pattern, range_ = patterned["pattern"], patterned["range"]
-    kind = pattern["type"]
-    start_date = date.fromisoformat(str(range_.get("startDate") or first.date().isoformat()))
-    dtstart = datetime.combine(max(start_date, first.date()), first.time())
-    days = [getattr(rrule, d[:2].upper()) for d in pattern.get("daysOfWeek") or []]
-    kwargs: dict[str, Any] = {"dtstart": dtstart, "interval": int(pattern.get("interval") or 1)}
-    if kind == "daily":
-        freq = rrule.DAILY
-    elif kind == "weekly":
-        freq = rrule.WEEKLY
-        kwargs["byweekday"] = days or [dtstart.weekday()]
-        kwargs["wkst"] = getattr(rrule, str(pattern.get("firstDayOfWeek") or "sunday")[:2].upper())
-    else:
-        freq = rrule.MONTHLY if kind.endswith("Monthly") else rrule.YEARLY
-        if kind.startswith("relative"):
-            kwargs["byweekday"] = days
-            kwargs["bysetpos"] = _INDEX[str(pattern.get("index") or "first")]
-        else:
-            kwargs["bymonthday"] = int(pattern.get("dayOfMonth") or dtstart.day)
-        if freq == rrule.YEARLY:
-            kwargs["bymonth"] = int(pattern.get("month") or dtstart.month)
-    if range_.get("type") == "endDate":
-        kwargs["until"] = datetime.combine(date.fromisoformat(str(range_["endDate"])), time.max)
-    elif range_.get("type") == "numbered":
-        kwargs["count"] = int(range_["numberOfOccurrences"])
-    return rrule.rrule(freq, **kwargs)  # type: ignore[arg-type]
-
-
-def occurrences(patterned: Mapping[str, Any], first: datetime, *, until: datetime | None = None) -> Iterator[datetime]:
-    """Local (naive) starts of a series' occurrences in pattern order, deleted ones included.
-
-    `first` is the master's local start (its time of day is every occurrence's); generation stops
-    after `until` (local) or MAX_OCCURRENCES.
-    """
-    for count, start in enumerate(_rule(patterned, first)):
-        if count >= MAX_OCCURRENCES or (until is not None and start > until):
-            return
-        yield start

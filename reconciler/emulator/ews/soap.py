@@ -55,6 +55,7 @@ MESSAGES = {
     "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange": "The occurrence index is out of the recurrence range.",
     "ErrorCalendarOccurrenceIsDeletedFromRecurrence": "Occurrence index specified is deleted from the recurrence.",
     "ErrorCalendarCannotUseIdForOccurrenceId": "Calendar item ID cannot be used for an occurrence ID.",
+    "ErrorOccurrenceCrossingBoundary": "Modified occurrence is crossing or overlapping adjacent occurrence.",
     "ErrorSendMeetingInvitationsRequired": "SendMeetingInvitations attribute is required for Calendar items.",
     "ErrorSendMeetingInvitationsOrCancellationsRequired": (
         "SendMeetingInvitationsOrCancellations attribute is required for Calendar items."
@@ -64,6 +65,7 @@ MESSAGES = {
     "ErrorFolderNotFound": "The specified folder could not be found in the store.",
     "ErrorInvalidRequest": "The request is invalid.",
     "ErrorInvalidPropertySet": "Set action is invalid for property.",
+    "ErrorInvalidPropertyDelete": "Delete action is invalid for property.",
     "ErrorInvalidPropertyRequest": "The property request is invalid.",
     "ErrorUnsupportedPathForQuery": "The property path is not supported for queries.",
     "ErrorInvalidRestriction": "The restriction is invalid.",
