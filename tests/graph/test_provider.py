@@ -142,7 +142,15 @@ def test_moving_a_meeting_id_rewrites_the_id_property_in_the_same_patch(
 ) -> None:
     item = create(provider, "team/old")
     request = UpdateRequest(
-        NAMESPACE, ORGANIZER, "team/new", item.item_id, item.change_key, fields("team/new"), frozenset(), "team/old", item.fields
+        NAMESPACE,
+        ORGANIZER,
+        "team/new",
+        item.item_id,
+        item.change_key,
+        fields("team/new"),
+        frozenset(),
+        "team/old",
+        item.fields,
     )
     moved = provider.update(request)
     assert set(writes(graph)[-1].json()) - {"@odata.type"} == {"singleValueExtendedProperties"}

@@ -5,22 +5,35 @@ path segments percent-decoded, the UPN case-insensitive, `//` collapsed)::
 
     GET    events                 list: $filter (extended-property subset), $expand, $select, $top, $skip
     POST   events                 create (transactionId de-duplicated; invitations to all attendees)
-    GET    events/{id}            one event ($select, $expand)
+    GET    events/{id}            one event ($select, $expand); a series master also returns
+                                  cancelledOccurrences when selected, and exceptionOccurrences when
+                                  selected and expanded
     PATCH  events/{id}            update (If-Match -> 412 when stale)
     DELETE events/{id}            delete (the organizer's attendees get a cancellation)
     POST   events/{id}/cancel     cancel with a comment (202)
+    GET    events/{id}/instances  a master's occurrences and exceptions in a window (startDateTime,
+                                  endDateTime required), paged like the list
+    GET    calendarView           singles, occurrences and exceptions in a window, paged
     GET    outlook/supportedTimeZones
+
+`{id}` may be an occurrence's id (from instances or calendarView, see `instances`): GET reads it,
+PATCH makes it an exception, POST cancel and DELETE cancel that occurrence alone. Occurrences carry
+the master's change key, and If-Match on their writes is compared with it.
 
 Mail follows reference/graph.md section D through the store's send modes: a create with attendees
 invites everyone; a PATCH whose body holds only `attendees` mails only the added and removed
 attendees; a PATCH with any other property (extended properties and organizer-only fields included:
 the conservative default, since Graph documents no quiet path for them) sends an update to everyone;
-cancel and delete send cancellations.
+cancel and delete send cancellations. The same holds for one occurrence, mailing that occurrence's
+attendees about it. A master PATCH that mails everyone also sends, for each changed occurrence the
+series keeps, an update about that occurrence to its attendees ("one for the master plus one per
+modified instance"); a PATCH that rewrites the pattern drops every changed and cancelled occurrence.
 
 Limits per mailbox (Outlook's, for one app): 4 requests in flight and 10,000 per 10 minutes, over
 which the answer is 429 `ApplicationThrottled` with an integer `Retry-After`. Faults come from
 `store.inject_fault("graph", <operation>, <kind>, times=N, retry_after=S)` with operations `list`,
-`get`, `create`, `update`, `delete`, `cancel` (or `*`) and kinds `429`, `503`, `500`, `412`
+`get`, `create`, `update`, `delete`, `cancel`, `instances`, `calendarview` (or `*`; occurrence
+writes count as `update`, `cancel` and `delete`) and kinds `429`, `503`, `500`, `412`
 (spurious change-key conflict), `401`/`403` (token refused, access denied), `504` (before commit),
 `504-after-commit`, `drop` (connection closed before commit), `drop-after-commit` and `delay`
 (answer normally after `seconds`, holding the request in flight); `failure_rate` adds random faults
@@ -41,12 +54,14 @@ import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from reconciler.emulator.graph import events, render
+from reconciler.emulator import series
+from reconciler.emulator.graph import events, instances, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -55,7 +70,15 @@ from reconciler.emulator.graph.odata import (
     parse_prefer,
 )
 from reconciler.emulator.server import Request, Response, serve
-from reconciler.emulator.store import ItemNotFound, MailboxStore, SendMode, StaleChangeKey, StoredItem
+from reconciler.emulator.store import (
+    ItemNotFound,
+    MailboxStore,
+    OccurrenceCancelled,
+    OccurrenceNotFound,
+    SendMode,
+    StaleChangeKey,
+    StoredItem,
+)
 
 _JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _FAULT_KINDS = (
@@ -115,9 +138,14 @@ class RecordedRequest:
 @dataclass(frozen=True)
 class _Route:
     mailbox: str
-    operation: str  # list | create | get | update | delete | cancel | timezones
+    operation: str  # list | create | get | update | delete | cancel | instances | calendarview | timezones
     event_id: str | None = None
     path: str = ""
+
+
+#: Operations that read: `Prefer: outlook.timezone` applies to them.
+_READS = frozenset({"list", "get", "instances", "calendarview"})
+_T = TypeVar("_T")
 
 
 class GraphApp:
@@ -206,6 +234,9 @@ class GraphApp:
             rest, lowered = rest[1:], lowered[1:]
         elif lowered[:1] == ["calendars"] and len(rest) >= 2:
             rest, lowered = rest[2:], lowered[2:]
+        if lowered == ["calendarview"]:
+            self._method(request, "GET")
+            return _Route(mailbox, "calendarview", path=raw_path)
         if not lowered or lowered[0] != "events":
             raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
         if len(rest) == 1:
@@ -222,6 +253,9 @@ class GraphApp:
         if len(rest) == 3 and lowered[2] == "cancel":
             self._method(request, "POST")
             return _Route(mailbox, "cancel", event_id, raw_path)
+        if len(rest) == 3 and lowered[2] == "instances":
+            self._method(request, "GET")
+            return _Route(mailbox, "instances", event_id, raw_path)
         raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[2]}'.")
 
     @staticmethod
@@ -305,40 +339,38 @@ class GraphApp:
         query = _query(request.target)
         prefer = parse_prefer(request.headers.get("prefer", ""))
         if route.operation == "timezones":
-            return self._timezones(request, request_id)
-        view, applied = self._view(query, prefer, reading=route.operation in ("list", "get"))
+            return self._timezones(_Call(route, request, request_id, query, prefer, render.View(), False, []))
+        view, applied = self._view(query, prefer, reading=route.operation in _READS)
         immutable = prefer.get("idtype", "").lower() == "immutableid"
         if immutable:
             applied.append('IdType="ImmutableId"')
+        call = _Call(route, request, request_id, query, prefer, view, immutable, applied)
         if route.operation == "list":
-            return self._list(route, request, request_id, query, prefer, view, immutable, applied)
+            return self._list(call)
+        if route.operation == "calendarview":
+            return self._calendar_view(call)
         if route.operation == "create":
-            return self._create(route, request, request_id, view, immutable, applied)
+            return self._create(call)
         assert route.event_id is not None
+        occurrence = instances.split_occurrence_id(route.event_id)
+        if occurrence is not None:
+            return self._occurrence_operation(call, *occurrence)
         item = self._find(route.mailbox, route.event_id)
         if route.operation == "get":
-            return self._json(
-                200, self._render(item, view, immutable, request), request, request_id, applied, etag=item.change_key
-            )
+            return self._json(200, self._render_by_id(item, call), call, etag=item.change_key)
+        if route.operation == "instances":
+            return self._instances(item, call)
         if_match = _if_match(request.headers.get("if-match"))
         if route.operation == "update":
-            return self._update(item, request, request_id, view, immutable, applied, if_match)
+            return self._update(item, call, if_match)
         if route.operation == "cancel":
             comment = events.read_cancel(_body(request))
-            try:
-                self.store.cancel_item(item.item_id, comment=comment, if_change_key=if_match)
-            except StaleChangeKey as error:
-                raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE) from error
-            except ItemNotFound as error:
-                raise _not_found() from error
+            _store_write(lambda: self.store.cancel_item(item.item_id, comment=comment, if_change_key=if_match))
             return self._empty(202, request, request_id)
         # delete
         if if_match is not None and if_match != item.change_key:
             raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE)
-        try:
-            self.store.delete_item(item.item_id, send_cancellations=True)
-        except ItemNotFound as error:
-            raise _not_found() from error
+        _store_write(lambda: self.store.delete_item(item.item_id, send_cancellations=True))
         return self._empty(204, request, request_id)
 
     def _view(
@@ -360,101 +392,185 @@ class GraphApp:
         expansion = parse_expand(query["$expand"]) if "$expand" in query else None
         return render.View(zone_label, zone, body_text, select, expansion), applied
 
-    def _list(
-        self,
-        route: _Route,
-        request: Request,
-        request_id: str,
-        query: Mapping[str, str],
-        prefer: Mapping[str, str],
-        view: render.View,
-        immutable: bool,
-        applied: list[str],
-    ) -> Response:
-        unsupported = set(query) - {"$filter", "$expand", "$select", "$top", "$skip", "$count"}
-        if unsupported:
-            name = sorted(unsupported)[0]
-            raise ODataError(400, "BadRequest", f"Query option '{name}' is not supported by the emulator.")
-        predicate = compile_event_filter(query["$filter"]) if "$filter" in query else None
-        top = _non_negative(query, "$top")
-        skip = _non_negative(query, "$skip") or 0
-        page_size = top
-        if page_size is None and prefer.get("odata.maxpagesize", "").isdigit():
-            page_size = int(prefer["odata.maxpagesize"])
-            applied.append(f"odata.maxpagesize={page_size}")
-        page_size = page_size or self.limits.default_page_size
-        items = self.store.list_items(route.mailbox)
+    def _list(self, call: _Call) -> Response:
+        _refuse_options(call.query, {"$filter", "$expand", "$select", "$top", "$skip", "$count"})
+        predicate = compile_event_filter(call.query["$filter"]) if "$filter" in call.query else None
+        items = self.store.list_items(call.route.mailbox)
         if predicate is not None:
             items = [item for item in items if predicate(render.extended_of(item))]
-        page = items[skip : skip + page_size]
-        host = request.headers.get("host", "127.0.0.1")
-        base = f"http://{host}/v1.0"
-        body: dict[str, Any] = {
-            "@odata.context": f"{base}/$metadata#users('{quote(route.mailbox)}')/events"
-            + (f"({','.join(sorted(view.select))})" if view.select else ""),
-        }
-        if query.get("$count", "").lower() == "true":
-            body["@odata.count"] = len(items)
-        body["value"] = [self._render(item, view, immutable, request) for item in page]
-        if skip + page_size < len(items):
-            following = dict(query, **{"$skip": str(skip + page_size), "$top": str(page_size)})
-            body["@odata.nextLink"] = f"http://{host}{route.path}?" + "&".join(
-                f"{name}={quote(value, safe=_LINK_SAFE)}" for name, value in following.items()
-            )
-        return self._json(200, body, request, request_id, applied)
+        return self._paged(call, items, lambda item: self._render(item, call), "events")
 
-    def _create(
-        self, route: _Route, request: Request, request_id: str, view: render.View, immutable: bool, applied: list[str]
-    ) -> Response:
-        write = events.read_event(_body(request), None)
+    def _calendar_view(self, call: _Call) -> Response:
+        """Singles, occurrences and exceptions overlapping the window, by start (masters never)."""
+        _refuse_options(call.query, _VIEW_OPTIONS)
+        start, end = instances.read_window(call.query)
+        entries: list[tuple[datetime, int, Callable[[], dict[str, Any]]]] = []
+        for position, item in enumerate(self.store.list_items(call.route.mailbox)):
+            if item.doc.get("recurrence"):
+                entries += self._instance_entries(item, call, start, end, position)
+                continue
+            zone = str(item.doc.get("timezone") or "UTC")
+            starts = series.to_utc(series.wall(item.doc["start"]), zone)
+            if starts < end and series.to_utc(series.wall(item.doc["end"]), zone) > start:
+                entries.append((starts, position, partial(self._render, item, call)))
+        entries.sort(key=lambda entry: entry[:2])
+        return self._paged(call, entries, lambda entry: entry[2](), "calendarView")
+
+    def _instances(self, item: StoredItem, call: _Call) -> Response:
+        """A master's live occurrences and exceptions overlapping the window, in pattern order."""
+        _refuse_options(call.query, _VIEW_OPTIONS)
+        start, end = instances.read_window(call.query)
+        entries = self._instance_entries(item, call, start, end) if item.doc.get("recurrence") else []
+        master_id = self._public_id(item, immutable=call.immutable)
+        return self._paged(call, entries, lambda entry: entry[2](), f"events('{master_id}')/instances")
+
+    def _instance_entries(
+        self, item: StoredItem, call: _Call, start: datetime, end: datetime, position: int = 0
+    ) -> list[tuple[datetime, int, Callable[[], dict[str, Any]]]]:
+        """(UTC start, position, renderer) of each live occurrence of `item` overlapping [start, end)."""
+        zone = str(item.doc.get("timezone") or "UTC")
+        master_id = self._public_id(item, immutable=call.immutable)
+        return [
+            (
+                series.to_utc(occurrence.start, zone),
+                position,
+                partial(self._render_instance, item, occurrence, master_id, call.view),
+            )
+            for occurrence in series.window(item.doc, start, end)
+        ]
+
+    def _paged(self, call: _Call, entries: Sequence[_T], render_one: Callable[[_T], Any], collection: str) -> Response:
+        """One page of `entries` (`$top`/`$skip`, or `Prefer: odata.maxpagesize`), with an absolute
+        `@odata.nextLink` on the emulator's own host when more follow."""
+        top = _non_negative(call.query, "$top")
+        skip = _non_negative(call.query, "$skip") or 0
+        page_size = top
+        if page_size is None and call.prefer.get("odata.maxpagesize", "").isdigit():
+            page_size = int(call.prefer["odata.maxpagesize"])
+            call.applied.append(f"odata.maxpagesize={page_size}")
+        page_size = page_size or self.limits.default_page_size
+        host = call.request.headers.get("host", "127.0.0.1")
+        selected = f"({','.join(sorted(call.view.select))})" if call.view.select else ""
+        body: dict[str, Any] = {
+            "@odata.context": f"http://{host}/v1.0/$metadata#users('{quote(call.route.mailbox)}')/{collection}{selected}"
+        }
+        if call.query.get("$count", "").lower() == "true":
+            body["@odata.count"] = len(entries)
+        body["value"] = [render_one(entry) for entry in entries[skip : skip + page_size]]
+        if skip + page_size < len(entries):
+            following = dict(call.query, **{"$skip": str(skip + page_size), "$top": str(page_size)})
+            body["@odata.nextLink"] = f"http://{host}{call.route.path}?" + "&".join(
+                f"{_LINK_NAMES.get(name, name)}={quote(value, safe=_LINK_SAFE)}" for name, value in following.items()
+            )
+        return self._json(200, body, call)
+
+    def _create(self, call: _Call) -> Response:
+        write = events.read_event(_body(call.request), None)
         doc = dict(write.changes)
         doc["extended"] = write.extended
         if write.transaction_id is not None:
             doc["transaction_id"] = write.transaction_id
-        item = self.store.create_item(route.mailbox, doc, send=SendMode.ALL, transaction_id=write.transaction_id)
-        return self._json(
-            201, self._render(item, view, immutable, request), request, request_id, applied, etag=item.change_key
-        )
+        item = self.store.create_item(call.route.mailbox, doc, send=SendMode.ALL, transaction_id=write.transaction_id)
+        return self._json(201, self._render(item, call), call, etag=item.change_key)
 
-    def _update(
-        self,
-        item: StoredItem,
-        request: Request,
-        request_id: str,
-        view: render.View,
-        immutable: bool,
-        applied: list[str],
-        if_match: str | None,
-    ) -> Response:
-        body = _body(request)
+    def _update(self, item: StoredItem, call: _Call, if_match: str | None) -> Response:
+        body = _body(call.request)
         while True:
-            write = events.read_event(body, item.doc)
-            send = SendMode.CHANGED if write.properties == {"attendees"} else SendMode.ALL
             try:
-                updated = self.store.update_item(
-                    item.item_id,
-                    write.changes,
-                    send=send,
-                    if_change_key=if_match or item.change_key,
-                    extended=write.extended,
-                )
+                updated, send = self._write_master(item, body, if_match)
                 break
-            except StaleChangeKey as error:
-                if if_match is not None:
-                    raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE) from error
-                item = self._find(item.mailbox, self._public_id(item, immutable=True))  # raced: read again
-            except ItemNotFound as error:
-                raise _not_found() from error
-        return self._json(
-            200, self._render(updated, view, immutable, request), request, request_id, applied, etag=updated.change_key
-        )
+            except _Raced:
+                item = self._find(item.mailbox, self._public_id(item, immutable=True))
+        if send is SendMode.ALL:
+            updated = self._mail_exceptions(updated)
+        return self._json(200, self._render(updated, call), call, etag=updated.change_key)
 
-    def _timezones(self, request: Request, request_id: str) -> Response:
+    def _write_master(self, item: StoredItem, body: Any, if_match: str | None) -> tuple[StoredItem, SendMode]:
+        write = events.read_event(body, item.doc)
+        send = _send_mode(write)
+        updated = _store_write(
+            lambda: self.store.update_item(
+                item.item_id,
+                write.changes,
+                send=send,
+                if_change_key=if_match or item.change_key,
+                extended=write.extended,
+            ),
+            raced=if_match is None,
+        )
+        return updated, send
+
+    def _mail_exceptions(self, item: StoredItem) -> StoredItem:
+        """After a master update that mailed everyone: an update about each changed occurrence the
+        series kept, to that occurrence's attendees (reference/graph.md D)."""
+        for day in sorted(item.doc.get("exceptions") or {}):
+            item = self.store.update_occurrence(item.item_id, day, {}, send=SendMode.ALL)
+        return item
+
+    def _timezones(self, call: _Call) -> Response:
         names = events.windows_zone_names()
         value = [{"alias": name, "displayName": name} for name in names]
-        return self._json(200, {"value": value}, request, request_id, [])
+        return self._json(200, {"value": value}, call)
 
-    # -- ids -----------------------------------------------------------------------------------
+    # -- occurrences ---------------------------------------------------------------------------
+
+    def _occurrence_operation(self, call: _Call, master_id: str, original: date) -> Response:
+        """GET, PATCH, DELETE or cancel of one occurrence, addressed by its own id."""
+        item = self._find(call.route.mailbox, master_id)
+        occurrence = _live_occurrence(item, original)
+        if call.route.operation == "get":
+            return self._json(
+                200, self._render_instance(item, occurrence, master_id, call.view), call, etag=item.change_key
+            )
+        if call.route.operation == "instances":
+            raise _not_found()
+        if_match = _if_match(call.request.headers.get("if-match"))
+        if call.route.operation == "update":
+            return self._update_occurrence(item, call, master_id, original, if_match)
+        # Cancel with a comment, or delete: the organizer's delete sends cancellations (reference B.5).
+        comment = events.read_cancel(_body(call.request)) if call.route.operation == "cancel" else None
+        _store_write(
+            lambda: self.store.cancel_occurrence(
+                item.item_id, original.isoformat(), comment=comment, if_change_key=if_match
+            )
+        )
+        return self._empty(202 if call.route.operation == "cancel" else 204, call.request, call.request_id)
+
+    def _update_occurrence(
+        self, item: StoredItem, call: _Call, master_id: str, original: date, if_match: str | None
+    ) -> Response:
+        body = _body(call.request)
+        while True:
+            try:
+                updated = self._write_occurrence(item, original, body, if_match)
+                break
+            except _Raced:
+                item = self._find(item.mailbox, self._public_id(item, immutable=True))
+        changed = _live_occurrence(updated, original)
+        return self._json(
+            200, self._render_instance(updated, changed, master_id, call.view), call, etag=updated.change_key
+        )
+
+    def _write_occurrence(self, item: StoredItem, original: date, body: Any, if_match: str | None) -> StoredItem:
+        """Make one occurrence an exception: its times stay in the series' zone and may not cross
+        a neighbour's day; mail as for a master PATCH, to that occurrence's attendees."""
+        occurrence = _live_occurrence(item, original)
+        write = events.read_event(body, occurrence.doc)
+        changes = instances.occurrence_changes(write, occurrence, str(item.doc.get("timezone") or "UTC"))
+        if "start" in changes:
+            instances.check_boundary(item.doc, original, series.wall(changes["start"]))
+        return _store_write(
+            lambda: self.store.update_occurrence(
+                item.item_id,
+                original.isoformat(),
+                changes,
+                send=_send_mode(write),
+                if_change_key=if_match or item.change_key,
+            ),
+            raced=if_match is None,
+        )
+
+    # -- ids and rendering ---------------------------------------------------------------------
 
     @staticmethod
     def _public_id(item: StoredItem, *, immutable: bool) -> str:
@@ -480,8 +596,41 @@ class GraphApp:
             raise _not_found()
         return item
 
-    def _render(self, item: StoredItem, view: render.View, immutable: bool, request: Request) -> dict[str, Any]:
-        return render.event_json(item, self._public_id(item, immutable=immutable), view)
+    def _render(self, item: StoredItem, call: _Call) -> dict[str, Any]:
+        return render.event_json(item, self._public_id(item, immutable=call.immutable), call.view)
+
+    def _render_by_id(self, item: StoredItem, call: _Call) -> dict[str, Any]:
+        """An event read by its id: a series master also has `cancelledOccurrences` when selected,
+        and `exceptionOccurrences` when selected and expanded (never on lists or views)."""
+        public_id = self._public_id(item, immutable=call.immutable)
+        master = bool(item.doc.get("recurrence"))
+        select, expansion = call.view.select or frozenset(), call.view.expansion
+        expanded = expansion is not None and expansion.exception_occurrences
+        extra: dict[str, Any] = {}
+        if master and "cancelledoccurrences" in select:
+            extra["cancelledOccurrences"] = instances.cancelled_ids(public_id, item.doc)
+        if master and "exceptionoccurrences" in select and expanded:
+            extra["exceptionOccurrences"] = self._exception_occurrences(item, public_id, call.view)
+        return render.event_json(item, public_id, call.view, extra=extra)
+
+    def _exception_occurrences(self, item: StoredItem, master_id: str, view: render.View) -> list[dict[str, Any]]:
+        """The changed occurrences of a master, with `id` and the selected properties that apply."""
+        inner = replace(view, expansion=None)
+        out = []
+        for day in sorted(item.doc.get("exceptions") or {}):
+            occurrence = series.find(item.doc, date.fromisoformat(day))
+            if occurrence is not None and not occurrence.cancelled:
+                rendered = self._render_instance(item, occurrence, master_id, inner)
+                rendered.pop("@odata.etag", None)
+                out.append(rendered)
+        return out
+
+    @staticmethod
+    def _render_instance(
+        item: StoredItem, occurrence: series.Occurrence, master_id: str, view: render.View
+    ) -> dict[str, Any]:
+        public_id = instances.occurrence_id(master_id, occurrence.original)
+        return render.event_json(item, public_id, view, instance=render.Instance(occurrence, master_id))
 
     # -- responses -----------------------------------------------------------------------------
 
@@ -495,17 +644,8 @@ class GraphApp:
             headers["Preference-Applied"] = ", ".join(applied)
         return headers
 
-    def _json(
-        self,
-        status: int,
-        body: Any,
-        request: Request,
-        request_id: str,
-        applied: Sequence[str],
-        *,
-        etag: str | None = None,
-    ) -> Response:
-        headers = self._headers(request, request_id, applied)
+    def _json(self, status: int, body: Any, call: _Call, *, etag: str | None = None) -> Response:
+        headers = self._headers(call.request, call.request_id, call.applied)
         headers["Content-Type"] = _JSON
         if etag is not None:
             headers["ETag"] = f'W/"{etag}"'
@@ -532,6 +672,63 @@ _IRRESOLVABLE = (
     " does not match the current change key for the item."
 )
 _LINK_SAFE = "$,()'=:/@ "
+
+
+_VIEW_OPTIONS = frozenset({"$startdatetime", "$enddatetime", "$select", "$top", "$skip", "$count"})
+#: Query option names as Graph spells them in a nextLink (`_query` keys them lower-cased with `$`).
+_LINK_NAMES = {"$startdatetime": "startDateTime", "$enddatetime": "endDateTime"}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request being served, with what every operation needs to answer it."""
+
+    route: _Route
+    request: Request
+    request_id: str
+    query: Mapping[str, str]
+    prefer: Mapping[str, str]
+    view: render.View
+    immutable: bool
+    #: Preferences honoured so far (`Preference-Applied`); paging may add one.
+    applied: list[str]
+
+
+class _Raced(Exception):
+    """A write without If-Match lost a race with another write: read the item again and retry."""
+
+
+def _store_write(write: Callable[[], _T], *, raced: bool = False) -> _T:
+    """Run a store write, its refusals as Graph answers them: a stale change key is 412 (or
+    `_Raced` when `raced`: the client sent no If-Match), a missing item or occurrence 404."""
+    try:
+        return write()
+    except StaleChangeKey as error:
+        if raced:
+            raise _Raced from error
+        raise ODataError(412, "ErrorIrresolvableConflict", _IRRESOLVABLE) from error
+    except (ItemNotFound, OccurrenceNotFound, OccurrenceCancelled) as error:
+        raise _not_found() from error
+
+
+def _send_mode(write: events.EventWrite) -> SendMode:
+    """Graph mails only the attendees added and removed when a PATCH holds nothing but `attendees`."""
+    return SendMode.CHANGED if write.properties == {"attendees"} else SendMode.ALL
+
+
+def _live_occurrence(item: StoredItem, original: date) -> series.Occurrence:
+    """The occurrence of `item` originally on `original`; 404 when there is none or it was cancelled."""
+    occurrence = series.find(item.doc, original)
+    if occurrence is None or occurrence.cancelled:
+        raise _not_found()
+    return occurrence
+
+
+def _refuse_options(query: Mapping[str, str], supported: frozenset[str] | set[str]) -> None:
+    unsupported = set(query) - set(supported)
+    if unsupported:
+        name = sorted(unsupported)[0]
+        raise ODataError(400, "BadRequest", f"Query option '{name}' is not supported by the emulator.")
 
 
 def _not_found() -> ODataError:

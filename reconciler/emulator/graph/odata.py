@@ -6,7 +6,8 @@
   name is free and `Any`/`any` are both accepted. As on Graph, the property id must be compared
   with `eq` inside each lambda, the name part of the id is case-sensitive and values compare
   case-insensitively.
-* `$expand=singleValueExtendedProperties($filter=id eq '<id>' or id eq '<id>')`.
+* `$expand=singleValueExtendedProperties($filter=id eq '<id>' or id eq '<id>')`, and
+  `$expand=exceptionOccurrences` (a series master's changed occurrences, with `$select`).
 * `$select` lists and the `Prefer` header (RFC 7240 lists with quoted values).
 
 Errors are raised as `ODataError(status, code, message)` carrying Graph's codes: a syntax error
@@ -379,6 +380,8 @@ class Expansion:
     single_value_ids: frozenset[str] | None
     #: Expanded navigation properties the emulator returns empty (attachments, extensions, ...).
     empty: tuple[str, ...] = ()
+    #: `exceptionOccurrences` was expanded (returned on a GET of a series master that selects it).
+    exception_occurrences: bool = False
 
 
 _EMPTY_EXPANDABLE = {
@@ -390,9 +393,9 @@ _EMPTY_EXPANDABLE = {
 
 
 def parse_expand(text: str) -> Expansion | None:
-    """`$expand` of an events request; None when it does not name single-value properties."""
+    """`$expand` of an events request; None when it expands nothing the emulator returns."""
     singles: frozenset[str] | None = None
-    expanded = False
+    expanded = exceptions = False
     empty = []
     for item in split_top_level(text):
         match = re.fullmatch(r"\s*([A-Za-z]+)\s*(?:\((.*)\))?\s*", item, re.DOTALL)
@@ -403,15 +406,19 @@ def parse_expand(text: str) -> Expansion | None:
         if lowered == "singlevalueextendedproperties":
             expanded = True
             singles = _expand_filter_ids(options) if options is not None else frozenset()
+        elif lowered == "exceptionoccurrences":
+            if options is not None:
+                raise ODataError(400, "BadRequest", "The emulator takes no options in $expand=exceptionOccurrences.")
+            exceptions = True
         elif lowered in _EMPTY_EXPANDABLE:
             empty.append(_EMPTY_EXPANDABLE[lowered])
         else:
             raise ODataError(400, "BadRequest", _unknown_property(name))
-    if not expanded and not empty:
+    if not expanded and not empty and not exceptions:
         return None
     # Graph documents $expand of extended properties only with an inner $filter on the id; without
     # one the reported behaviour is an empty collection, which is what the emulator returns.
-    return Expansion(singles if expanded else None, tuple(empty))
+    return Expansion(singles if expanded else None, tuple(empty), exceptions)
 
 
 def _expand_filter_ids(options: str) -> frozenset[str]:

@@ -5,6 +5,11 @@ preferred (all-day events float: midnight in whatever zone is asked for), bodies
 documents unless text was preferred, recurrence with Graph's default fills (`month: 0`,
 `firstDayOfWeek: "sunday"`, `endDate: "0001-01-01"`, ...), `@odata.etag` = `W/"<changeKey>"`,
 extended properties only when expanded.
+
+An occurrence or exception of a series renders from its own document (`series.Occurrence.doc`)
+with `type`, `seriesMasterId`, `originalStart`, no recurrence, an `iCalUId` of its own (the
+master's global object id with the original date in it, as Outlook makes them) and the master's
+change key (instances share one etag, reference/graph.md A.5).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from reconciler.emulator import series
 from reconciler.emulator.graph.events import convert, windows_name
+from reconciler.emulator.graph.instances import original_start_utc
 from reconciler.emulator.graph.odata import Expansion, canonical_property_id
 from reconciler.emulator.store import StoredItem
 
@@ -33,6 +40,14 @@ class View:
     body_text: bool = False
     select: frozenset[str] | None = None
     expansion: Expansion | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An occurrence (or exception) of a series to render, with its master's public id."""
+
+    occurrence: series.Occurrence
+    master_id: str
 
 
 def _timestamp(value: str) -> str:
@@ -102,11 +117,26 @@ def _filled_recurrence(recurrence: Mapping[str, Any], zone_label: str) -> dict[s
     }
 
 
+def _occurrence_uid(uid: str, original: datetime | None) -> str:
+    """A global object id with an instance date (bytes 16-19: year, month, day), as Outlook makes them."""
+    if original is None:
+        return uid
+    return f"{uid[:32]}{original.year:04X}{original.month:02X}{original.day:02X}{uid[40:]}"
+
+
 def event_json(
-    item: StoredItem, public_id: str, view: View, *, web_base: str = "https://outlook.office365.com"
+    item: StoredItem,
+    public_id: str,
+    view: View,
+    *,
+    instance: Instance | None = None,
+    extra: Mapping[str, Any] | None = None,
+    web_base: str = "https://outlook.office365.com",
 ) -> dict[str, Any]:
-    """An item as Graph renders it for `view` (all default properties unless `$select`ed)."""
-    doc = item.doc
+    """An item, or one `instance` of it, as Graph renders it for `view` (all default properties
+    unless `$select`ed). `extra` holds properties only some requests return (`cancelledOccurrences`,
+    `exceptionOccurrences`); they are added before `$select` applies."""
+    doc = instance.occurrence.doc if instance is not None else item.doc
     zone_name = windows_name(doc.get("timezone", "UTC"))
     body = doc.get("body") or {"type": "text", "content": ""}
     content_type, content = ("text", plain_text(body)) if view.body_text else ("html", html_document(body))
@@ -124,7 +154,7 @@ def event_json(
         "transactionId": doc.get("transaction_id"),
         "originalStartTimeZone": zone_name,
         "originalEndTimeZone": zone_name,
-        "iCalUId": item.uid,
+        "iCalUId": _occurrence_uid(item.uid, instance.occurrence.original_start if instance else None),
         "uid": item.uid,
         "reminderMinutesBeforeStart": doc.get("reminder_minutes", 15),
         "isReminderOn": bool(doc.get("is_reminder_on", True)),
@@ -137,9 +167,9 @@ def event_json(
         "isCancelled": item.state == "cancelled",
         "isOrganizer": True,
         "responseRequested": bool(doc.get("response_requested", True)),
-        "seriesMasterId": None,
+        "seriesMasterId": instance.master_id if instance is not None else None,
         "showAs": doc.get("show_as", "busy"),
-        "type": "seriesMaster" if recurrence else "singleInstance",
+        "type": _event_type(instance, recurrence),
         "webLink": f"{web_base}/owa/?itemid={public_id}&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None,
         "isOnlineMeeting": online,
@@ -182,8 +212,11 @@ def event_json(
         "organizer": {"emailAddress": {"name": item.mailbox, "address": item.mailbox}},
         "onlineMeeting": {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{item.uid[-32:]}"} if online else None,
     }
-    if event["transactionId"] is None:
+    if event["transactionId"] is None or instance is not None:
         del event["transactionId"]
+    if instance is not None:
+        event["originalStart"] = original_start_utc(instance.occurrence, doc)
+    event.update(extra or {})
     if view.select is not None:
         event = {k: v for k, v in event.items() if k in ("@odata.etag", "id") or k.lower() in view.select}
     if view.expansion is not None:
@@ -195,6 +228,12 @@ def event_json(
         for name in view.expansion.empty:
             event[name] = []
     return event
+
+
+def _event_type(instance: Instance | None, recurrence: Any) -> str:
+    if instance is not None:
+        return "exception" if instance.occurrence.exception else "occurrence"
+    return "seriesMaster" if recurrence else "singleInstance"
 
 
 def extended_of(item: StoredItem) -> dict[str, str]:
