@@ -209,13 +209,39 @@ class _MeetingReader(DocumentReader):
 
     def _check_backend(self) -> None:
         """What the YAML can say but the configured backend cannot store is an error naming it."""
-        if (
-            self.config.backend == "ews"
-            and self.get("online_meeting", default=self.config.defaults.online_meeting) is True
-        ):
+        if self.config.backend != "ews":
+            return
+        if self.get("online_meeting", default=self.config.defaults.online_meeting) is True:
             where: NodePath = ("online_meeting",) if self.has("online_meeting") else ()
             self.error(
                 where, "EWS cannot create Teams meetings (backend: ews); remove online_meeting or use backend: graph"
+            )
+        self._check_ews_occurrence_attendees()
+        self._check_ews_relative_days()
+
+    def _check_ews_occurrence_attendees(self) -> None:
+        """EWS refuses attendee changes on one occurrence (ErrorInvalidPropertySet, exchangelib #1356)."""
+        for index, override in enumerate(self.list_at("recurrence", "overrides")):
+            if isinstance(override, dict) and "attendees" in override:
+                self.error(
+                    ("recurrence", "overrides", index, "attendees"),
+                    "EWS cannot change the attendees of a single occurrence (backend: ews); "
+                    "remove attendees from this override or use backend: graph",
+                    at_key=True,
+                )
+
+    def _check_ews_relative_days(self) -> None:
+        """EWS's DayOfWeekIndex patterns name one day, or all weekdays, weekend days or days."""
+        days, week = self.get("recurrence", "on"), self.get("recurrence", "week_of_month")
+        if week is MISSING or not isinstance(days, list):
+            return
+        chosen = frozenset(str(day) for day in days)
+        if len(chosen) > 1 and chosen not in _EWS_DAY_GROUPS:
+            named = ", ".join(day.value for day in model.Weekday if day.value in chosen)
+            self.error(
+                ("recurrence", "on"),
+                f"EWS cannot repeat on the {week} of several week days ({named}) unless they are monday to friday, "
+                "saturday and sunday, or all seven (backend: ews); name one day or use backend: graph",
             )
 
     def _organizer(self) -> str | None:
@@ -243,6 +269,14 @@ class _MeetingReader(DocumentReader):
         if text is None or text == "none":
             return None
         return MISSING if text is MISSING else parse_minutes(text)
+
+
+#: The day sets EWS relative patterns can name besides one day: Weekday, WeekendDay and Day.
+_EWS_DAY_GROUPS = (
+    frozenset(("monday", "tuesday", "wednesday", "thursday", "friday")),
+    frozenset(("saturday", "sunday")),
+    frozenset(day.value for day in model.Weekday),
+)
 
 
 def _kind(value: Any) -> str:

@@ -1008,3 +1008,55 @@ def test_an_online_meeting_is_an_error_on_the_ews_backend(tmp_path: Path) -> Non
         "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews);"
         " remove online_meeting or use backend: graph"
     ]
+
+
+EWS_SERIES = (
+    "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nattendees:\n  required: [alice@contoso.com]\n"
+    "recurrence:\n  every: week\n  count: 4\n  overrides:\n    - date: 2026-12-08\n      subject: Moved\n"
+    "    - date: 2026-12-15\n      attendees:\n        required: [bob@contoso.com]\n"
+)
+
+
+def test_an_override_changing_attendees_is_an_error_naming_the_ews_backend(tmp_path: Path) -> None:
+    assert problems(tmp_path, {"m.yaml": EWS_SERIES}, backend="ews") == [
+        "meetings/m.yaml:13:7: EWS cannot change the attendees of a single occurrence (backend: ews);"
+        " remove attendees from this override or use backend: graph"
+    ]
+
+
+def test_an_override_changing_attendees_is_accepted_on_graph_and_the_sandbox(tmp_path: Path) -> None:
+    for backend in ("graph", "sandbox"):
+        meeting = one(tmp_path, EWS_SERIES, backend=backend)
+        assert meeting.recurrence is not None
+        assert dict(meeting.recurrence.overrides[1].changes) == {"required": ["bob@contoso.com"], "optional": []}
+
+
+@pytest.mark.parametrize(
+    ("days", "start"),
+    [
+        ("[monday, tuesday, wednesday, thursday, friday]", "2026-12-31"),
+        ("[sunday, saturday]", "2026-12-27"),
+        ("[friday]", "2026-12-25"),
+        ("[friday, friday]", "2026-12-25"),
+        ("[monday, tuesday, wednesday, thursday, friday, saturday, sunday]", "2026-12-31"),
+    ],
+    ids=["weekday", "weekend-day", "one-day", "one-day-twice", "day"],
+)
+def test_a_relative_pattern_on_one_day_or_an_ews_day_group_loads_on_the_ews_backend(
+    tmp_path: Path, days: str, start: str
+) -> None:
+    text = f"id: m\nsubject: S\nstart: {start}T10:00\nrecurrence: {{every: month, week_of_month: last, on: {days}}}\n"
+    meeting = one(tmp_path, text, backend="ews")
+    assert meeting.recurrence is not None and meeting.recurrence.week_of_month is model.WeekOfMonth.LAST
+
+
+def test_a_relative_pattern_on_several_days_outside_the_ews_groups_is_an_error_naming_the_backend(
+    tmp_path: Path,
+) -> None:
+    text = "id: m\nsubject: S\nstart: 2026-12-02T10:00\nrecurrence:\n  every: month\n  week_of_month: first\n"
+    text += "  on: [wednesday, monday]\n"
+    assert problems(tmp_path, {"m.yaml": text}, backend="ews") == [
+        "meetings/m.yaml:7:7: EWS cannot repeat on the first of several week days (monday, wednesday) unless they"
+        " are monday to friday, saturday and sunday, or all seven (backend: ews); name one day or use backend: graph"
+    ]
+    assert one(tmp_path, text, backend="graph").recurrence is not None
