@@ -382,15 +382,6 @@ def test_server_refusals_become_the_projects_errors_naming_the_meeting(
         provider.cancel(CancelRequest(ORGANIZER, "team/x", item.item_id, item.change_key, None))
 
 
-def test_occurrence_skips_are_refused_rather_than_silently_dropped(
-    provider: GraphProvider, store: MailboxStore
-) -> None:
-    weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=4, skip=(date(2026, 12, 8),))
-    with pytest.raises(RequestRejectedError, match="skip"):
-        create(provider, recurrence=weekly)
-    assert store.list_items(ORGANIZER) == []
-
-
 def test_requests_from_many_threads_stay_within_four_per_mailbox(graph: GraphServer, store: MailboxStore) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False)
     try:

@@ -64,7 +64,8 @@ def test_default_filled_recurrence_reads_back_as_the_canonical_pattern() -> None
             "numberOfOccurrences": 0,
         },
     }
-    assert wire.observe(served(expected, recurrence=filled), ORGANIZER).fields["recurrence"] == expected["recurrence"]
+    event = served(expected, recurrence=filled, cancelledOccurrences=[], exceptionOccurrences=[])
+    assert wire.observe(event, ORGANIZER).fields["recurrence"] == expected["recurrence"]
 
 
 @pytest.mark.parametrize(
@@ -162,11 +163,97 @@ def _without_odata_type(value: Any) -> Any:
     return value
 
 
-def test_the_record_stands_in_for_skips_only_on_series() -> None:
-    observed = wire.observe(served(fields()), ORGANIZER)
-    assert observed.fields["skip"] == [] and observed.fields["overrides"] == []
-    assert wire.unsupported_fields({"skip": ["2026-12-08"], "overrides": []}) == ["skip"]
-    assert wire.unsupported_fields({"skip": ["2026-12-08"]}, {"subject"}) == []
+WEEKLY = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6)
+
+
+def exception(day_utc: str, start: str, end: str, **values: Any) -> dict[str, Any]:
+    """A changed occurrence as Graph lists it in `exceptionOccurrences` (UTC times)."""
+    base = {
+        "id": f"AAMkAD-{day_utc}",
+        "originalStart": f"{day_utc}T09:00:00Z",
+        "type": "exception",
+        "start": {"dateTime": start, "timeZone": "UTC"},
+        "end": {"dateTime": end, "timeZone": "UTC"},
+    }
+    return base | values
+
+
+def test_a_series_reads_its_skips_from_cancelled_occurrences_and_its_overrides_from_its_exceptions() -> None:
+    series = fields(recurrence=WEEKLY)
+    plain = served(series)
+    moved = exception(
+        "2026-12-08", "2026-12-08T13:00:00.0000000", "2026-12-08T13:30:00.0000000", **_shown(plain, subject="Moved")
+    )
+    people = [{"type": "required", "emailAddress": {"address": "Erin@Contoso.com"}}]
+    invited = exception(
+        "2026-12-15", "2026-12-15T09:00:00.0000000", "2026-12-15T09:30:00.0000000", **_shown(plain, attendees=people)
+    )
+    event = plain | {
+        "cancelledOccurrences": ["OID.AAMkAD/x+y=.2026-12-22", "OID.AAMkAD/x+y=.2026-12-29"],
+        "exceptionOccurrences": [moved, invited],
+    }
+    observed = wire.observe(event, ORGANIZER)
+    assert observed.fields["skip"] == ["2026-12-22", "2026-12-29"]
+    assert observed.fields["overrides"] == [
+        {"date": "2026-12-08", "start": "2026-12-08T14:00", "end": "2026-12-08T14:30", "subject": "Moved"},
+        {"date": "2026-12-15", "required": ["erin@contoso.com"], "optional": []},
+    ]
+
+
+def _shown(event: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """The properties an exception shows: the series' own, with `values` changed."""
+    keys = ("subject", "location", "body", "attendees")
+    return {key: event[key] for key in keys} | values
+
+
+def test_a_series_read_without_its_occurrences_is_an_error_not_a_series_without_skips() -> None:
+    with pytest.raises(KeyError, match="cancelledOccurrences"):
+        wire.observe(served(fields(recurrence=WEEKLY)), ORGANIZER)
+
+
+@pytest.mark.parametrize(
+    ("original_start", "all_day", "day"),
+    [
+        ("2026-10-27T09:00:00Z", False, "2026-10-27"),  # 10:00 in Berlin after daylight saving ended
+        ("2026-10-27T23:30:00.0000000Z", False, "2026-10-28"),  # 00:30 the next day in Berlin
+        ("2026-10-27T00:30:00+01:00", False, "2026-10-27"),
+        ("2026-10-27T00:00:00Z", True, "2026-10-27"),  # all-day occurrences float
+    ],
+)
+def test_an_occurrence_is_identified_by_its_original_date_in_the_series_zone(
+    original_start: str, all_day: bool, day: str
+) -> None:
+    assert wire.original_date({"originalStart": original_start}, "Europe/Berlin", all_day=all_day) == day
+
+
+def test_an_attendee_only_occurrence_change_patches_the_whole_attendee_list_alone() -> None:
+    series = fields(recurrence=WEEKLY, rooms=("room-1@contoso.com",))
+    body = wire.occurrence_body(series, {"required": ["erin@contoso.com"]})
+    assert body == {
+        "attendees": [
+            {"type": "required", "emailAddress": {"address": "erin@contoso.com"}},
+            {"type": "optional", "emailAddress": {"address": "carol@contoso.com"}},
+            {"type": "resource", "emailAddress": {"address": "room-1@contoso.com"}},
+        ]
+    }
+
+
+def test_other_occurrence_changes_patch_only_their_properties_in_the_series_zone() -> None:
+    series = fields(recurrence=WEEKLY)
+    values = {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30", "subject": "Moved", "body": "*Short*"}
+    assert wire.occurrence_body(series, values) == {
+        "subject": "Moved",
+        "body": {"contentType": "html", "content": "<p><em>Short</em></p>\n"},
+        "start": {"dateTime": "2026-12-08T14:00:00", "timeZone": "W. Europe Standard Time"},
+        "end": {"dateTime": "2026-12-08T14:30:00", "timeZone": "W. Europe Standard Time"},
+    }
+
+
+def test_an_occurrence_is_looked_up_on_its_day_and_where_its_override_moved_it() -> None:
+    series = fields(recurrence=WEEKLY)
+    assert wire.occurrence_window(series, "2026-12-08", {}) == ("2026-12-07T23:00:00Z", "2026-12-08T23:00:00Z")
+    moved = {"start": "2026-12-10T09:00", "end": "2026-12-10T10:00"}
+    assert wire.occurrence_window(series, "2026-12-08", moved) == ("2026-12-07T23:00:00Z", "2026-12-10T09:00:00Z")
 
 
 def test_select_names_every_property_observe_reads() -> None:

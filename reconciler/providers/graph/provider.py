@@ -4,16 +4,31 @@ How it keeps the contract (providers/base.py) on Graph (reference/graph.md):
 
 * Listing: `GET /users/{organizer}/events` filtered on our namespace property, our three
   properties expanded, only the properties we read selected, `$top=500`, `@odata.nextLink`
-  followed by hand with `Prefer: outlook.timezone="UTC", IdType="ImmutableId"` on every page.
+  followed by hand with `Prefer: outlook.timezone="UTC", IdType="ImmutableId"` on every page. Each
+  series master is then read by its id (`GET .../events/{id}` selecting `cancelledOccurrences` and
+  `exceptionOccurrences`, expanding the latter: Graph returns them nowhere else), so skips and
+  overrides come from the calendar: N meetings of which S are series cost ceil(N / 500) + S reads.
 * Creating: one POST carrying the ownership properties and the deterministic `transactionId`, so a
   create repeated after a lost answer is de-duplicated by Exchange; after an unknown outcome (a
   timeout, a 504, a dropped connection) `create` raises TransientError and the caller looks the
-  marker up with `find` (one filtered GET) before trying again.
+  marker up with `find` (one filtered GET) before trying again. A new series then gets its skips
+  and overrides as occurrence writes (below) and is read back with one GET.
 * Updating: a sparse PATCH with only the Graph properties of the changed fields and `If-Match`.
   When only attendee lists changed (and the meeting id stays), the body holds only `attendees`, the
   one PATCH Exchange answers by mailing just the attendees added or removed; the last-applied record
   is then left as it was (writing it would mail everyone). Otherwise the record (and, for a move,
   the new meeting id) goes in the same PATCH. Graph cannot write organizer-only fields silently.
+  A series follows `occurrences.series_edits`: the master PATCH (with the pattern when Exchange
+  must regenerate the series; none when only skips and overrides change), then per occurrence edit
+  one `GET .../instances` around its original date to find its id by `originalStart` and one write:
+  `POST .../{occurrence}/cancel` for a skip, a PATCH of the changed properties for an override
+  (only `attendees` when only its attendee lists change). Every write carries If-Match with the
+  master's latest change key (a cancel's 202 carries none: the next lookup's etag stands in); one
+  GET reads the result back.
+* Occurrence writes are idempotent: an occurrence already cancelled (absent from `/instances`, or
+  404) is not cancelled again, and a write whose answer was lost is confirmed by looking again. Once
+  a series write went through, an outcome that stays unknown is a ProviderError asking for a new
+  plan, never a TransientError (which would repeat the whole update and its mail).
 * Cancelling: `POST .../cancel` with the comment and `If-Match`; 412 becomes ConflictError.
 * Limits: at most `max_in_flight` (4) requests per mailbox from all threads together; 429 and 503
   are retried after `Retry-After` (or a backoff without one) with the gate released while waiting;
@@ -46,11 +61,12 @@ from reconciler.errors import (
     TransientError,
 )
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
+from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
 from reconciler.providers.graph import auth, wire
 
 if TYPE_CHECKING:
-    from reconciler.providers.graph.sdk import Failure
+    from reconciler.providers.graph.sdk import Failure, Page
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -79,11 +95,21 @@ class ConfigLike(Protocol):
     def secret(self, name: str) -> str | None: ...
 
 
+@dataclass(frozen=True)
+class _Series:
+    """The series an occurrence write addresses: its mailbox, meeting id, master id and fields."""
+
+    organizer: str
+    meeting_id: str
+    item_id: str
+    fields: Mapping[str, Any]
+
+
 class GraphProvider:
     """Provider over Microsoft Graph. See the module docstring and `providers.base`."""
 
     name = "graph"
-    capabilities = Capabilities(silent_organizer_fields=False)
+    capabilities = Capabilities(silent_organizer_fields=False, series_update_mails_exceptions=True)
 
     def __init__(
         self,
@@ -153,11 +179,8 @@ class GraphProvider:
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
         action = f"listing the {namespace} meetings in {organizer}'s calendar"
         events = self._run(self._list(organizer, wire.property_filter(wire.NAMESPACE_PROPERTY, namespace), action))
-        return [
-            self._observe(event, organizer)
-            for event in events
-            if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace
-        ]
+        ours = [event for event in events if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace]
+        return [self._observe(event, organizer) for event in self._run(self._complete(organizer, ours, action))]
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         action = f"looking up {meeting_id} in {organizer}'s calendar"
@@ -168,50 +191,15 @@ class GraphProvider:
                 extended.get(wire.NAMESPACE_PROPERTY) == namespace
                 and extended.get(wire.MEETING_ID_PROPERTY) == meeting_id
             ):
-                return self._observe(event, organizer)
+                (complete,) = self._run(self._complete(organizer, [event], action))
+                return self._observe(complete, organizer)
         return None
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
-        self._refuse_unsupported(request.meeting_id, request.fields, None)
-        body = wire.create_body(request.namespace, request.meeting_id, request.fields, request.transaction_id)
-        action = f"creating {request.meeting_id} in {request.organizer}'s calendar"
-        event = self._run(
-            self._call(
-                request.organizer,
-                action,
-                lambda: self._client.create_event(request.organizer, body, prefer=wire.PREFER),
-                write=True,
-            )
-        )
-        event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
-        return self._observe(event, request.organizer)
+        return self._observe(self._run(self._create(request)), request.organizer)
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
-        self._refuse_unsupported(request.meeting_id, request.fields, request.changed)
-        moved = request.meeting_id != request.previous_meeting_id
-        attendees_only = bool(request.changed) and request.changed <= ATTENDEE_FIELDS and not moved
-        body = wire.event_properties(request.fields, wire.graph_properties(request.changed, request.fields))
-        if not attendees_only:
-            body["singleValueExtendedProperties"] = wire.ownership_properties(
-                request.namespace, request.meeting_id, request.fields
-            )
-        organizer, action = request.organizer, f"updating {request.meeting_id} in {request.organizer}'s calendar"
-        event = self._run(
-            self._call(
-                organizer,
-                action,
-                lambda: self._client.update_event(
-                    organizer, request.item_id, body, if_match=wire.etag(request.change_key), prefer=wire.PREFER
-                ),
-                write=True,
-            )
-        )
-        if attendees_only:
-            # The record was not rewritten: read it back rather than guess it.
-            event = self._run(self._get(organizer, request.item_id, f"reading {request.meeting_id} back"))
-        else:
-            event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
-        return self._observe(event, organizer)
+        return self._observe(self._run(self._update(request)), request.organizer)
 
     def cancel(self, request: CancelRequest) -> None:
         organizer, action = request.organizer, f"cancelling {request.meeting_id} in {request.organizer}'s calendar"
@@ -243,6 +231,178 @@ class GraphProvider:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
+    # -- writes --------------------------------------------------------------------------------
+
+    async def _create(self, request: CreateRequest) -> dict[str, Any]:
+        """POST the meeting (the series without skips and overrides, the record with them), then
+        write each skip and override of a new series as an occurrence edit."""
+        body = wire.create_body(request.namespace, request.meeting_id, request.fields, request.transaction_id)
+        action = f"creating {request.meeting_id} in {request.organizer}'s calendar"
+        event: dict[str, Any] = await self._call(
+            request.organizer,
+            action,
+            lambda: self._client.create_event(request.organizer, body, prefer=wire.PREFER),
+            write=True,
+        )
+        event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
+        if not request.fields.get("recurrence"):
+            return event
+        edits = creation_edits(request.fields)
+        if not edits.edits:
+            return event | {"cancelledOccurrences": [], "exceptionOccurrences": []}  # a new series has neither
+        target = _Series(request.organizer, request.meeting_id, str(event["id"]), request.fields)
+        await self._write_occurrences(target, edits, wire.change_key(event))
+        return await self._get(request.organizer, target.item_id, f"reading {request.meeting_id} back", series=True)
+
+    async def _update(self, request: UpdateRequest) -> dict[str, Any]:
+        """The steps of `occurrences.series_edits`: the master write (skipped when only skips and
+        overrides changed), one write per occurrence edit, then one GET reading the result back
+        (unless the master write's answer already holds everything)."""
+        edits = series_edits(request.before, request.fields, request.changed)
+        names = edits.master_fields(request.changed)
+        moved = request.meeting_id != request.previous_meeting_id
+        attendees_only = bool(names) and names <= ATTENDEE_FIELDS and not moved
+        target = _Series(request.organizer, request.meeting_id, request.item_id, request.fields)
+        event: dict[str, Any] | None = None
+        key = request.change_key
+        if names or moved or not request.changed:
+            event = await self._write_master(request, names, attendees_only, confirm=bool(edits.edits))
+            key = wire.change_key(event)
+        if edits.edits:
+            await self._write_occurrences(target, edits, key)
+        series = bool(request.fields.get("recurrence"))
+        if event is None or series or attendees_only:
+            # A series' occurrences, or a record left as it was: read them back rather than guess.
+            action = f"reading {request.meeting_id} back"
+            event = await self._get(request.organizer, request.item_id, action, series=series)
+        return event
+
+    async def _write_master(
+        self, request: UpdateRequest, names: frozenset[str], attendees_only: bool, *, confirm: bool
+    ) -> dict[str, Any]:
+        """A sparse PATCH of the master with If-Match: only attendees when only attendee lists
+        change (the record is then left as it was: writing it would mail everyone), else the
+        properties of `names` and the record. With `confirm`, a lost answer is checked by reading
+        the master: a write it shows is taken as done, so the occurrence writes can follow."""
+        body = wire.event_properties(request.fields, wire.graph_properties(names, request.fields))
+        if not attendees_only:
+            body["singleValueExtendedProperties"] = wire.ownership_properties(
+                request.namespace, request.meeting_id, request.fields
+            )
+        organizer, action = request.organizer, f"updating {request.meeting_id} in {request.organizer}'s calendar"
+        try:
+            event: dict[str, Any] = await self._call(
+                organizer,
+                action,
+                lambda: self._client.update_event(
+                    organizer, request.item_id, body, if_match=wire.etag(request.change_key), prefer=wire.PREFER
+                ),
+                write=True,
+            )
+        except TransientError:
+            if not confirm:
+                raise
+            event = await self._get(organizer, request.item_id, f"checking the update of {request.meeting_id}")
+            if not wire.holds(event, body):
+                raise
+        if not attendees_only:
+            event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
+        return event
+
+    async def _write_occurrences(self, target: _Series, edits: SeriesEdits, key: str | None) -> None:
+        """Each occurrence edit in order, with If-Match carrying the master's latest change key.
+
+        Once one write of the series went through, a write whose outcome stays unknown is not a
+        TransientError (the caller would repeat the whole update and its mail) but a ProviderError
+        asking for a new plan, which reads what the calendar holds and writes only what is missing.
+        """
+        try:
+            for edit in edits.edits:
+                override = edits.base_overrides.get(edit.date, {})
+                if edit.kind is EditKind.CANCEL:
+                    key = await self._cancel_occurrence(target, edit, override, key)
+                else:
+                    key = await self._change_occurrence(target, edit, override, key)
+        except TransientError as error:
+            raise ProviderError(
+                f"{error} {target.meeting_id} was only partly updated; plan and apply again to finish."
+            ) from error
+
+    async def _cancel_occurrence(
+        self, target: _Series, edit: OccurrenceEdit, override: Mapping[str, Any], key: str | None
+    ) -> str | None:
+        """Cancel one occurrence (no comment). One that is already gone is left alone. Returns the
+        master's change key when known (a 202 carries none: the next lookup's etag stands in)."""
+        action = f"cancelling the {edit.date} occurrence of {target.meeting_id} in {target.organizer}'s calendar"
+        found = await self._find_occurrence(target, edit.date, override, action)
+        if found is None:
+            return key  # cancelled already (an earlier run, or in Outlook)
+        if_match = wire.etag(key or wire.change_key(found))
+        try:
+            await self._call(
+                target.organizer,
+                action,
+                lambda: self._client.cancel_event(
+                    target.organizer, str(found["id"]), None, if_match=if_match, prefer=wire.PREFER
+                ),
+                write=True,
+            )
+        except NotFoundError:
+            return None  # gone meanwhile: cancelled is what we want
+        except TransientError:
+            if await self._find_occurrence(target, edit.date, override, action) is not None:
+                raise
+        return None
+
+    async def _change_occurrence(
+        self, target: _Series, edit: OccurrenceEdit, override: Mapping[str, Any], key: str | None
+    ) -> str:
+        """PATCH one occurrence with the edit's values; returns the master's new change key."""
+        action = f"changing the {edit.date} occurrence of {target.meeting_id} in {target.organizer}'s calendar"
+        found = await self._find_occurrence(target, edit.date, override, action)
+        if found is None:
+            raise NotFoundError(
+                f"The {edit.date} occurrence of {target.meeting_id} is not in {target.organizer}'s calendar"
+                " (cancelled outside git?); plan again."
+            )
+        body = wire.occurrence_body(target.fields, edit.values)
+        if_match = wire.etag(key or wire.change_key(found))
+        try:
+            event: dict[str, Any] = await self._call(
+                target.organizer,
+                action,
+                lambda: self._client.update_event(
+                    target.organizer, str(found["id"]), body, if_match=if_match, prefer=wire.PREFER
+                ),
+                write=True,
+            )
+        except TransientError:
+            event = await self._find_occurrence(target, edit.date, override, action) or {}
+            if not event or not wire.occurrence_holds(event, target.fields, edit.values):
+                raise
+        return wire.change_key(event)
+
+    async def _find_occurrence(
+        self, target: _Series, day: str, override: Mapping[str, Any], action: str
+    ) -> dict[str, Any] | None:
+        """The live occurrence originally on `day` (from `/instances` around that day and where its
+        `override` moved it), or None when it was cancelled."""
+        start, end = wire.occurrence_window(target.fields, day, override)
+        found = await self._pages(
+            target.organizer,
+            action,
+            lambda: self._client.list_instances(
+                target.organizer,
+                target.item_id,
+                start=start,
+                end=end,
+                select=wire.INSTANCE_SELECT,
+                prefer=wire.PREFER,
+            ),
+        )
+        zone, all_day = target.fields["timezone"], bool(target.fields["all_day"])
+        return next((o for o in found if wire.original_date(o, zone, all_day=all_day) == day), None)
+
     # -- internals -----------------------------------------------------------------------------
 
     async def _shutdown(self) -> None:
@@ -266,40 +426,47 @@ class GraphProvider:
                 f" read ({type(error).__name__}: {error})."
             ) from error
 
-    def _refuse_unsupported(self, meeting_id: str, fields: Mapping[str, Any], changed: frozenset[str] | None) -> None:
-        unsupported = wire.unsupported_fields(fields, changed)
-        if unsupported:
-            raise RequestRejectedError(
-                f"{meeting_id} uses {' and '.join(unsupported)}, which the Graph backend cannot write yet"
-                " (occurrence skips and overrides)."
-            )
-
     async def _list(self, organizer: str, filter: str, action: str) -> list[dict[str, Any]]:
         expand = wire.expand_ownership()
-        page = await self._call(
+        return await self._pages(
             organizer,
             action,
             lambda: self._client.list_events(
                 organizer, filter=filter, expand=expand, select=wire.SELECT, top=self.page_size, prefer=wire.PREFER
             ),
-            write=False,
         )
+
+    async def _pages(self, organizer: str, action: str, first: Callable[[], Awaitable[Page]]) -> list[dict[str, Any]]:
+        """Every event of a paged read: the first page, then each `@odata.nextLink` in turn."""
+        page = await self._call(organizer, action, first, write=False)
         events = list(page.value)
         while page.next_link:
             page = await self._call(organizer, action, self._next_page(organizer, page.next_link), write=False)
             events.extend(page.value)
         return events
 
-    def _next_page(self, organizer: str, link: str) -> Callable[[], Awaitable[Any]]:
+    def _next_page(self, organizer: str, link: str) -> Callable[[], Awaitable[Page]]:
         return lambda: self._client.list_next(organizer, link, prefer=wire.PREFER)
 
-    async def _get(self, organizer: str, item_id: str, action: str) -> dict[str, Any]:
+    async def _complete(self, organizer: str, events: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+        """Listed events with each series master read again by its id (concurrently, within the
+        mailbox's limit): only that read returns its cancelled and changed occurrences."""
+
+        async def complete(event: dict[str, Any]) -> dict[str, Any]:
+            if not wire.is_series_master(event):
+                return event
+            return await self._get(organizer, str(event["id"]), action, series=True)
+
+        return list(await asyncio.gather(*(complete(event) for event in events)))
+
+    async def _get(self, organizer: str, item_id: str, action: str, *, series: bool = False) -> dict[str, Any]:
+        """One event by id with our properties; a series master with its occurrences (`series`)."""
+        expand = [wire.expand_ownership(), *([wire.EXCEPTIONS] if series else [])]
+        select = wire.SERIES_SELECT if series else wire.SELECT
         result: dict[str, Any] = await self._call(
             organizer,
             action,
-            lambda: self._client.get_event(
-                organizer, item_id, expand=wire.expand_ownership(), select=wire.SELECT, prefer=wire.PREFER
-            ),
+            lambda: self._client.get_event(organizer, item_id, expand=expand, select=select, prefer=wire.PREFER),
             write=False,
         )
         return result

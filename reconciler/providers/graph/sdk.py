@@ -18,7 +18,7 @@ Choices made here (reference/graph.md section 0):
   JSON also means the SDK's case-sensitive enum parsing cannot silently turn a value into None;
   `wire` compares enum values case-insensitively. Error answers become `GraphHTTPError`.
 * Paging follows `@odata.nextLink` by hand with the Prefer headers on every page (PageIterator
-  drops them); `$batch` is not used.
+  drops them), for `/events` and `/instances` alike; `$batch` is not used.
 * msgraph-core's `AsyncGraphTransport` has no `aclose()`, so closing the client would leave the
   connection pool open; `aclose` closes the pools beneath it too.
 """
@@ -43,6 +43,7 @@ from msgraph.generated.users.item.events.events_request_builder import EventsReq
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 from msgraph.generated.users.item.events.item.cancel.cancel_request_builder import CancelRequestBuilder  # noqa: F401
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
+from msgraph.generated.users.item.events.item.instances.instances_request_builder import InstancesRequestBuilder
 
 # The request builders the calls below walk through, imported now rather than lazily on first use:
 # the provider imports this module with msgraph's import-time DeprecationWarnings silenced.
@@ -219,10 +220,22 @@ class GraphClient:
         return _page(_answer(await self._events(mailbox).with_url(link).get(_config(prefer))))
 
     async def get_event(
-        self, mailbox: str, event_id: str, *, expand: str, select: Iterable[str], prefer: Iterable[str]
+        self, mailbox: str, event_id: str, *, expand: Iterable[str], select: Iterable[str], prefer: Iterable[str]
     ) -> dict[str, Any]:
-        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(expand=[expand], select=list(select))
+        query = EventItemRequestBuilder.EventItemRequestBuilderGetQueryParameters(
+            expand=list(expand), select=list(select)
+        )
         return dict(_answer(await self._events(mailbox).by_event_id(event_id).get(_config(prefer, query=query))))
+
+    async def list_instances(
+        self, mailbox: str, event_id: str, *, start: str, end: str, select: Iterable[str], prefer: Iterable[str]
+    ) -> Page:
+        """The first page of a series master's occurrences and exceptions in [start, end) (ISO 8601, UTC)."""
+        query = InstancesRequestBuilder.InstancesRequestBuilderGetQueryParameters(
+            start_date_time=start, end_date_time=end, select=list(select)
+        )
+        builder = self._events(mailbox).by_event_id(event_id).instances
+        return _page(_answer(await builder.get(_config(prefer, query=query))))
 
     async def create_event(self, mailbox: str, body: Mapping[str, Any], *, prefer: Iterable[str]) -> dict[str, Any]:
         return dict(_answer(await self._events(mailbox).post(event_model(body), _config(prefer))))

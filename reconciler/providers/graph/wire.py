@@ -4,18 +4,25 @@ Writes use Windows time-zone names (Graph accepts only those and one IANA name p
 and carry only the properties a change needs: Graph has no change tracking on its side either, and
 every property in a PATCH is "a change" that mails every attendee. Reads expect the properties of
 `SELECT` in UTC (`Prefer: outlook.timezone="UTC"`) but honour whatever zone the answer names.
+
+A series master is read with `SERIES_SELECT` and `$expand=exceptionOccurrences` by its id (Graph
+returns `cancelledOccurrences` and `exceptionOccurrences` only there): its skips are the original
+dates in `cancelledOccurrences` (`OID.<master id>.<date>`), its overrides what its changed
+occurrences show, compared with the plain occurrence (`occurrences.observe_overrides`). An
+occurrence is identified by its original date, read from `originalStart` in the series' zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
-from reconciler.ownership import decode_record, marker_properties, render_body, resolve_observed
-from reconciler.recurrence import from_patterned, span_utc, to_patterned
+from reconciler.occurrences import observe_overrides
+from reconciler.ownership import body_fingerprint, decode_record, marker_properties, render_body, resolve_observed
+from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
 from reconciler.timezones import to_iana, to_windows
 
 NAMESPACE_PROPERTY = extended_property_id(PROP_NAMESPACE)
@@ -50,6 +57,13 @@ SELECT = (
     "changeKey",
     "type",
 )
+
+#: What a series master is read with, by its id: `SELECT`, its cancelled occurrences and its changed
+#: ones (expanded with `EXCEPTIONS`; the selection applies to them too, hence `originalStart`).
+SERIES_SELECT = (*SELECT, "originalStart", "cancelledOccurrences", "exceptionOccurrences")
+EXCEPTIONS = "exceptionOccurrences"
+#: What an occurrence is looked up with in `/instances`: its identity and the values an edit writes.
+INSTANCE_SELECT = ("originalStart", "type", "start", "end", "isAllDay", "subject", "location", "body", "attendees")
 
 #: Preferences sent on every request, every page included: answers in UTC, ids that survive moves.
 PREFER = ('outlook.timezone="UTC"', 'IdType="ImmutableId"')
@@ -192,11 +206,7 @@ def event_properties(fields: Mapping[str, Any], names: Iterable[str] | None = No
         "end": _date_time_tz(fields["end"], zone),
         "isAllDay": bool(fields["all_day"]),
         "location": {"displayName": fields.get("location") or ""},
-        "attendees": [
-            {"type": kind, "emailAddress": {"address": address}}
-            for key, kind in _ATTENDEE_KEYS
-            for address in fields.get(key, [])
-        ],
+        "attendees": _attendees(fields),
         "recurrence": patterned,
         "isOnlineMeeting": bool(fields.get("online_meeting")),
         "isReminderOn": reminder is not None,
@@ -224,6 +234,53 @@ def event_properties(fields: Mapping[str, Any], names: Iterable[str] | None = No
     return {key: value for key, value in full.items() if key in wanted}
 
 
+def _attendees(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"type": kind, "emailAddress": {"address": address}}
+        for key, kind in _ATTENDEE_KEYS
+        for address in fields.get(key, [])
+    ]
+
+
+def occurrence_body(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body that gives one occurrence of the series `fields` these canonical override values.
+
+    Attendee lists alone are written as `attendees` alone (the occurrence's whole list: required and
+    optional from `values`, the series' rooms), so only the people added or removed are mailed.
+    """
+    people = {key: values.get(key, fields.get(key, [])) for key in ("required", "optional")}
+    attendees = _attendees({**people, "rooms": fields.get("rooms", [])})
+    if set(values) <= {"required", "optional"}:
+        return {"attendees": attendees}
+    zone = windows_zone(fields["timezone"])
+    body: dict[str, Any] = {}
+    if "subject" in values:
+        body["subject"] = values["subject"]
+    if "location" in values:
+        body["location"] = {"displayName": values["location"]}
+    if "body" in values:
+        content_type, content = render_body({**fields, "body": values["body"]})
+        body["body"] = {"contentType": content_type, "content": content}
+    for key in ("start", "end"):
+        if key in values:
+            body[key] = _date_time_tz(values[key], zone)
+    if "required" in values or "optional" in values:
+        body["attendees"] = attendees
+    return body
+
+
+def occurrence_window(fields: Mapping[str, Any], day: str, override: Mapping[str, Any]) -> tuple[str, str]:
+    """The UTC window (`startDateTime`, `endDateTime`) holding the occurrence originally on `day`:
+    that day in the series' zone, widened to where the occurrence's current `override` moved it."""
+    zone = ZoneInfo(fields["timezone"])
+    low = datetime.combine(date.fromisoformat(day), time())
+    high = low + timedelta(days=1)
+    if "start" in override and "end" in override:
+        low, high = min(low, parse_local(override["start"])), max(high, parse_local(override["end"]))
+    start, end = (moment.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for moment in (low, high))
+    return start, end
+
+
 def ownership_properties(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> list[dict[str, str]]:
     """`singleValueExtendedProperties` holding the marker and the last-applied record."""
     return [
@@ -238,12 +295,6 @@ def create_body(namespace: str, meeting_id: str, fields: Mapping[str, Any], tran
     body["singleValueExtendedProperties"] = ownership_properties(namespace, meeting_id, fields)
     body["transactionId"] = transaction_id
     return body
-
-
-def unsupported_fields(fields: Mapping[str, Any], names: Iterable[str] | None = None) -> list[str]:
-    """Canonical fields with values this provider cannot write yet (occurrence skips and overrides)."""
-    names = set(names) if names is not None else {"skip", "overrides"}
-    return [name for name in ("skip", "overrides") if name in names and fields.get(name)]
 
 
 # -- reads --------------------------------------------------------------------------------------
@@ -317,8 +368,86 @@ def extended_values(event: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def is_series_master(event: Mapping[str, Any]) -> bool:
+    """Whether a listed event is a series master (read again by id for its occurrences)."""
+    return _enum(event.get("type")) == "seriesMaster" or bool(event.get("recurrence"))
+
+
+def _people(event: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Attendee addresses (lower-cased, sorted) by canonical list: required, optional, rooms."""
+    attendees: dict[str, set[str]] = {key: set() for key, _ in _ATTENDEE_KEYS}
+    by_type = {kind: key for key, kind in _ATTENDEE_KEYS}
+    for attendee in event.get("attendees") or []:
+        address = ((attendee.get("emailAddress") or {}).get("address") or "").lower()
+        if address:
+            attendees[by_type.get(_enum(attendee.get("type")), "required")].add(address)
+    return {key: sorted(values) for key, values in attendees.items()}
+
+
+def _instant(value: str) -> datetime:
+    """A DateTimeOffset as Graph writes it (`Z`, an offset or none for UTC; up to 7 fractional digits)."""
+    head, dot, rest = value.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        value = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def original_date(event: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
+    """The original date (YYYY-MM-DD, in the series' zone) of an occurrence or exception."""
+    text = str(event["originalStart"])
+    if all_day:
+        return text[:10]  # all-day occurrences float: the date as written
+    return _instant(text).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def occurrence_values(event: Mapping[str, Any], zone: str, *, all_day: bool) -> dict[str, Any]:
+    """What an occurrence shows, as canonical override values (`body`: the server's raw content)."""
+    people = _people(event)
+    return {
+        "start": local_time(event["start"], zone, all_day=all_day),
+        "end": local_time(event["end"], zone, all_day=all_day),
+        "subject": event.get("subject") or "",
+        "location": (event.get("location") or {}).get("displayName") or "",
+        "body": str((event.get("body") or {}).get("content") or ""),
+        "required": people["required"],
+        "optional": people["optional"],
+    }
+
+
+def occurrence_holds(event: Mapping[str, Any], fields: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether an occurrence of the series `fields` already shows these override values (bodies
+    compared by fingerprint): how a write whose answer was lost is confirmed."""
+    shown = occurrence_values(event, fields["timezone"], all_day=bool(fields["all_day"]))
+    for key, value in values.items():
+        if key == "body":
+            if body_fingerprint(shown["body"]) != body_fingerprint(render_body({**fields, "body": value})[1]):
+                return False
+        elif shown[key] != value:
+            return False
+    return True
+
+
+def holds(event: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+    """Whether an event read back shows a master PATCH `body`: its extended properties (which carry
+    the last-applied record) or, for an attendee-only PATCH, its attendees. How a master write whose
+    answer was lost is confirmed."""
+    if "singleValueExtendedProperties" in body:
+        wanted = {str(p["id"]): str(p["value"]) for p in body["singleValueExtendedProperties"]}
+        shown = extended_values(event)
+        return all(shown.get(key) == value for key, value in wanted.items())
+    return _people(event) == _people(body)
+
+
+def cancelled_dates(event: Mapping[str, Any]) -> list[str]:
+    """The original dates of a master's `cancelledOccurrences` (`OID.<master id>.<YYYY-MM-DD>`), sorted."""
+    return sorted(date.fromisoformat(str(oid).rsplit(".", 1)[-1]).isoformat() for oid in event["cancelledOccurrences"])
+
+
 def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
-    """An event (JSON with the `SELECT` properties and our expanded properties) in canonical terms."""
+    """An event (JSON with the `SELECT` properties and our expanded properties; a series master with
+    `SERIES_SELECT` and its exceptions expanded) in canonical terms."""
     extended = extended_values(event)
     record = extended.get(LAST_APPLIED_PROPERTY)
     applied, _ = decode_record(record)
@@ -326,12 +455,6 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     zone = observed_zone(event.get("originalStartTimeZone"), recorded_zone if isinstance(recorded_zone, str) else None)
     all_day = bool(event.get("isAllDay"))
     start = local_time(event["start"], zone, all_day=all_day)
-    attendees: dict[str, set[str]] = {key: set() for key, _ in _ATTENDEE_KEYS}
-    by_type = {kind: key for key, kind in _ATTENDEE_KEYS}
-    for attendee in event.get("attendees") or []:
-        address = ((attendee.get("emailAddress") or {}).get("address") or "").lower()
-        if address:
-            attendees[by_type.get(_enum(attendee.get("type")), "required")].add(address)
     recurrence = event.get("recurrence")
     reminder_on = event.get("isReminderOn")
     raw: dict[str, Any] = {
@@ -341,10 +464,9 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "timezone": zone,
         "all_day": all_day,
         "recurrence": from_patterned(_recurrence(recurrence), start) if recurrence else None,
-        # Occurrence skips and overrides are not read from Graph yet; the record stands in for them.
-        "skip": list(applied.get("skip", [])) if applied and recurrence else [],
-        "overrides": list(applied.get("overrides", [])) if applied and recurrence else [],
-        **{key: sorted(values) for key, values in attendees.items()},
+        "skip": cancelled_dates(event) if recurrence else [],
+        "overrides": [],
+        **_people(event),
         "location": ((event.get("location") or {}).get("displayName")) or "",
         "online_meeting": bool(event.get("isOnlineMeeting")),
         "reminder_minutes": event.get("reminderMinutesBeforeStart") if reminder_on or reminder_on is None else None,
@@ -356,10 +478,16 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "allow_new_time_proposals": bool(event.get("allowNewTimeProposals", True)),
     }
     fields, last_applied = resolve_observed(raw, str((event.get("body") or {}).get("content") or ""), record)
+    if recurrence:
+        exceptions = {
+            original_date(e, zone, all_day=all_day): occurrence_values(e, zone, all_day=all_day)
+            for e in event["exceptionOccurrences"]
+        }
+        fields["overrides"] = observe_overrides(fields, exceptions, last_applied)
     starts, ends = span_utc(fields)
     return ObservedMeeting(
         item_id=str(event["id"]),
-        change_key=str(event.get("changeKey") or _etag_key(event.get("@odata.etag"))),
+        change_key=change_key(event),
         organizer=organizer.lower(),
         meeting_id=extended.get(MEETING_ID_PROPERTY, ""),
         fields=fields,
@@ -367,6 +495,11 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         ends_at_utc=ends,
         starts_at_utc=starts,
     )
+
+
+def change_key(event: Mapping[str, Any]) -> str:
+    """An event's change key: `changeKey`, else the one in its `@odata.etag`."""
+    return str(event.get("changeKey") or _etag_key(event.get("@odata.etag")))
 
 
 def _etag_key(etag: Any) -> str:
