@@ -16,7 +16,7 @@ from reconciler.emulator.ews_app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Meeting, canonical_fields
-from reconciler.providers.base import CreateRequest
+from reconciler.providers.base import CreateRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.ews import ews_provider
 from tests.factories import ORGANIZER
@@ -88,6 +88,42 @@ def provider(emulator: Emulator) -> Iterator[EwsProvider]:
 
 def create_request(desired: Meeting, namespace: str = NAMESPACE) -> CreateRequest:
     return CreateRequest(namespace, desired.organizer, desired.id, canonical_fields(desired), f"tx-{desired.id}")
+
+
+def update_request(
+    provider: EwsProvider, before: Meeting, after: Meeting, *, previous: str | None = None
+) -> UpdateRequest:
+    (observed,) = [o for o in provider.list_managed(ORGANIZER, NAMESPACE) if o.meeting_id == (previous or before.id)]
+    old, new = canonical_fields(before), canonical_fields(after)
+    changed = frozenset(name for name in new if new[name] != old[name])
+    return UpdateRequest(
+        NAMESPACE,
+        ORGANIZER,
+        after.id,
+        observed.item_id,
+        observed.change_key,
+        new,
+        changed,
+        previous or before.id,
+        observed.fields,
+    )
+
+
+def set_fields(emulator: Emulator) -> list[str]:
+    """The properties the last UpdateItem set or deleted (FieldURI, or the extended property's name)."""
+    (root,) = emulator.recorder.bodies("UpdateItem")[-1:]
+    paths = []
+    for update in root.iter():
+        if update.tag in (f"{{{T}}}SetItemField", f"{{{T}}}DeleteItemField"):
+            uri = update[0]
+            paths.append(uri.get("FieldURI") or uri.get("PropertyName") or "?")
+    return paths
+
+
+def send_mode(emulator: Emulator) -> str:
+    (root,) = emulator.recorder.bodies("UpdateItem")[-1:]
+    (operation,) = root.iter("{http://schemas.microsoft.com/exchange/services/2006/messages}UpdateItem")
+    return operation.get("SendMeetingInvitationsOrCancellations", "")
 
 
 def soap(body: str, *, header: str = "") -> str:

@@ -26,7 +26,6 @@ from reconciler.model import (
     PROP_MEETING_ID,
     PROP_NAMESPACE,
     Every,
-    Meeting,
     Recurrence,
     ShowAs,
     Weekday,
@@ -35,10 +34,10 @@ from reconciler.model import (
     extended_property_id,
 )
 from reconciler.ownership import marker_properties
-from reconciler.providers.base import CancelRequest, UpdateRequest
+from reconciler.providers.base import CancelRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.providers.sandbox import to_document
-from tests.ews.conftest import NAMESPACE, Emulator, T, create_request
+from tests.ews.conftest import NAMESPACE, Emulator, create_request, send_mode, set_fields, update_request
 from tests.factories import ORGANIZER, meeting
 
 ATTENDEES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
@@ -46,42 +45,6 @@ ATTENDEES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 
 def mail(store: MailboxStore, since: int = 0) -> list[tuple[str, str]]:
     return [(m.recipient, m.kind) for m in store.mail()[since:]]
-
-
-def update_request(
-    provider: EwsProvider, before: Meeting, after: Meeting, *, previous: str | None = None
-) -> UpdateRequest:
-    (observed,) = [o for o in provider.list_managed(ORGANIZER, NAMESPACE) if o.meeting_id == (previous or before.id)]
-    old, new = canonical_fields(before), canonical_fields(after)
-    changed = frozenset(name for name in new if new[name] != old[name])
-    return UpdateRequest(
-        NAMESPACE,
-        ORGANIZER,
-        after.id,
-        observed.item_id,
-        observed.change_key,
-        new,
-        changed,
-        previous or before.id,
-        observed.fields,
-    )
-
-
-def set_fields(emulator: Emulator) -> list[str]:
-    """The properties the last UpdateItem set or deleted (FieldURI, or the extended property's name)."""
-    (root,) = emulator.recorder.bodies("UpdateItem")[-1:]
-    paths = []
-    for update in root.iter():
-        if update.tag in (f"{{{T}}}SetItemField", f"{{{T}}}DeleteItemField"):
-            uri = update[0]
-            paths.append(uri.get("FieldURI") or uri.get("PropertyName") or "?")
-    return paths
-
-
-def send_mode(emulator: Emulator) -> str:
-    (root,) = emulator.recorder.bodies("UpdateItem")[-1:]
-    (operation,) = root.iter("{http://schemas.microsoft.com/exchange/services/2006/messages}UpdateItem")
-    return operation.get("SendMeetingInvitationsOrCancellations", "")
 
 
 # -- create, list, find ------------------------------------------------------------------------
@@ -585,61 +548,3 @@ def test_the_wire_carries_the_configured_version_and_a_utc_time_zone_context(emu
 def test_no_request_reaches_the_server_before_the_first_operation(emulator: Emulator) -> None:
     emulator.provider().close()
     assert emulator.recorder.operations() == []
-
-
-# -- skipped occurrences -------------------------------------------------------------------------
-
-WEEKLY = meeting(
-    start=datetime(2026, 12, 1, 10, 0),
-    end=datetime(2026, 12, 1, 10, 30),
-    recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6, skip=(date(2026, 12, 22),)),
-)
-
-
-def test_a_series_with_a_skipped_date_is_created_then_that_occurrence_is_cancelled_for_everyone(
-    emulator: Emulator, provider: EwsProvider
-) -> None:
-    observed = provider.create(create_request(WEEKLY))
-    assert observed.fields["skip"] == ["2026-12-22"]
-    doc = emulator.store.get_item(observed.item_id).doc
-    assert doc["cancelled_occurrences"] == ["2026-12-22"]
-    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()) == sorted(
-        [(a, "invitation", None) for a in ATTENDEES] + [(a, "cancellation", "2026-12-22") for a in ATTENDEES]
-    )
-    delete = emulator.recorder.bodies("DeleteItem")[0].find(".//{*}OccurrenceItemId")
-    assert delete is not None and delete.get("InstanceIndex") == "4"
-    (listed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert dict(listed.fields) == canonical_fields(WEEKLY)
-
-
-def test_skipping_one_more_date_cancels_only_that_occurrence(emulator: Emulator, provider: EwsProvider) -> None:
-    provider.create(create_request(WEEKLY))
-    seq = len(emulator.store.mail())
-    assert WEEKLY.recurrence is not None
-    more = dataclasses.replace(
-        WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=(date(2026, 12, 22), date(2026, 12, 29)))
-    )
-    observed = provider.update(update_request(provider, WEEKLY, more))
-    assert send_mode(emulator) == "SendToNone"
-    assert sorted((m.recipient, m.kind, m.occurrence) for m in emulator.store.mail()[seq:]) == [
-        (a, "cancellation", "2026-12-29") for a in ATTENDEES
-    ]
-    assert observed.fields["skip"] == ["2026-12-22", "2026-12-29"]
-
-
-def test_bringing_back_a_skipped_occurrence_is_refused_before_writing(
-    emulator: Emulator, provider: EwsProvider
-) -> None:
-    created = provider.create(create_request(WEEKLY))
-    assert WEEKLY.recurrence is not None
-    restored = dataclasses.replace(WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=()))
-    with pytest.raises(RequestRejectedError, match="2026-12-22"):
-        provider.update(update_request(provider, WEEKLY, restored))
-    assert emulator.store.get_item(created.item_id).doc["cancelled_occurrences"] == ["2026-12-22"]
-
-
-def test_skipping_a_date_that_is_not_an_occurrence_is_refused(provider: EwsProvider) -> None:
-    assert WEEKLY.recurrence is not None
-    wrong = dataclasses.replace(WEEKLY, recurrence=dataclasses.replace(WEEKLY.recurrence, skip=(date(2026, 12, 23),)))
-    with pytest.raises(RequestRejectedError, match="2026-12-23"):
-        provider.create(create_request(wrong))

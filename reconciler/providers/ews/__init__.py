@@ -15,10 +15,16 @@ How each Provider operation goes on the wire (see `reconciler.providers.base` fo
   NeverOverwrite with the observed change key, and the send mode that mails the fewest people
   (`notify.update_scope`: SILENT -> SendToNone, ATTENDEES_ONLY -> SendToChangedAndSaveCopy,
   EVERYONE -> SendToAllAndSaveCopy). Then one GetItem to return the item as it now is.
-* skip: occurrences are deleted after the series is written (one DeleteItem of OccurrenceItemIds
-  with SendToAllAndSaveCopy: each attendee gets that occurrence's cancellation); EWS cannot bring
-  a deleted occurrence back, so un-skipping is refused. Changed occurrences (overrides) are not
-  written by this backend yet and are refused.
+* series (`occurrences.series_edits`, after the master write of an update or the CreateItem of a
+  create): the pattern is written again when Exchange must regenerate the series (a skipped date
+  comes back, or the pattern or the series' time changes); then one DeleteItem of the cancelled
+  occurrences' OccurrenceItemIds and one UpdateItem of the changed ones (start/end, subject,
+  location, body), both SendToAllAndSaveCopy, so each attendee gets that occurrence's cancellation
+  or update. InstanceIndex is the date's position in the pattern, skipped dates counted. An
+  occurrence's attendees are never written (ErrorInvalidPropertySet, exchangelib #1356).
+* reading a series: DeletedOccurrences give the skipped dates; the occurrences ModifiedOccurrences
+  names are fetched with one GetItem per listing (100 ids a request) and read as overrides. A series
+  without changed occurrences costs no extra request.
 * cancel: CreateItem with a CancelCalendarItem response object carrying the comment as
   NewBodyContent (never DeleteItem after it); an item without attendees (nobody to notify,
   ErrorInvalidRecipients) is deleted with SendToNone instead.
@@ -33,12 +39,14 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import ConfigError, ProviderError, RequestRejectedError
 from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
+from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
     from reconciler.config import Config
+    from reconciler.providers.ews._mapping import OccurrenceWrites
     from reconciler.providers.ews._sdk import Connection, Retrier
 
 CLIENT_SECRET_VARIABLE = "MEETINGS_EWS_CLIENT_SECRET"
@@ -57,7 +65,7 @@ class EwsProvider:
     """Provider over Exchange Web Services; see the module docstring."""
 
     name = "ews"
-    capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False)
+    capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False)
 
     def __init__(
         self,
@@ -162,8 +170,7 @@ class EwsProvider:
         from reconciler.providers.ews import _mapping
 
         def query() -> list[ObservedMeeting]:
-            found = self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace})
-            return [self._observe(organizer, item) for item in found]
+            return self._observe(organizer, self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace}))
 
         return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
 
@@ -173,7 +180,7 @@ class EwsProvider:
         def query() -> ObservedMeeting | None:
             filters = {_mapping.NAMESPACE_ATTR: namespace, _mapping.MEETING_ID_ATTR: meeting_id}
             found = self._query(organizer, **filters)
-            return self._observe(organizer, found[0]) if found else None
+            return self._observe(organizer, found[:1])[0] if found else None
 
         return self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
 
@@ -188,6 +195,7 @@ class EwsProvider:
             _mapping.MEETING_ID_ATTR: request.meeting_id,
             _mapping.RECORD_ATTR: encode_record(request.fields),
         }
+        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, creation_edits(request.fields))
         what = f"creating {request.meeting_id}"
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
 
@@ -196,8 +204,8 @@ class EwsProvider:
             return item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
 
         item = self._retrier.run(write, what=what, write=True)
-        if request.fields.get("skip"):
-            self._skip(request.organizer, item.id, request.fields, request.fields["skip"], what=what)
+        if writes:
+            self._edit_occurrences(request.organizer, item, writes, what=what)
             return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
         fields = dict(request.fields)
         starts, ends = span_utc(fields)
@@ -218,8 +226,11 @@ class EwsProvider:
 
         from reconciler.providers.ews import _mapping
 
+        edits = series_edits(request.before, request.fields, request.changed)
+        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, edits)
+        master = edits.master_fields(request.changed)
         values = self._values(request.fields)
-        names = _mapping.update_fields(request.changed, request.fields)
+        names = _mapping.update_fields(master, request.fields)
         if {"start", "end"} & set(names):
             names += [n for n in ("_start_timezone", "_end_timezone") if n not in names]
         values[_mapping.RECORD_ATTR] = encode_record(request.fields)
@@ -228,17 +239,7 @@ class EwsProvider:
             values[_mapping.MEETING_ID_ATTR] = request.meeting_id
             names.append(_mapping.MEETING_ID_ATTR)
         what = f"updating {request.meeting_id}"
-        skipping = "skip" in request.changed or ("recurrence" in request.changed and bool(request.fields.get("skip")))
-        if skipping:
-            current = self._fetch(request.organizer, request.item_id, what=what)
-            restored = sorted(set(current.fields.get("skip") or []) - set(request.fields.get("skip") or []))
-            if restored and "recurrence" not in request.changed:
-                raise RequestRejectedError(
-                    f"EWS cannot bring back the skipped occurrence(s) {', '.join(restored)} of {request.meeting_id}; "
-                    "cancel the series and create it again, or keep them skipped."
-                )
-        # Skipping occurrences mails their cancellations itself; the rest of the update is sent by its scope.
-        send = _SEND_MODES[update_scope(request.changed - {"skip"})]
+        send = _SEND_MODES[update_scope(master)]
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
 
         def write() -> Any:
@@ -252,13 +253,9 @@ class EwsProvider:
             return item.save(update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send)
 
         item = self._retrier.run(write, what=what, write=True)
-        after = f"reading {request.meeting_id} back after updating it"
-        if skipping:
-            # A new pattern regenerates the series on Exchange: skip against what is there now.
-            present = set(self._fetch(request.organizer, item.id, what=after).fields.get("skip") or [])
-            missing = sorted(set(request.fields.get("skip") or []) - present)
-            self._skip(request.organizer, item.id, request.fields, missing, what=what)
-        return self._fetch(request.organizer, item.id, what=after)
+        if writes:
+            self._edit_occurrences(request.organizer, item, writes, what=what)
+        return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
 
     def cancel(self, request: CancelRequest) -> None:
         from exchangelib import Body, CalendarItem
@@ -283,31 +280,51 @@ class EwsProvider:
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _skip(self, organizer: str, item_id: str, fields: Any, days: Any, *, what: str) -> None:
-        """Delete occurrences of a series (one DeleteItem), mailing each attendee their cancellation."""
-        from exchangelib import CalendarItem
+    def _edit_occurrences(self, organizer: str, master: Any, writes: OccurrenceWrites, *, what: str) -> None:
+        """Write a series' occurrence edits once its master (id, change key) is written: one
+        DeleteItem for the cancelled occurrences, then one UpdateItem for the changed ones, each
+        SendToAllAndSaveCopy so every attendee of that occurrence hears of it. An occurrence found
+        already deleted counts as cancelled (a retry after a lost answer)."""
+        from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
         from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
-        from reconciler.providers.ews import _mapping
-
-        indexes = _mapping.occurrence_indexes(fields, days)
-        if not indexes:
-            return
         account = self._connection.account(organizer)
-
-        def delete() -> None:
-            master = CalendarItem(
-                account=account, folder=self._connection.calendar(organizer), id=item_id, changekey=""
+        cancelled = [self._occurrence(organizer, master, index) for index in writes.cancel]
+        changed = [
+            (self._occurrence(organizer, master, index, **values), list(values)) for index, values in writes.change
+        ]
+        if cancelled:
+            self._retrier.run(
+                lambda: _raise_failures(
+                    account.bulk_delete(ids=cancelled, send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY),
+                    done=ErrorCalendarOccurrenceIsDeletedFromRecurrence,
+                ),
+                what=f"{what} (cancelling occurrences)",
+                write=True,
             )
-            results = account.bulk_delete(
-                ids=[master.occurrence(index) for index in indexes],
-                send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY,
+        if changed:
+            self._retrier.run(
+                lambda: _raise_failures(
+                    account.bulk_update(
+                        items=changed, send_meeting_invitations_or_cancellations=SEND_TO_ALL_AND_SAVE_COPY
+                    )
+                ),
+                what=f"{what} (changing occurrences)",
+                write=True,
             )
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
 
-        self._retrier.run(delete, what=f"{what} (skipping occurrences)", write=True)
+    def _occurrence(self, organizer: str, master: Any, index: int, **values: Any) -> Any:
+        """A CalendarItem addressing one occurrence of `master` by InstanceIndex (AutoResolve
+        writes carry the master's latest change key), with the values to write on it."""
+        from exchangelib import CalendarItem
+        from exchangelib.properties import OccurrenceItemId
+
+        return CalendarItem(
+            account=self._connection.account(organizer),
+            folder=self._connection.calendar(organizer),
+            _id=OccurrenceItemId(id=master.id, changekey=master.changekey, instance_index=index),
+            **values,
+        )
 
     def _values(self, fields: Any) -> dict[str, Any]:
         from reconciler.providers.ews import _mapping
@@ -344,25 +361,62 @@ class EwsProvider:
             (item,) = list(account.fetch(ids=[(item_id, None)], folder=folder, only_fields=list(_mapping.ITEM_FIELDS)))
             if isinstance(item, Exception):
                 raise item
-            return self._observe(organizer, item)
+            (observed,) = self._observe(organizer, [item])
+            return observed
 
         return self._retrier.run(read, what=what, write=False)
 
-    def _observe(self, organizer: str, item: Any) -> ObservedMeeting:
+    def _observe(self, organizer: str, items: list[Any]) -> list[ObservedMeeting]:
+        """Fetched masters and singles -> observed meetings (changed occurrences read as overrides)."""
         from reconciler.providers.ews import _mapping
 
-        fields, applied = _mapping.observe(item)
-        starts, ends = span_utc(fields)
-        return ObservedMeeting(
-            item_id=item.id,
-            change_key=item.changekey,
-            organizer=organizer.lower(),
-            meeting_id=getattr(item, _mapping.MEETING_ID_ATTR, None) or "",
-            fields=fields,
-            last_applied=applied,
-            ends_at_utc=ends,
-            starts_at_utc=starts,
+        shown = self._changed_occurrences(organizer, items)
+        observed = []
+        for item in items:
+            fields, applied = _mapping.observe(item, shown)
+            starts, ends = span_utc(fields)
+            observed.append(
+                ObservedMeeting(
+                    item_id=item.id,
+                    change_key=item.changekey,
+                    organizer=organizer.lower(),
+                    meeting_id=getattr(item, _mapping.MEETING_ID_ATTR, None) or "",
+                    fields=fields,
+                    last_applied=applied,
+                    ends_at_utc=ends,
+                    starts_at_utc=starts,
+                )
+            )
+        return observed
+
+    def _changed_occurrences(self, organizer: str, items: list[Any]) -> dict[str, Any]:
+        """Every occurrence the masters' ModifiedOccurrences name, by id: one GetItem per
+        CHUNK_SIZE ids, and no request when no series has a changed occurrence."""
+        from reconciler.providers.ews import _mapping
+
+        listed = [occurrence for item in items for occurrence in item.modified_occurrences or []]
+        if not listed:
+            return {}
+        fetched = self._connection.account(organizer).fetch(
+            ids=[(occurrence.id, occurrence.changekey) for occurrence in listed],
+            folder=self._connection.calendar(organizer),
+            only_fields=list(_mapping.OCCURRENCE_FIELDS),
+            chunk_size=CHUNK_SIZE,
         )
+        shown = {}
+        for occurrence, found in zip(listed, fetched, strict=True):
+            if isinstance(found, Exception):
+                raise found
+            shown[occurrence.id] = found
+        return shown
+
+
+def _raise_failures(results: list[Any], *, done: type[Exception] | None = None) -> None:
+    """exchangelib's bulk operations answer per item: raise the first failure (other than `done`,
+    an error that means the write was already made)."""
+    for result in results:
+        if isinstance(result, Exception) and not (done is not None and isinstance(result, done)):
+            raise result
 
 
 __all__ = ["CLIENT_SECRET_VARIABLE", "PASSWORD_VARIABLE", "EwsProvider"]

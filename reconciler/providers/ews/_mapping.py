@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from exchangelib.recurrence import (
 from reconciler import timezones
 from reconciler.errors import RequestRejectedError
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID
+from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
 from reconciler.ownership import decode_record, render_body, resolve_observed
 from reconciler.recurrence import from_patterned, occurrence_starts, parse_local, to_patterned
 
@@ -67,6 +69,17 @@ def register_properties() -> None:
             CalendarItem.register(attr, _property(name))
         _REGISTERED = True
 
+
+#: What a changed occurrence is read with (one GetItem for the ids a listing's masters name).
+OCCURRENCE_FIELDS = (
+    "subject",
+    "body",
+    "start",
+    "end",
+    "location",
+    "required_attendees",
+    "optional_attendees",
+)
 
 #: What list/find/fetch read (GetItem with exactly these; FindItem itself is IdOnly).
 ITEM_FIELDS = (
@@ -276,24 +289,23 @@ def canonical_recurrence(recurrence: Recurrence | None, start: str) -> dict[str,
     return from_patterned({"pattern": patterned, "range": range_}, start)
 
 
-def occurrence_indexes(fields: Mapping[str, Any], days: Iterable[str]) -> list[int]:
-    """EWS InstanceIndex (1-based, counting every occurrence of the pattern) of each skipped day."""
+def occurrence_indexes(fields: Mapping[str, Any], days: Iterable[str]) -> dict[str, int]:
+    """EWS InstanceIndex of each original date: the 1-based position in the pattern, skipped
+    (deleted) occurrences counted, as OccurrenceItemId numbers them."""
     wanted = set(days)
     if not wanted:
-        return []
+        return {}
     last = max(wanted)
-    indexes = []
+    indexes: dict[str, int] = {}
     for index, start in enumerate(occurrence_starts({**fields, "skip": []}), start=1):
         day = start.date().isoformat()
         if day in wanted:
-            indexes.append(index)
-            wanted.discard(day)
+            indexes[day] = index
         if day >= last:
             break
-    if wanted:
-        raise RequestRejectedError(
-            f"{', '.join(sorted(wanted))} is not an occurrence of the series; it cannot be skipped."
-        )
+    missing = sorted(wanted - set(indexes))
+    if missing:
+        raise RequestRejectedError(f"{', '.join(missing)} is not an occurrence of the series; it cannot be changed.")
     return indexes
 
 
@@ -314,11 +326,6 @@ def item_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     if fields.get("online_meeting"):
         raise RequestRejectedError(
             "EWS cannot create Teams (online) meetings; set online_meeting: false or use the graph backend."
-        )
-    if fields.get("overrides"):
-        raise RequestRejectedError(
-            "The EWS backend does not write changed occurrences (overrides) yet; remove them or use the graph "
-            "or sandbox backend."
         )
     zone = ews_zone(fields["timezone"])
     reminder = fields.get("reminder_minutes")
@@ -344,6 +351,60 @@ def item_values(fields: Mapping[str, Any]) -> dict[str, Any]:
         "is_response_requested": bool(fields["response_requested"]),
         "allow_new_time_proposal": bool(fields["allow_new_time_proposals"]),
     }
+
+
+def occurrence_values(fields: Mapping[str, Any], day: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """CalendarItem keyword arguments that write canonical override `values` on the occurrence
+    originally on `day` of the series `fields`. Start and end are written together (the one not
+    given is the series'); attendees are never written on an occurrence (EWS refuses them)."""
+    out: dict[str, Any] = {}
+    if "start" in values or "end" in values:
+        zone = ews_zone(fields["timezone"])
+        plain = occurrence_fields(fields, day, {})
+        out["start"] = _local(values.get("start", plain["start"]), zone)
+        out["end"] = _local(values.get("end", plain["end"]), zone)
+    if "subject" in values:
+        out["subject"] = values["subject"]
+    if "location" in values:
+        out["location"] = values["location"] or None
+    if "body" in values:
+        out["body"] = _body({**fields, "body": values["body"]})
+    return out
+
+
+@dataclass(frozen=True)
+class OccurrenceWrites:
+    """A series' occurrence edits as EWS writes them, each occurrence named by InstanceIndex."""
+
+    cancel: tuple[int, ...]
+    #: (index, CalendarItem keyword arguments of `occurrence_values`)
+    change: tuple[tuple[int, dict[str, Any]], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.cancel or self.change)
+
+
+def occurrence_writes(meeting_id: str, fields: Mapping[str, Any], edits: SeriesEdits) -> OccurrenceWrites:
+    """The occurrence writes of `edits` on the series `fields` (computed before anything is written,
+    so a write EWS cannot make is refused first). EWS cannot write an occurrence's attendees (the
+    loader refuses such overrides on ews): attendees someone changed on one occurrence in Outlook
+    cannot be written back."""
+    for edit in edits.edits:
+        if edit.kind is EditKind.CHANGE and {"required", "optional"} & set(edit.values):
+            raise RequestRejectedError(
+                f"The attendees of the {edit.date} occurrence of {meeting_id} differ from the series' (changed in "
+                "Outlook?), and EWS cannot change the attendees of a single occurrence; restore them in Outlook, "
+                "or change the series' pattern so Exchange rebuilds every occurrence."
+            )
+    indexes = occurrence_indexes(fields, [edit.date for edit in edits.edits])
+    return OccurrenceWrites(
+        tuple(indexes[edit.date] for edit in edits.edits if edit.kind is EditKind.CANCEL),
+        tuple(
+            (indexes[edit.date], occurrence_values(fields, edit.date, edit.values))
+            for edit in edits.edits
+            if edit.kind is EditKind.CHANGE
+        ),
+    )
 
 
 #: Canonical field -> the exchangelib fields that carry it.
@@ -461,16 +522,39 @@ def canonical_fields(item: CalendarItem, applied: Mapping[str, Any] | None) -> t
         "response_requested": item.is_response_requested is not False,
         "allow_new_time_proposals": item.allow_new_time_proposal is not False,
     }
-    if item.modified_occurrences and applied is not None:
-        # Changed occurrences are not written by this backend; a series someone edited per
-        # occurrence reads with the overrides we recorded so it is not re-planned forever.
-        raw["overrides"] = list(applied.get("overrides") or [])
     return raw, str(item.body or "")
 
 
-def observe(item: CalendarItem) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(canonical fields, last-applied fields) of a fetched item, lossy fields resolved."""
+def exception_values(
+    item: CalendarItem, fields: Mapping[str, Any], shown: Mapping[str, CalendarItem]
+) -> dict[str, dict[str, Any]]:
+    """What each changed occurrence of a master shows, by original local date: canonical start and
+    end, subject, location, attendees and the raw body (for `occurrences.observe_overrides`).
+    `shown` maps the ids listed in the master's ModifiedOccurrences to those occurrences, fetched
+    with `OCCURRENCE_FIELDS`."""
+    zone, all_day = ZoneInfo(fields["timezone"]), bool(fields["all_day"])
+    exceptions: dict[str, dict[str, Any]] = {}
+    for listed in item.modified_occurrences or []:
+        occurrence = shown[listed.id]
+        exceptions[listed.original_start.astimezone(zone).date().isoformat()] = {
+            "start": _wall(occurrence.start, zone, end=False, all_day=all_day),
+            "end": _wall(occurrence.end, zone, end=True, all_day=all_day),
+            "subject": occurrence.subject or "",
+            "location": occurrence.location or "",
+            "body": str(occurrence.body or ""),
+            "required": _addresses(occurrence.required_attendees),
+            "optional": _addresses(occurrence.optional_attendees),
+        }
+    return exceptions
+
+
+def observe(item: CalendarItem, shown: Mapping[str, CalendarItem]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(canonical fields, last-applied fields) of a fetched item, lossy fields resolved; a series'
+    overrides come from its changed occurrences in `shown` (see `exception_values`)."""
     record = getattr(item, RECORD_ATTR, None)
     applied, _ = decode_record(record)
     raw, body = canonical_fields(item, applied)
-    return resolve_observed(raw, body, record)
+    fields, applied = resolve_observed(raw, body, record)
+    if item.recurrence and item.modified_occurrences:
+        fields["overrides"] = observe_overrides(fields, exception_values(item, fields, shown), applied)
+    return fields, applied
