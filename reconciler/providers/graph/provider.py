@@ -26,9 +26,10 @@ How it keeps the contract (providers/base.py) on Graph (reference/graph.md):
   master's latest change key (a cancel's 202 carries none: the next lookup's etag stands in); one
   GET reads the result back.
 * Occurrence writes are idempotent: an occurrence already cancelled (absent from `/instances`, or
-  404) is not cancelled again, and a write whose answer was lost is confirmed by looking again. Once
-  a series write went through, an outcome that stays unknown is a ProviderError asking for a new
-  plan, never a TransientError (which would repeat the whole update and its mail).
+  404) is not cancelled again, and a write whose answer was lost (the master's too, when occurrence
+  writes follow it) is confirmed by reading again. An occurrence write whose outcome stays unknown
+  is a ProviderError asking for a new plan, never a TransientError (on which the caller would
+  repeat the whole update and its mail).
 * Cancelling: `POST .../cancel` with the comment and `If-Match`; 412 becomes ConflictError.
 * Limits: at most `max_in_flight` (4) requests per mailbox from all threads together; 429 and 503
   are retried after `Retry-After` (or a backoff without one) with the gate released while waiting;
@@ -312,9 +313,10 @@ class GraphProvider:
     async def _write_occurrences(self, target: _Series, edits: SeriesEdits, key: str | None) -> None:
         """Each occurrence edit in order, with If-Match carrying the master's latest change key.
 
-        Once one write of the series went through, a write whose outcome stays unknown is not a
-        TransientError (the caller would repeat the whole update and its mail) but a ProviderError
-        asking for a new plan, which reads what the calendar holds and writes only what is missing.
+        A write whose outcome stays unknown is not raised as a TransientError, on which the caller
+        would repeat the whole request (the master write and the occurrence writes already made,
+        with their mail), but as a ProviderError asking for a new plan: that reads what the
+        calendar holds and writes only what is missing.
         """
         try:
             for edit in edits.edits:
@@ -325,7 +327,7 @@ class GraphProvider:
                     key = await self._change_occurrence(target, edit, override, key)
         except TransientError as error:
             raise ProviderError(
-                f"{error} {target.meeting_id} was only partly updated; plan and apply again to finish."
+                f"{error} {target.meeting_id} was only partly written; plan and apply again to finish."
             ) from error
 
     async def _cancel_occurrence(

@@ -24,6 +24,7 @@ behaviour depends on, and replaces the live organizer and attendee addresses wit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -41,7 +43,7 @@ import vcr
 from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Meeting, canonical_fields
+from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
 from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import meeting
@@ -301,6 +303,52 @@ def test_listing_follows_next_links_page_by_page() -> None:
     assert sorted(o.meeting_id for o in listed) == ["cassette/m0", "cassette/m1", "cassette/m2"]
     gets = [r for r in recorded.requests if r.method == "GET"]
     assert len(gets) == 2 and "$skip=2" in unquote(gets[1].uri)
+
+
+def test_a_series_writes_its_skips_and_overrides_occurrence_by_occurrence() -> None:
+    weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=4, skip=(date(2026, 12, 15),))
+    retro = dataclasses.replace(weekly, overrides=(Override(date(2026, 12, 8), {"subject": "Cassette retro"}),))
+    with cassette("series_occurrences") as recorded, wire() as w:
+        created = w.create(recurrence=weekly)
+        updated = w.provider.update(
+            UpdateRequest(
+                NAMESPACE,
+                ORGANIZER,
+                created.meeting_id,
+                created.item_id,
+                created.change_key,
+                w.fields(recurrence=retro),
+                frozenset({"overrides"}),
+                created.meeting_id,
+                created.fields,
+            )
+        )
+        listed = w.provider.list_managed(ORGANIZER, NAMESPACE)
+        w.provider.cancel(CancelRequest(ORGANIZER, updated.meeting_id, updated.item_id, updated.change_key, None))
+    assert created.fields["skip"] == ["2026-12-15"]
+    assert (
+        updated.fields["overrides"]
+        == listed[0].fields["overrides"]
+        == [{"date": "2026-12-08", "subject": "Cassette retro"}]
+    )
+    steps = [
+        (r.method, path_template(urlsplit(r.uri).path).removeprefix("/v1.0/users/{user}")) for r in recorded.requests
+    ]
+    assert steps == [
+        ("POST", "/events"),
+        ("GET", "/events/{id}/instances"),  # the skipped occurrence's id, by its original start
+        ("POST", "/events/{id}/cancel"),
+        ("GET", "/events/{id}"),  # read back with cancelled and changed occurrences
+        ("GET", "/events/{id}/instances"),
+        ("PATCH", "/events/{id}"),  # the occurrence only: its subject
+        ("GET", "/events/{id}"),
+        ("GET", "/events"),
+        ("GET", "/events/{id}"),  # the series master by id, for its occurrences
+        ("POST", "/events/{id}/cancel"),
+    ]
+    assert [json.loads(r.body) for r in recorded.requests if r.method == "PATCH"] == [
+        {"@odata.type": "#microsoft.graph.event", "subject": "Cassette retro"}
+    ]
 
 
 @pytest.mark.parametrize(
