@@ -1,9 +1,11 @@
 """Figures for the benchmark script: planning N managed meetings of one mailbox through Graph.
 
-`graph_plan_figures(n)` seeds N meetings (a third of them weekly series) into one mailbox of a
-fresh store, serves it with the Graph emulator on loopback, and plans the same N meetings through
-GraphProvider (real msgraph-sdk over HTTP). The plan must be all no-ops; the figures are the HTTP
-requests the plan made, the time it took, and the target `1 + ceil(N / page size)`.
+`graph_plan_figures(n)` seeds N meetings (every `series_every`-th a weekly series, by default a
+third of them; 0 for singles only) into one mailbox of a fresh store, serves it with the Graph
+emulator on loopback, and plans the same N meetings through GraphProvider (real msgraph-sdk over
+HTTP). The plan must be all no-ops; the figures are the HTTP requests the plan made, the time it
+took, and the target `1 + ceil(N / page size) + S`: the listing's pages, and one read by id per
+series master S (the only read that returns a series' cancelled and changed occurrences).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ NAMESPACE = "bench"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def bench_meetings(count: int) -> list[Meeting]:
+def bench_meetings(count: int, series_every: int = 3) -> list[Meeting]:
     meetings = []
     for index in range(count):
         start = datetime(2027, 2, 1, 9, 0) + timedelta(days=index % 28, hours=index % 8)
         recurrence = (
-            Recurrence(every=Every.WEEK, on=(Weekday.MONDAY, Weekday.WEDNESDAY), count=20) if index % 3 == 0 else None
+            Recurrence(every=Every.WEEK, on=(Weekday.MONDAY, Weekday.WEDNESDAY), count=20)
+            if series_every and index % series_every == 0
+            else None
         )
         meetings.append(
             Meeting(
@@ -71,11 +75,11 @@ def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
         )
 
 
-def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
+def graph_plan_figures(count: int = 1000, series_every: int = 3) -> dict[str, Any]:
     """Plan `count` managed meetings in one mailbox through the Graph emulator; requests and time."""
     with tempfile.TemporaryDirectory() as tmp:
         store = MailboxStore(Path(tmp) / "store.db")
-        meetings = bench_meetings(count)
+        meetings = bench_meetings(count, series_every)
         seed(store, meetings)
         with serve_graph(store) as server:
             provider = GraphProvider(server.graph_url, trust_env=False)
@@ -96,7 +100,8 @@ def graph_plan_figures(count: int = 1000) -> dict[str, Any]:
         "unchanged": plan.unchanged,
         "requests": requests,
         "page_size": PAGE_SIZE,
-        "target_requests": 1 + math.ceil(count / PAGE_SIZE),
+        "series": sum(1 for meeting in meetings if meeting.recurrence),
+        "target_requests": 1 + math.ceil(count / PAGE_SIZE) + sum(1 for meeting in meetings if meeting.recurrence),
         "seconds": round(seconds, 3),
     }
 
@@ -105,4 +110,5 @@ if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(graph_plan_figures(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)))
+    arguments = [int(value) for value in sys.argv[1:3]]  # [N [series_every]]
+    print(json.dumps(graph_plan_figures(*arguments)))

@@ -18,6 +18,7 @@ from reconciler.model import Every, ObservedMeeting, Override, Recurrence, Weekd
 from reconciler.providers.base import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import ORGANIZER
+from tests.graph.bench_support import graph_plan_figures
 from tests.graph.conftest import NAMESPACE, fields
 
 EVERYONE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
@@ -366,3 +367,15 @@ def test_occurrence_writes_planned_on_a_stale_change_key_are_a_conflict_that_wri
     with pytest.raises(ConflictError):
         update(provider, item, series(skip=["2026-12-15"]))
     assert occurrences(store, item)["cancelled"] == [] and mail(store, seq) == Counter()
+
+
+def test_planning_a_thousand_single_meetings_takes_at_most_three_requests() -> None:
+    figures = graph_plan_figures(1000, series_every=0)
+    assert (figures["unchanged"], figures["changes"]) == (1000, 0)
+    assert figures["requests"] <= 3 == figures["target_requests"]
+
+
+def test_planning_series_reads_each_master_once_more_and_finds_nothing_to_change() -> None:
+    figures = graph_plan_figures(60)
+    assert (figures["unchanged"], figures["changes"], figures["series"]) == (60, 0, 20)
+    assert figures["requests"] == 1 + 20
