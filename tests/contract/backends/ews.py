@@ -47,9 +47,12 @@ def calendar_view(url: str, organizer: str, start: datetime, end: datetime) -> l
         organizer, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=EWSTimeZone("UTC")
     )
     window = account.calendar.view(start=EWSDateTime.from_datetime(start), end=EWSDateTime.from_datetime(end))
+
+    def utc(value: datetime) -> datetime:
+        return datetime.fromtimestamp(value.timestamp(), UTC)
+
     return sorted(
-        (item.start.astimezone(UTC), item.end.astimezone(UTC), item.subject or "")
-        for item in window.only("start", "end", "subject")
+        (utc(item.start), utc(item.end), item.subject or "") for item in window.only("start", "end", "subject")
     )
 
 
