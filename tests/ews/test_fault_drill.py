@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
+import pytest
+
+from reconciler.model import PROP_MEETING_ID, Every, Meeting, Override, Recurrence, Weekday, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.ews import EwsProvider
 from reconciler.reconcile import apply_plan, make_plan
@@ -103,4 +105,52 @@ def test_updates_and_cancels_converge_when_answers_are_lost_and_the_server_throt
         }
     )
     assert sorted(o.meeting_id for o in provider.list_managed(ORGANIZER, NAMESPACE)) == ["team/retro", "team/sync"]
+    provider.close()
+
+
+def occurrence_sent(emulator: Emulator, since: int) -> Counter[tuple[str, str, str]]:
+    return Counter((m.recipient, m.kind, m.occurrence or "") for m in emulator.store.mail()[since:])
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        # The master write answers; the UpdateItem of the changed occurrence commits and its answer is lost.
+        [("UpdateItem", "slow", {"seconds": 0}), ("UpdateItem", "timeout-after-commit", {})],
+        # The DeleteItem of the skipped occurrence commits and its answer is lost before the override is written.
+        [("DeleteItem", "timeout-after-commit", {})],
+    ],
+    ids=["occurrence-update-lost", "occurrence-delete-lost"],
+)
+def test_occurrence_writes_whose_answers_are_lost_converge_with_one_mail_per_occurrence(
+    emulator: Emulator, faults: list[tuple[str, str, dict[str, float]]]
+) -> None:
+    provider = emulator.provider()
+    weekly = meeting(recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6))
+    apply_until_converged(emulator, provider, [weekly])
+    seq = len(emulator.store.mail())
+    assert weekly.recurrence is not None
+    edited = dataclasses.replace(
+        weekly,
+        recurrence=dataclasses.replace(
+            weekly.recurrence,
+            skip=(date(2026, 12, 22),),
+            overrides=(Override(date(2026, 12, 15), {"subject": "Retro instead"}),),
+        ),
+    )
+    for operation, kind, params in faults:
+        emulator.store.inject_fault("ews", operation, kind, **params)
+
+    plans = apply_until_converged(emulator, provider, [edited])
+
+    assert len(plans) == 1
+    assert occurrence_sent(emulator, seq) == Counter(
+        {(p, "cancellation", "2026-12-22"): 1 for p in edited.attendees}
+        | {(p, "update", "2026-12-15"): 1 for p in edited.attendees}
+    )
+    (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
+    assert (observed.fields["skip"], observed.fields["overrides"]) == (
+        ["2026-12-22"],
+        [{"date": "2026-12-15", "subject": "Retro instead"}],
+    )
     provider.close()

@@ -283,10 +283,8 @@ class EwsProvider:
     def _edit_occurrences(self, organizer: str, master: Any, writes: OccurrenceWrites, *, what: str) -> None:
         """Write a series' occurrence edits once its master (id, change key) is written: one
         DeleteItem for the cancelled occurrences, then one UpdateItem for the changed ones, each
-        SendToAllAndSaveCopy so every attendee of that occurrence hears of it. An occurrence found
-        already deleted counts as cancelled (a retry after a lost answer)."""
-        from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence
-        from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+        SendToAllAndSaveCopy so every attendee of that occurrence hears of it."""
+        from reconciler.providers.ews import _sdk
 
         account = self._connection.account(organizer)
         cancelled = [self._occurrence(organizer, master, index) for index in writes.cancel]
@@ -295,20 +293,13 @@ class EwsProvider:
         ]
         if cancelled:
             self._retrier.run(
-                lambda: _raise_failures(
-                    account.bulk_delete(ids=cancelled, send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY),
-                    done=ErrorCalendarOccurrenceIsDeletedFromRecurrence,
-                ),
+                lambda: _sdk.cancel_occurrences(account, cancelled),
                 what=f"{what} (cancelling occurrences)",
                 write=True,
             )
         if changed:
             self._retrier.run(
-                lambda: _raise_failures(
-                    account.bulk_update(
-                        items=changed, send_meeting_invitations_or_cancellations=SEND_TO_ALL_AND_SAVE_COPY
-                    )
-                ),
+                lambda: _sdk.change_occurrences(account, changed),
                 what=f"{what} (changing occurrences)",
                 write=True,
             )
@@ -409,14 +400,6 @@ class EwsProvider:
                 raise found
             shown[occurrence.id] = found
         return shown
-
-
-def _raise_failures(results: list[Any], *, done: type[Exception] | None = None) -> None:
-    """exchangelib's bulk operations answer per item: raise the first failure (other than `done`,
-    an error that means the write was already made)."""
-    for result in results:
-        if isinstance(result, Exception) and not (done is not None and isinstance(result, done)):
-            raise result
 
 
 __all__ = ["CLIENT_SECRET_VARIABLE", "PASSWORD_VARIABLE", "EwsProvider"]

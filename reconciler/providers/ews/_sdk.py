@@ -24,7 +24,9 @@ import requests.adapters
 from exchangelib import DELEGATE, IMPERSONATION, Account, Build, Configuration, Credentials, EWSTimeZone, Version
 from exchangelib import errors as ews_errors
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Credentials
+from exchangelib.items import ALL_OCCURRENCES, HARD_DELETE, SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.protocol import BaseProtocol, FailFast, Protocol
+from exchangelib.services import DeleteItem
 from exchangelib.transport import BASIC, NOAUTH, NTLM, OAUTH2
 
 from reconciler.errors import (
@@ -217,6 +219,46 @@ class Connection:
             del Protocol[self.config]
         self._accounts.clear()
         self._calendars.clear()
+
+
+# -- occurrences -----------------------------------------------------------------------------------
+
+
+class _DeleteOccurrences(DeleteItem):  # type: ignore[misc]
+    """DeleteItem that answers "already deleted from the series" per occurrence instead of raising
+    it (exchangelib raises it for the whole request, hiding the other occurrences' answers)."""
+
+    ERRORS_TO_CATCH_IN_RESPONSE = (
+        *DeleteItem.ERRORS_TO_CATCH_IN_RESPONSE,
+        ews_errors.ErrorCalendarOccurrenceIsDeletedFromRecurrence,
+    )
+
+
+def cancel_occurrences(account: Account, occurrences: list[Any]) -> None:
+    """Delete occurrences of a series (OccurrenceItemIds; one request per 100), sending each of
+    their attendees a cancellation. One found already deleted counts as cancelled: that is what a
+    retry after a lost answer meets. Any other failure is raised."""
+    results = _DeleteOccurrences(account=account).call(
+        items=occurrences,
+        delete_type=HARD_DELETE,
+        send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY,
+        affected_task_occurrences=ALL_OCCURRENCES,
+        suppress_read_receipts=True,
+    )
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(
+            result, ews_errors.ErrorCalendarOccurrenceIsDeletedFromRecurrence
+        ):
+            raise result
+
+
+def change_occurrences(account: Account, changes: list[tuple[Any, list[str]]]) -> None:
+    """UpdateItem of occurrences (each with the fields to write; one request per 100), sending each
+    of their attendees an update. Any failure is raised."""
+    results = account.bulk_update(items=changes, send_meeting_invitations_or_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
 
 
 # -- errors ----------------------------------------------------------------------------------------
