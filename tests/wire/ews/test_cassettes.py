@@ -23,6 +23,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import vcr
 
 from reconciler.emulator.ews_app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import canonical_fields
+from reconciler.model import Every, Override, Recurrence, Weekday, canonical_fields
 from reconciler.providers.base import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.ews.conftest import NAMESPACE, create_request
@@ -155,3 +156,31 @@ def test_cancel_sends_the_cancellation_text(cassette_provider: EwsProvider) -> N
         CancelRequest(ORGANIZER, "team/sync", created.item_id, created.change_key, "Replaced by Q1 planning.")
     )
     assert cassette_provider.list_managed(ORGANIZER, NAMESPACE) == []
+
+
+def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette_provider: EwsProvider) -> None:
+    weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6)
+    before = meeting(
+        recurrence=dataclasses.replace(
+            weekly,
+            skip=(date(2026, 12, 22),),
+            overrides=(Override(date(2026, 12, 8), {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30"}),),
+        )
+    )
+    created = cassette_provider.create(create_request(before))
+    assert dict(created.fields) == canonical_fields(before)
+    after = meeting(recurrence=dataclasses.replace(weekly, skip=(date(2026, 12, 22), date(2026, 12, 29))))
+    request = UpdateRequest(
+        NAMESPACE,
+        ORGANIZER,
+        "team/sync",
+        created.item_id,
+        created.change_key,
+        canonical_fields(after),
+        frozenset({"skip", "overrides"}),
+        "team/sync",
+        created.fields,
+    )
+    assert dict(cassette_provider.update(request).fields) == canonical_fields(after)
+    (listed,) = cassette_provider.list_managed(ORGANIZER, NAMESPACE)
+    assert dict(listed.fields) == canonical_fields(after)
