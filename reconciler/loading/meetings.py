@@ -218,6 +218,23 @@ class _MeetingReader(DocumentReader):
             )
         self._check_ews_occurrence_attendees()
         self._check_ews_relative_days()
+        self._check_ews_pattern_limits()
+
+    def _check_ews_pattern_limits(self) -> None:
+        """EWS patterns: yearly ones have no Interval, weekly and monthly allow 1-99, a numbered range 1-999."""
+        every, interval, count = (self.get("recurrence", key) for key in ("every", "interval", "count"))
+        if every == "year" and isinstance(interval, int) and interval != 1:
+            self.error(
+                ("recurrence", "interval"),
+                f"EWS cannot repeat a meeting every {interval} years, only every year (backend: ews); "
+                "use backend: graph, or one meeting per year",
+            )
+        elif every in ("week", "month") and isinstance(interval, int) and interval > 99:
+            self.error(
+                ("recurrence", "interval"), f"EWS allows an interval of at most 99 with every: {every} (backend: ews)"
+            )
+        if isinstance(count, int) and count > 999:
+            self.error(("recurrence", "count"), "EWS allows at most 999 occurrences in a counted series (backend: ews)")
 
     def _check_ews_occurrence_attendees(self) -> None:
         """EWS refuses attendee changes on one occurrence (ErrorInvalidPropertySet, exchangelib #1356)."""

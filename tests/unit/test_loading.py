@@ -1060,3 +1060,13 @@ def test_a_relative_pattern_on_several_days_outside_the_ews_groups_is_an_error_n
         " are monday to friday, saturday and sunday, or all seven (backend: ews); name one day or use backend: graph"
     ]
     assert one(tmp_path, text, backend="graph").recurrence is not None
+
+
+def test_pattern_limits_of_ews_are_errors_naming_the_backend(tmp_path: Path) -> None:
+    text = "id: m\nsubject: S\nstart: 2026-12-02T10:00\nrecurrence:\n  every: year\n  interval: 2\n  count: 1000\n"
+    assert problems(tmp_path, {"m.yaml": text}, backend="ews") == [
+        "meetings/m.yaml:6:13: EWS cannot repeat a meeting every 2 years, only every year (backend: ews);"
+        " use backend: graph, or one meeting per year",
+        "meetings/m.yaml:7:10: EWS allows at most 999 occurrences in a counted series (backend: ews)",
+    ]
+    assert one(tmp_path, text, backend="graph").recurrence is not None
