@@ -271,3 +271,26 @@ def test_the_changed_occurrences_of_every_listed_series_are_read_in_one_request(
     observed = {o.meeting_id: dict(o.fields) for o in provider.list_managed(ORGANIZER, NAMESPACE)}
     assert emulator.recorder.operations() == ["FindItem", "GetItem", "GetItem"]
     assert observed == {item.id: canonical_fields(item) for item in desired}
+
+
+def test_an_all_day_series_moves_one_occurrence_by_dates(emulator: Emulator, provider: EwsProvider) -> None:
+    offsite = meeting(
+        all_day=True,
+        start=date(2026, 12, 7),
+        end=date(2026, 12, 8),
+        recurrence=Recurrence(
+            every=Every.WEEK,
+            on=(Weekday.MONDAY,),
+            count=4,
+            skip=(date(2026, 12, 28),),
+            overrides=(override(date(2026, 12, 14), start="2026-12-15", end="2026-12-17", subject="Two days"),),
+        ),
+    )
+    created = provider.create(create_request(offsite))
+    exception = emulator.store.get_item(created.item_id).doc["exceptions"]["2026-12-14"]
+    assert (exception["start"], exception["end"], exception["subject"]) == (
+        "2026-12-15T00:00:00",
+        "2026-12-17T00:00:00",
+        "Two days",
+    )
+    assert listed(provider) == canonical_fields(offsite)
