@@ -5,20 +5,21 @@ TransientError it looks the marker up with `find` and creates again only if noth
 while the emulator fails a fifth of all requests at random (429 and 503 with Retry-After, 504
 before commit, dropped connections) and answers one create with a 504 after committing it. Runs
 repeat until a plan is empty; then every meeting exists once and every attendee received exactly
-one invitation per meeting. A second drill does the same for updates and cancellations.
+one invitation per meeting. A second drill does the same for updates and cancellations, a third
+for series whose skips and overrides are written occurrence by occurrence.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import PROP_MEETING_ID, Meeting, extended_property_id
+from reconciler.model import PROP_MEETING_ID, Every, Meeting, Override, Recurrence, Weekday, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.graph import GraphProvider
 from reconciler.reconcile import apply_plan, make_plan
@@ -136,3 +137,49 @@ def _fields(m: Meeting) -> dict[str, object]:
         "required": m.required,
         "optional": m.optional,
     }
+
+
+def twelve_series() -> list[Meeting]:
+    """Weekly series of eight Tuesdays from 1 December 2026, each skipping two and renaming one."""
+    return [
+        meeting(
+            f"drill/s{index:02d}",
+            subject=f"Series {index}",
+            start=datetime(2026, 12, 1, 8 + index % 8, 0),
+            end=datetime(2026, 12, 1, 8 + index % 8, 30),
+            required=("alice@contoso.com", f"user{index % 5}@contoso.com"),
+            recurrence=Recurrence(
+                every=Every.WEEK,
+                on=(Weekday.TUESDAY,),
+                count=8,
+                skip=(date(2026, 12, 8), date(2026, 12, 15) + timedelta(weeks=index % 3)),
+                overrides=(Override(date(2027, 1, 12), {"subject": f"Series {index}: retro"}),),
+            ),
+        )
+        for index in range(12)
+    ]
+
+
+def test_series_skips_and_overrides_under_failures_converge_with_one_mail_per_occurrence(
+    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+) -> None:
+    meetings = twelve_series()
+    store.inject_fault("graph", "cancel", "504-after-commit")
+    store.inject_fault("graph", "update", "504-after-commit")
+    provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
+    try:
+        converge(provider, meetings)
+        listed = {o.meeting_id: o for o in provider.list_managed(ORGANIZER, NAMESPACE)}
+    finally:
+        provider.close()
+    expected: Counter[tuple[str, str, str, str | None]] = Counter()
+    for m in meetings:
+        assert m.recurrence is not None
+        assert listed[m.id].fields["skip"] == sorted(d.isoformat() for d in m.recurrence.skip)
+        for attendee in m.attendees:
+            expected[(attendee, "invitation", m.id, None)] += 1
+            for day in m.recurrence.skip:
+                expected[(attendee, "cancellation", m.id, day.isoformat())] += 1
+            expected[(attendee, "update", m.id, "2027-01-12")] += 1
+    assert Counter((x.recipient, x.kind, x.extended.get(MID, ""), x.occurrence) for x in store.mail()) == expected
+    assert flaky.app.stats.faults["504-after-commit"] == 2 and len(store.list_items(ORGANIZER)) == 12

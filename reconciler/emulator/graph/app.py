@@ -146,6 +146,8 @@ class _Route:
 #: Operations that read: `Prefer: outlook.timezone` applies to them.
 _READS = frozenset({"list", "get", "instances", "calendarview"})
 _T = TypeVar("_T")
+#: An event of a calendar view: (UTC start, position of its item in the mailbox, its renderer).
+_Entry = tuple[datetime, int, Callable[[], dict[str, Any]]]
 
 
 class GraphApp:
@@ -404,7 +406,7 @@ class GraphApp:
         """Singles, occurrences and exceptions overlapping the window, by start (masters never)."""
         _refuse_options(call.query, _VIEW_OPTIONS)
         start, end = instances.read_window(call.query)
-        entries: list[tuple[datetime, int, Callable[[], dict[str, Any]]]] = []
+        entries: list[_Entry] = []
         for position, item in enumerate(self.store.list_items(call.route.mailbox)):
             if item.doc.get("recurrence"):
                 entries += self._instance_entries(item, call, start, end, position)
@@ -426,7 +428,7 @@ class GraphApp:
 
     def _instance_entries(
         self, item: StoredItem, call: _Call, start: datetime, end: datetime, position: int = 0
-    ) -> list[tuple[datetime, int, Callable[[], dict[str, Any]]]]:
+    ) -> list[_Entry]:
         """(UTC start, position, renderer) of each live occurrence of `item` overlapping [start, end)."""
         zone = str(item.doc.get("timezone") or "UTC")
         master_id = self._public_id(item, immutable=call.immutable)
