@@ -379,3 +379,41 @@ def test_planning_series_reads_each_master_once_more_and_finds_nothing_to_change
     figures = graph_plan_figures(60)
     assert (figures["unchanged"], figures["changes"], figures["series"]) == (60, 0, 20)
     assert figures["requests"] == 1 + 20
+
+
+def test_an_all_day_series_skips_and_moves_whole_days(provider: GraphProvider, store: MailboxStore) -> None:
+    moved = {"start": "2026-12-10", "end": "2026-12-11"}
+    desired = series(
+        skip=["2026-12-15"],
+        overrides={"2026-12-08": moved},
+        all_day=True,
+        start=date(2026, 12, 1),
+        end=date(2026, 12, 2),
+    )
+    created = create(provider, desired)
+    assert created.fields == desired
+    assert occurrences(store, created) == {
+        "cancelled": ["2026-12-15"],
+        "exceptions": {"2026-12-08": {"start": "2026-12-10T00:00:00", "end": "2026-12-11T00:00:00"}},
+    }
+    assert mail(store) == to_all("invitation", None) + to_all("update", "2026-12-08") + to_all(
+        "cancellation", "2026-12-15"
+    )
+
+
+def test_occurrences_after_the_end_of_daylight_saving_are_found_and_written_in_local_time(
+    provider: GraphProvider, graph: GraphServer, store: MailboxStore
+) -> None:
+    later = {"start": "2026-11-03T14:00", "end": "2026-11-03T14:30"}
+    desired = series(
+        skip=["2026-10-20"],
+        overrides={"2026-11-03": later},
+        start=datetime(2026, 10, 13, 10, 0),
+        end=datetime(2026, 10, 13, 10, 30),
+    )
+    created = create(provider, desired)
+    assert created.fields == desired
+    windows = [r.target for r in graph.app.requests if "/instances" in r.target]
+    assert "startDateTime=2026-10-19T22%3A00%3A00Z" in windows[0]  # midnight in Berlin, summer time
+    assert "startDateTime=2026-11-02T23%3A00%3A00Z" in windows[1]  # midnight in Berlin, winter time
+    assert occurrences(store, created)["exceptions"]["2026-11-03"]["start"] == "2026-11-03T14:00:00"
