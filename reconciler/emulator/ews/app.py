@@ -10,6 +10,13 @@ SendToAllAndSaveCopy mail everyone; SendOnlyToChanged and SendToChangedAndSaveCo
 attendees added or removed; CancelCalendarItem and DeleteItem with SendMeetingCancellations send
 cancellations (the former with its NewBodyContent as the comment).
 
+Single occurrences are named by an occurrence ItemId (stable when the occurrence becomes an
+exception) or an OccurrenceItemId (InstanceIndex: the position in the pattern, deleted occurrences
+counted). UpdateItem, DeleteItem and CancelCalendarItem on one change, delete or cancel only it
+(`store.update_occurrence`, `store.cancel_occurrence`) and mail only about it. Its attendees and
+pattern cannot be set (ErrorInvalidPropertySet), nor can it move to or past a neighbour's day
+(ErrorOccurrenceCrossingBoundary).
+
 Injected faults (`store.inject_fault("ews", <operation>, <kind>, **params)`; the operation is the
 SOAP operation name, or "CancelCalendarItem" for a CreateItem that cancels):
 
