@@ -102,8 +102,14 @@ def for_update(
     names = frozenset(changed)
     edits = series_edits(before, after, names)
     master = edits.master_fields(names)
-    notices = list(_master_notices(before, after, master, capabilities)) if master or not names else []
-    if edits.base_overrides and capabilities.series_update_mails_exceptions and _mails_everyone(master, capabilities):
+    master_write = bool(master) or not names  # no names: a move, which writes only our record
+    notices = list(_master_notices(before, after, master, capabilities)) if master_write else []
+    if (
+        edits.base_overrides
+        and capabilities.series_update_mails_exceptions
+        and master_write
+        and _mails_everyone(master, capabilities)
+    ):
         for day in sorted(edits.base_overrides):
             attendees = attendees_of(occurrence_fields(after, day, edits.base_overrides))
             notices += _notice(MailKind.UPDATE, attendees, occurrence=day)
@@ -113,8 +119,6 @@ def for_update(
 
 
 def _mails_everyone(master: frozenset[str], capabilities: Capabilities) -> bool:
-    if not master:
-        return False
     scope = update_scope(master, silent_organizer_fields=capabilities.silent_organizer_fields)
     return scope is UpdateScope.EVERYONE or (scope is UpdateScope.SILENT and not capabilities.silent_organizer_fields)
 

@@ -28,6 +28,7 @@ from reconciler.ownership import body_fingerprint, body_text, render_body
 from reconciler.recurrence import parse_local
 
 OVERRIDE_KEYS = ("start", "end", "subject", "location", "body", "required", "optional")
+_PAIRS = (frozenset({"start", "end"}), frozenset({"required", "optional"}))
 #: Series fields whose change makes a provider write the pattern (Exchange then regenerates the series).
 REGENERATING_FIELDS = frozenset({"recurrence", "start", "end", "timezone", "all_day"})
 
@@ -143,10 +144,30 @@ def observe_overrides(
         shown, plain = dict(exceptions[day]), occurrence_fields(series, day, {})
         if "body" in shown:
             shown["body"] = _resolve_body(str(shown["body"]), series, plain["body"], recorded.get(day, {}))
-        changes = {key: shown[key] for key in OVERRIDE_KEYS if key in shown and shown[key] != plain[key]}
+        differing = {key for key in OVERRIDE_KEYS if key in shown and shown[key] != plain[key]}
+        for pair in _PAIRS:  # overrides set both of a pair or neither, as the loader writes them
+            if differing & pair:
+                differing |= pair
+        changes = {key: shown.get(key, plain[key]) for key in OVERRIDE_KEYS if key in differing}
         if changes:
             out.append({"date": day, **changes})
     return out
+
+
+def align_override_bodies(observed: Mapping[str, Any], desired: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`observed` with each changed occurrence's body read as the desired text when its visible text
+    is what that text renders to. A body written by an occurrence-only update is not in the
+    last-applied record (Graph writes the record only with the master), so it reads back as plain
+    text; without this it would be rewritten, and re-mailed, on every apply."""
+    wanted = overrides_by_date(desired)
+    aligned = []
+    for override in observed.get("overrides") or []:
+        target = wanted.get(str(override["date"]), {})
+        rendered = body_text(render_body({**desired, "body": target["body"]})[1]) if "body" in target else None
+        if "body" in override and override["body"] != target.get("body") and rendered == override["body"]:
+            override = {**override, "body": target["body"]}
+        aligned.append(override)
+    return {**observed, "overrides": aligned} if aligned else observed
 
 
 def _resolve_body(content: str, series: Mapping[str, Any], plain: str, recorded: Mapping[str, Any]) -> str:

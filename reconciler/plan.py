@@ -31,7 +31,7 @@ from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
-from reconciler.occurrences import creation_edits, series_edits
+from reconciler.occurrences import align_override_bodies, creation_edits, series_edits
 from reconciler.providers.base import Capabilities
 from reconciler.recurrence import has_ended, has_started, occurrence_starts
 
@@ -229,7 +229,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         b.warnings.append(f"{meeting.id}: the file puts the meeting in the past; a meeting is not moved into the past.")
         b.unchanged += 1
         return
-    fields = diff_fields(item.fields, desired)
+    fields = diff_fields(align_override_bodies(item.fields, desired), desired)
     drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
     warnings: tuple[str, ...] = ()
     if drift and b.policy.drift == "warn":

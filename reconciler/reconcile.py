@@ -157,8 +157,26 @@ def _create(change: Change, plan: Plan, provider: Provider) -> None:
         provider.create(request)
     except TransientError:
         # The server may have committed the create before the answer was lost: look first.
-        if provider.find(change.organizer, plan.namespace, change.meeting_id) is None:
+        found = provider.find(change.organizer, plan.namespace, change.meeting_id)
+        if found is None:
             provider.create(request)
+            return
+        # A series is created before its occurrences are changed: finish what is missing.
+        missing = frozenset(n for n in ("skip", "overrides") if found.fields.get(n) != change.desired.get(n))
+        if missing:
+            provider.update(
+                UpdateRequest(
+                    namespace=plan.namespace,
+                    organizer=change.organizer,
+                    meeting_id=change.meeting_id,
+                    item_id=found.item_id,
+                    change_key=found.change_key,
+                    fields=change.desired,
+                    changed=missing,
+                    previous_meeting_id=change.meeting_id,
+                    before=found.fields,
+                )
+            )
 
 
 def _update(change: Change, plan: Plan, provider: Provider) -> None:
@@ -184,7 +202,20 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
             raise
         if current.change_key != change.change_key and _holds(current, change):
             return  # the write was committed; only its answer was lost
-        provider.update(replace(request, change_key=current.change_key))
+        # Part of a series update may have been committed: write only what is still missing, from
+        # the state the calendar holds now, so nobody gets the same mail twice.
+        remaining = frozenset(n for n in change.changed_names if current.fields.get(n) != change.desired.get(n))
+        if not remaining and current.meeting_id == change.meeting_id:
+            return
+        provider.update(
+            replace(
+                request,
+                change_key=current.change_key,
+                before=current.fields,
+                changed=remaining,
+                previous_meeting_id=current.meeting_id,
+            )
+        )
 
 
 def _holds(item: ObservedMeeting, change: Change) -> bool:

@@ -229,6 +229,27 @@ def _recipients(doc: Mapping[str, Any], organizer: str) -> dict[str, str]:
     return {a["email"].lower(): a["email"] for a in doc.get("attendees", []) if a["email"].lower() != organizer}
 
 
+def _as_in_series(key: str, value: Any, master: Mapping[str, Any], occurrence: series.Occurrence) -> bool:
+    """Whether an occurrence's value is what the series gives it anyway (then it is not kept as a change).
+
+    Modelling choice [INFER]: Exchange's exception data records which properties an occurrence
+    overrides; writing the series' value back is treated as no longer overriding it, so later
+    changes of the series reach the occurrence again.
+    """
+    if key == "start":
+        return bool(value == occurrence.original_start.isoformat(timespec="seconds"))
+    if key == "end":
+        length = series.wall(master["end"]) - series.wall(master["start"])
+        return bool(value == (occurrence.original_start + length).isoformat(timespec="seconds"))
+    if key == "attendees":
+        return _attendee_set(value) == _attendee_set(master.get("attendees", []))
+    return bool(master.get(key) == value)
+
+
+def _attendee_set(attendees: Any) -> frozenset[tuple[str, str]]:
+    return frozenset((str(a["email"]).lower(), str(a["type"])) for a in attendees)
+
+
 class MailboxStore:
     """The emulated mailboxes in one SQLite file (or `:memory:`)."""
 
@@ -415,7 +436,8 @@ class MailboxStore:
         if_change_key: str | None = None,
     ) -> StoredItem:
         """Change one occurrence (it becomes an exception): `changes` holds document keys among
-        start, end, subject, location, body and attendees, kept on the occurrence from now on.
+        start, end, subject, location, body and attendees, kept on the occurrence from now on
+        unless they equal the series' values (see `_as_in_series`).
         Mail follows `send` for that occurrence's attendees before and after. The master gets a
         new change key. A stale `if_change_key` raises StaleChangeKey."""
         with self._transaction() as conn:
@@ -424,7 +446,10 @@ class MailboxStore:
             key = before.original.isoformat()
             doc = dict(item.doc)
             exceptions = dict(doc.get("exceptions") or {})
-            exceptions[key] = {**exceptions.get(key, {}), **changes}
+            merged = {**exceptions.get(key, {}), **changes}
+            exceptions[key] = {k: v for k, v in merged.items() if not _as_in_series(k, v, doc, before)}
+            if not exceptions[key]:
+                del exceptions[key]  # every value is the series' again: a plain occurrence once more
             doc["exceptions"] = exceptions
             self._write(conn, item_id, doc)
             updated = self._get(conn, item_id)
@@ -486,13 +511,6 @@ class MailboxStore:
             Mail(*row[:12], extended=json.loads(row[12]), sent_at=row[13])  # type: ignore[misc]
             for row in rows
         ]
-
-    def log_occurrence_mail(self, item_id: str, kind: str, occurrence: str, *, comment: str | None = None) -> None:
-        """Mail every attendee about one occurrence (an occurrence cancelled or changed)."""
-        with self._transaction() as conn:
-            item = self._get(conn, item_id)
-            for address in _recipients(item.doc, item.mailbox).values():
-                self._log_mail(conn, item, address, kind, comment=comment, occurrence=occurrence)
 
     def _log_mail(
         self,

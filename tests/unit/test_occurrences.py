@@ -7,8 +7,8 @@ from typing import Any
 
 from reconciler import notify
 from reconciler.model import Every, MailKind, Override, Recurrence, Weekday, canonical_fields
-from reconciler.occurrences import EditKind, creation_edits, observe_overrides, series_edits
-from reconciler.ownership import render_body
+from reconciler.occurrences import EditKind, align_override_bodies, creation_edits, observe_overrides, series_edits
+from reconciler.ownership import body_text, render_body
 from reconciler.providers.base import Capabilities
 from tests.factories import meeting
 
@@ -111,3 +111,12 @@ def test_observed_overrides_keep_only_what_differs_and_read_bodies_back_as_writt
         "2027-01-12": {"subject": "Team sync", "body": render_body(series)[1]},
     }
     assert observe_overrides(series, exceptions, applied) == [{"date": "2027-01-05", "body": "New *plans*."}]
+
+
+def test_an_override_body_read_back_as_plain_text_matches_the_markdown_it_renders_from() -> None:
+    desired = fields(overrides=(Override(date(2027, 1, 5), {"body": "New *plans*."}),))
+    shown = body_text(render_body({**desired, "body": "New *plans*."})[1])  # what observing reads back
+    observed = fields(overrides=(Override(date(2027, 1, 5), {"body": shown}),))
+    assert align_override_bodies(observed, desired) == desired
+    edited = fields(overrides=(Override(date(2027, 1, 5), {"body": "Other plans."}),))
+    assert align_override_bodies(edited, desired) == edited
