@@ -127,11 +127,10 @@ def _edit_line(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdi
     again = " again" if edit.date in dropped else ""
     if edit.kind is EditKind.CANCEL:
         return f"occurrence on {_day(edit.date)} cancelled{again}"
-    current = occurrence_fields(after, edit.date, edits.base_overrides)
-    words = _change_words(current, edit.values)
     if edit.restores:
         back = f" (back at {_span(edit.values['start'], edit.values['end'])})" if "start" in edit.values else ""
         return f"occurrence on {_day(edit.date)} restored to the series{back}"
+    words = _change_words(occurrence_fields(after, edit.date, edits.base_overrides), edit.values)
     detail = ": " + ", ".join(words) if words else ""
     return f"occurrence on {_day(edit.date)} changed{again}{detail}"
 

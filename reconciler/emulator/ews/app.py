@@ -584,7 +584,7 @@ class EwsApp:
         if "start" in changes or "end" in changes:
             changes["start"], changes["end"] = new["start"], new["end"]
             calendar.check_move(view.item, view.occurrence, calendar.wall(new["start"]))
-        try:
+        with _occurrence_errors():
             return self.store.update_occurrence(
                 view.item.item_id,
                 view.occurrence.original.isoformat(),
@@ -592,17 +592,11 @@ class EwsApp:
                 send=mode,
                 if_change_key=view.item.change_key,
             )
-        except StaleChangeKey as problem:
-            raise EwsError("ErrorIrresolvableConflict") from problem
-        except (ItemNotFound, OccurrenceNotFound) as problem:
-            raise EwsError("ErrorItemNotFound") from problem
-        except OccurrenceCancelled as problem:
-            raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence") from problem
 
     def _cancel_occurrence(self, view: calendar.ItemView, *, send: bool, comment: str | None = None) -> StoredItem:
         """Delete one occurrence from its series; its attendees get a cancellation for it if `send`."""
         assert view.occurrence is not None
-        try:
+        with _occurrence_errors():
             return self.store.cancel_occurrence(
                 view.item.item_id,
                 view.occurrence.original.isoformat(),
@@ -610,12 +604,6 @@ class EwsApp:
                 send=send,
                 if_change_key=view.item.change_key,
             )
-        except StaleChangeKey as problem:
-            raise EwsError("ErrorIrresolvableConflict") from problem
-        except (ItemNotFound, OccurrenceNotFound) as problem:
-            raise EwsError("ErrorItemNotFound") from problem
-        except OccurrenceCancelled as problem:
-            raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence") from problem
 
     def _delete_item(self, operation: ET.Element, context: _Context) -> ET.Element:
         ids = child(operation, "ItemIds")
@@ -711,3 +699,16 @@ def serve_ews(
 
 def endpoint(running: RunningServer) -> str:
     return running.base_url + ENDPOINT_PATH
+
+
+@contextmanager
+def _occurrence_errors() -> Iterator[None]:
+    """The store's refusals of an occurrence write, as the EWS response codes Exchange gives."""
+    try:
+        yield
+    except StaleChangeKey as problem:
+        raise EwsError("ErrorIrresolvableConflict") from problem
+    except (ItemNotFound, OccurrenceNotFound) as problem:
+        raise EwsError("ErrorItemNotFound") from problem
+    except OccurrenceCancelled as problem:
+        raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence") from problem
