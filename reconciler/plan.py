@@ -238,6 +238,7 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         drift = ()
     if {f.name for f in fields} & _TIMING_FIELDS:
         warnings += tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
+    warnings += _online_meeting_warnings(meeting.id, fields)
     moved = item.meeting_id != meeting.id
     if not fields and not moved:
         b.unchanged += 1
@@ -258,6 +259,21 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
             notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
             effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
         )
+    )
+
+
+def _online_meeting_warnings(meeting_id: str, fields: Sequence[FieldChange]) -> tuple[str, ...]:
+    """Turning a Teams meeting off takes its join link away from everyone who was invited.
+
+    Exchange keeps the online meeting only while its join block stays in the body (Graph's event
+    update notes: removing the meeting blob disables the online meeting), so a reviewer must see it.
+    """
+    online = next((f for f in fields if f.name == "online_meeting"), None)
+    if online is None or not online.before or online.after:
+        return ()
+    return (
+        f"{meeting_id}: online_meeting turns off: the Teams join link is removed from the meeting, and attendees"
+        " who kept the link can no longer join with it.",
     )
 
 

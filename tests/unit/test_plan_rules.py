@@ -489,3 +489,21 @@ def test_the_plan_counts_mail_per_kind_and_the_people_who_receive_any() -> None:
     assert result.mail_count(MailKind.INVITATION) == 5
     assert result.mail_count(MailKind.CANCELLATION) == 4
     assert result.recipients() == frozenset({*EVERYONE, "dave@contoso.com"})
+
+
+# -- online meetings --------------------------------------------------------------------------------
+
+
+def test_turning_an_online_meeting_off_warns_that_the_join_link_goes_away() -> None:
+    online = meeting(online_meeting=True)
+    change = only(plan([meeting(online_meeting=False)], [item(online)]))
+    assert change.warnings == (
+        "team/sync: online_meeting turns off: the Teams join link is removed from the meeting, and attendees"
+        " who kept the link can no longer join with it.",
+    )
+
+
+def test_turning_an_online_meeting_on_or_editing_its_body_gives_no_join_link_warning() -> None:
+    assert only(plan([meeting(online_meeting=True)], [item(meeting())])).warnings == ()
+    online = meeting(online_meeting=True)
+    assert only(plan([meeting(online_meeting=True, body="New agenda")], [item(online)])).warnings == ()
