@@ -8,7 +8,8 @@ Graph provider share `to_patterned` / `from_patterned`; EWS maps its own element
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,7 +87,10 @@ def from_patterned(patterned: Mapping[str, Any], start: str) -> dict[str, Any]:
     }
 
 
-def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
+def _rule(recurrence: Mapping[str, Any], dtstart: datetime, anchor: datetime | None = None) -> rrule.rrule:
+    """The rrule of a canonical recurrence from `dtstart`; `anchor` (default `dtstart`) is the series'
+    own start, which supplies the day of month and month a pattern leaves implicit."""
+    anchor = anchor or dtstart
     freq = {"day": rrule.DAILY, "week": rrule.WEEKLY, "month": rrule.MONTHLY, "year": rrule.YEARLY}[recurrence["every"]]
     days = [getattr(rrule, d[:2].upper()) for d in recurrence.get("on") or []]
     kwargs: dict[str, Any] = {
@@ -95,7 +99,7 @@ def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
         "wkst": getattr(rrule, str(recurrence.get("first_day_of_week", "monday"))[:2].upper()),
     }
     if recurrence["every"] == "week":
-        kwargs["byweekday"] = days or [dtstart.weekday()]
+        kwargs["byweekday"] = days or [anchor.weekday()]
     elif recurrence["every"] in ("month", "year"):
         if recurrence.get("week_of_month"):
             # Several days mean "the n-th day that is one of them" (Graph and EWS), hence bysetpos.
@@ -104,11 +108,11 @@ def _rule(recurrence: Mapping[str, Any], dtstart: datetime) -> rrule.rrule:
         else:
             # Exchange puts day 29-31 on the last day of a shorter month: the last existing of
             # days 28..n is that day.
-            day = recurrence.get("day_of_month") or dtstart.day
+            day = recurrence.get("day_of_month") or anchor.day
             kwargs["bymonthday"] = list(range(min(day, 28), day + 1))
             kwargs["bysetpos"] = -1
         if recurrence["every"] == "year":
-            kwargs["bymonth"] = recurrence.get("month") or dtstart.month
+            kwargs["bymonth"] = recurrence.get("month") or anchor.month
     if recurrence.get("until"):
         kwargs["until"] = datetime.combine(date.fromisoformat(recurrence["until"]), time.max)
     elif recurrence.get("count"):
@@ -134,7 +138,11 @@ def _utc(local: datetime, timezone: str) -> datetime:
 
 
 def span_utc(fields: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
-    """(start of the first occurrence, end of the last one or None for a series without end), UTC."""
+    """(start of the first occurrence, end of the last one or None for a series without end), UTC.
+
+    The last occurrence is found arithmetically (`_Series.nth`), never by expanding the series: a
+    daily series until 9999-12-31 costs as little as one ending next week.
+    """
     start, end = parse_local(fields["start"]), parse_local(fields["end"])
     timezone, duration = fields["timezone"], end - start
     recurrence = fields.get("recurrence")
@@ -142,14 +150,73 @@ def span_utc(fields: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
         return _utc(start, timezone), _utc(end, timezone)
     if not recurrence.get("until") and not recurrence.get("count"):
         return _utc(start, timezone), None
-    last = (
-        _rule(recurrence, start)[-1]
-        if recurrence.get("count")
-        else _rule(recurrence, start).before(
-            datetime.combine(date.fromisoformat(recurrence["until"]), time.max), inc=True
-        )
-    )
+    series = _Series(recurrence, start)
+    if recurrence.get("count"):
+        last = series.nth(int(recurrence["count"]) - 1)
+    else:
+        last = series.last_before(datetime.combine(date.fromisoformat(recurrence["until"]), time.max))
     return _utc(start, timezone), _utc((last or start) + duration, timezone)
+
+
+class _Series:
+    """Random access to the occurrences of a pattern without expanding it.
+
+    Every Exchange pattern has a fixed number of occurrences per cycle (`interval` days, weeks,
+    months or years): one per cycle, except weekly, where it is the number of week days, and any
+    window of one cycle starting at an occurrence holds exactly that many. So the k-th occurrence is
+    the first cycle's occurrence (k mod per-cycle) moved by whole cycles, which keeps the pattern's
+    phase; for months and years the rule is re-run from the first day of the target period.
+    """
+
+    def __init__(self, recurrence: Mapping[str, Any], start: datetime) -> None:
+        self._recurrence = {k: v for k, v in recurrence.items() if k not in ("until", "count")}
+        self._start = start
+        self._every = str(recurrence["every"])
+        self._interval = int(recurrence.get("interval", 1))
+        rule = _rule(self._recurrence, start)
+        first = next(iter(rule), None)
+        self._first = first
+        self._cycle: list[datetime] = []
+        if first is not None and self._every == "week":
+            limit = first + timedelta(weeks=self._interval)
+            self._cycle = [o for o in islice(rule, 8) if o < limit]
+
+    def nth(self, k: int) -> datetime | None:
+        """The k-th occurrence (0-based), None when there is none or it lies past year 9999."""
+        first = self._first
+        if first is None:
+            return None
+        try:
+            if self._every == "day":
+                return first + timedelta(days=self._interval * k)
+            if self._every == "week":
+                cycles, index = divmod(k, len(self._cycle))
+                return self._cycle[index] + timedelta(weeks=self._interval * cycles)
+            if self._every == "month":
+                months = first.year * 12 + first.month - 1 + self._interval * k
+                period = first.replace(year=months // 12, month=months % 12 + 1, day=1)
+            else:
+                period = first.replace(year=first.year + self._interval * k, month=1, day=1)
+            return next(iter(_rule(self._recurrence, period, anchor=self._start)), None)
+        except (OverflowError, ValueError):
+            return None
+
+    def last_before(self, bound: datetime) -> datetime | None:
+        """The last occurrence at or before `bound` (None: the first is already later)."""
+        if self._first is None or self._first > bound:
+            return None
+
+        def within(k: int) -> bool:
+            occurrence = self.nth(k)
+            return occurrence is not None and occurrence <= bound
+
+        low, high = 0, 1
+        while within(high):
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if within(middle) else (low, middle)
+        return self.nth(low)
 
 
 def has_ended(fields: Mapping[str, Any], now: datetime) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,3 +94,46 @@ def test_a_series_ends_with_its_last_occurrence() -> None:
     fields = series(until="2026-12-20")
     assert span_utc(fields)[1] == datetime(2026, 12, 15, 9, 30, tzinfo=UTC)
     assert has_ended(fields, datetime(2026, 12, 15, 9, 30, tzinfo=UTC))
+
+
+def _expanded_span(fields: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The span by brute force: every occurrence listed (the slow way span_utc must agree with)."""
+    starts = list(occurrence_starts({**fields, "skip": []}))
+    start, end = datetime.fromisoformat(fields["start"]), datetime.fromisoformat(fields["end"])
+    zone = ZoneInfo(fields["timezone"])
+    last = starts[-1] if starts else start
+    return start.replace(tzinfo=zone).astimezone(UTC), (last + (end - start)).replace(tzinfo=zone).astimezone(UTC)
+
+
+_PATTERNS = [
+    {"every": "day", "interval": 3, "on": []},
+    {"every": "week", "interval": 1, "on": ["tuesday"]},
+    {"every": "week", "interval": 2, "on": ["monday", "thursday", "sunday"], "first_day_of_week": "sunday"},
+    {"every": "week", "interval": 3, "on": ["saturday", "wednesday"]},
+    {"every": "month", "interval": 1, "on": [], "day_of_month": 31},
+    {"every": "month", "interval": 5, "on": [], "day_of_month": 29},
+    {"every": "month", "interval": 2, "on": ["friday"], "week_of_month": "last"},
+    {"every": "month", "interval": 1, "on": ["monday", "tuesday"], "week_of_month": "second"},
+    {"every": "year", "interval": 1, "on": [], "day_of_month": 29, "month": 2},
+    {"every": "year", "interval": 1, "on": ["thursday"], "week_of_month": "fourth", "month": 11},
+]
+
+
+@pytest.mark.parametrize("pattern", _PATTERNS, ids=lambda p: f"{p['every']}-{p['interval']}")
+@pytest.mark.parametrize("start", ["2026-12-01T10:00", "2027-01-31T23:30", "2028-02-29T00:15"])
+@pytest.mark.parametrize("end_rule", [{"count": 1}, {"count": 7}, {"count": 120}, {"until": "2031-03-30"}])
+def test_the_span_found_arithmetically_equals_the_span_of_the_expanded_series(
+    pattern: dict[str, Any], start: str, end_rule: dict[str, Any]
+) -> None:
+    fields = series(**pattern, **end_rule)
+    fields |= {"start": start, "end": start[:11] + "23:59" if start[11:] < "23:59" else start}
+    assert span_utc(fields) == _expanded_span(fields)
+
+
+def test_a_series_ending_in_year_9999_or_after_a_million_occurrences_is_spanned_without_expanding_it() -> None:
+    daily = series(every="day", on=[], until="9999-12-31")
+    assert span_utc(daily)[1] == datetime(9999, 12, 31, 9, 30, tzinfo=UTC)
+    assert not has_ended(daily, datetime(2030, 1, 1, tzinfo=UTC))
+    counted = series(every="day", on=[], count=999_999)
+    # The 999,999th daily occurrence is 999,998 days after the first (10:30 Berlin is 09:30 UTC).
+    assert span_utc(counted)[1] == datetime(2026, 12, 1, 9, 30, tzinfo=UTC) + timedelta(days=999_998)
