@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from reconciler.config import Config
@@ -46,14 +47,46 @@ class MailFormat(StrEnum):
     JSON = "json"
 
 
+class _Commands(TyperGroup):
+    """Usage errors exit 1, as Terraform's do: exit 2 means "changes present" under
+    `--detailed-exitcode`, so a typo in a script must not read as a plan with changes."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's Context (vendored or not)
+        with _usage_errors():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+#: click's UsageError (typer vendors click in recent versions, so it is reached through a public class).
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except _UsageError as error:
+        error.exit_code = EXIT_FAILURE  # type: ignore[attr-defined]
+        raise
+
+
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
+    cls=_Commands,
+    context_settings=_CONTEXT,
     help="GitOps for Exchange meetings: validate meeting files, plan and apply them to calendars.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(
-    help="The embedded sandbox: what people received, and emulators for real clients.", no_args_is_help=True
+    context_settings=_CONTEXT,
+    help="The embedded sandbox: what people received, and emulators for real clients.",
+    no_args_is_help=True,
 )
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -67,8 +100,20 @@ class _Options:
 OPTIONS = _Options()
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        _say(f"meetings-as-code {version('meetings-as-code')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
     config: Annotated[
         Path | None, typer.Option("--config", help="Path of reconciler.yaml (default ./reconciler.yaml).")
     ] = None,
@@ -89,9 +134,17 @@ def _exit(code: int) -> NoReturn:
 
 def _now() -> datetime:
     """The clock; MEETINGS_NOW (ISO 8601) pins it for tests and reproducible demos."""
+    from reconciler.errors import ConfigError
+
     pinned = os.environ.get("MEETINGS_NOW")
     if pinned:
-        moment = datetime.fromisoformat(pinned)
+        try:
+            moment = datetime.fromisoformat(pinned)
+        except ValueError:
+            raise ConfigError(
+                f"MEETINGS_NOW must be an ISO 8601 time such as 2026-11-24T12:00:00+00:00, not {pinned!r};"
+                " unset it to use the real clock."
+            ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
 

@@ -1,0 +1,67 @@
+"""Command-line conventions a Terraform user relies on: usage errors, --version, -h, the clock."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reconciler.cli import EXIT_FAILURE, EXIT_OK, app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(REPO / "reconciler.yaml", tmp_path / "reconciler.yaml")
+    shutil.copytree(REPO / "meetings", tmp_path / "meetings")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MEETINGS_NOW", "2026-11-24T12:00:00+00:00")
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("plan", "--format", "xml"), "'xml' is not one of"),
+        (("plan", "--no-such-flag"), "No such option: --no-such-flag"),
+        (("sandbox", "mail"), "Missing argument"),
+        (("no-such-command",), "No such command"),
+    ],
+)
+def test_a_usage_error_exits_1_with_the_usage_hint_never_2_which_means_changes_present(
+    args: tuple[str, ...], complaint: str
+) -> None:
+    code, _, err = run(*args)
+    assert code == EXIT_FAILURE
+    assert complaint in err
+    assert "Usage:" in err
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    code, out, _ = run("--version")
+    assert (code, out) == (EXIT_OK, f"meetings-as-code {version('meetings-as-code')}\n")
+
+
+def test_dash_h_is_help_for_the_program_and_for_each_command() -> None:
+    code, out, _ = run("-h")
+    assert code == EXIT_OK and "plan" in out and "apply" in out
+    code, out, _ = run("plan", "-h")
+    assert code == EXIT_OK and "--detailed-exitcode" in out
+
+
+def test_an_unreadable_pinned_clock_is_a_clear_error_not_an_internal_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEETINGS_NOW", "yesterday")
+    code, out, err = run("plan")
+    assert code == EXIT_FAILURE
+    assert "MEETINGS_NOW must be an ISO 8601 time" in err and "'yesterday'" in err
+    assert "Internal error" not in err + out
