@@ -150,11 +150,13 @@ def _now() -> datetime:
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
+    from reconciler.render.text import visible
+
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for diagnostic in diagnostics:
-        _say(str(diagnostic), err=True)
+        _say(visible(str(diagnostic)), err=True)
         if in_actions:
-            message = diagnostic.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            message = visible(diagnostic.message).replace("%", "%25").replace("\n", "%0A")
             _say(f"::error file={diagnostic.path},line={diagnostic.line},col={diagnostic.column}::{message}")
     count = len(diagnostics)
     _say(f"{count} problem{'s' if count != 1 else ''} found; nothing was changed.", err=True)
@@ -173,7 +175,9 @@ def _user_errors() -> Iterator[None]:
         _print_diagnostics(error.diagnostics)
         _exit(EXIT_FAILURE)
     except MeetingsError as error:
-        _say(f"Error: {error}", err=True)
+        from reconciler.render.text import visible
+
+        _say(f"Error: {visible(str(error))}", err=True)
         _exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         _say("Interrupted.", err=True)
@@ -277,10 +281,11 @@ def plan(
 
 def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     from reconciler.render.human import SYMBOLS
+    from reconciler.render.text import visible
 
     applied, failed, stale = (report.with_status(s) for s in ("applied", "failed", "stale"))
     for outcome in failed + stale:
-        _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {outcome.message}", err=True)
+        _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {visible(outcome.message)}", err=True)
     if not report.outcomes:
         _say("Nothing to apply: the calendars match the meeting files.", err=err)
         return

@@ -11,15 +11,11 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
+from reconciler.render.text import visible
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CANCEL: "-", Action.MOVE: "->", Action.NOOP: " "}
 _COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.CANCEL: "31", Action.MOVE: "36", Action.NOOP: "0"}
 _MAX_VALUE = 70
-
-
-def _printable(text: str) -> str:
-    """Text without control characters (an escape sequence in a subject must not reach the terminal)."""
-    return "".join(c if c.isprintable() or c == "\n" else "\N{REPLACEMENT CHARACTER}" for c in text)
 
 
 def format_value(value: Any) -> str:
@@ -33,7 +29,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v not in (None, [], "")) + "}"
     if isinstance(value, str):
-        lines = _printable(value).splitlines() or [""]
+        lines = visible(value).splitlines() or [""]
         text = lines[0] if len(lines) == 1 else f"{lines[0]} … ({len(lines)} lines)"
         if len(text) > _MAX_VALUE:
             text = text[: _MAX_VALUE - 1] + "…"
@@ -44,7 +40,9 @@ def format_value(value: Any) -> str:
 def _field_line(change: FieldChange, action: Action) -> str:
     if change.name in ATTENDEE_FIELDS and action is not Action.CREATE:
         before, after = set(change.before or []), set(change.after or [])
-        parts = [f"+ {a}" for a in sorted(after - before)] + [f"- {a}" for a in sorted(before - after)]
+        parts = [f"+ {visible(a)}" for a in sorted(after - before)] + [
+            f"- {visible(a)}" for a in sorted(before - after)
+        ]
         return f"{change.name}: {', '.join(parts)}"
     if action is Action.CREATE:
         return f"{change.name}: {format_value(change.after)}"
@@ -54,8 +52,8 @@ def _field_line(change: FieldChange, action: Action) -> str:
 def _mail_lines(change: Change) -> list[str]:
     lines = []
     for notice in change.notifications:
-        comment = f' with "{notice.comment}"' if notice.comment else ""
-        who = ", ".join(notice.recipients)
+        comment = f' with "{visible(notice.comment)}"' if notice.comment else ""
+        who = visible(", ".join(notice.recipients))
         about = f" for the occurrence on {notice.occurrence}" if notice.occurrence else ""
         lines.append(f"mail: {notice.kind.value}{about}{comment} -> {who} ({len(notice.recipients)})")
     if not change.notifications:
@@ -67,19 +65,22 @@ def _header(change: Change, color: bool) -> str:
     symbol = SYMBOLS[change.action]
     if color:
         symbol = f"\x1b[{_COLORS[change.action]}m{symbol}\x1b[0m"
-    moved = f" (moved from {change.previous_id})" if change.action is Action.MOVE else ""
-    where = f"  {change.source}" if change.source else ""
-    return f"  {symbol} {change.meeting_id}{moved}  [{change.organizer}] {format_value(change.subject)}{where}"
+    moved = f" (moved from {visible(change.previous_id or '')})" if change.action is Action.MOVE else ""
+    where = f"  {visible(change.source)}" if change.source else ""
+    return (
+        f"  {symbol} {visible(change.meeting_id)}{moved}  [{visible(change.organizer)}]"
+        f" {format_value(change.subject)}{where}"
+    )
 
 
 def render_change(change: Change, *, color: bool = False) -> list[str]:
     lines = [_header(change, color)]
     lines += [f"      {_field_line(f, change.action)}" for f in change.fields]
-    lines += [f"      * {_printable(effect)}" for effect in change.effects]
+    lines += [f"      * {visible(effect)}" for effect in change.effects]
     if change.drift:
         verb = "it" if len(change.drift) == 1 else "them"
         lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes {verb} back")
-    lines += [f"      ! {w}" for w in change.warnings]
+    lines += [f"      ! {visible(w)}" for w in change.warnings]
     lines += [f"      {m}" for m in _mail_lines(change)]
     return lines
 
@@ -108,8 +109,8 @@ def render(plan: Plan, *, color: bool = False) -> str:
     for change in plan.changes:
         lines += render_change(change, color=color)
         lines.append("")
-    lines += [f"Warning: {w}" for w in plan.warnings]
-    lines += [f"Error: {e}" for e in plan.errors]
+    lines += [f"Warning: {visible(w)}" for w in plan.warnings]
+    lines += [f"Error: {visible(e)}" for e in plan.errors]
     if plan.changes:
         lines.append(summary_line(plan))
     return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
+from reconciler.render.text import visible
 
 if TYPE_CHECKING:
     from reconciler.reconcile import ApplyReport, Outcome
@@ -65,17 +66,18 @@ _SPECIAL = re.compile("[" + re.escape("".join(_MARKDOWN_ENTITIES)) + "]")
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 #: An `@` that GitHub would read as a mention (not inside an address such as a@b.c).
 _MENTION = re.compile(r"(?<![\w.+-])@")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+_NEWLINE = re.compile(r"\n")
 
 
 def escape(text: str, *, newlines: str = "<br>") -> str:
     """`text` as inert Markdown and HTML, for a table cell, a list item or a `<summary>`.
 
-    Markdown and HTML metacharacters become numeric entities (they still display as themselves),
-    an `@` that would mention someone gets a zero-width space after it, and line breaks become
-    `newlines` (a table row must stay on one line).
+    Hidden characters (controls, terminal escapes, bidi overrides: `text.visible`) are written as
+    escapes, Markdown and HTML metacharacters become numeric entities (they still display as
+    themselves), an `@` that would mention someone gets a zero-width space after it, and line
+    breaks become `newlines` (a table row must stay on one line).
     """
-    escaped = _SPECIAL.sub(lambda m: _MARKDOWN_ENTITIES[m.group()], text)
+    escaped = _SPECIAL.sub(lambda m: _MARKDOWN_ENTITIES[m.group()], visible(text))
     escaped = _UNDERSCORE.sub("&#95;", escaped)
     escaped = _MENTION.sub("@&#8203;", escaped)
     return _NEWLINE.sub(newlines, escaped)

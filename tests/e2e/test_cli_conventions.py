@@ -65,3 +65,16 @@ def test_an_unreadable_pinned_clock_is_a_clear_error_not_an_internal_one(monkeyp
     assert code == EXIT_FAILURE
     assert "MEETINGS_NOW must be an ISO 8601 time" in err and "'yesterday'" in err
     assert "Internal error" not in err + out
+
+
+def test_terminal_escapes_in_a_subject_reach_neither_the_terminal_nor_the_pull_request_comment(workdir: Path) -> None:
+    (workdir / "meetings" / "escape.yaml").write_text(
+        'id: team/escape\nsubject: "X\\x07\\x1b[31mRED"\nstart: 2026-12-02T10:00\nduration: 30m\n'
+        "attendees:\n  required: [alice@contoso.com]\n",
+        encoding="utf-8",
+    )
+    for output in ("human", "markdown"):
+        code, out, _ = run("plan", "--format", output)
+        assert code == EXIT_OK
+        assert "\x1b" not in out and "\x07" not in out
+        assert "x07" in out and "x1b" in out
