@@ -6,6 +6,7 @@ causes; a summary line with counts and the number of people who will receive mai
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from reconciler.diff import FieldChange
@@ -46,7 +47,37 @@ def _field_line(change: FieldChange, action: Action) -> str:
         return f"{change.name}: {', '.join(parts)}"
     if action is Action.CREATE:
         return f"{change.name}: {format_value(change.after)}"
+    if _multiline(change.before) or _multiline(change.after):
+        return "\n".join([f"{change.name}:", *_text_diff(str(change.before or ""), str(change.after or ""))])
     return f"{change.name}: {format_value(change.before)} -> {format_value(change.after)}"
+
+
+def _multiline(value: Any) -> bool:
+    return isinstance(value, str) and "\n" in value.strip("\n")
+
+
+def _text_diff(before: str, after: str) -> list[str]:
+    """A compact diff of two multi-line values, as Terraform shows multi-line strings: changed lines
+    marked `-`/`+` with one line of context, and each unchanged run in between counted, not shown."""
+    old, new = visible(before).splitlines(), visible(after).splitlines()
+    lines, shown_to = [], 0
+    for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(1):
+        lines += _unchanged(old[shown_to : group[0][1]])
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [f"          {line}".rstrip() for line in old[i1:i2]]
+                continue
+            lines += [f"        - {line}" for line in old[i1:i2]]
+            lines += [f"        + {line}" for line in new[j1:j2]]
+        shown_to = group[-1][2]
+    return lines + _unchanged(old[shown_to:])
+
+
+def _unchanged(run: list[str]) -> list[str]:
+    """A run of unchanged lines: counted, or shown when that takes no more room."""
+    if len(run) <= 1:
+        return [f"          {line}".rstrip() for line in run]
+    return [f"          ({len(run)} unchanged lines hidden)"]
 
 
 def _mail_lines(change: Change) -> list[str]:
