@@ -279,6 +279,28 @@ def plan(
             _exit(EXIT_CHANGES)
 
 
+@app.command()
+def show(
+    planfile: Annotated[Path, typer.Argument(help="A plan saved with `meetings plan --out`.")],
+    output: Annotated[
+        Format, typer.Option("--format", help="human, json (schemas/plan.schema.json) or markdown.")
+    ] = Format.HUMAN,
+) -> None:
+    """Show a saved plan as it will be applied (reads only the file: no calendar is read)."""
+    with _user_errors():
+        typer.echo(_render(_read_plan(planfile), output), nl=False)
+
+
+def _read_plan(planfile: Path) -> Plan:
+    from reconciler.errors import PlanError
+    from reconciler.render import jsonplan
+
+    try:
+        return jsonplan.parse(planfile.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PlanError(f"Cannot read the plan file {planfile}: {error.strerror}.") from error
+
+
 def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     from reconciler.render.human import SYMBOLS
     from reconciler.render.text import visible
@@ -298,12 +320,8 @@ def _saved_plan(planfile: Path, config: Config, provider: Provider) -> tuple[Pla
 
     from reconciler.errors import PlanError
     from reconciler.reconcile import stale_changes
-    from reconciler.render import jsonplan
 
-    try:
-        saved = jsonplan.parse(planfile.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise PlanError(f"Cannot read the plan file {planfile}: {error.strerror}.") from error
+    saved = _read_plan(planfile)
     if (saved.backend, saved.namespace) != (provider.name, config.namespace):
         raise PlanError(
             f"The plan was made for backend {saved.backend!r}, namespace {saved.namespace!r}; "

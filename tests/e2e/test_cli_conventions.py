@@ -78,3 +78,22 @@ def test_terminal_escapes_in_a_subject_reach_neither_the_terminal_nor_the_pull_r
         assert code == EXIT_OK
         assert "\x1b" not in out and "\x07" not in out
         assert "x07" in out and "x1b" in out
+
+
+def test_show_renders_a_saved_plan_exactly_as_plan_printed_it_without_reading_any_calendar(workdir: Path) -> None:
+    code, planned, _ = run("plan", "--out", "plan.json")
+    assert code == EXIT_OK
+    (workdir / "reconciler.yaml").write_text("backend: graph\n", encoding="utf-8")  # no calendar is reachable
+    assert run("show", "plan.json") == (EXIT_OK, planned, "")
+    code, out, _ = run("show", "plan.json", "--format", "json")
+    assert (code, out) == (EXIT_OK, (workdir / "plan.json").read_text(encoding="utf-8"))
+    code, out, _ = run("show", "plan.json", "--format", "markdown")
+    assert code == EXIT_OK and "<summary>" in out
+
+
+def test_show_of_a_missing_or_foreign_file_says_what_is_wrong(workdir: Path) -> None:
+    code, _, err = run("show", "nothing.json")
+    assert code == EXIT_FAILURE and "Cannot read the plan file nothing.json" in err
+    (workdir / "other.json").write_text('{"hello": 1}', encoding="utf-8")
+    code, _, err = run("show", "other.json")
+    assert code == EXIT_FAILURE and "format_version" in err
