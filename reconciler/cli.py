@@ -486,29 +486,46 @@ def sandbox_mail(
             )
 
 
+#: Where `sandbox serve` listens by default, so `graph.base_url` / `ews.endpoint` can stay put.
+SERVE_PORT = 8790
+
+
 @sandbox_app.command("serve")
-def sandbox_serve() -> None:
+def sandbox_serve(
+    port: Annotated[
+        int, typer.Option("--port", help="Graph on PORT, EWS on PORT+1 (0: any free ports).", min=0, max=65534)
+    ] = SERVE_PORT,
+) -> None:
     """Serve the sandbox store through the Graph and EWS emulators on loopback until interrupted."""
     import threading
+    from contextlib import ExitStack
 
     from reconciler.config import load_config
     from reconciler.emulator.store import MailboxStore
+    from reconciler.errors import ConfigError
 
-    with _user_errors():
+    with _user_errors(), ExitStack() as running:
         config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
         store = MailboxStore(config.root / config.sandbox.path)
+        running.callback(store.close)
         from reconciler.emulator.ews_app import serve_ews
         from reconciler.emulator.graph_app import serve_graph
 
-        with serve_graph(store) as graph, serve_ews(store) as ews:
-            _say(f"Graph emulator: {graph.base_url}/v1.0")
-            _say(f"EWS emulator:   {ews.base_url}/EWS/Exchange.asmx")
-            _say("Press Ctrl+C to stop.")
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                _say("Stopped.")
-        store.close()
+        try:
+            graph = running.enter_context(serve_graph(store, port=port))
+            ews = running.enter_context(serve_ews(store, port=port + 1 if port else 0))
+        except OSError as error:
+            raise ConfigError(
+                f"Cannot listen on 127.0.0.1:{port} and {port + 1} ({error.strerror}); pass --port with free"
+                " ports, or --port 0 for any."
+            ) from None
+        _say(f"Graph emulator: {graph.base_url}/v1.0")
+        _say(f"EWS emulator:   {ews.base_url}/EWS/Exchange.asmx")
+        _say("Press Ctrl+C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            _say("Stopped.")
 
 
 def main() -> None:

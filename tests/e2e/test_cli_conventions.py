@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -97,3 +104,58 @@ def test_show_of_a_missing_or_foreign_file_says_what_is_wrong(workdir: Path) -> 
     (workdir / "other.json").write_text('{"hello": 1}', encoding="utf-8")
     code, _, err = run("show", "other.json")
     assert code == EXIT_FAILURE and "format_version" in err
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def _free_port_pair() -> int:
+    """A port P such that P and P+1 are both free right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        with socket.socket() as first, socket.socket() as second:
+            try:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        if port < 65534:
+            return port
+    raise AssertionError("no two adjacent free ports")
+
+
+def test_sandbox_serve_listens_on_the_port_asked_for_graph_and_the_next_for_ews_until_interrupted() -> None:
+    port = _free_port_pair()
+    server = _serve("--port", str(port))
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert lines[0] == f"Graph emulator: http://127.0.0.1:{port}/v1.0\n"
+        assert lines[1] == f"EWS emulator:   http://127.0.0.1:{port + 1}/EWS/Exchange.asmx\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1.0/users/lead@contoso.com/events") as answer:
+            assert json.load(answer)["value"] == []
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, _ = server.communicate(timeout=10)
+    assert server.returncode == EXIT_OK and "Stopped." in out
+
+
+def test_sandbox_serve_on_a_port_in_use_says_so_and_exits_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        server = _serve("--port", str(port))
+        _, err = server.communicate(timeout=20)
+    assert server.returncode == EXIT_FAILURE
+    assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert "Traceback" not in err

@@ -798,8 +798,10 @@ class GraphServer:
 
 
 @contextmanager
-def serve_graph(store: MailboxStore, **options: Any) -> Iterator[GraphServer]:
-    """Serve a `GraphApp(store, **options)` on loopback until the context exits."""
+def serve_graph(
+    store: MailboxStore, *, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> Iterator[GraphServer]:
+    """Serve a `GraphApp(store, **options)` on loopback until the context exits (port 0: a free one)."""
     app = GraphApp(store, **options)
-    with serve(app) as running:
+    with serve(app, host=host, port=port) as running:
         yield GraphServer(running.base_url, app)
