@@ -53,11 +53,39 @@ class _Commands(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's Context (vendored or not)
         with _usage_errors():
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, _global_options_first(args))
 
     def invoke(self, ctx: Any) -> Any:
         with _usage_errors():
             return super().invoke(ctx)
+
+
+#: Global options and whether each takes a value; accepted after the command too (`meetings plan --debug`).
+_GLOBAL_OPTIONS = {"--config": True, "--debug": False, "--no-color": False}
+
+
+def _global_options_first(args: list[str]) -> list[str]:
+    """`args` with the global options moved in front of the command, as click expects them.
+
+    Everything after `--` is left alone; `--config=PATH` and `--config PATH` are both understood.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS:
+            takes_value = _GLOBAL_OPTIONS[name] and "=" not in arg
+            front += args[index : index + 1 + takes_value]
+            index += 1 + takes_value
+            continue
+        rest.append(arg)
+        index += 1
+    return front + rest
 
 
 #: click's UsageError (typer vendors click in recent versions, so it is reached through a public class).
@@ -78,6 +106,8 @@ _CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     cls=_Commands,
     context_settings=_CONTEXT,
+    # Plain help: rich's tables show a `<bool>` metavar on every flag, which reads as if flags took a value.
+    rich_markup_mode=None,
     help="GitOps for Exchange meetings: validate meeting files, plan and apply them to calendars.",
     no_args_is_help=True,
     add_completion=False,
@@ -85,6 +115,7 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(
     context_settings=_CONTEXT,
+    rich_markup_mode=None,
     help="The embedded sandbox: what people received, and emulators for real clients.",
     no_args_is_help=True,
 )

@@ -64,6 +64,7 @@ def test_dash_h_is_help_for_the_program_and_for_each_command() -> None:
     assert code == EXIT_OK and "plan" in out and "apply" in out
     code, out, _ = run("plan", "-h")
     assert code == EXIT_OK and "--detailed-exitcode" in out
+    assert "<bool>" not in out  # a flag takes no value, and its help must not suggest one
 
 
 def test_an_unreadable_pinned_clock_is_a_clear_error_not_an_internal_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,3 +160,13 @@ def test_sandbox_serve_on_a_port_in_use_says_so_and_exits_1() -> None:
     assert server.returncode == EXIT_FAILURE
     assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err
     assert "Traceback" not in err
+
+
+def test_global_options_are_accepted_after_the_command_too(workdir: Path) -> None:
+    config = (workdir / "reconciler.yaml").read_text(encoding="utf-8")
+    elsewhere = config.replace("namespace: example", "namespace: elsewhere")
+    (workdir / "elsewhere.yaml").write_text(elsewhere, encoding="utf-8")
+    code, out, _ = run("plan", "--config", "elsewhere.yaml", "--no-color")
+    assert code == EXIT_OK and "namespace 'elsewhere'" in out
+    code, out, _ = run("plan", "--config=elsewhere.yaml")
+    assert code == EXIT_OK and "namespace 'elsewhere'" in out
