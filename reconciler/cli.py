@@ -294,6 +294,8 @@ def plan(
     from reconciler.render import jsonplan
 
     with _user_errors():
+        if out is not None:
+            _check_plan_destination(out)
         config, meetings = _load()
         provider = open_provider(config)
         try:
@@ -302,12 +304,31 @@ def plan(
             provider.close()
         typer.echo(_render(result, output), nl=False)
         if out is not None:
-            out.write_text(jsonplan.render(result), encoding="utf-8")
+            _save_plan(out, jsonplan.render(result))
             _say(f"Plan saved to {out}; apply it with: meetings apply {out}", err=True)
         if result.errors:
             _exit(EXIT_FAILURE)
         if detailed_exitcode and result.has_changes:
             _exit(EXIT_CHANGES)
+
+
+def _check_plan_destination(out: Path) -> None:
+    """Refuse an --out path that cannot be written before any calendar is read."""
+    from reconciler.errors import PlanError
+
+    if out.is_dir():
+        raise PlanError(f"--out {out} is a directory; name the plan file, for example {out / 'plan.json'}.")
+    if not out.parent.is_dir():
+        raise PlanError(f"Cannot save the plan to {out}: the directory {out.parent} does not exist.")
+
+
+def _save_plan(out: Path, text: str) -> None:
+    from reconciler.errors import PlanError
+
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise PlanError(f"Cannot save the plan to {out}: {error.strerror}.") from error
 
 
 @app.command()

@@ -12,6 +12,7 @@ lost answer would.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from reconciler.emulator.store import (
     StaleChangeKey,
     StoredItem,
 )
-from reconciler.errors import ConflictError, NotFoundError, TransientError
+from reconciler.errors import ConfigError, ConflictError, NotFoundError, TransientError
 from reconciler.model import (
     PROP_LAST_APPLIED,
     PROP_MEETING_ID,
@@ -191,7 +192,19 @@ class SandboxProvider:
 
     @classmethod
     def open(cls, path: Path) -> SandboxProvider:
-        return cls(MailboxStore(path))
+        """The sandbox in the file at `path` (created on first use); ConfigError when it cannot be one."""
+        if path.is_dir():
+            raise ConfigError(
+                f"sandbox.path {path} is a directory; set it to a file such as .meetings/sandbox.db"
+                " (created on first use)."
+            )
+        try:
+            return cls(MailboxStore(path))
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise ConfigError(
+                f"The sandbox file {path} cannot be used ({error}): it is not a sandbox database or cannot be"
+                " written. Move it away (a new sandbox is created on first use) or set sandbox.path to another file."
+            ) from error
 
     def close(self) -> None:
         self.store.close()

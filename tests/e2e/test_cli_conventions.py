@@ -170,3 +170,28 @@ def test_global_options_are_accepted_after_the_command_too(workdir: Path) -> Non
     assert code == EXIT_OK and "namespace 'elsewhere'" in out
     code, out, _ = run("plan", "--config=elsewhere.yaml")
     assert code == EXIT_OK and "namespace 'elsewhere'" in out
+
+
+def test_a_plan_file_that_cannot_be_written_is_refused_before_any_calendar_is_read(workdir: Path) -> None:
+    code, out, err = run("plan", "--out", "nodir/plan.json")
+    assert code == EXIT_FAILURE
+    assert "Cannot save the plan to nodir/plan.json: the directory nodir does not exist." in err
+    assert out == "" and "Internal error" not in err
+    code, _, err = run("plan", "--out", "meetings")
+    assert code == EXIT_FAILURE and "--out meetings is a directory" in err
+
+
+@pytest.mark.parametrize("damage", ["directory", "garbage"])
+def test_a_sandbox_path_that_is_a_directory_or_not_a_database_is_a_configuration_error(
+    workdir: Path, damage: str
+) -> None:
+    sandbox = workdir / ".meetings" / "sandbox.db"
+    sandbox.parent.mkdir(exist_ok=True)
+    if damage == "directory":
+        sandbox.mkdir()
+    else:
+        sandbox.write_bytes(b"this is not sqlite" * 100)
+    code, out, err = run("plan")
+    assert code == EXIT_FAILURE
+    assert "sandbox" in err and ("is a directory" in err or "is not a sandbox database" in err)
+    assert "Internal error" not in err + out
