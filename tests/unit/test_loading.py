@@ -314,10 +314,11 @@ def test_hidden_files_hidden_directories_and_other_extensions_are_ignored(tmp_pa
 
 
 def test_an_empty_or_comments_only_file_is_an_error_not_a_cancellation(tmp_path: Path) -> None:
-    fix = "to cancel the meeting, or write the meeting with `cancelled: <text>`"
+    fix = "the file declares no meeting (it is empty or only comments); delete the file to cancel the meeting, or "
+    fix += "write the meeting with `cancelled: <text>`"
     assert problems(tmp_path, {"empty.yaml": "", "comments.yaml": "# nothing yet\n", "ok.yaml": MINIMAL}) == [
-        f"meetings/comments.yaml:1:1: the file declares no meeting (it is empty or only comments); delete the file {fix}",
-        f"meetings/empty.yaml:1:1: the file declares no meeting (it is empty or only comments); delete the file {fix}",
+        f"meetings/comments.yaml:1:1: {fix}",
+        f"meetings/empty.yaml:1:1: {fix}",
     ]
 
 
