@@ -52,11 +52,13 @@ def _inside(path: str, tree: str) -> bool:
 
 
 class _Walk:
+    """One walk of the meetings directory, without recursion; results collect in `listing`."""
+
     def __init__(self, root: Path, directory: Path) -> None:
         self.root = str(root)
         self.allowed = (os.path.realpath(root), os.path.realpath(directory))
         self.start = str(directory)
-        #: The real directories read so far, each with the path it was read through.
+        #: The real directory trees read so far (subdirectories included), each with the path shown for it.
         self.trees: list[tuple[str, str]] = [(self.allowed[1], self.display(self.start))]
         self.listing = Listing()
 
