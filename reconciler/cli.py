@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from reconciler.config import Config
     from reconciler.errors import Diagnostic
-    from reconciler.model import Meeting
+    from reconciler.loading import Loaded
     from reconciler.plan import Plan
     from reconciler.providers.base import Provider
     from reconciler.reconcile import ApplyReport, Outcome
@@ -224,7 +224,7 @@ def _user_errors() -> Iterator[None]:
         _exit(EXIT_INTERNAL)
 
 
-def _load() -> tuple[Config, list[Meeting]]:
+def _load() -> tuple[Config, Loaded]:
     """Configuration and every meeting, or an InputError listing every problem."""
     from reconciler.config import load_config
     from reconciler.loading import load_meetings
@@ -233,7 +233,10 @@ def _load() -> tuple[Config, list[Meeting]]:
     return config, load_meetings(config)
 
 
-def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_mass_cancel: bool) -> Plan:
+def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_cancel: bool) -> Plan:
+    """The plan, with the loader's warnings (files not read) first among its warnings."""
+    from dataclasses import replace
+
     from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
 
@@ -243,15 +246,16 @@ def _plan(config: Config, meetings: list[Meeting], provider: Provider, *, allow_
         drift=config.policy.drift,
         attendee_timezones=config.attendee_timezones,
     )
-    return make_plan(
-        meetings,
+    result = make_plan(
+        list(loaded.meetings),
         provider,
         namespace=config.namespace,
         policy=policy,
         now=_now(),
-        extra_organizers=[config.defaults.organizer, *config.organizers],
+        extra_organizers=config.listed_organizers,
         allow_mass_cancel=allow_mass_cancel,
     )
+    return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
 
 
 def _render(plan: Plan, output: Format) -> str:
@@ -269,8 +273,11 @@ def _render(plan: Plan, output: Format) -> str:
 def validate() -> None:
     """Check every meeting file and reconciler.yaml; print every problem as file:line:col: message."""
     with _user_errors():
-        config, meetings = _load()
-        _say(f"{len(meetings)} meeting{'s' if len(meetings) != 1 else ''} in {config.meetings_dir} are valid.")
+        config, loaded = _load()
+        for warning in loaded.warnings:
+            _say(f"Warning: {warning}", err=True)
+        count = len(loaded.meetings)
+        _say(f"{count} meeting{'s' if count != 1 else ''} in {config.meetings_dir} are valid.")
 
 
 @app.command()
@@ -296,10 +303,10 @@ def plan(
     with _user_errors():
         if out is not None:
             _check_plan_destination(out)
-        config, meetings = _load()
+        config, loaded = _load()
         provider = open_provider(config)
         try:
-            result = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel)
+            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel)
         finally:
             provider.close()
         typer.echo(_render(result, output), nl=False)
@@ -424,14 +431,14 @@ def apply(
 
     with _user_errors():
         if planfile is None:
-            config, meetings = _load()
+            config, loaded = _load()
         else:
             config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
         provider = open_provider(config)
         try:
             refused: list[Outcome] = []
             if planfile is None:
-                result = _plan(config, meetings, provider, allow_mass_cancel=allow_mass_cancel)
+                result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel)
             else:
                 result, refused = _saved_plan(planfile, config, provider)
             # In Markdown (a job summary) the apply report below shows every change; the plan is

@@ -109,6 +109,12 @@ class Config:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # never printed: it holds secrets
 
+    @property
+    def listed_organizers(self) -> tuple[str, ...]:
+        """The mailboxes scanned whatever the files say: `defaults.organizer` and `organizers`."""
+        listed = (self.defaults.organizer, *self.organizers)
+        return tuple(dict.fromkeys(address for address in listed if address))
+
     def secret(self, name: str) -> str | None:
         """The environment variable `name` (e.g. MEETINGS_GRAPH_CLIENT_SECRET); None when unset or empty."""
         return self.env.get(name) or None

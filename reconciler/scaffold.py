@@ -6,7 +6,9 @@ pushed to GitHub, runs the reference workflows: a plan comment on each pull requ
 a nightly drift check. Every workflow calls this project's composite action (`action.yml`) at a
 pinned reference, so the workflows and the installed version move together.
 
-    reconciler.yaml                   sandbox active, the Graph settings commented in place
+    reconciler.yaml                   sandbox active, the Graph settings commented in place;
+                                      `organizers:` lists the organizers of meeting files already
+                                      under meetings/ (a commented example when there are none)
     meetings/team/weekly-sync.yaml    an example meeting with a yaml-language-server modeline
     schemas/meeting.schema.json       copies of the JSON schemas, for editors
     schemas/config.schema.json
@@ -30,7 +32,10 @@ from pathlib import Path
 
 from reconciler import __version__
 from reconciler.errors import ConfigError
+from reconciler.loading.files import meeting_files
 from reconciler.loading.schema import SCHEMAS_DIR
+from reconciler.loading.values import normalize_address
+from reconciler.loading.yamldoc import read_yaml
 
 DISTRIBUTION = "meetings-as-code"
 #: Owner placeholder used when the installed package does not name its GitHub repository.
@@ -123,6 +128,29 @@ def _schema(name: str) -> str:
         ) from error
 
 
+_ORGANIZERS_WHY = """\
+# Every mailbox that organizes meetings of this repository. Graph and EWS cannot list mailboxes: they
+# find meetings only in these (and defaults.organizer), so deleting an organizer's last meeting file
+# still cancels its meetings. With backend graph or ews, validation refuses an organizer not listed."""
+
+
+def _organizers(target: Path) -> str:
+    """The `organizers:` section: the organizers the meeting files under target/meetings name (read
+    leniently: a broken file names none), else a commented example."""
+    found: set[str] = set()
+    directory = target / "meetings"
+    if directory.is_dir():
+        for path, display in meeting_files(directory, target).files:
+            for document in read_yaml(path, display).documents:
+                value = document.value.get("organizer") if isinstance(document.value, dict) else None
+                address = normalize_address(value) if isinstance(value, str) else None
+                if address:
+                    found.add(address)
+    if not found:
+        return f"{_ORGANIZERS_WHY}\n# organizers:\n#   - lead@contoso.com"
+    return "\n".join([_ORGANIZERS_WHY, "organizers:", *(f"  - {address}" for address in sorted(found))])
+
+
 def _files(target: Path, action: str, today: date) -> dict[Path, str]:
     """Every file to write except .gitignore (relative path -> content)."""
     remote = _REMOTE_ACTION.fullmatch(action)
@@ -130,7 +158,9 @@ def _files(target: Path, action: str, today: date) -> dict[Path, str]:
         raise _not_an_action(action)
     start = _first_weekday_after(today, _EXAMPLE_WEEKDAY)
     content: dict[Path, str] = {
-        Path("reconciler.yaml"): _fill(_template("reconciler.yaml"), {"namespace": _namespace(target)}),
+        Path("reconciler.yaml"): _fill(
+            _template("reconciler.yaml"), {"namespace": _namespace(target), "organizers": _organizers(target)}
+        ),
         EXAMPLE_MEETING: _fill(
             _template("meeting.yaml"),
             {"start": f"{start.isoformat()}T10:00", "weekday": _WEEKDAYS[_EXAMPLE_WEEKDAY]},

@@ -8,14 +8,13 @@ checked again, so each mistake is reported once. Rules across files (unique ids,
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import model
 from reconciler.errors import ConfigError, Diagnostic, InputError
+from reconciler.loading.files import meeting_files
 from reconciler.loading.reader import MISSING, DocumentReader
 from reconciler.loading.schema import SchemaCheck, schema_check
 from reconciler.loading.series import Series, read_recurrence
@@ -27,17 +26,27 @@ from reconciler.loading.values import (
     quote,
     timezone_problem,
 )
-from reconciler.loading.yamldoc import Document, NodePath, Pos, read_yaml
+from reconciler.loading.yamldoc import Document, NodePath, Pos, Source, read_yaml
+from reconciler.providers.factory import capabilities_of
 
 if TYPE_CHECKING:
     from reconciler.config import Config
 
 
-def load_meetings(config: Config) -> list[model.Meeting]:
-    """Every meeting declared under `config.meetings_dir`, sorted by (organizer, id).
+@dataclass(frozen=True)
+class Loaded:
+    """What the meeting files declare: the meetings, sorted by (organizer, id), and one warning per
+    file under the meetings directory that is not read (validate and plan show them)."""
+
+    meetings: tuple[model.Meeting, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def load_meetings(config: Config) -> Loaded:
+    """Every meeting declared under `config.meetings_dir` (which files count: `loading.files`).
 
     Raises InputError with every problem of every file, ConfigError when the directory is missing.
-    Hidden files and directories (names starting with ".") are ignored.
+    A file or a `---` document without content is a problem, not a deleted meeting.
     """
     directory = config.meetings_dir
     if not directory.is_dir():
@@ -45,34 +54,34 @@ def load_meetings(config: Config) -> list[model.Meeting]:
             f'The meetings directory "{directory}" does not exist; create it or set meetings_dir in reconciler.yaml.'
         )
     check = schema_check("meeting")
-    diagnostics: list[Diagnostic] = []
+    # Without mailbox enumeration a meeting is found only in a listed mailbox: see `_organizer`.
+    listed = None if capabilities_of(config.backend).lists_organizers else frozenset(config.listed_organizers)
+    listing = meeting_files(directory, config.root)
+    diagnostics: list[Diagnostic] = list(listing.problems)
     declared: list[_Declared] = []
-    for file, display in _meeting_files(directory, config.root):
+    for file, display in listing.files:
         source = read_yaml(file, display)
         diagnostics += source.diagnostics
+        diagnostics += _empty_problems(source, display)
         for document in source.documents:
-            reader = _MeetingReader(document, display, config, check)
+            reader = _MeetingReader(document, display, config, check, listed)
             declared.append(reader.read())
             diagnostics += reader.diagnostics
     diagnostics += _cross_file_problems(declared)
     if diagnostics:
         raise InputError(diagnostics)
-    meetings = [d.meeting for d in declared if d.meeting is not None]
-    return sorted(meetings, key=lambda m: (m.organizer, m.id))
+    meetings = sorted((d.meeting for d in declared if d.meeting is not None), key=lambda m: (m.organizer, m.id))
+    return Loaded(tuple(meetings), tuple(listing.warnings))
 
 
-def _meeting_files(directory: Path, root: Path) -> list[tuple[str, str]]:
-    """(path, path relative to `root` with "/") of every meeting file, sorted by the latter."""
-    prefix = os.path.join(root, "")
-    found: list[tuple[str, str]] = []
-    for parent, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if not name.startswith(".") and name.lower().endswith((".yaml", ".yml")):
-                path = os.path.join(parent, name)
-                relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
-                found.append((path, relative.replace(os.sep, "/")))
-    return sorted(found, key=lambda item: item[1])
+def _empty_problems(source: Source, display: str) -> list[Diagnostic]:
+    """A file or document without content would read as "no meeting here" and cancel one."""
+    fix = "to cancel the meeting, or write the meeting with `cancelled: <text>`"
+    if not source.documents and not source.empty and not source.diagnostics:
+        message = f"the file declares no meeting (it is empty or only comments); delete the file {fix}"
+        return [Diagnostic(display, 1, 1, message)]
+    message = f"this YAML document is empty; delete it and its --- line {fix}"
+    return [Diagnostic(display, pos.line, pos.column, message) for pos in source.empty]
 
 
 @dataclass
@@ -119,9 +128,13 @@ def _cross_file_problems(declared: list[_Declared]) -> list[Diagnostic]:
 class _MeetingReader(DocumentReader):
     """Checks one document and builds its Meeting; problems collect in `diagnostics`."""
 
-    def __init__(self, document: Document, display: str, config: Config, check: SchemaCheck) -> None:
+    def __init__(
+        self, document: Document, display: str, config: Config, check: SchemaCheck, listed: frozenset[str] | None
+    ) -> None:
         super().__init__(document, display, config)
         self.check = check
+        #: The organizers a meeting may name, or None when the backend finds every mailbox itself.
+        self.listed = listed
 
     def read(self) -> _Declared:
         declared = _Declared(self.display)
@@ -270,6 +283,15 @@ class _MeetingReader(DocumentReader):
         address = normalize_address(text)
         if address is None:
             self.error(("organizer",), f"{quote(text)} is not a valid e-mail address")
+        elif self.listed is not None and address not in self.listed:
+            # Graph and EWS cannot enumerate mailboxes: once the last file of an unlisted organizer
+            # is deleted, nothing names its mailbox and its meetings would never be cancelled.
+            self.error(
+                ("organizer",),
+                f"{address} is not listed in organizers: (backend {self.config.backend} finds meetings only in "
+                f"listed mailboxes, so deleting this organizer's last file would cancel nothing); "
+                f"add {address} to organizers: in reconciler.yaml",
+            )
         return address
 
     def _timezone(self) -> str | None:

@@ -94,10 +94,12 @@ class Document:
 
 @dataclass
 class Source:
-    """What one file holds: its non-empty documents and the problems found while reading it."""
+    """What one file holds: its non-empty documents, where each empty one starts (nothing, only
+    comments, or a bare null between `---` lines), and the problems found while reading it."""
 
     documents: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    empty: list[Pos] = field(default_factory=list)
 
 
 def read_yaml(file: str | Path, display: str) -> Source:
@@ -268,6 +270,7 @@ class _Composer:
         next_event = _event_source(self.text, self.parser)
         stack: list[_Frame] = []
         document: Document | None = None
+        document_mark: Any = None
         values: dict[NodePath, Any] = {}
         keys: dict[NodePath, Any] = {}
         while True:
@@ -353,9 +356,12 @@ class _Composer:
             elif kind is DocumentStartEvent:
                 values, keys = {}, {}
                 document = Document(value=None, start_mark=event.end_mark, values=values, keys=keys)
+                document_mark = event.start_mark
             elif kind is DocumentEndEvent:
                 if document is not None and document.value is not None:
                     self.source.documents.append(document)
+                elif document is not None and () not in document.unusable:  # an alias was reported
+                    self.source.empty.append(_pos(document_mark))
                 document = None
 
     @staticmethod

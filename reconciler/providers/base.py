@@ -43,6 +43,10 @@ class Capabilities:
     series_update_mails_exceptions: bool = False
     #: Attendee lists of a single occurrence can be changed (EWS: ErrorInvalidPropertySet).
     occurrence_attendees: bool = True
+    #: `known_organizers()` names every mailbox holding our items (the sandbox). Where it cannot
+    #: (Graph, EWS: no mailbox enumeration), only organizers named in meeting files or in the
+    #: configuration are scanned, so validation requires every organizer to be listed.
+    lists_organizers: bool = False
 
 
 @dataclass(frozen=True)

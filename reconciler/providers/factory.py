@@ -1,23 +1,66 @@
-"""Build the configured provider; SDK-backed providers are imported only when chosen."""
+"""Build the configured provider; SDK-backed providers are imported only when chosen.
+
+The Graph and EWS SDKs come with the package's extras (`graph`, `ews` in pyproject.toml), which the
+base install leaves out; a provider whose SDK is missing is a ConfigError naming the install command,
+raised here once for every command that opens a provider. Building a provider imports its SDK, so a
+missing module shows up here and not halfway through a plan.
+"""
 
 from __future__ import annotations
 
-from reconciler.config import Config
+from typing import TYPE_CHECKING
+
 from reconciler.errors import ConfigError
-from reconciler.providers.base import Provider
+from reconciler.providers.base import Capabilities, Provider
+
+if TYPE_CHECKING:
+    from reconciler.config import Config
+
+DISTRIBUTION = "meetings-as-code"
+
+
+def install_command(backend: str) -> str:
+    """The pip command installing the extra that `backend` (graph or ews) needs."""
+    return f"pip install '{DISTRIBUTION}[{backend}]'"
 
 
 def open_provider(config: Config) -> Provider:
+    """The provider of `config.backend`, connected as configured (no request made yet)."""
     if config.backend == "sandbox":
         from reconciler.providers.sandbox import SandboxProvider
 
         return SandboxProvider.open(config.root / config.sandbox.path)
-    if config.backend == "graph":
+    try:
+        if config.backend == "graph":
+            from reconciler.providers.graph import GraphProvider
+
+            return GraphProvider.from_config(config)
+        if config.backend == "ews":
+            from reconciler.providers.ews import EwsProvider
+
+            return EwsProvider.from_config(config)
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] == "reconciler":
+            raise  # our own module missing is a broken installation, not a missing extra
+        raise ConfigError(
+            f"The {config.backend} backend needs the {config.backend} extra of {DISTRIBUTION}, which is not "
+            f"installed (no module named {error.name!r}); install it with: {install_command(config.backend)}"
+        ) from error
+    raise ConfigError(f"Unknown backend {config.backend!r}; choose sandbox, graph or ews.")
+
+
+def capabilities_of(backend: str) -> Capabilities:
+    """What the provider of `backend` can do, without building it or importing its SDK."""
+    if backend == "sandbox":
+        from reconciler.providers.sandbox import SandboxProvider
+
+        return SandboxProvider.capabilities
+    if backend == "graph":
         from reconciler.providers.graph import GraphProvider
 
-        return GraphProvider.from_config(config)
-    if config.backend == "ews":
+        return GraphProvider.capabilities
+    if backend == "ews":
         from reconciler.providers.ews import EwsProvider
 
-        return EwsProvider.from_config(config)
-    raise ConfigError(f"Unknown backend {config.backend!r}; choose sandbox, graph or ews.")
+        return EwsProvider.capabilities
+    raise ConfigError(f"Unknown backend {backend!r}; choose sandbox, graph or ews.")

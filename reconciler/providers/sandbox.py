@@ -185,7 +185,7 @@ class SandboxProvider:
     """Provider over a local `MailboxStore` file. See `providers.base` for the contract."""
 
     name = "sandbox"
-    capabilities = Capabilities(silent_organizer_fields=True)
+    capabilities = Capabilities(silent_organizer_fields=True, lists_organizers=True)
 
     def __init__(self, store: MailboxStore) -> None:
         self.store = store

@@ -29,7 +29,7 @@ from reconciler.loading import load_meetings
 root = Path(sys.argv[1]); phase = sys.argv[2]
 started = time.perf_counter()
 config = load_config(None, env={}, cwd=root)
-meetings = load_meetings(config)
+meetings = list(load_meetings(config).meetings)
 figures = {"meetings": len(meetings)}
 if phase in ("seed", "plan"):
     from reconciler.plan import PlanPolicy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -213,3 +214,112 @@ def test_help_imports_no_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validate_and_plan_name_the_files_they_do_not_read(workdir: Path) -> None:
+    (workdir / "meetings" / "standup.json").write_text("{}", encoding="utf-8")
+    (workdir / "meetings" / "offsite.yaml~").write_text("id: x\n", encoding="utf-8")
+    (workdir / "meetings" / "README.md").write_text("# Our meetings\n", encoding="utf-8")
+    code, out, err = run("validate")
+    assert code == 0
+    assert err.splitlines() == [
+        "Warning: meetings/offsite.yaml~ is not read: only .yaml and .yml files are meeting files",
+        "Warning: meetings/standup.json is not read: only .yaml and .yml files are meeting files",
+    ]
+    assert "3 meetings in" in out
+    code, out, _ = run("plan")
+    assert code == 0
+    assert "Warning: meetings/standup.json is not read: only .yaml and .yml files are meeting files" in out
+    code, out, _ = run("plan", "--format", "json")
+    assert json.loads(out)["warnings"][:2] == [
+        "meetings/offsite.yaml~ is not read: only .yaml and .yml files are meeting files",
+        "meetings/standup.json is not read: only .yaml and .yml files are meeting files",
+    ]
+
+
+def test_emptying_a_meeting_file_is_an_error_and_cancels_nothing(workdir: Path, store: OpenStore) -> None:
+    assert run("apply", "--auto-approve")[0] == 0
+    sent = len(store().mail())
+    (workdir / "meetings" / "offsite.yaml").write_text("# moved to next year\n", encoding="utf-8")
+    code, _, err = run("apply", "--auto-approve")
+    assert code == 1
+    assert err.splitlines() == [
+        "meetings/offsite.yaml:1:1: the file declares no meeting (it is empty or only comments); delete the file"
+        " to cancel the meeting, or write the meeting with `cancelled: <text>`",
+        "1 problem found; nothing was changed.",
+    ]
+    assert len(store().mail()) == sent
+
+
+def test_a_symlinked_directory_of_meetings_is_planned_not_cancelled(workdir: Path) -> None:
+    shutil.move(workdir / "meetings" / "platform", workdir / "platform-meetings")
+    (workdir / "meetings" / "platform").symlink_to(workdir / "platform-meetings", target_is_directory=True)
+    code, out, _ = run("apply", "--auto-approve")
+    assert (code, "Plan: 3 to create, 0 to update, 0 to cancel" in out) == (0, True)
+    code, out, _ = run("plan")
+    assert (code, "No changes. The calendars match the meeting files." in out) == (0, True)
+
+
+#: Runs the CLI with the SDK modules of one extra made unimportable, as in a base install.
+_WITHOUT_MODULES = """\
+import sys
+from importlib.abc import MetaPathFinder
+
+class Missing(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+BLOCKED = set(sys.argv[1].split(","))
+for loaded in [m for m in sys.modules if m.partition(".")[0] in BLOCKED]:
+    del sys.modules[loaded]
+sys.meta_path.insert(0, Missing())
+sys.argv = ["meetings", *sys.argv[2:]]
+from reconciler.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("backend", "blocked", "missing"),
+    [
+        ("graph", "httpx", "httpx"),
+        ("graph", "msgraph,kiota_abstractions,kiota_http,azure", "kiota_abstractions"),
+        ("ews", "exchangelib", "exchangelib"),
+    ],
+)
+def test_a_backend_whose_extra_is_not_installed_names_the_pip_command(
+    workdir: Path, backend: str, blocked: str, missing: str
+) -> None:
+    config = (
+        (workdir / "reconciler.yaml").read_text(encoding="utf-8").replace("backend: sandbox", f"backend: {backend}")
+    )
+    extra = {
+        "graph": "graph:\n  base_url: http://127.0.0.1:9/v1.0\n",
+        "ews": "ews:\n  endpoint: http://127.0.0.1:9/EWS/Exchange.asmx\n  auth: basic\n  username: svc@contoso.com\n",
+    }[backend]
+    for path in (workdir / "meetings").rglob("*.yaml"):  # EWS cannot create Teams meetings
+        path.write_text(path.read_text(encoding="utf-8").replace("online_meeting: true", ""), encoding="utf-8")
+    (workdir / "reconciler.yaml").write_text(
+        config + extra + "organizers: [lead@contoso.com, office@contoso.com]\n", encoding="utf-8"
+    )
+    env = {**os.environ, "MEETINGS_EWS_PASSWORD": "unused", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_MODULES, blocked, "plan"], capture_output=True, text=True, env=env, check=False
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (
+        1,
+        [
+            f"Error: The {backend} backend needs the {backend} extra of meetings-as-code, which is not installed "
+            f"(no module named '{missing}'); install it with: pip install 'meetings-as-code[{backend}]'"
+        ],
+    )
+    validated = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_MODULES, blocked, "validate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert validated.returncode == 0, validated.stderr

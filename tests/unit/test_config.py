@@ -374,3 +374,10 @@ attendee_timezones:
         'reconciler.yaml:4:5: time zone "Antarctica/Troll" has no Windows equivalent, so Exchange cannot use it',
         'reconciler.yaml:5:5: "attendee_timezones[3]" must be a string, not 5; put it in quotes',
     ]
+
+
+def test_the_listed_organizers_are_the_default_organizer_then_organizers_each_once(tmp_path: Path) -> None:
+    write(tmp_path, "defaults: {organizer: Lead@Contoso.com}\norganizers: [office@contoso.com, lead@contoso.com]\n")
+    assert load_config(None, env={}, cwd=tmp_path).listed_organizers == ("lead@contoso.com", "office@contoso.com")
+    write(tmp_path, "organizers: [office@contoso.com]\n")
+    assert load_config(None, env={}, cwd=tmp_path).listed_organizers == ("office@contoso.com",)

@@ -6,6 +6,7 @@ Diagnostics are asserted as complete lists of exact texts: a message is part of 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -54,7 +55,7 @@ def write(tmp_path: Path, files: Mapping[str, str | bytes]) -> None:
 
 def load(tmp_path: Path, files: Mapping[str, str | bytes], **changes: Any) -> list[model.Meeting]:
     write(tmp_path, files)
-    return load_meetings(make_config(tmp_path, **changes))
+    return list(load_meetings(make_config(tmp_path, **changes)).meetings)
 
 
 def problems(tmp_path: Path, files: Mapping[str, str | bytes], **changes: Any) -> list[str]:
@@ -148,7 +149,7 @@ def test_the_design_example_becomes_one_fully_explicit_meeting(tmp_path: Path) -
 
 def test_the_repository_examples_load(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
-    meetings = load_meetings(load_config(repo / "reconciler.yaml", env={}, cwd=repo))
+    meetings = load_meetings(load_config(repo / "reconciler.yaml", env={}, cwd=repo)).meetings
     assert meetings
     assert all(m.source is not None and m.source.path.startswith("meetings/") for m in meetings)
 
@@ -312,12 +313,116 @@ def test_hidden_files_hidden_directories_and_other_extensions_are_ignored(tmp_pa
     assert [m.id for m in meetings] == ["team/b", "team/sync"]
 
 
-def test_empty_files_and_empty_documents_are_skipped_without_a_problem(tmp_path: Path) -> None:
-    meetings = load(
+def test_an_empty_or_comments_only_file_is_an_error_not_a_cancellation(tmp_path: Path) -> None:
+    fix = "the file declares no meeting (it is empty or only comments); delete the file to cancel the meeting, or "
+    fix += "write the meeting with `cancelled: <text>`"
+    assert problems(tmp_path, {"empty.yaml": "", "comments.yaml": "# nothing yet\n", "ok.yaml": MINIMAL}) == [
+        f"meetings/comments.yaml:1:1: {fix}",
+        f"meetings/empty.yaml:1:1: {fix}",
+    ]
+
+
+def test_an_empty_document_between_separators_is_an_error_where_it_starts(tmp_path: Path) -> None:
+    fix = "delete it and its --- line to cancel the meeting, or write the meeting with `cancelled: <text>`"
+    text = "---\n# was team/old\n---\n" + MINIMAL + "---\n~\n---\n"
+    assert problems(tmp_path, {"docs.yaml": text}) == [
+        f"meetings/docs.yaml:1:1: this YAML document is empty; {fix}",
+        f"meetings/docs.yaml:7:1: this YAML document is empty; {fix}",
+        f"meetings/docs.yaml:9:1: this YAML document is empty; {fix}",
+    ]
+
+
+def test_files_that_are_not_read_are_named_in_warnings_and_docs_and_hidden_files_are_not(tmp_path: Path) -> None:
+    write(
         tmp_path,
-        {"empty.yaml": "", "comments.yaml": "# nothing yet\n", "docs.yaml": "---\n---\n" + MINIMAL + "---\n"},
+        {
+            "a.yaml": MINIMAL,
+            "a.yaml~": MINIMAL,
+            "b.json": "{}",
+            "team/TODO": "x",
+            "team/b.yaml.bak": MINIMAL,
+            "README.md": "# Meetings",
+            ".gitkeep": "",
+            ".drafts/c.yaml": "garbage: [",
+        },
     )
-    assert [m.id for m in meetings] == ["team/sync"]
+    loaded = load_meetings(make_config(tmp_path))
+    assert [m.id for m in loaded.meetings] == ["team/sync"]
+    assert loaded.warnings == (
+        "meetings/a.yaml~ is not read: only .yaml and .yml files are meeting files",
+        "meetings/b.json is not read: only .yaml and .yml files are meeting files",
+        "meetings/team/TODO is not read: only .yaml and .yml files are meeting files",
+        "meetings/team/b.yaml.bak is not read: only .yaml and .yml files are meeting files",
+    )
+
+
+def test_a_directory_named_like_a_meeting_file_is_read_as_a_directory(tmp_path: Path) -> None:
+    write(tmp_path, {"x.yaml/a.yaml": MINIMAL})
+    loaded = load_meetings(make_config(tmp_path))
+    assert ([m.id for m in loaded.meetings], loaded.warnings) == (["team/sync"], ())
+
+
+def test_a_symlinked_directory_under_meetings_is_read_and_shown_through_the_link(tmp_path: Path) -> None:
+    (tmp_path / "shared" / "team").mkdir(parents=True)
+    (tmp_path / "shared" / "team" / "a.yaml").write_text(MINIMAL + "organizer: nobody\n", encoding="utf-8")
+    write(tmp_path, {"b.yaml": MINIMAL.replace("team/sync", "team/b")})
+    (tmp_path / "meetings" / "shared").symlink_to(tmp_path / "shared", target_is_directory=True)
+    assert problems(tmp_path, {}) == ['meetings/shared/team/a.yaml:4:12: "nobody" is not a valid e-mail address']
+    (tmp_path / "shared" / "team" / "a.yaml").write_text(MINIMAL, encoding="utf-8")
+    assert [m.id for m in load(tmp_path, {})] == ["team/b", "team/sync"]
+
+
+def test_a_symlinked_meeting_file_inside_the_repository_is_read(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "sync.yaml").write_text(MINIMAL, encoding="utf-8")
+    write(tmp_path, {})
+    (tmp_path / "meetings" / "sync.yaml").symlink_to(tmp_path / "templates" / "sync.yaml")
+    assert [m.id for m in load(tmp_path, {})] == ["team/sync"]
+
+
+def test_a_symlink_loop_is_a_located_error_not_a_hang(tmp_path: Path) -> None:
+    write(tmp_path, {"team/a.yaml": MINIMAL})
+    (tmp_path / "meetings" / "team" / "back").symlink_to("..", target_is_directory=True)
+    (tmp_path / "meetings" / "team" / "root").symlink_to(tmp_path, target_is_directory=True)
+    assert problems(tmp_path, {}) == [
+        "meetings/team/back:1:1: symbolic link loop: it points to meetings, which contains the link",
+        "meetings/team/root:1:1: symbolic link loop: it points to ., which contains the link",
+    ]
+
+
+def test_a_link_to_a_directory_read_already_is_an_error_naming_where_it_is_read(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "a.yaml").write_text(MINIMAL, encoding="utf-8")
+    write(tmp_path, {"team/b.yaml": MINIMAL.replace("team/sync", "team/b")})
+    (tmp_path / "meetings" / "again").symlink_to(tmp_path / "meetings" / "team", target_is_directory=True)
+    (tmp_path / "meetings" / "one").symlink_to(tmp_path / "shared", target_is_directory=True)
+    (tmp_path / "meetings" / "two").symlink_to(tmp_path / "shared", target_is_directory=True)
+    assert problems(tmp_path, {}) == [
+        "meetings/again:1:1: symbolic link to meetings/team, whose meeting files are read already as meetings;"
+        " remove the link",
+        "meetings/two:1:1: symbolic link to shared, whose meeting files are read already as meetings/one;"
+        " remove the link",
+    ]
+
+
+def test_a_broken_link_and_a_link_out_of_the_repository_are_errors_not_skipped(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    (outside / "team").mkdir(parents=True)
+    (outside / "team" / "a.yaml").write_text(MINIMAL, encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / "meetings").mkdir(parents=True)
+    (repo / "meetings" / "gone.yaml").symlink_to(repo / "nowhere.yaml")
+    (repo / "meetings" / "team").symlink_to(outside / "team", target_is_directory=True)
+    (repo / "meetings" / "a.yaml").symlink_to(outside / "team" / "a.yaml")
+    with pytest.raises(InputError) as caught:
+        load_meetings(make_config(repo))
+    real = os.path.realpath(outside)
+    fix = "move the files into the repository (a CI checkout holds only those)"
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"meetings/a.yaml:1:1: symbolic link to {real}/team/a.yaml, outside the repository; {fix}",
+        f"meetings/gone.yaml:1:1: broken symbolic link: {repo}/nowhere.yaml does not exist",
+        f"meetings/team:1:1: symbolic link to {real}/team, outside the repository; {fix}",
+    ]
 
 
 def test_a_missing_meetings_directory_is_a_config_error(tmp_path: Path) -> None:
@@ -1070,3 +1175,36 @@ def test_pattern_limits_of_ews_are_errors_naming_the_backend(tmp_path: Path) -> 
         "meetings/m.yaml:7:10: EWS allows at most 999 occurrences in a counted series (backend: ews)",
     ]
     assert one(tmp_path, text, backend="graph").recurrence is not None
+
+
+@pytest.mark.parametrize("backend", ["graph", "ews"])
+def test_an_organizer_missing_from_organizers_is_an_error_where_mailboxes_cannot_be_listed(
+    tmp_path: Path, backend: str
+) -> None:
+    files = {"a.yaml": MINIMAL + "organizer: Office@Contoso.com\n", "b.yaml": MINIMAL.replace("team/sync", "team/b")}
+    assert problems(tmp_path, files, backend=backend) == [
+        f"meetings/a.yaml:4:12: office@contoso.com is not listed in organizers: (backend {backend} finds meetings "
+        "only in listed mailboxes, so deleting this organizer's last file would cancel nothing); "
+        "add office@contoso.com to organizers: in reconciler.yaml"
+    ]
+
+
+@pytest.mark.parametrize("backend", ["graph", "ews"])
+def test_organizers_listed_in_the_configuration_or_the_default_organizer_are_accepted(
+    tmp_path: Path, backend: str
+) -> None:
+    files = {
+        "a.yaml": MINIMAL + "organizer: office@contoso.com\n",
+        "b.yaml": MINIMAL.replace("team/sync", "team/b") + "organizer: lead@contoso.com\n",
+        "c.yaml": MINIMAL.replace("team/sync", "team/c"),
+    }
+    meetings = load(tmp_path, files, backend=backend, organizers=("office@contoso.com",))
+    assert [(m.id, m.organizer) for m in meetings] == [
+        ("team/b", "lead@contoso.com"),
+        ("team/c", "lead@contoso.com"),
+        ("team/sync", "office@contoso.com"),
+    ]
+
+
+def test_the_sandbox_accepts_any_organizer_because_it_lists_every_mailbox(tmp_path: Path) -> None:
+    assert one(tmp_path, MINIMAL + "organizer: office@contoso.com\n").organizer == "office@contoso.com"

@@ -63,7 +63,8 @@ def meetings_repo(tmp_path: Path) -> Path:
 def meetings(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m reconciler ARGS` in `cwd`, outside GitHub Actions, with the clock pinned."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
-    environment.update({"MEETINGS_NOW": NOW, **(env or {})})
+    # The code under test is this checkout's, not whichever copy is installed in the venv.
+    environment.update({"MEETINGS_NOW": NOW, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "reconciler", *args],
         cwd=cwd,

@@ -134,6 +134,8 @@ def _base_environment(run: Run, runner_temp: Path) -> dict[str, str]:
     env.update(
         {
             "PATH": path,
+            # The code under test is this checkout's, not whichever copy is installed in the venv.
+            "PYTHONPATH": str(REPO),
             "CI": "true",
             "GITHUB_ACTIONS": "true",
             "RUNNER_TEMP": str(runner_temp),

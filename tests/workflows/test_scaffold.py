@@ -175,3 +175,36 @@ def test_every_template_is_shipped_as_package_data() -> None:
                 f"{relative} is not package data: add 'templates/*' and 'templates/workflows/*' to "
                 "[tool.setuptools.package-data] reconciler in pyproject.toml"
             )
+
+
+def test_init_lists_the_organizers_of_existing_meeting_files_so_graph_validates_them(tmp_path: Path) -> None:
+    target = tmp_path / "platform"
+    (target / "meetings" / "office").mkdir(parents=True)
+    offsite = "id: company/offsite\norganizer: Office@Contoso.com\nsubject: Offsite\nstart: 2027-01-12T09:00\n"
+    (target / "meetings" / "office" / "offsite.yaml").write_text(offsite, encoding="utf-8")
+    (target / "meetings" / "broken.yaml").write_text("organizer: [", encoding="utf-8")
+    scaffold(target)
+
+    config = load_yaml(target / "reconciler.yaml")
+
+    assert config["organizers"] == ["office@contoso.com"]
+    (target / "meetings" / "broken.yaml").unlink()
+    validated = meetings(target, "validate", env={"MEETINGS_BACKEND": "graph"})
+    assert validated.returncode == 0, validated.stderr
+
+
+def test_init_without_meeting_files_writes_a_commented_organizers_example(tmp_path: Path) -> None:
+    scaffold(tmp_path)
+
+    text = (tmp_path / "reconciler.yaml").read_text(encoding="utf-8")
+
+    assert "organizers" not in load_yaml(tmp_path / "reconciler.yaml")
+    assert "# organizers:\n#   - lead@contoso.com\n" in text
+    office = "id: company/offsite\norganizer: office@contoso.com\nsubject: Offsite\nstart: 2027-01-12T09:00\n"
+    (tmp_path / "meetings" / "offsite.yaml").write_text(office, encoding="utf-8")
+    refused = meetings(tmp_path, "validate", env={"MEETINGS_BACKEND": "graph"})
+    assert refused.returncode == 1
+    assert "add office@contoso.com to organizers: in reconciler.yaml" in refused.stderr
+    uncommented = text.replace("# organizers:\n#   - lead@contoso.com", "organizers:\n  - office@contoso.com")
+    (tmp_path / "reconciler.yaml").write_text(uncommented, encoding="utf-8")
+    assert meetings(tmp_path, "validate", env={"MEETINGS_BACKEND": "graph"}).returncode == 0
