@@ -181,7 +181,7 @@ def _now() -> datetime:
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
-    from reconciler.render.text import visible
+    from reconciler.text import visible
 
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for diagnostic in diagnostics:
@@ -206,7 +206,7 @@ def _user_errors() -> Iterator[None]:
         _print_diagnostics(error.diagnostics)
         _exit(EXIT_FAILURE)
     except MeetingsError as error:
-        from reconciler.render.text import visible
+        from reconciler.text import visible
 
         _say(f"Error: {visible(str(error))}", err=True)
         _exit(EXIT_FAILURE)
@@ -362,7 +362,7 @@ def _read_plan(planfile: Path) -> Plan:
 
 def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     from reconciler.render.human import SYMBOLS
-    from reconciler.render.text import visible
+    from reconciler.text import visible
 
     applied, failed, stale = (report.with_status(s) for s in ("applied", "failed", "stale"))
     for outcome in failed + stale:

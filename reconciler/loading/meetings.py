@@ -21,6 +21,7 @@ from reconciler.loading.series import Series, read_recurrence
 from reconciler.loading.values import (
     MINUTES_PER_DAY,
     describe,
+    label,
     normalize_address,
     parse_minutes,
     quote,
@@ -28,6 +29,7 @@ from reconciler.loading.values import (
 )
 from reconciler.loading.yamldoc import Document, NodePath, Pos, Source, read_yaml
 from reconciler.providers.factory import capabilities_of
+from reconciler.text import hidden_characters
 
 if TYPE_CHECKING:
     from reconciler.config import Config
@@ -35,8 +37,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Loaded:
-    """What the meeting files declare: the meetings, sorted by (organizer, id), and one warning per
-    file under the meetings directory that is not read (validate and plan show them)."""
+    """What the meeting files declare: the meetings, sorted by (organizer, id), and warnings that
+    validate and plan show: one per file under the meetings directory that is not read, and located
+    ones (`file:line:col: ...`) such as hidden characters in a value."""
 
     meetings: tuple[model.Meeting, ...]
     warnings: tuple[str, ...] = ()
@@ -58,6 +61,7 @@ def load_meetings(config: Config) -> Loaded:
     listed = None if capabilities_of(config.backend).lists_organizers else frozenset(config.listed_organizers)
     listing = meeting_files(directory, config.root)
     diagnostics: list[Diagnostic] = list(listing.problems)
+    warnings: list[Diagnostic] = []
     declared: list[_Declared] = []
     for file, display in listing.files:
         source = read_yaml(file, display)
@@ -67,11 +71,12 @@ def load_meetings(config: Config) -> Loaded:
             reader = _MeetingReader(document, display, config, check, listed)
             declared.append(reader.read())
             diagnostics += reader.diagnostics
+            warnings += reader.warnings
     diagnostics += _cross_file_problems(declared)
     if diagnostics:
         raise InputError(diagnostics)
     meetings = sorted((d.meeting for d in declared if d.meeting is not None), key=lambda m: (m.organizer, m.id))
-    return Loaded(tuple(meetings), tuple(listing.warnings))
+    return Loaded(tuple(meetings), (*listing.warnings, *(str(w) for w in warnings)))
 
 
 def _empty_problems(source: Source, display: str) -> list[Diagnostic]:
@@ -156,7 +161,24 @@ class _MeetingReader(DocumentReader):
         meeting = self._meeting(meeting_id)
         if not self.diagnostics:
             declared.meeting = meeting
+            self._warn_hidden_characters((), value)
         return declared
+
+    def _warn_hidden_characters(self, path: NodePath, value: Any) -> None:
+        """Control characters, terminal escapes and bidi overrides in a value are almost always a
+        mistake or an attempt to disguise the plan; renderers show them escaped, and so does this."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self._warn_hidden_characters((*path, key), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self._warn_hidden_characters((*path, index), item)
+        elif isinstance(value, str) and (hidden := hidden_characters(value)):
+            self.warn(
+                path,
+                f"{label(path)} contains hidden characters ({', '.join(hidden)}): plans show them escaped;"
+                " remove them unless they are intended",
+            )
 
     def _meeting(self, meeting_id: Any) -> model.Meeting | None:
         defaults, policy = self.config.defaults, self.config.policy

@@ -35,12 +35,19 @@ class DocumentReader:
         self.document, self.display, self.config = document, display, config
         self.raw: dict[str, Any] = document.value if isinstance(document.value, dict) else {}
         self.diagnostics: list[Diagnostic] = []
+        #: Located findings that do not make the document invalid.
+        self.warnings: list[Diagnostic] = []
         self.bad: set[NodePath] = set(document.unusable)  # paths already reported
 
     def error(self, path: NodePath, message: str, *, at_key: bool = False) -> None:
         """Report a problem at the value at `path` (or at its key)."""
         pos = self.document.key_pos(path) if at_key else self.document.value_pos(path)
         self.diagnostics.append(Diagnostic(self.display, pos.line, pos.column, message))
+
+    def warn(self, path: NodePath, message: str) -> None:
+        """Report a finding at the value at `path` that does not make the document invalid."""
+        pos = self.document.value_pos(path)
+        self.warnings.append(Diagnostic(self.display, pos.line, pos.column, message))
 
     def _walk(self, path: NodePath) -> Any:
         node: Any = self.raw

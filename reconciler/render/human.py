@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
-from reconciler.render.text import visible
+from reconciler.text import visible
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CANCEL: "-", Action.MOVE: "->", Action.NOOP: " "}
 _COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.CANCEL: "31", Action.MOVE: "36", Action.NOOP: "0"}

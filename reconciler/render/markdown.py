@@ -22,7 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
-from reconciler.render.text import visible
+from reconciler.text import visible
 
 if TYPE_CHECKING:
     from reconciler.reconcile import ApplyReport, Outcome

@@ -356,6 +356,21 @@ def test_files_that_are_not_read_are_named_in_warnings_and_docs_and_hidden_files
     )
 
 
+def test_hidden_characters_in_a_value_are_a_located_warning_and_ordinary_text_is_not(tmp_path: Path) -> None:
+    text = MINIMAL.replace("subject: Sync", 'subject: "X\\x07\\x1b[31mRED"') + (
+        'location: "Room\\u202e1"\nbody: "Agenda:\\n\\tindented\\n"\ncategories: ["Ünïcode ✓"]\n'
+    )
+    write(tmp_path, {"a.yaml": text})
+    loaded = load_meetings(make_config(tmp_path))
+    assert [m.subject for m in loaded.meetings] == ["X\x07\x1b[31mRED"]
+    assert loaded.warnings == (
+        'meetings/a.yaml:2:10: "subject" contains hidden characters (\\x07, \\x1b): plans show them escaped;'
+        " remove them unless they are intended",
+        'meetings/a.yaml:4:11: "location" contains hidden characters (\\u202e): plans show them escaped;'
+        " remove them unless they are intended",
+    )
+
+
 def test_a_directory_named_like_a_meeting_file_is_read_as_a_directory(tmp_path: Path) -> None:
     write(tmp_path, {"x.yaml/a.yaml": MINIMAL})
     loaded = load_meetings(make_config(tmp_path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.render.text import hidden_characters, visible
+from reconciler.text import hidden_characters, visible
 
 
 @pytest.mark.parametrize(
