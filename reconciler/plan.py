@@ -398,10 +398,10 @@ def _plan_meeting(
 def _marker_sentence(what: str, b: _Builder) -> str:
     """What writing only our marker costs in mail on this backend, in a sentence."""
     if b.capabilities.silent_organizer_fields:
-        return f"The write {what}; attendees receive no mail."
+        return f"The write {what}; that alone sends attendees no mail."
     return (
         f"The write {what}. This backend documents no silent way to change extended properties, so"
-        " attendees may receive an update (listed below)."
+        " attendees may receive an update for it (listed below)."
     )
 
 

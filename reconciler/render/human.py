@@ -135,7 +135,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
     lines += [f"Warning: {w}" for w in plan.warnings]
     lines += [f"Error: {e}" for e in plan.errors]
     for mailbox in plan.unavailable:
-        held = f"; not planned: {', '.join(mailbox.meeting_ids)}" if mailbox.meeting_ids else ""
+        held = f" Not planned: {', '.join(mailbox.meeting_ids)}." if mailbox.meeting_ids else ""
         lines.append(f"Unavailable mailbox {mailbox.mailbox}: {_printable(mailbox.reason)}{held}")
     if plan.changes:
         lines.append(summary_line(plan))

@@ -590,7 +590,7 @@ def test_release_removes_the_marker_without_mail_where_the_backend_writes_it_sil
         (),
     )
     assert change.fields == () and change.desired is None
-    assert any("attendees receive no mail" in e for e in change.effects)
+    assert any("sends attendees no mail" in e for e in change.effects)
 
 
 def test_release_on_a_backend_without_silent_writes_announces_the_update_it_may_send() -> None:
