@@ -374,3 +374,17 @@ attendee_timezones:
         'reconciler.yaml:4:5: time zone "Antarctica/Troll" has no Windows equivalent, so Exchange cannot use it',
         'reconciler.yaml:5:5: "attendee_timezones[3]" must be a string, not 5; put it in quotes',
     ]
+
+
+def test_min_notice_and_previous_namespaces_are_read_and_default_to_off(tmp_path: Path) -> None:
+    assert load_config(None, env={}, cwd=tmp_path).policy.min_notice_minutes is None
+    write(tmp_path, "namespace: team-b\nprevious_namespaces: [team-a, team-old]\npolicy:\n  min_notice: 2h30m\n")
+    config = load_config(None, env={}, cwd=tmp_path)
+    assert (config.policy.min_notice_minutes, config.previous_namespaces) == (150, ("team-a", "team-old"))
+
+
+def test_a_bad_min_notice_and_the_current_namespace_as_a_previous_one_are_reported(tmp_path: Path) -> None:
+    write(tmp_path, "namespace: team-b\nprevious_namespaces: [team-a, team-b]\npolicy:\n  min_notice: soon\n")
+    found = problems(tmp_path)
+    assert any(p.startswith("reconciler.yaml:2:31: ") and "current namespace" in p for p in found), found
+    assert any(p.startswith("reconciler.yaml:4:15: ") and "duration like 30m, 2h or 1d" in p for p in found), found

@@ -1070,3 +1070,11 @@ def test_pattern_limits_of_ews_are_errors_naming_the_backend(tmp_path: Path) -> 
         "meetings/m.yaml:7:10: EWS allows at most 999 occurrences in a counted series (backend: ews)",
     ]
     assert one(tmp_path, text, backend="graph").recurrence is not None
+
+
+def test_release_is_read_and_cannot_be_combined_with_cancelled(tmp_path: Path) -> None:
+    assert one(tmp_path, MINIMAL + "release: true\n").release
+    assert not one(tmp_path, MINIMAL).release
+    assert problems(tmp_path, {"m.yaml": MINIMAL + "release: true\ncancelled: Gone.\n"}) == [
+        "meetings/m.yaml:4:1: release: true keeps the meeting in the calendars; it cannot also be cancelled:"
+    ]
