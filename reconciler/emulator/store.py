@@ -20,6 +20,8 @@ It behaves like the Exchange information store as far as the reconciler can obse
   A create with any send mode but NONE invites every attendee; a cancel sends every attendee a
   cancellation carrying the comment. The organizer never receives mail about their own meeting.
 
+* a mailbox marked with `set_unavailable(mailbox, reason)` (missing, not enabled, access denied)
+  is refused by every protocol app with that protocol's error for the reason;
 * a series is one master item; its occurrences are computed by `series` (in the series' zone).
   `cancel_occurrence` and `update_occurrence` change one occurrence and mail that occurrence's
   attendees (the mail log's `occurrence` holds its original date), by the same send-mode rules.
