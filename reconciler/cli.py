@@ -233,18 +233,21 @@ def _load() -> tuple[Config, Loaded]:
     return config, load_meetings(config)
 
 
-def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_cancel: bool) -> Plan:
-    """The plan, with the loader's warnings (files not read) first among its warnings."""
+def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_cancel: bool, allow_late: bool) -> Plan:
+    """The plan, with the loader's warnings (files not read, hidden characters) first among its warnings."""
     from dataclasses import replace
+    from datetime import timedelta
 
     from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
 
+    notice = config.policy.min_notice_minutes
     policy = PlanPolicy(
         prune=config.policy.prune,
         max_cancellations=config.policy.max_cancellations,
         drift=config.policy.drift,
         attendee_timezones=config.attendee_timezones,
+        min_notice=timedelta(minutes=notice) if notice else None,
     )
     result = make_plan(
         list(loaded.meetings),
@@ -254,6 +257,8 @@ def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_canc
         now=_now(),
         extra_organizers=config.listed_organizers,
         allow_mass_cancel=allow_mass_cancel,
+        allow_late=allow_late,
+        previous_namespaces=config.previous_namespaces,
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
 
@@ -295,6 +300,10 @@ def plan(
         bool,
         typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
     ] = False,
+    allow_late: Annotated[
+        bool,
+        typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice."),
+    ] = False,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -306,14 +315,14 @@ def plan(
         config, loaded = _load()
         provider = open_provider(config)
         try:
-            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel)
+            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
         finally:
             provider.close()
         typer.echo(_render(result, output), nl=False)
         if out is not None:
             _save_plan(out, jsonplan.render(result))
             _say(f"Plan saved to {out}; apply it with: meetings apply {out}", err=True)
-        if result.errors:
+        if result.errors or result.unavailable:
             _exit(EXIT_FAILURE)
         if detailed_exitcode and result.has_changes:
             _exit(EXIT_CHANGES)
@@ -423,6 +432,10 @@ def apply(
         bool,
         typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
     ] = False,
+    allow_late: Annotated[
+        bool,
+        typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice."),
+    ] = False,
 ) -> None:
     """Plan again (or read PLANFILE), show the plan, ask, then write the changes."""
     from reconciler.config import load_config
@@ -438,7 +451,7 @@ def apply(
         try:
             refused: list[Outcome] = []
             if planfile is None:
-                result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel)
+                result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
             else:
                 result, refused = _saved_plan(planfile, config, provider)
             # In Markdown (a job summary) the apply report below shows every change; the plan is
@@ -461,7 +474,9 @@ def apply(
 
             typer.echo(render_apply_summary(report), nl=False)
         _print_report(report, err=output is Format.MARKDOWN)
-        if not report.ok:
+        for mailbox in result.unavailable:
+            _say(f"  ! {mailbox.mailbox}: not planned, not applied: {mailbox.reason}", err=True)
+        if not report.ok or result.unavailable:
             _exit(EXIT_FAILURE)
 
 

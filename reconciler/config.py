@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, InputError
 from reconciler.loading.schema import schema_check
-from reconciler.loading.values import did_you_mean, label, normalize_address, quote, timezone_problem
+from reconciler.loading.values import did_you_mean, label, normalize_address, parse_minutes, quote, timezone_problem
 from reconciler.loading.yamldoc import Document, NodePath, parse_yaml
 
 CONFIG_FILE = "reconciler.yaml"
@@ -48,6 +48,9 @@ class Policy:
     allowed_domains: tuple[str, ...] = ()  # empty: any; else every attendee's domain must be listed
     max_attendees: int = 500
     drift: str = "revert"  # "revert" (plan reverts drifted items to git) | "warn" (report, keep)
+    #: Minutes before a meeting's start within which changes that mail attendees need
+    #: --allow-late; None (the default) turns the check off.
+    min_notice_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Config:
     #: across daylight-saving changes (see `reconciler.dst`).
     attendee_timezones: tuple[str, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    #: Namespaces this repository used before: their items are adopted, never duplicated.
+    previous_namespaces: tuple[str, ...] = ()
     graph: GraphSettings = field(default_factory=GraphSettings)
     ews: EwsSettings = field(default_factory=EwsSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
@@ -213,6 +218,7 @@ class _ConfigReader:
         policy = self._policy()
         organizers = self._organizers()
         attendee_timezones = self._attendee_timezones()
+        previous_namespaces = self._previous_namespaces()
         if self.diagnostics:
             return None
         return Config(
@@ -226,6 +232,7 @@ class _ConfigReader:
             organizers=organizers,
             attendee_timezones=attendee_timezones,
             policy=policy,
+            previous_namespaces=previous_namespaces,
             graph=GraphSettings(**self.get("graph", default={})),
             ews=EwsSettings(**self.get("ews", default={})),
             sandbox=SandboxSettings(**self.get("sandbox", default={})),
@@ -312,7 +319,23 @@ class _ConfigReader:
             allowed_domains=tuple(dict.fromkeys(domains)),
             max_attendees=int(self.get("policy", "max_attendees", 500)),
             drift=self.get("policy", "drift", "revert"),
+            min_notice_minutes=self._min_notice(),
         )
+
+    def _min_notice(self) -> int | None:
+        text = self.get("policy", "min_notice", None)
+        if not isinstance(text, str) or ("policy", "min_notice") in self.bad:
+            return None
+        minutes = parse_minutes(text)
+        return minutes or None  # 0m: off
+
+    def _previous_namespaces(self) -> tuple[str, ...]:
+        names = self.get("previous_namespaces", default=[])
+        current = self.get("namespace", default="default")
+        for index, name in enumerate(names):
+            if name == current and ("previous_namespaces", index) not in self.bad:
+                self.error(("previous_namespaces", index), f"{quote(name)} is the current namespace")
+        return tuple(dict.fromkeys(n for n in names if isinstance(n, str) and n != current))
 
     def _groups(self) -> dict[str, tuple[str, ...]]:
         raw = self.get("groups", default={})

@@ -8,6 +8,7 @@
         ├── AuthError                credentials missing or refused
         ├── NotFoundError            the item no longer exists
         ├── ConflictError            the item changed since we read it (stale change key)
+        ├── MailboxUnavailableError  one mailbox cannot be used at all (missing, unlicensed, access denied)
         ├── ThrottledError           the server asked us to slow down and retries ran out
         ├── TransientError           a timeout or 5xx: the outcome of a write is unknown
         └── RequestRejectedError     the server refused the request as invalid
@@ -69,6 +70,18 @@ class NotFoundError(ProviderError):
 
 class ConflictError(ProviderError):
     """The calendar item changed since it was read (its change key moved)."""
+
+
+class MailboxUnavailableError(ProviderError):
+    """One organizer's mailbox cannot be used at all: it does not exist (deleted, mistyped), is not
+    enabled for the API (unlicensed, hosted on-premises), or the app is denied access to it (an
+    application access policy, missing impersonation rights). Other mailboxes can still be
+    reconciled, so the reconciler reports it per mailbox instead of stopping the run. The message
+    names the mailbox and the server's reason; `mailbox` is the address (lower case)."""
+
+    def __init__(self, message: str, *, mailbox: str) -> None:
+        super().__init__(message)
+        self.mailbox = mailbox.lower()
 
 
 class ThrottledError(ProviderError):

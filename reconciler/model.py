@@ -87,6 +87,10 @@ class Action(StrEnum):
     UPDATE = "update"
     CANCEL = "cancel"
     MOVE = "move"
+    #: Our marker is removed from the item: it stays in every calendar, no longer managed.
+    RELEASE = "release"
+    #: An item of a previous namespace (`previous_namespaces`) is taken over under the current one.
+    ADOPT = "adopt"
     NOOP = "no-op"
 
 
@@ -180,6 +184,8 @@ class Meeting:
     protect: bool = False
     cancelled: str | None = None
     moved_from: tuple[str, ...] = ()
+    #: Remove our marker from the item on the next apply, without cancelling it (Terraform's `removed`).
+    release: bool = False
     source: SourceLocation | None = field(default=None, compare=False)
 
     @property

@@ -13,6 +13,14 @@ Rules (DESIGN.md section 4), in the order `build_plan` applies them:
   last-applied record were edited outside git and are reported as drift (with `policy.drift ==
   "warn"` they are left alone and only reported).
 * More cancellations than `policy.max_cancellations` is a plan error unless allowed.
+* A change that mails attendees of a meeting whose next occurrence starts within
+  `policy.min_notice` is late: marked on the change, and a plan error unless allowed.
+* `release: true` removes our marker from the item (action `release`): it stays in every calendar.
+* An item carrying the id under one of `previous_namespaces` is adopted (action `adopt`: its
+  marker is rewritten to the current namespace) instead of creating a duplicate; such items that
+  no file claims are left alone.
+* A mailbox that could not be read is unknown, not empty: none of its meetings is created,
+  changed or cancelled; the plan lists it with its reason and the meetings it holds back.
 * Output is deterministic: changes sorted by (organizer, id), recipients sorted.
 """
 
@@ -20,8 +28,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +41,7 @@ from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonic
 from reconciler.notify import Notification
 from reconciler.occurrences import align_override_bodies, creation_edits, series_edits
 from reconciler.providers.base import Capabilities
-from reconciler.recurrence import has_ended, has_started, occurrence_starts
+from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts
 
 PLAN_FORMAT_VERSION = 1
 #: Changing one of these re-checks a series' local time for attendees in other zones.
@@ -49,6 +57,19 @@ class PlanPolicy:
     drift: str = "revert"
     #: Zones attendees sit in: a series whose local time shifts there across DST gets a warning.
     attendee_timezones: tuple[str, ...] = ()
+    #: A change that mails attendees of a meeting starting sooner than this needs `allow_late`
+    #: (None: no limit).
+    min_notice: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class UnavailableMailbox:
+    """An organizer's mailbox that could not be read (`reason`, a sentence from the provider).
+    `meeting_ids` are the meeting files it holds back: none is created, changed or cancelled."""
+
+    mailbox: str
+    reason: str
+    meeting_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,10 @@ class Change:
     source: str | None = None
     #: What happens to a series' occurrences, in sentences (see `effects.series_effects`).
     effects: tuple[str, ...] = ()
+    #: The change mails attendees less than `policy.min_notice` before the meeting starts.
+    late: bool = False
+    #: For an adoption: the namespace the item's marker names today.
+    previous_namespace: str | None = None
 
     @property
     def changed_names(self) -> frozenset[str]:
@@ -95,6 +120,8 @@ class Plan:
     unchanged: int = 0
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Mailboxes that could not be read; a run with any fails after applying the rest.
+    unavailable: tuple[UnavailableMailbox, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -122,6 +149,7 @@ class _Builder:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unchanged: int = 0
+    late: list[str] = field(default_factory=list)
 
 
 def _where(meeting: Meeting) -> str | None:
@@ -138,27 +166,49 @@ def build_plan(
     backend: str,
     namespace: str,
     allow_mass_cancel: bool = False,
+    allow_late: bool = False,
+    unavailable: Mapping[str, str] | None = None,
+    previous: Mapping[str, Sequence[ObservedMeeting]] | None = None,
 ) -> Plan:
-    """Compare desired meetings with the managed items observed; see the module docstring."""
+    """Compare desired meetings with the managed items observed; see the module docstring.
+
+    `unavailable` maps each mailbox that could not be read to the reason; `previous` holds the
+    items found under each of `previous_namespaces` (namespace -> items), which may be adopted.
+    """
     b = _Builder(now, policy, capabilities)
-    by_id: dict[str, list[ObservedMeeting]] = defaultdict(list)
-    for observed_item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
-        by_id[observed_item.meeting_id].append(observed_item)
+    unreadable = {mailbox.lower(): reason for mailbox, reason in (unavailable or {}).items()}
+    held = [m for m in desired if m.organizer in unreadable]
+    planned = [m for m in desired if m.organizer not in unreadable]
+    # Ids a file for an unreadable mailbox declares: never cancelled elsewhere as if deleted.
+    held_ids = {i for m in held for i in (m.id, *m.moved_from)}
+    by_id = _index(observed)
+    earlier = {ns: _index(items) for ns, items in sorted((previous or {}).items())}
     claimed: set[str] = set()
     # Own ids first, moved_from second, so matching never depends on the order of the files.
-    matched = {m.id: _take(by_id, claimed, (m.id,)) for m in desired}
-    for meeting in desired:
-        _plan_meeting(meeting, matched[meeting.id] or _take(by_id, claimed, meeting.moved_from), b)
-    declared = {m.id for m in desired if m.cancelled is None}
+    matched = {m.id: _take(by_id, claimed, (m.id,)) for m in planned}
+    for meeting in planned:
+        item = matched[meeting.id] or _take(by_id, claimed, meeting.moved_from)
+        namespace_before = None
+        if item is None:
+            namespace_before, item = _take_earlier(earlier, claimed, (meeting.id, *meeting.moved_from))
+        _plan_meeting(meeting, item, b, previous_namespace=namespace_before)
+    declared = {m.id for m in planned if m.cancelled is None}
     for meeting_id, items in sorted(by_id.items()):
         for index, orphan in enumerate(items):
-            if orphan.item_id not in claimed:
+            if orphan.item_id not in claimed and meeting_id not in held_ids:
                 _plan_orphan(orphan, b, duplicate=index > 0 or meeting_id in declared)
+    _leave_earlier(earlier, claimed, b)
     cancels = sum(1 for c in b.changes if c.action is Action.CANCEL)
     if cancels > policy.max_cancellations and not allow_mass_cancel:
         b.errors.append(
             f"The plan cancels {cancels} meetings, more than policy.max_cancellations ({policy.max_cancellations});"
             " pass --allow-mass-cancel if this is intended."
+        )
+    if b.late and not allow_late and policy.min_notice is not None:
+        b.errors.append(
+            f"The plan changes or cancels {len(b.late)} meeting{'s' if len(b.late) != 1 else ''} starting within"
+            f" policy.min_notice ({_duration(policy.min_notice)}): {', '.join(sorted(b.late))}; attendees may not"
+            " see the mail in time. Pass --allow-late if this is intended."
         )
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
     return Plan(
@@ -169,7 +219,81 @@ def build_plan(
         unchanged=b.unchanged,
         errors=tuple(sorted(b.errors)),
         warnings=tuple(sorted(b.warnings)),
+        unavailable=tuple(
+            UnavailableMailbox(mailbox, reason, tuple(sorted(m.id for m in held if m.organizer == mailbox)))
+            for mailbox, reason in sorted(unreadable.items())
+        ),
     )
+
+
+def _index(observed: Sequence[ObservedMeeting]) -> dict[str, list[ObservedMeeting]]:
+    """Items by meeting id, each list oldest start first (the first is the original, the rest duplicates)."""
+    by_id: dict[str, list[ObservedMeeting]] = defaultdict(list)
+    for item in sorted(observed, key=lambda o: (o.starts_at_utc, o.item_id)):
+        by_id[item.meeting_id].append(item)
+    return by_id
+
+
+def _take_earlier(
+    earlier: Mapping[str, Mapping[str, list[ObservedMeeting]]], claimed: set[str], candidate_ids: Sequence[str]
+) -> tuple[str | None, ObservedMeeting | None]:
+    """The first unclaimed item of a previous namespace carrying one of these ids, now claimed."""
+    for namespace, by_id in earlier.items():
+        item = _take(by_id, claimed, candidate_ids)
+        if item is not None:
+            return namespace, item
+    return None, None
+
+
+def _leave_earlier(earlier: Mapping[str, Mapping[str, list[ObservedMeeting]]], claimed: set[str], b: _Builder) -> None:
+    """Items of previous namespaces that no file claims are not ours yet: left alone, reported.
+    A new meeting identical to one of them (organizer, subject, start) is probably its copy."""
+    creates = {
+        (c.organizer, c.subject, (c.desired or {}).get("start")): c.meeting_id
+        for c in b.changes
+        if c.action is Action.CREATE
+    }
+    for namespace, by_id in earlier.items():
+        for items in by_id.values():
+            for item in items:
+                if item.item_id in claimed or has_ended(item.fields, b.now):
+                    continue
+                b.warnings.append(
+                    f"{item.meeting_id}: a calendar item of the previous namespace {namespace!r} in {item.organizer}'s"
+                    " calendar has no meeting file; it is left alone."
+                )
+                twin = creates.get((item.organizer, str(item.fields.get("subject")), item.fields.get("start")))
+                if twin is not None:
+                    b.warnings.append(
+                        f"{twin}: a meeting with the same organizer, subject and start exists under the previous"
+                        f" namespace {namespace!r} as {item.meeting_id}; creating it makes a duplicate. Give the file"
+                        f" the id {item.meeting_id} (or moved_from: [{item.meeting_id}]) to adopt it instead."
+                    )
+
+
+def _duration(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}d"
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def _late(change: Change, states: Sequence[Mapping[str, Any] | None], b: _Builder) -> Change:
+    """`change` marked late when it mails attendees and the meeting's next occurrence (before or
+    after the change) starts within `policy.min_notice`; a change that mails nobody is never late."""
+    notice = b.policy.min_notice
+    if notice is None or not change.notifications:
+        return change
+    starts = [s for s in (next_start_utc(f, b.now) for f in states if f) if s is not None]
+    if not starts or min(starts) - b.now >= notice:
+        return change
+    b.late.append(change.meeting_id)
+    when = min(starts).strftime("%Y-%m-%d %H:%M UTC")
+    warning = (
+        f"{change.meeting_id}: late change: the meeting starts at {when}, within policy.min_notice"
+        f" ({_duration(notice)})."
+    )
+    return replace(change, late=True, warnings=(*change.warnings, warning))
 
 
 def _take(
@@ -185,7 +309,9 @@ def _take(
     return None
 
 
-def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -> None:
+def _plan_meeting(
+    meeting: Meeting, item: ObservedMeeting | None, b: _Builder, *, previous_namespace: str | None = None
+) -> None:
     desired = canonical_fields(meeting)
     common: dict[str, Any] = {
         "meeting_id": meeting.id,
@@ -198,6 +324,9 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
             b.unchanged += 1
             return
         _retire(item, b, comment=meeting.cancelled or None, source=_where(meeting))
+        return
+    if meeting.release:
+        _release(meeting, item, b, previous_namespace)
         return
     if item is None:
         if has_ended(desired, b.now):
@@ -240,24 +369,62 @@ def _plan_meeting(meeting: Meeting, item: ObservedMeeting | None, b: _Builder) -
         warnings += tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
     warnings += _online_meeting_warnings(meeting.id, fields)
     moved = item.meeting_id != meeting.id
-    if not fields and not moved:
+    if not fields and not moved and previous_namespace is None:
         b.unchanged += 1
         b.warnings.extend(warnings)
         return
     changed = frozenset(f.name for f in fields)
+    effects = series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now)
+    action = Action.MOVE if moved else Action.UPDATE
+    if previous_namespace is not None:
+        action = Action.ADOPT
+        effects = (_marker_sentence(f"rewrites the item's namespace marker from {previous_namespace!r}", b), *effects)
+    change = Change(
+        action,
+        **common,
+        fields=fields,
+        item_id=item.item_id,
+        change_key=item.change_key,
+        desired=desired,
+        previous_id=item.meeting_id,
+        drift=drift,
+        warnings=warnings,
+        notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+        effects=effects,
+        previous_namespace=previous_namespace,
+    )
+    b.changes.append(_late(change, (item.fields, desired), b))
+
+
+def _marker_sentence(what: str, b: _Builder) -> str:
+    """What writing only our marker costs in mail on this backend, in a sentence."""
+    if b.capabilities.silent_organizer_fields:
+        return f"The write {what}; that alone sends attendees no mail."
+    return (
+        f"The write {what}. This backend documents no silent way to change extended properties, so"
+        " attendees may receive an update for it (listed below)."
+    )
+
+
+def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previous_namespace: str | None) -> None:
+    """Remove our marker from the item so it stays in every calendar, unmanaged."""
+    if item is None or has_ended(item.fields, b.now):
+        if item is None:
+            b.warnings.append(f"{meeting.id}: release: true, but no calendar item carries this id; nothing to release.")
+        b.unchanged += 1
+        return
     b.changes.append(
         Change(
-            Action.MOVE if moved else Action.UPDATE,
-            **common,
-            fields=fields,
-            item_id=item.item_id,
-            change_key=item.change_key,
-            desired=desired,
+            Action.RELEASE,
+            **_item_common(item),
+            source=_where(meeting),
             previous_id=item.meeting_id,
-            drift=drift,
-            warnings=warnings,
-            notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
-            effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
+            previous_namespace=previous_namespace,
+            notifications=notify.for_update(item.fields, item.fields, frozenset(), b.capabilities),
+            effects=(
+                _marker_sentence("removes our marker; the meeting stays in every calendar, no longer managed", b),
+                "After this apply the meeting file can be deleted without cancelling the meeting.",
+            ),
         )
     )
 
@@ -284,14 +451,13 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
     if duplicate:
         starts = item.starts_at_utc.strftime("%Y-%m-%d %H:%M UTC")
         warning = f"{item.meeting_id}: a second calendar item (starting {starts}) carries this id; it is cancelled."
-        b.changes.append(
-            Change(
-                Action.CANCEL,
-                **_item_common(item),
-                notifications=notify.for_cancel(item.fields, None),
-                warnings=(warning,),
-            )
+        change = Change(
+            Action.CANCEL,
+            **_item_common(item),
+            notifications=notify.for_cancel(item.fields, None),
+            warnings=(warning,),
         )
+        b.changes.append(_late(change, (item.fields,), b))
         return
     if not b.policy.prune:
         b.warnings.append(
@@ -324,15 +490,14 @@ def _retire(item: ObservedMeeting, b: _Builder, *, comment: str | None, source: 
     if item.fields.get("recurrence") and has_started(item.fields, b.now):
         _end_series(item, b)
         return
-    b.changes.append(
-        Change(
-            Action.CANCEL,
-            **_item_common(item),
-            source=source,
-            comment=comment,
-            notifications=notify.for_cancel(item.fields, comment),
-        )
+    change = Change(
+        Action.CANCEL,
+        **_item_common(item),
+        source=source,
+        comment=comment,
+        notifications=notify.for_cancel(item.fields, comment),
     )
+    b.changes.append(_late(change, (item.fields,), b))
 
 
 def _end_series(item: ObservedMeeting, b: _Builder) -> None:
@@ -356,18 +521,17 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
     )
     fields = diff_fields(item.fields, desired)
     changed = frozenset(f.name for f in fields)
-    b.changes.append(
-        Change(
-            Action.UPDATE,
-            **_item_common(item),
-            fields=fields,
-            desired=desired,
-            previous_id=item.meeting_id,
-            warnings=(
-                f"{item.meeting_id}: the series has started, so it is ended after "
-                f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
-            ),
-            notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
-            effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
-        )
+    change = Change(
+        Action.UPDATE,
+        **_item_common(item),
+        fields=fields,
+        desired=desired,
+        previous_id=item.meeting_id,
+        warnings=(
+            f"{item.meeting_id}: the series has started, so it is ended after "
+            f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
+        ),
+        notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+        effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
     )
+    b.changes.append(_late(change, (item.fields, desired), b))

@@ -9,16 +9,16 @@ retry, so a re-run never creates a second item or sends a second invitation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from reconciler.errors import ProviderError, TransientError
+from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
 from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan
-from reconciler.providers.base import CancelRequest, CreateRequest, Provider, UpdateRequest
+from reconciler.providers.base import CancelRequest, CreateRequest, Provider, ReleaseRequest, UpdateRequest
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
@@ -31,13 +31,35 @@ def organizers_to_scan(meetings: Iterable[Meeting], provider: Provider, extra: I
     return sorted(names)
 
 
-def observe(provider: Provider, organizers: Sequence[str], namespace: str) -> list[ObservedMeeting]:
-    """The namespace's managed items in all these mailboxes."""
+@dataclass(frozen=True)
+class Observation:
+    """What `observe` saw: the managed items of every readable mailbox, and for each mailbox that
+    could not be used the reason (a sentence). An unreadable mailbox is unknown, never empty."""
+
+    items: tuple[ObservedMeeting, ...]
+    unavailable: Mapping[str, str]
+
+
+def observe(provider: Provider, organizers: Sequence[str], namespace: str) -> Observation:
+    """The namespace's managed items in all these mailboxes; a mailbox that cannot be used
+    (MailboxUnavailableError) is recorded and the others are still read. Any other error stops."""
+
+    def one(organizer: str) -> list[ObservedMeeting] | MailboxUnavailableError:
+        try:
+            return provider.list_managed(organizer, namespace)
+        except MailboxUnavailableError as error:
+            return error
+
     if len(organizers) <= 1:
-        return [item for organizer in organizers for item in provider.list_managed(organizer, namespace)]
-    with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
-        results = pool.map(lambda organizer: provider.list_managed(organizer, namespace), organizers)
-        return [item for items in results for item in items]
+        results = [one(organizer) for organizer in organizers]
+    else:
+        with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
+            results = list(pool.map(one, organizers))
+    items = tuple(item for r in results if not isinstance(r, MailboxUnavailableError) for item in r)
+    unavailable = {
+        organizer: str(r) for organizer, r in zip(organizers, results, strict=True) if isinstance(r, Exception)
+    }
+    return Observation(items, unavailable)
 
 
 def make_plan(
@@ -49,18 +71,31 @@ def make_plan(
     now: datetime,
     extra_organizers: Iterable[str | None] = (),
     allow_mass_cancel: bool = False,
+    allow_late: bool = False,
+    previous_namespaces: Sequence[str] = (),
 ) -> Plan:
-    """Observe the calendars and plan the changes that bring them to `meetings`."""
-    observed = observe(provider, organizers_to_scan(meetings, provider, extra_organizers), namespace)
+    """Observe the calendars and plan the changes that bring them to `meetings`. Items of
+    `previous_namespaces` are read too, so the planner can adopt them instead of duplicating them."""
+    organizers = organizers_to_scan(meetings, provider, extra_organizers)
+    observed = observe(provider, organizers, namespace)
+    readable = [o for o in organizers if o not in observed.unavailable]
+    previous = {ns: observe(provider, readable, ns) for ns in previous_namespaces if ns != namespace}
+    unavailable = dict(observed.unavailable)
+    for earlier in previous.values():
+        # A mailbox readable under one namespace and not under another is still unreadable.
+        unavailable.update({k: v for k, v in earlier.unavailable.items() if k not in unavailable})
     return build_plan(
         meetings,
-        observed,
+        [o for o in observed.items if o.organizer not in unavailable],
         now=now,
         policy=policy,
         capabilities=provider.capabilities,
         backend=provider.name,
         namespace=namespace,
         allow_mass_cancel=allow_mass_cancel,
+        allow_late=allow_late,
+        unavailable=unavailable,
+        previous={ns: earlier.items for ns, earlier in previous.items()},
     )
 
 
@@ -112,10 +147,16 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
     its item is gone or its change key moved (someone edited it after the plan was reviewed).
     """
     organizers = sorted({c.organizer for c in saved.changes})
-    current = {o.item_id: o for o in observe(provider, organizers, saved.namespace)}
-    ids = {(o.organizer, o.meeting_id) for o in current.values()}
+    seen = observe(provider, organizers, saved.namespace)
+    namespaces = sorted({c.previous_namespace for c in saved.changes if c.previous_namespace})
+    adoptable = [o for ns in namespaces for o in observe(provider, organizers, ns).items]
+    current = {o.item_id: o for o in (*seen.items, *adoptable)}
+    ids = {(o.organizer, o.meeting_id) for o in seen.items}
     valid, stale = [], []
     for change in saved.changes:
+        if change.organizer in seen.unavailable:
+            stale.append(Outcome(change, "failed", seen.unavailable[change.organizer]))
+            continue
         if change.action is Action.CREATE:
             reason = (
                 "created in the calendar after the plan was made"
@@ -132,7 +173,7 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
             stale.append(Outcome(change, "stale", f"{change.meeting_id}: {reason}; plan again."))
         else:
             valid.append(change)
-    return Plan(saved.backend, saved.namespace, saved.created_at, tuple(valid), saved.unchanged), stale
+    return replace(saved, changes=tuple(valid)), stale
 
 
 def _apply_change(change: Change, plan: Plan, provider: Provider) -> None:
@@ -140,6 +181,8 @@ def _apply_change(change: Change, plan: Plan, provider: Provider) -> None:
         _create(change, plan, provider)
     elif change.action is Action.CANCEL:
         _cancel(change, plan, provider)
+    elif change.action is Action.RELEASE:
+        _release(change, plan, provider)
     else:
         _update(change, plan, provider)
 
@@ -191,6 +234,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         changed=change.changed_names,
         previous_meeting_id=change.previous_id or change.meeting_id,
         before={**change.desired, **{f.name: f.before for f in change.fields}},
+        previous_namespace=change.previous_namespace,
     )
     try:
         provider.update(request)
@@ -198,6 +242,12 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         current = provider.find(change.organizer, plan.namespace, change.meeting_id) or provider.find(
             change.organizer, plan.namespace, request.previous_meeting_id
         )
+        if current is None and change.previous_namespace is not None:
+            # An adoption whose answer was lost and did not commit: the item still has the old marker.
+            current = provider.find(change.organizer, change.previous_namespace, request.previous_meeting_id)
+            if current is not None:
+                provider.update(replace(request, change_key=current.change_key, before=current.fields))
+                return
         if current is None:
             raise
         if current.change_key != change.change_key and _holds(current, change):
@@ -223,6 +273,18 @@ def _holds(item: ObservedMeeting, change: Change) -> bool:
     return item.meeting_id == change.meeting_id and all(
         item.fields.get(name) == change.desired.get(name) for name in change.changed_names
     )
+
+
+def _release(change: Change, plan: Plan, provider: Provider) -> None:
+    assert change.item_id is not None and change.change_key is not None
+    request = ReleaseRequest(change.organizer, change.meeting_id, change.item_id, change.change_key)
+    try:
+        provider.release(request)
+    except TransientError:
+        # A released item is no longer listed: if the marker is gone, the release was committed.
+        namespace = change.previous_namespace or plan.namespace
+        if provider.find(change.organizer, namespace, change.meeting_id) is not None:
+            raise
 
 
 def _cancel(change: Change, plan: Plan, provider: Provider) -> None:

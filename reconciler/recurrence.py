@@ -225,5 +225,17 @@ def has_ended(fields: Mapping[str, Any], now: datetime) -> bool:
     return end is not None and end <= now
 
 
+def next_start_utc(fields: Mapping[str, Any], now: datetime) -> datetime | None:
+    """Start (UTC) of the first occurrence that starts at or after `now`, or None when none does.
+    Moved occurrences (overrides) count at their pattern time: a late-change check only needs an
+    approximation on the safe side of a few hours."""
+    timezone = fields["timezone"]
+    for start in occurrence_starts(fields):
+        moment = _utc(start, timezone)
+        if moment >= now:
+            return moment
+    return None
+
+
 def has_started(fields: Mapping[str, Any], now: datetime) -> bool:
     return span_utc(fields)[0] <= now

@@ -20,6 +20,8 @@ It behaves like the Exchange information store as far as the reconciler can obse
   A create with any send mode but NONE invites every attendee; a cancel sends every attendee a
   cancellation carrying the comment. The organizer never receives mail about their own meeting.
 
+* a mailbox marked with `set_unavailable(mailbox, reason)` (missing, not enabled, access denied)
+  is refused by every protocol app with that protocol's error for the reason;
 * a series is one master item; its occurrences are computed by `series` (in the series' zone).
   `cancel_occurrence` and `update_occurrence` change one occurrence and mail that occurrence's
   attendees (the mail log's `occurrence` holds its original date), by the same send-mode rules.
@@ -106,6 +108,10 @@ CREATE TABLE IF NOT EXISTS mail (
     sent_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient);
+CREATE TABLE IF NOT EXISTS unavailable_mailboxes (
+    mailbox TEXT PRIMARY KEY,
+    reason TEXT NOT NULL            -- an UnavailableReason value
+);
 CREATE TABLE IF NOT EXISTS faults (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     protocol TEXT NOT NULL,         -- graph | ews | * (any)
@@ -146,6 +152,17 @@ class SendMode(StrEnum):
     NONE = "none"
     CHANGED = "changed"
     ALL = "all"
+
+
+class UnavailableReason(StrEnum):
+    """Why a mailbox refuses every request; each protocol answers with its own error for it."""
+
+    #: No such mailbox (deleted, never existed, mistyped).
+    MISSING = "missing"
+    #: The mailbox exists but is not enabled for the API (unlicensed, inactive, hosted on-premises).
+    NOT_ENABLED = "not-enabled"
+    #: The application may not use this mailbox (application access policy, impersonation scope).
+    DENIED = "denied"
 
 
 class StoreError(Exception):
@@ -543,6 +560,24 @@ class MailboxStore:
                 self._now(),
             ),
         )
+
+    # -- unavailable mailboxes -----------------------------------------------------------------
+
+    def set_unavailable(self, mailbox: str, reason: UnavailableReason | None) -> None:
+        """Make every request for `mailbox` fail with `reason` (None: serve it again). Protocol
+        apps check `unavailable` and answer with their own error for the reason."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM unavailable_mailboxes WHERE mailbox = ?", (mailbox.lower(),))
+            if reason is not None:
+                conn.execute("INSERT INTO unavailable_mailboxes VALUES (?, ?)", (mailbox.lower(), reason.value))
+
+    def unavailable(self, mailbox: str) -> UnavailableReason | None:
+        """Why `mailbox` refuses requests, or None when it is served."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT reason FROM unavailable_mailboxes WHERE mailbox = ?", (mailbox.lower(),)
+            ).fetchone()
+        return UnavailableReason(row[0]) if row else None
 
     # -- faults --------------------------------------------------------------------------------
 

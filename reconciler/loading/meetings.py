@@ -210,6 +210,12 @@ class _MeetingReader(DocumentReader):
         recurrence = read_recurrence(self, series)
         reminder = self._reminder()
         self._check_backend()
+        if self.get("release", default=False) is True and self.get("cancelled", default=False) is not False:
+            self.error(
+                ("release",),
+                "release: true keeps the meeting in the calendars; it cannot also be cancelled:",
+                at_key=True,
+            )
         if self.diagnostics or organizer is None or start is None or end is None or timezone is None:
             return None
         cancelled = self.get("cancelled", default=False)
@@ -239,6 +245,7 @@ class _MeetingReader(DocumentReader):
             protect=self.get("protect", default=False),
             cancelled=("" if cancelled is True else cancelled) if cancelled is not False else None,
             moved_from=tuple(dict.fromkeys(self.get("moved_from", default=[]))),
+            release=self.get("release", default=False),
             source=model.SourceLocation(self.display, self.document.start.line, self.document.start.column),
         )
 

@@ -15,6 +15,13 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   `occurrences.series_edits`: the master write, then one write per cancelled or changed occurrence.
 * `cancel` cancels with the comment: every attendee gets one cancellation; the item leaves the
   calendar. A stale change key raises ConflictError.
+* `release` removes our ownership properties from the item and nothing else, with the least mail
+  the backend allows (none where `silent_organizer_fields`); the item stays in every calendar and
+  is never listed again. A stale change key raises ConflictError.
+* `update` with `previous_namespace` (an adoption) also rewrites the namespace marker, even when
+  no field changes.
+* `list_managed` raises MailboxUnavailableError when the organizer's mailbox cannot be used at
+  all (missing, not enabled, access denied), so the reconciler can go on with the others.
 * Errors leave a provider only as `errors.ProviderError` subclasses, chained with `from`; no SDK
   type crosses this boundary in either direction.
 """
@@ -74,6 +81,8 @@ class UpdateRequest:
     #: The item's canonical state when planned; a series update derives its occurrence writes from
     #: it with `occurrences.series_edits(before, fields, changed)`.
     before: Mapping[str, Any]
+    #: For an adoption: the namespace the item's marker names today (the write sets `namespace`).
+    previous_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ class CancelRequest:
     item_id: str
     change_key: str
     comment: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """Remove our marker (namespace, meeting id, record) from one item; nothing else changes."""
+
+    organizer: str
+    meeting_id: str
+    item_id: str
+    change_key: str
 
 
 class Provider(Protocol):
@@ -105,5 +124,7 @@ class Provider(Protocol):
     def update(self, request: UpdateRequest) -> ObservedMeeting: ...
 
     def cancel(self, request: CancelRequest) -> None: ...
+
+    def release(self, request: ReleaseRequest) -> None: ...
 
     def close(self) -> None: ...

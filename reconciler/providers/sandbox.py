@@ -7,7 +7,8 @@ cancelled or changed occurrence, each mailing that occurrence's attendees.
 
 Injected faults (`MailboxStore.inject_fault("sandbox", <create|update|occurrence|cancel>, kind)`) let tests
 crash a write: `fail` raises before writing, `timeout-after-commit` writes and then raises as a
-lost answer would.
+lost answer would. A mailbox marked with `MailboxStore.set_unavailable` cannot be listed
+(MailboxUnavailableError), as a real mailbox that is deleted or closed to the app.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from reconciler.emulator.store import (
     SendMode,
     StaleChangeKey,
     StoredItem,
+    UnavailableReason,
 )
-from reconciler.errors import ConfigError, ConflictError, NotFoundError, TransientError
+from reconciler.errors import ConfigError, ConflictError, MailboxUnavailableError, NotFoundError, TransientError
 from reconciler.model import (
     PROP_LAST_APPLIED,
     PROP_MEETING_ID,
@@ -44,7 +46,7 @@ from reconciler.occurrences import (
     series_edits,
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
 _SEND_MODE = {
@@ -53,6 +55,11 @@ _SEND_MODE = {
     UpdateScope.EVERYONE: SendMode.ALL,
 }
 _T = TypeVar("_T")
+_UNAVAILABLE = {
+    UnavailableReason.MISSING: "no such mailbox",
+    UnavailableReason.NOT_ENABLED: "the mailbox is not enabled",
+    UnavailableReason.DENIED: "access to it is denied",
+}
 _ATTENDEE_KEYS = {"required": "required", "optional": "optional", "resource": "rooms"}
 
 
@@ -213,6 +220,11 @@ class SandboxProvider:
         return frozenset(self.store.mailboxes())
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
+        reason = self.store.unavailable(organizer)
+        if reason is not None:
+            raise MailboxUnavailableError(
+                f"The sandbox cannot use {organizer}'s mailbox: {_UNAVAILABLE[reason]}.", mailbox=organizer
+            )
         items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
         return [observe_document(item) for item in items]
 
@@ -300,6 +312,22 @@ class SandboxProvider:
             "cancel",
             request.meeting_id,
             lambda: self.store.cancel_item(request.item_id, comment=request.comment, if_change_key=request.change_key),
+        )
+
+    def release(self, request: ReleaseRequest) -> None:
+        """Remove the three ownership properties, mailing nobody."""
+        self._faulted(
+            "release",
+            request.meeting_id,
+            lambda: self.store.update_item(
+                request.item_id,
+                {},
+                send=SendMode.NONE,
+                if_change_key=request.change_key,
+                extended=dict.fromkeys(
+                    (extended_property_id(n) for n in (PROP_NAMESPACE, PROP_MEETING_ID, PROP_LAST_APPLIED)), None
+                ),
+            ),
         )
 
 

@@ -1,7 +1,9 @@
 """The plan and the apply report as text for a terminal (Terraform-like symbols).
 
-`+` create, `~` update, `-` cancel, `->` move; field-level before/after; the mail each change
-causes; a summary line with counts and the number of people who will receive mail.
+`+` create, `~` update, `-` cancel, `->` move, `=` release (left in the calendars, unmanaged), `<-`
+adopt (taken over from a previous namespace); field-level before/after; the mail each change
+causes; late changes marked; mailboxes that could not be read; a summary line with counts and the
+number of people who will receive mail.
 """
 
 from __future__ import annotations
@@ -14,8 +16,24 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.text import visible
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CANCEL: "-", Action.MOVE: "->", Action.NOOP: " "}
-_COLORS = {Action.CREATE: "32", Action.UPDATE: "33", Action.CANCEL: "31", Action.MOVE: "36", Action.NOOP: "0"}
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.CANCEL: "-",
+    Action.MOVE: "->",
+    Action.RELEASE: "=",
+    Action.ADOPT: "<-",
+    Action.NOOP: " ",
+}
+_COLORS = {
+    Action.CREATE: "32",
+    Action.UPDATE: "33",
+    Action.CANCEL: "31",
+    Action.MOVE: "36",
+    Action.RELEASE: "35",
+    Action.ADOPT: "36",
+    Action.NOOP: "0",
+}
 _MAX_VALUE = 70
 
 
@@ -97,9 +115,14 @@ def _header(change: Change, color: bool) -> str:
     if color:
         symbol = f"\x1b[{_COLORS[change.action]}m{symbol}\x1b[0m"
     moved = f" (moved from {visible(change.previous_id or '')})" if change.action is Action.MOVE else ""
+    if change.action is Action.ADOPT:
+        moved = f" (adopted from namespace {visible(repr(change.previous_namespace))})"
+    elif change.action is Action.RELEASE:
+        moved = " (released)"
+    late = " [LATE]" if change.late else ""
     where = f"  {visible(change.source)}" if change.source else ""
     return (
-        f"  {symbol} {visible(change.meeting_id)}{moved}  [{visible(change.organizer)}]"
+        f"  {symbol} {visible(change.meeting_id)}{moved}{late}  [{visible(change.organizer)}]"
         f" {format_value(change.subject)}{where}"
     )
 
@@ -127,6 +150,7 @@ def summary_line(plan: Plan) -> str:
         )
     )
     mail = ", ".join(f"{plan.mail_count(k)} {k.value}{'s' if plan.mail_count(k) != 1 else ''}" for k in MailKind)
+    counts += "".join(f", {plan.count(a)} to {a.value}" for a in (Action.RELEASE, Action.ADOPT) if plan.count(a))
     people = len(plan.recipients())
     who = "person" if people == 1 else "people"
     return f"Plan: {counts}, {plan.count(Action.NOOP)} unchanged. {people} {who} will receive mail ({mail})."
@@ -142,6 +166,9 @@ def render(plan: Plan, *, color: bool = False) -> str:
         lines.append("")
     lines += [f"Warning: {visible(w)}" for w in plan.warnings]
     lines += [f"Error: {visible(e)}" for e in plan.errors]
+    for mailbox in plan.unavailable:
+        held = f" Not planned: {', '.join(mailbox.meeting_ids)}." if mailbox.meeting_ids else ""
+        lines.append(f"Unavailable mailbox {visible(mailbox.mailbox)}: {visible(mailbox.reason + held)}")
     if plan.changes:
         lines.append(summary_line(plan))
     return "\n".join(lines).rstrip() + "\n"

@@ -14,19 +14,30 @@ from reconciler.diff import FieldChange
 from reconciler.errors import PlanError
 from reconciler.model import Action, MailKind
 from reconciler.notify import Notification
-from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan
+from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox
+
+#: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
+_OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
 
 
 def summary(plan: Plan) -> dict[str, Any]:
     """Counts per action, mail per kind and the number of people who receive mail."""
     return {
-        **{action.value: plan.count(action) for action in Action},
+        **{
+            action.value: plan.count(action)
+            for action in Action
+            if action not in _OPTIONAL_ACTIONS or plan.count(action)
+        },
         "recipients": len(plan.recipients()),
         "mail": {kind.value: plan.mail_count(kind) for kind in MailKind},
     }
 
 
 def _change(change: Change) -> dict[str, Any]:
+    # `late` and `previous_namespace` appear only when set, so plans without them read as before.
+    extra: dict[str, Any] = {"late": True} if change.late else {}
+    if change.previous_namespace is not None:
+        extra["previous_namespace"] = change.previous_namespace
     return {
         "id": change.meeting_id,
         "organizer": change.organizer,
@@ -46,6 +57,7 @@ def _change(change: Change) -> dict[str, Any]:
             for n in change.notifications
         ],
         "desired": dict(change.desired) if change.desired is not None else None,
+        **extra,
     }
 
 
@@ -59,6 +71,16 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "errors": list(plan.errors),
         "warnings": list(plan.warnings),
         "changes": [_change(c) for c in plan.changes],
+        **(
+            {
+                "unavailable_mailboxes": [
+                    {"mailbox": u.mailbox, "reason": u.reason, "meetings": list(u.meeting_ids)}
+                    for u in plan.unavailable
+                ]
+            }
+            if plan.unavailable
+            else {}
+        ),
     }
 
 
@@ -94,6 +116,8 @@ def from_document(document: Mapping[str, Any]) -> Plan:
                     for n in c["notifications"]
                 ),
                 desired=c["desired"],
+                late=bool(c.get("late", False)),
+                previous_namespace=c.get("previous_namespace"),
             )
             for c in document["changes"]
         )
@@ -105,6 +129,10 @@ def from_document(document: Mapping[str, Any]) -> Plan:
             unchanged=document["summary"]["no-op"],
             errors=tuple(document["errors"]),
             warnings=tuple(document["warnings"]),
+            unavailable=tuple(
+                UnavailableMailbox(u["mailbox"], u["reason"], tuple(u["meetings"]))
+                for u in document.get("unavailable_mailboxes", [])
+            ),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PlanError(f"The plan file is not a plan written by `meetings plan --out`: {error}.") from error

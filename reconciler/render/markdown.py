@@ -30,13 +30,23 @@ if TYPE_CHECKING:
 #: GitHub's maximum length of an issue or pull-request comment body.
 GITHUB_COMMENT_LIMIT = 65536
 
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CANCEL: "-", Action.MOVE: "->", Action.NOOP: " "}
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.CANCEL: "-",
+    Action.MOVE: "->",
+    Action.RELEASE: "=",
+    Action.ADOPT: "<-",
+    Action.NOOP: " ",
+}
 #: Order of the change sections: what a reviewer must not miss comes first.
-SECTION_ORDER = (Action.CANCEL, Action.UPDATE, Action.MOVE, Action.CREATE)
+SECTION_ORDER = (Action.CANCEL, Action.UPDATE, Action.MOVE, Action.ADOPT, Action.RELEASE, Action.CREATE)
 _SECTION_TITLES = {
     Action.CANCEL: "Cancellations",
     Action.UPDATE: "Updates",
     Action.MOVE: "Moves",
+    Action.ADOPT: "Adopted from a previous namespace",
+    Action.RELEASE: "Released (left in the calendars, no longer managed)",
     Action.CREATE: "New meetings",
 }
 _VERBS = {Action.CREATE: "create", Action.UPDATE: "update", Action.CANCEL: "cancel", Action.MOVE: "move"}
@@ -195,6 +205,10 @@ def _mail_table(notifications: Sequence[Notification], heading: str) -> list[str
 def _summary_line(change: Change) -> str:
     symbol = escape(SYMBOLS[change.action])
     moved = f" (moved from {_code(change.previous_id)})" if change.action is Action.MOVE and change.previous_id else ""
+    if change.action is Action.ADOPT and change.previous_namespace:
+        moved = f" (from namespace {_code(change.previous_namespace)})"
+    if change.late:
+        moved += " · <b>late</b>"
     subject = escape(_shorten(change.subject, 120), newlines=" ") if change.subject else "<i>no subject</i>"
     return (
         f"<summary><code>{symbol}</code> <b>{escape(change.action.value)}</b>"
@@ -295,6 +309,37 @@ def _hard_cap(text: str, limit: int) -> str:
 
 def _plan_banners(plan: Plan, budget: int) -> list[str]:
     lines: list[str] = []
+    if plan.unavailable:
+        lines += [
+            "> [!CAUTION]",
+            f"> **{_count(len(plan.unavailable), 'mailbox', 'mailboxes')} could not be read**; their meetings are"
+            " neither created, changed nor cancelled, and the run fails until this is fixed:",
+            ">",
+            *_bounded_list(
+                [
+                    f"{_code(u.mailbox)}: {_sentence(u.reason)}"
+                    + (
+                        f" Not planned: {', '.join(_code(i) for i in u.meeting_ids[:MAX_BANNER_IDS])}."
+                        if u.meeting_ids
+                        else ""
+                    )
+                    for u in plan.unavailable
+                ],
+                budget,
+                lambda n: f"… and {_count(n, 'more mailbox', 'more mailboxes')} not shown.",
+            ),
+            "",
+        ]
+    late = [c for c in plan.changes if c.late]
+    if late:
+        ids = ", ".join(_code(c.meeting_id) for c in late[:MAX_BANNER_IDS])
+        rest = len(late) - MAX_BANNER_IDS
+        lines += [
+            "> [!WARNING]",
+            f"> **{_count(len(late), 'late change')}** (the meeting starts within policy.min&#95;notice):"
+            f" {ids}{f' and {rest:,} more' if rest > 0 else ''}.",
+            "",
+        ]
     cancels = [c for c in plan.changes if c.action is Action.CANCEL]
     if cancels:
         people = {r for c in cancels for r in c.recipients()}
@@ -349,6 +394,14 @@ def _plan_summary(plan: Plan) -> list[str]:
         "| ---: | ---: | ---: | ---: |",
         f"| {mail} | {len(plan.recipients()):,} |",
         "",
+        *(
+            [
+                f"Also: {plan.count(Action.RELEASE):,} to release (`=`), {plan.count(Action.ADOPT):,} to adopt (`<-`).",
+                "",
+            ]
+            if plan.count(Action.RELEASE) or plan.count(Action.ADOPT)
+            else []
+        ),
     ]
 
 

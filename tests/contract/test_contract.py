@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
-from reconciler.emulator.store import SendMode
+from reconciler.emulator.store import SendMode, UnavailableReason
 from reconciler.errors import ConflictError
 from reconciler.model import (
     PROP_MEETING_ID,
@@ -277,3 +278,103 @@ def test_a_deleted_organizers_meetings_are_found_through_the_configured_organize
     assert [(c.action, c.meeting_id, c.organizer) for c in plan.changes] == [
         (Action.CANCEL, "company/offsite", "office@contoso.com")
     ]
+
+
+# -- one unreadable mailbox, release, namespace change ------------------------------------------------
+
+OFFICE = "office@contoso.com"
+#: What each backend's reason names, per kind of unavailable mailbox (see reference-additions-run.md).
+UNAVAILABLE_WORDS = {
+    ("sandbox", UnavailableReason.MISSING): "no such mailbox",
+    ("graph", UnavailableReason.MISSING): "ErrorInvalidUser",
+    ("ews", UnavailableReason.MISSING): "ErrorNonExistentMailbox",
+    ("sandbox", UnavailableReason.DENIED): "access to it is denied",
+    ("graph", UnavailableReason.DENIED): "Access to OData is disabled",
+    ("ews", UnavailableReason.DENIED): "ErrorImpersonateUserDenied",
+    ("sandbox", UnavailableReason.NOT_ENABLED): "not enabled",
+    ("graph", UnavailableReason.NOT_ENABLED): "MailboxNotEnabledForRESTAPI",
+    ("ews", UnavailableReason.NOT_ENABLED): "ErrorNonExistentMailbox",
+}
+
+
+def plan_with(backend: Backend, meetings: list[Meeting], **options: Any) -> Plan:
+    return make_plan(
+        meetings,
+        backend.provider,
+        namespace=options.pop("namespace", NAMESPACE),
+        policy=PlanPolicy(max_cancellations=options.pop("max_cancellations", 10)),
+        now=NOW,
+        extra_organizers=[ORGANIZER, OFFICE],
+        **options,
+    )
+
+
+@pytest.mark.parametrize("reason", list(UnavailableReason))
+def test_one_unreadable_mailbox_is_reported_and_every_other_organizer_is_still_planned_and_applied(
+    backend: Backend, reason: UnavailableReason
+) -> None:
+    offsite = meeting("company/offsite", organizer=OFFICE)
+    converge(backend, [meeting(), offsite, meeting("company/party", organizer=OFFICE, subject="Party")])
+    backend.store.set_unavailable(OFFICE, reason)
+    seq = last_seq(backend)
+    # The sync changes; the party's file is deleted and a new office meeting appears: while the office
+    # mailbox cannot be read, none of its meetings may be cancelled, created or changed.
+    desired = [meeting(subject="Team sync v2"), offsite, meeting("company/new", organizer=OFFICE)]
+    plan = plan_with(backend, desired, max_cancellations=0)
+    assert [(c.action, c.meeting_id) for c in plan.changes] == [(Action.UPDATE, "team/sync")]
+    assert plan.errors == ()
+    (held,) = plan.unavailable
+    assert (held.mailbox, held.meeting_ids) == (OFFICE, ("company/new", "company/offsite"))
+    assert UNAVAILABLE_WORDS[(backend.name, reason)] in held.reason and OFFICE in held.reason
+    assert "calendar item was not found" not in held.reason
+    assert apply_plan(plan, backend.provider).ok
+    assert {(r, k, i) for (r, k, i) in mail_since(backend, seq)} == {
+        (a, "update", "team/sync") for a in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
+    }
+    assert len(backend.store.list_items(OFFICE)) == 2  # nothing of the office was touched
+    backend.store.set_unavailable(OFFICE, None)
+    assert not plan_with(backend, desired).unavailable
+
+
+def test_a_released_meeting_keeps_its_item_and_sends_only_the_mail_the_plan_announced(backend: Backend) -> None:
+    converge(backend, [meeting(), meeting("team/retro", subject="Retro")])
+    (kept,) = [o for o in backend.provider.list_managed(ORGANIZER, NAMESPACE) if o.meeting_id == "team/sync"]
+    seq = last_seq(backend)
+    plan = plan_for(backend, [meeting(release=True), meeting("team/retro", subject="Retro")])
+    (change,) = plan.changes
+    assert change.action is Action.RELEASE
+    assert apply_plan(plan, backend.provider).ok
+    # The mail log names the meeting by the item's marker, which the release has just removed.
+    sent = Counter((recipient, kind) for (recipient, kind, _) in mail_since(backend, seq).elements())
+    assert sent == Counter((recipient, kind) for (recipient, kind, _) in announced(plan).elements())
+    assert not {kind for _, kind in sent} & {"invitation", "cancellation"}
+    if backend.provider.capabilities.silent_organizer_fields:
+        assert sent == Counter()
+    # The file can now go: nothing is cancelled, and the item is still in the calendar, unmarked.
+    plan, sent = converge(backend, [meeting("team/retro", subject="Retro")])
+    assert plan.changes == () and sent == Counter()
+    item = backend.store.get_item(kept.item_id)
+    assert item.doc["subject"] == "Team sync"
+    assert not item.doc.get("extended", {}).get(extended_property_id(PROP_NAMESPACE))
+    assert [o.meeting_id for o in backend.provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/retro"]
+
+
+def test_a_namespace_change_adopts_the_items_of_the_previous_namespace_instead_of_duplicating_them(
+    backend: Backend,
+) -> None:
+    first = plan_with(backend, [meeting()], namespace="old-team")
+    assert apply_plan(first, backend.provider).ok
+    (before,) = backend.provider.list_managed(ORGANIZER, "old-team")
+    seq = last_seq(backend)
+    plan = plan_with(backend, [meeting()], previous_namespaces=["old-team"])
+    (change,) = plan.changes
+    assert (change.action, change.item_id, change.previous_namespace) == (Action.ADOPT, before.item_id, "old-team")
+    assert apply_plan(plan, backend.provider).ok
+    assert mail_since(backend, seq) == announced(plan)
+    assert not {kind for _, kind, _ in announced(plan)} & {"invitation", "cancellation"}
+    if backend.provider.capabilities.silent_organizer_fields:
+        assert announced(plan) == Counter()
+    (after,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    assert after.item_id == before.item_id
+    assert backend.provider.list_managed(ORGANIZER, "old-team") == []
+    assert plan_with(backend, [meeting()], previous_namespaces=["old-team"]).changes == ()

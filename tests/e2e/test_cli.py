@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from reconciler.emulator.store import MailboxStore, SendMode
+from reconciler.emulator.store import MailboxStore, SendMode, UnavailableReason
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2026-11-24T12:00:00+00:00"
@@ -323,3 +323,78 @@ def test_a_backend_whose_extra_is_not_installed_names_the_pip_command(
         check=False,
     )
     assert validated.returncode == 0, validated.stderr
+
+
+def test_an_unreadable_mailbox_fails_the_run_after_the_other_organizers_were_applied(
+    workdir: Path, store: OpenStore
+) -> None:
+    run("apply", "--auto-approve")
+    calendar = store()
+    calendar.set_unavailable("office@contoso.com", UnavailableReason.DENIED)
+    for name in ("offsite.yaml", "platform/q1-planning.yaml"):
+        path = workdir / "meetings" / name
+        path.write_text(path.read_text().replace("subject: ", "subject: Renamed "))
+    code, out, _ = run("plan")
+    assert code == 1
+    assert "Unavailable mailbox office@contoso.com: The sandbox cannot use office@contoso.com's mailbox" in out
+    assert "Not planned: company/offsite-2027." in out
+    code, out, err = run("plan", "--format", "json")
+    document = json.loads(out)
+    assert document["unavailable_mailboxes"][0]["meetings"] == ["company/offsite-2027"]
+    jsonschema.validate(document, json.loads((REPO / "schemas" / "plan.schema.json").read_text(encoding="utf-8")))
+    code, out, err = run("apply", "--auto-approve")
+    assert code == 1
+    assert "Apply finished: 1 applied, 0 failed, 0 refused as stale." in out
+    assert "office@contoso.com: not planned, not applied" in err
+    (offsite,) = calendar.list_items("office@contoso.com")
+    assert not offsite.doc["subject"].startswith("Renamed")
+
+
+def test_a_late_change_needs_allow_late_and_is_marked_in_the_plan(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = (
+        (workdir / "reconciler.yaml")
+        .read_text()
+        .replace("max_cancellations: 10", "max_cancellations: 10\n  min_notice: 2h")
+    )
+    (workdir / "reconciler.yaml").write_text(config)
+    run("apply", "--auto-approve")
+    monkeypatch.setenv("MEETINGS_NOW", "2026-12-01T08:30:00+00:00")  # the weekly sync starts at 09:00 UTC
+    path = workdir / "meetings" / "platform" / "weekly-sync.yaml"
+    path.write_text(path.read_text().replace("subject: ", "subject: Renamed "))
+    code, out, _ = run("apply", "--auto-approve")
+    assert code == 1
+    assert "[LATE]" in out and "Pass --allow-late if this is intended." in out
+    code, out, _ = run("apply", "--auto-approve", "--allow-late")
+    assert code == 0
+    assert "Apply finished: 1 applied, 0 failed, 0 refused as stale." in out
+
+
+def test_a_released_meeting_file_can_be_deleted_without_cancelling_the_meeting(workdir: Path, store: OpenStore) -> None:
+    run("apply", "--auto-approve")
+    path = workdir / "meetings" / "offsite.yaml"
+    path.write_text(path.read_text() + "release: true\n")
+    code, out, _ = run("apply", "--auto-approve")
+    assert code == 0
+    assert "= company/offsite-2027 (released)" in out and "mail: none" in out
+    path.unlink()
+    code, out, _ = run("apply", "--auto-approve")
+    assert code == 0 and "Nothing to apply" in out
+    (offsite,) = store().list_items("office@contoso.com")
+    assert offsite.doc["subject"] == "Company offsite"
+
+
+def test_changing_the_namespace_with_previous_namespaces_adopts_every_meeting_without_mail(
+    workdir: Path, store: OpenStore
+) -> None:
+    run("apply", "--auto-approve")
+    before = len(store().mail())
+    config = (workdir / "reconciler.yaml").read_text().replace("namespace: example", "namespace: example-2")
+    (workdir / "reconciler.yaml").write_text(config + "previous_namespaces: [example]\n")
+    code, out, _ = run("apply", "--auto-approve")
+    assert code == 0
+    assert "3 to adopt" in out
+    assert len(store().mail()) == before
+    code, out, _ = run("plan")
+    assert code == 0 and "No changes. The calendars match the meeting files." in out

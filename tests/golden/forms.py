@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,18 @@ _ENUMS: dict[str, Any] = {
     "sensitivity": Sensitivity,
     "importance": Importance,
 }
-_CASE_KEYS = {"description", "now", "backend", "namespace", "capabilities", "policy", "allow_mass_cancel"}
+_CASE_KEYS = {
+    "description",
+    "now",
+    "backend",
+    "namespace",
+    "capabilities",
+    "policy",
+    "allow_mass_cancel",
+    "allow_late",
+    "unavailable",
+    "previous",
+}
 _OBSERVED_KEYS = {"item_id", "change_key", "organizer", "meeting_id", "fields", "last_applied"}
 
 
@@ -153,15 +164,21 @@ def case_settings(folder: Path) -> dict[str, Any]:
 
 def plan_from(desired: Sequence[Meeting], observed: Sequence[ObservedMeeting], settings: Mapping[str, Any]) -> Plan:
     """Run the planner exactly as the case describes."""
+    policy = dict(settings.get("policy", {}))
+    if "min_notice_minutes" in policy:
+        policy["min_notice"] = timedelta(minutes=policy.pop("min_notice_minutes"))
     return build_plan(
         desired,
         observed,
         now=datetime.fromisoformat(settings["now"]),
-        policy=PlanPolicy(**settings.get("policy", {})),
+        policy=PlanPolicy(**policy),
         capabilities=Capabilities(**settings["capabilities"]),
         backend=settings["backend"],
         namespace=settings["namespace"],
         allow_mass_cancel=settings.get("allow_mass_cancel", False),
+        allow_late=settings.get("allow_late", False),
+        unavailable=settings.get("unavailable", {}),
+        previous={ns: [observed_from_json(o) for o in items] for ns, items in settings.get("previous", {}).items()},
     )
 
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.graph import GraphServer, RecordedRequest
-from reconciler.emulator.store import MailboxStore, SendMode
+from reconciler.emulator.store import MailboxStore, SendMode, UnavailableReason
 from reconciler.errors import (
     AuthError,
     ConflictError,
+    MailboxUnavailableError,
     NotFoundError,
     ProviderError,
     RequestRejectedError,
@@ -443,3 +444,19 @@ def test_importing_the_graph_backend_does_not_import_the_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_missing_or_closed_mailbox_is_reported_as_unavailable_not_as_a_missing_calendar_item(
+    provider: GraphProvider, store: MailboxStore
+) -> None:
+    store.set_unavailable(ORGANIZER, UnavailableReason.MISSING)
+    with pytest.raises(MailboxUnavailableError, match="ErrorInvalidUser") as raised:
+        create(provider)
+    assert raised.value.mailbox == ORGANIZER and "calendar item" not in str(raised.value)
+    store.set_unavailable(ORGANIZER, UnavailableReason.DENIED)
+    with pytest.raises(MailboxUnavailableError, match="Access to OData is disabled"):
+        provider.list_managed(ORGANIZER, NAMESPACE)
+    store.set_unavailable(ORGANIZER, None)
+    store.inject_fault("graph", "list", "401")
+    with pytest.raises(AuthError):  # a refused token concerns every mailbox: it is not one mailbox's problem
+        provider.list_managed(ORGANIZER, NAMESPACE)

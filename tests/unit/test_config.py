@@ -381,3 +381,17 @@ def test_the_listed_organizers_are_the_default_organizer_then_organizers_each_on
     assert load_config(None, env={}, cwd=tmp_path).listed_organizers == ("lead@contoso.com", "office@contoso.com")
     write(tmp_path, "organizers: [office@contoso.com]\n")
     assert load_config(None, env={}, cwd=tmp_path).listed_organizers == ("office@contoso.com",)
+
+
+def test_min_notice_and_previous_namespaces_are_read_and_default_to_off(tmp_path: Path) -> None:
+    assert load_config(None, env={}, cwd=tmp_path).policy.min_notice_minutes is None
+    write(tmp_path, "namespace: team-b\nprevious_namespaces: [team-a, team-old]\npolicy:\n  min_notice: 2h30m\n")
+    config = load_config(None, env={}, cwd=tmp_path)
+    assert (config.policy.min_notice_minutes, config.previous_namespaces) == (150, ("team-a", "team-old"))
+
+
+def test_a_bad_min_notice_and_the_current_namespace_as_a_previous_one_are_reported(tmp_path: Path) -> None:
+    write(tmp_path, "namespace: team-b\nprevious_namespaces: [team-a, team-b]\npolicy:\n  min_notice: soon\n")
+    found = problems(tmp_path)
+    assert any(p.startswith("reconciler.yaml:2:31: ") and "current namespace" in p for p in found), found
+    assert any(p.startswith("reconciler.yaml:4:15: ") and "duration like 30m, 2h or 1d" in p for p in found), found

@@ -1223,3 +1223,11 @@ def test_organizers_listed_in_the_configuration_or_the_default_organizer_are_acc
 
 def test_the_sandbox_accepts_any_organizer_because_it_lists_every_mailbox(tmp_path: Path) -> None:
     assert one(tmp_path, MINIMAL + "organizer: office@contoso.com\n").organizer == "office@contoso.com"
+
+
+def test_release_is_read_and_cannot_be_combined_with_cancelled(tmp_path: Path) -> None:
+    assert one(tmp_path, MINIMAL + "release: true\n").release
+    assert not one(tmp_path, MINIMAL).release
+    assert problems(tmp_path, {"m.yaml": MINIMAL + "release: true\ncancelled: Gone.\n"}) == [
+        "meetings/m.yaml:4:1: release: true keeps the meeting in the calendars; it cannot also be cancelled:"
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from reconciler.model import (
@@ -507,3 +507,160 @@ def test_turning_an_online_meeting_on_or_editing_its_body_gives_no_join_link_war
     assert only(plan([meeting(online_meeting=True)], [item(meeting())])).warnings == ()
     online = meeting(online_meeting=True)
     assert only(plan([meeting(online_meeting=True, body="New agenda")], [item(online)])).warnings == ()
+
+
+# -- unreadable mailboxes -------------------------------------------------------------------------
+
+OFFICE = "office@contoso.com"
+GONE = {OFFICE: "Microsoft Graph cannot use office@contoso.com's mailbox (ErrorInvalidUser)."}
+
+
+def test_a_meeting_of_an_unreadable_mailbox_is_neither_created_nor_counted_and_the_plan_lists_it() -> None:
+    result = build_plan(
+        [meeting(), meeting("office/offsite", organizer=OFFICE)],
+        [],
+        now=NOW,
+        policy=PlanPolicy(),
+        capabilities=SILENT,
+        backend="graph",
+        namespace="team",
+        unavailable=GONE,
+    )
+    assert [(c.action, c.meeting_id) for c in result.changes] == [(Action.CREATE, "team/sync")]
+    (held,) = result.unavailable
+    assert (held.mailbox, held.reason, held.meeting_ids) == (OFFICE, GONE[OFFICE], ("office/offsite",))
+    assert result.unchanged == 0 and result.errors == ()
+
+
+def test_an_item_elsewhere_carrying_the_id_of_a_held_back_meeting_is_not_cancelled_as_if_its_file_was_deleted() -> None:
+    moved = meeting("office/offsite", organizer=OFFICE)
+    result = build_plan(
+        [moved],
+        [item(meeting("office/offsite"))],  # still in lead's calendar: the file moved it to office
+        now=NOW,
+        policy=PlanPolicy(max_cancellations=0),
+        capabilities=SILENT,
+        backend="graph",
+        namespace="team",
+        unavailable=GONE,
+    )
+    assert result.changes == () and result.errors == ()
+
+
+# -- late changes -----------------------------------------------------------------------------------
+
+SOON = meeting(start=datetime(2026, 11, 24, 10, 30), end=datetime(2026, 11, 24, 11, 0))  # 09:30 UTC, in 30 min
+
+
+def test_a_change_that_mails_attendees_of_a_meeting_starting_within_min_notice_is_late_and_needs_allow_late() -> None:
+    result = plan([replace(SOON, subject="Moved agenda")], [item(SOON)], min_notice=timedelta(hours=2))
+    change = only(result)
+    assert change.late and any("late change" in w for w in change.warnings)
+    (error,) = result.errors
+    assert "policy.min_notice (2h)" in error and "team/sync" in error and "--allow-late" in error
+
+
+def test_allow_late_applies_a_late_change_and_still_marks_it() -> None:
+    result = build_plan(
+        [replace(SOON, subject="Moved agenda")],
+        [item(SOON)],
+        now=NOW,
+        policy=PlanPolicy(min_notice=timedelta(hours=2)),
+        capabilities=SILENT,
+        backend="sandbox",
+        namespace="team",
+        allow_late=True,
+    )
+    assert result.errors == () and only(result).late
+
+
+def test_a_late_cancellation_needs_allow_late_too() -> None:
+    result = plan([replace(SOON, cancelled="Sorry")], [item(SOON)], min_notice=timedelta(hours=2))
+    assert only(result).action is Action.CANCEL and only(result).late and result.errors
+
+
+def test_a_change_that_mails_nobody_is_never_late() -> None:
+    result = plan([replace(SOON, reminder_minutes=5)], [item(SOON)], min_notice=timedelta(hours=2))
+    assert not only(result).late and result.errors == ()
+
+
+def test_a_meeting_starting_after_min_notice_is_not_late_and_without_min_notice_nothing_is() -> None:
+    later = meeting(start=datetime(2026, 11, 24, 14, 0), end=datetime(2026, 11, 24, 14, 30))
+    assert not only(plan([replace(later, subject="x")], [item(later)], min_notice=timedelta(hours=2))).late
+    assert not only(plan([replace(SOON, subject="x")], [item(SOON)])).late
+
+
+def test_moving_a_meeting_to_start_within_min_notice_is_late() -> None:
+    later = meeting(start=datetime(2026, 11, 30, 14, 0), end=datetime(2026, 11, 30, 14, 30))
+    result = plan([replace(later, start=SOON.start, end=SOON.end)], [item(later)], min_notice=timedelta(hours=2))
+    assert only(result).late and result.errors
+
+
+# -- release ------------------------------------------------------------------------------------------
+
+
+def test_release_removes_the_marker_without_mail_where_the_backend_writes_it_silently() -> None:
+    change = only(plan([meeting(release=True)], [item(meeting())]))
+    assert (change.action, change.item_id, change.change_key, change.notifications) == (
+        Action.RELEASE,
+        "item-1",
+        "ck-1",
+        (),
+    )
+    assert change.fields == () and change.desired is None
+    assert any("sends attendees no mail" in e for e in change.effects)
+
+
+def test_release_on_a_backend_without_silent_writes_announces_the_update_it_may_send() -> None:
+    change = only(plan([meeting(release=True)], [item(meeting())], capabilities=LOUD))
+    assert mail(change) == {MailKind.UPDATE: EVERYONE}
+    assert any("may receive an update" in e for e in change.effects)
+
+
+def test_release_of_a_meeting_without_item_does_nothing_and_says_so() -> None:
+    result = plan([meeting(release=True)])
+    assert result.changes == () and any("nothing to release" in w for w in result.warnings)
+
+
+# -- previous namespaces ------------------------------------------------------------------------------
+
+
+def adopt_plan(desired: Sequence[Meeting], earlier: Sequence[ObservedMeeting], **kwargs: Any) -> Plan:
+    return build_plan(
+        desired,
+        [],
+        now=NOW,
+        policy=PlanPolicy(),
+        capabilities=kwargs.pop("capabilities", SILENT),
+        backend="sandbox",
+        namespace="team",
+        previous={"old-team": earlier},
+        **kwargs,
+    )
+
+
+def test_an_item_of_a_previous_namespace_is_adopted_instead_of_created_again() -> None:
+    change = only(adopt_plan([meeting()], [item(meeting())]))
+    assert (change.action, change.item_id, change.previous_namespace) == (Action.ADOPT, "item-1", "old-team")
+    assert change.notifications == () and change.fields == ()
+    assert any("namespace marker from 'old-team'" in e for e in change.effects)
+
+
+def test_an_adoption_also_writes_what_the_file_changed() -> None:
+    change = only(adopt_plan([meeting(subject="Renamed")], [item(meeting())]))
+    assert change.action is Action.ADOPT and [f.name for f in change.fields] == ["subject"]
+    assert mail(change) == {MailKind.UPDATE: EVERYONE}
+
+
+def test_an_item_of_a_previous_namespace_without_a_file_is_left_alone_and_reported() -> None:
+    result = adopt_plan([], [item(meeting())])
+    assert result.changes == ()
+    assert any("previous namespace 'old-team'" in w and "left alone" in w for w in result.warnings)
+
+
+def test_a_new_meeting_identical_to_an_unclaimed_item_of_a_previous_namespace_is_warned_about() -> None:
+    result = adopt_plan([meeting("team/sync-2")], [item(meeting())])
+    assert only(result).action is Action.CREATE
+    assert any(
+        w.startswith("team/sync-2: a meeting with the same organizer, subject and start") for w in result.warnings
+    )

@@ -70,6 +70,7 @@ from reconciler.emulator.store import (
     SendMode,
     StaleChangeKey,
     StoredItem,
+    UnavailableReason,
 )
 
 ENDPOINT_PATH = "/EWS/Exchange.asmx"
@@ -196,6 +197,9 @@ class EwsApp:
             )
         operation = body[0]
         name = local(operation)
+        refused = self._unavailable(operation, _Context(header, request, user))
+        if refused is not None:
+            return self._fault(refused)
         injected = self._take_fault(name, operation)
         if injected is not None:
             early = self._early_fault(injected, name)
@@ -246,6 +250,21 @@ class EwsApp:
 
     def _fault(self, problem: SoapFault) -> Response:
         return Response(500, _XML, fault(problem))
+
+    def _unavailable(self, operation: ET.Element, context: _Context) -> SoapFault | None:
+        """The request-level fault for a mailbox marked with `store.set_unavailable`, whether it is
+        named by impersonation, X-AnchorMailbox or a folder's Mailbox element. [INFER] the codes are
+        Exchange's documented ResponseCodes; that they come as a SOAP fault is inferred from how
+        Exchange reports other header-level problems (ErrorServerBusy)."""
+        folders = operation.iterfind(".//{*}DistinguishedFolderId/{*}Mailbox/{*}EmailAddress")
+        named = {e.text.strip().lower() for e in folders if e.text}
+        for mailbox in sorted(named | ({context.mailbox} if context.mailbox else set())):
+            reason = self.store.unavailable(mailbox)
+            if reason is UnavailableReason.DENIED:
+                return SoapFault("ErrorImpersonateUserDenied")
+            if reason is not None:
+                return SoapFault("ErrorNonExistentMailbox")
+        return None
 
     def _take_fault(self, name: str, operation: ET.Element) -> Fault | None:
         if name == "CreateItem":

@@ -72,6 +72,7 @@ MESSAGES = {
     "ErrorSchemaValidation": "The request failed schema validation.",
     "ErrorServerBusy": "The server cannot service this request right now. Try again later.",
     "ErrorNonExistentMailbox": "The SMTP address has no mailbox associated with it.",
+    "ErrorImpersonateUserDenied": "The account does not have permission to impersonate the requested user.",
     "ErrorCalendarIsNotOrganizer": "The user isn't the organizer of the meeting.",
 }
 

@@ -37,8 +37,9 @@ writes count as `update`, `cancel` and `delete`) and kinds `429`, `503`, `500`, 
 (spurious change-key conflict), `401`/`403` (token refused, access denied), `504` (before commit),
 `504-after-commit`, `drop` (connection closed before commit), `drop-after-commit` and `delay`
 (answer normally after `seconds`, holding the request in flight); `failure_rate` adds random faults
-of `failure_kinds`. Every request served is kept in `requests` (method, target, headers, body) for
-tests that look at the wire.
+of `failure_kinds`. A mailbox marked with `store.set_unavailable` answers every request with
+Graph's error for the reason (see `_unavailable`). Every request served is kept in `requests`
+(method, target, headers, body) for tests that look at the wire.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ from reconciler.emulator.store import (
     SendMode,
     StaleChangeKey,
     StoredItem,
+    UnavailableReason,
 )
 
 _JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -187,6 +189,9 @@ class GraphApp:
             route = self._route(request)
         except ODataError as error:
             return self._error(error, request, request_id)
+        blocked = self.store.unavailable(route.mailbox)
+        if blocked is not None:
+            return self._error(_unavailable(blocked, route.mailbox), request, request_id)
         admitted = False
         try:
             self._admit(route.mailbox)
@@ -667,6 +672,20 @@ class GraphApp:
         }
         body = {"error": {"code": error.code, "message": error.message, "innerError": inner}}
         return Response(error.status, headers, json.dumps(body).encode())
+
+
+def _unavailable(reason: UnavailableReason, mailbox: str) -> ODataError:
+    """What Graph answers for every request to a mailbox it cannot serve (reference notes F.2):
+    404 ErrorInvalidUser for an unknown user, 404 MailboxNotEnabledForRESTAPI for an unlicensed or
+    on-premises mailbox, 403 ErrorAccessDenied "Access to OData is disabled." when an application
+    access policy keeps the app out."""
+    if reason is UnavailableReason.MISSING:
+        return ODataError(404, "ErrorInvalidUser", f"The requested user '{mailbox}' is invalid.")
+    if reason is UnavailableReason.NOT_ENABLED:
+        return ODataError(
+            404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+        )
+    return ODataError(403, "ErrorAccessDenied", "Access to OData is disabled.")
 
 
 _IRRESOLVABLE = (

@@ -25,6 +25,7 @@ How each Provider operation goes on the wire (see `reconciler.providers.base` fo
 * reading a series: DeletedOccurrences give the skipped dates; the occurrences ModifiedOccurrences
   names are fetched with one GetItem per listing (100 ids a request) and read as overrides. A series
   without changed occurrences costs no extra request.
+* release: UpdateItem with DeleteItemField of our three properties, SendToNone (no mail).
 * cancel: CreateItem with a CancelCalendarItem response object carrying the comment as
   NewBodyContent (never DeleteItem after it); an item without attendees (nobody to notify,
   ErrorInvalidRecipients) is deleted with SendToNone instead.
@@ -41,7 +42,7 @@ from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
@@ -167,12 +168,18 @@ class EwsProvider:
         return frozenset()
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
-        from reconciler.providers.ews import _mapping
+        from reconciler.providers.ews import _mapping, _sdk
 
         def query() -> list[ObservedMeeting]:
             return self._observe(organizer, self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace}))
 
-        return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
+        try:
+            return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
+        except ProviderError as error:
+            unavailable = _sdk.unavailable_mailbox(error, organizer)
+            if unavailable is None:
+                raise
+            raise unavailable from error.__cause__
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         from reconciler.providers.ews import _mapping
@@ -238,6 +245,9 @@ class EwsProvider:
         if request.meeting_id != request.previous_meeting_id:
             values[_mapping.MEETING_ID_ATTR] = request.meeting_id
             names.append(_mapping.MEETING_ID_ATTR)
+        if request.previous_namespace is not None:
+            values[_mapping.NAMESPACE_ATTR] = request.namespace
+            names.append(_mapping.NAMESPACE_ATTR)
         what = f"updating {request.meeting_id}"
         send = _SEND_MODES[update_scope(master)]
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
@@ -277,6 +287,31 @@ class EwsProvider:
 
         if not self._retrier.run(send_cancellation, what=what, write=True):
             self._retrier.run(lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), what=what, write=True)
+
+    def release(self, request: ReleaseRequest) -> None:
+        """UpdateItem deleting our three properties (DeleteItemField), SendToNone: no mail."""
+        from exchangelib import CalendarItem
+        from exchangelib.items import NEVER_OVERWRITE, SEND_TO_NONE
+
+        from reconciler.providers.ews import _mapping
+
+        names = [_mapping.NAMESPACE_ATTR, _mapping.MEETING_ID_ATTR, _mapping.RECORD_ATTR]
+        what = f"releasing {request.meeting_id}"
+        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
+
+        def write() -> Any:
+            item = CalendarItem(
+                account=self._connection.account(request.organizer),
+                folder=folder,
+                id=request.item_id,
+                changekey=request.change_key,
+                **dict.fromkeys(names),
+            )
+            return item.save(
+                update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=SEND_TO_NONE
+            )
+
+        self._retrier.run(write, what=what, write=True)
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from exchangelib.transport import BASIC, NOAUTH, NTLM, OAUTH2
 from reconciler.errors import (
     AuthError,
     ConflictError,
+    MailboxUnavailableError,
     NotFoundError,
     ProviderError,
     RequestRejectedError,
@@ -322,6 +323,27 @@ def translate(error: Exception, what: str) -> ProviderError:
     if isinstance(error, ews_errors.TransportError | ews_errors.EWSError | OSError):
         return TransientError(f"Talking to Exchange failed while {what} ({code}: {text}).")
     return RequestRejectedError(f"The request could not be made while {what} ({code}: {text}).")
+
+
+#: Answers that concern the whole mailbox: it does not exist, or the service account may not
+#: impersonate it (outside the ApplicationImpersonation scope). Other mailboxes still work.
+_MAILBOX = {
+    "ErrorNonExistentMailbox": "no such mailbox (deleted, or the address is wrong)",
+    "ErrorImpersonateUserDenied": "the service account may not impersonate it (ApplicationImpersonation scope)",
+    "ErrorImpersonationDenied": "the service account may not impersonate it (ApplicationImpersonation scope)",
+    "ErrorAccessDenied": "the service account is denied access to it",
+}
+
+
+def unavailable_mailbox(error: ProviderError, mailbox: str) -> MailboxUnavailableError | None:
+    """The mailbox-level meaning of an error met while reading `mailbox`, if it has one."""
+    code = type(error.__cause__).__name__ if error.__cause__ is not None else ""
+    if code not in _MAILBOX:
+        return None
+    text = str(error.__cause__).strip().rstrip(".")
+    return MailboxUnavailableError(
+        f"Exchange cannot use {mailbox}'s mailbox ({code}: {text}): {_MAILBOX[code]}.", mailbox=mailbox
+    )
 
 
 def is_sdk_error(error: Exception) -> bool:

@@ -55,6 +55,7 @@ from reconciler.errors import (
     AuthError,
     ConfigError,
     ConflictError,
+    MailboxUnavailableError,
     NotFoundError,
     ProviderError,
     RequestRejectedError,
@@ -63,7 +64,7 @@ from reconciler.errors import (
 )
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
 from reconciler.providers.graph import auth, wire
 
 if TYPE_CHECKING:
@@ -179,9 +180,26 @@ class GraphProvider:
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
         action = f"listing the {namespace} meetings in {organizer}'s calendar"
-        events = self._run(self._list(organizer, wire.property_filter(wire.NAMESPACE_PROPERTY, namespace), action))
+        try:
+            events = self._run(self._list(organizer, wire.property_filter(wire.NAMESPACE_PROPERTY, namespace), action))
+        except AuthError as error:
+            raise self._denied_mailbox(error, organizer) from error.__cause__
         ours = [event for event in events if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace]
         return [self._observe(event, organizer) for event in self._run(self._complete(organizer, ours, action))]
+
+    def _denied_mailbox(self, error: AuthError, organizer: str) -> ProviderError:
+        """A 403 on listing one mailbox's calendar concerns that mailbox (an application access
+        policy, or no permission for it): the others can still be read. A 401 (the token itself)
+        stays an AuthError."""
+        failure = self._sdk.classify(error.__cause__) if error.__cause__ is not None else None
+        if failure is None or failure.status != 403:
+            return error
+        detail = f" ({failure.code}: {failure.message.rstrip('.')})" if failure.code else ""
+        return MailboxUnavailableError(
+            f"Microsoft Graph denies access to {organizer}'s calendar{detail}; an application access policy or"
+            " the app's permissions (Calendars.ReadWrite) keep it out.",
+            mailbox=organizer,
+        )
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         action = f"looking up {meeting_id} in {organizer}'s calendar"
@@ -214,6 +232,23 @@ class GraphProvider:
                     request.comment,
                     if_match=wire.etag(request.change_key),
                     prefer=wire.PREFER,
+                ),
+                write=True,
+            )
+        )
+
+    def release(self, request: ReleaseRequest) -> None:
+        """PATCH our three properties to empty strings: Graph documents no way to delete a
+        single-value extended property, and an empty namespace matches no listing. Graph documents
+        no silent PATCH either, so attendees may get an update (the plan says so)."""
+        organizer, action = request.organizer, f"releasing {request.meeting_id} in {request.organizer}'s calendar"
+        body = {"singleValueExtendedProperties": [{"id": name, "value": ""} for name in wire.OWNERSHIP_PROPERTIES]}
+        self._run(
+            self._call(
+                organizer,
+                action,
+                lambda: self._client.update_event(
+                    organizer, request.item_id, body, if_match=wire.etag(request.change_key), prefer=wire.PREFER
                 ),
                 write=True,
             )
@@ -261,7 +296,8 @@ class GraphProvider:
         (unless the master write's answer already holds everything)."""
         edits = series_edits(request.before, request.fields, request.changed)
         names = edits.master_fields(request.changed)
-        moved = request.meeting_id != request.previous_meeting_id
+        # An adoption rewrites the namespace marker as a move rewrites the id: the master is written.
+        moved = request.meeting_id != request.previous_meeting_id or request.previous_namespace is not None
         attendees_only = bool(names) and names <= ATTENDEE_FIELDS and not moved
         target = _Series(request.organizer, request.meeting_id, request.item_id, request.fields)
         event: dict[str, Any] | None = None
@@ -513,11 +549,24 @@ class GraphProvider:
         return None
 
 
+#: 404 codes that concern the whole mailbox, never one item (reference-additions-run.md), and what
+#: they mean for the operator.
+_MAILBOX_CODES = {
+    "ErrorInvalidUser": "no such mailbox (deleted, or the address is wrong)",
+    "MailboxNotEnabledForRESTAPI": "the mailbox is inactive, unlicensed for Exchange Online or hosted on-premises",
+    "ErrorNonExistentMailbox": "no such mailbox (deleted, or the address is wrong)",
+}
+
+
 def _translate(failure: Failure, mailbox: str, action: str, attempts: int) -> ProviderError:
     """One classified failure as the project's error, in a sentence naming what was being done."""
     status = failure.status
     detail = f"{failure.code}: {failure.message}" if failure.code else failure.message
     detail = f" ({detail.rstrip('.')})" if detail else ""
+    if status == 404 and failure.code in _MAILBOX_CODES:
+        return MailboxUnavailableError(
+            f"Microsoft Graph cannot use {mailbox}'s mailbox{detail}: {_MAILBOX_CODES[failure.code]}.", mailbox=mailbox
+        )
     if failure.kind == "auth" or status in (401, 403):
         return AuthError(
             f"Microsoft Graph refused access while {action}{detail}. Check the credentials and that the app may use"
