@@ -294,7 +294,11 @@ def plan(
         Path | None, typer.Option("--out", help="Save the plan (JSON) for `meetings apply PLANFILE`.")
     ] = None,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 0 without changes, 2 with changes.")
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 without changes, 2 with changes (drift kept by policy.drift: warn counts as a change).",
+        ),
     ] = False,
     allow_mass_cancel: Annotated[
         bool,
@@ -324,7 +328,8 @@ def plan(
             _say(f"Plan saved to {out}; apply it with: meetings apply {out}", err=True)
         if result.errors or result.unavailable:
             _exit(EXIT_FAILURE)
-        if detailed_exitcode and result.has_changes:
+        # Drift left alone (policy.drift: warn) is still a difference: the nightly drift check must see it.
+        if detailed_exitcode and (result.has_changes or result.drift_kept):
             _exit(EXIT_CHANGES)
 
 

@@ -122,6 +122,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     #: Mailboxes that could not be read; a run with any fails after applying the rest.
     unavailable: tuple[UnavailableMailbox, ...] = ()
+    #: Meetings edited outside git whose edits the plan leaves as they are (`policy.drift: warn`):
+    #: the calendars still differ from git, so a drift check counts them as changes present.
+    drift_kept: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -150,6 +153,7 @@ class _Builder:
     warnings: list[str] = field(default_factory=list)
     unchanged: int = 0
     late: list[str] = field(default_factory=list)
+    drift_kept: list[str] = field(default_factory=list)
 
 
 def _where(meeting: Meeting) -> str | None:
@@ -223,6 +227,7 @@ def build_plan(
             UnavailableMailbox(mailbox, reason, tuple(sorted(m.id for m in held if m.organizer == mailbox)))
             for mailbox, reason in sorted(unreadable.items())
         ),
+        drift_kept=tuple(sorted(b.drift_kept)),
     )
 
 
@@ -362,6 +367,7 @@ def _plan_meeting(
     drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
     warnings: tuple[str, ...] = ()
     if drift and b.policy.drift == "warn":
+        b.drift_kept.append(meeting.id)
         warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
         fields = tuple(f for f in fields if f.name not in drift)
         drift = ()

@@ -81,6 +81,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
             if plan.unavailable
             else {}
         ),
+        **({"drift_kept": list(plan.drift_kept)} if plan.drift_kept else {}),
     }
 
 
@@ -133,6 +134,7 @@ def from_document(document: Mapping[str, Any]) -> Plan:
                 UnavailableMailbox(u["mailbox"], u["reason"], tuple(u["meetings"]))
                 for u in document.get("unavailable_mailboxes", [])
             ),
+            drift_kept=tuple(document.get("drift_kept", [])),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PlanError(f"The plan file is not a plan written by `meetings plan --out`: {error}.") from error

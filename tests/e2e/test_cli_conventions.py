@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reconciler.cli import EXIT_FAILURE, EXIT_OK, app
+from reconciler.cli import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, app
+from reconciler.emulator.store import MailboxStore, SendMode
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,3 +196,21 @@ def test_a_sandbox_path_that_is_a_directory_or_not_a_database_is_a_configuration
     assert code == EXIT_FAILURE
     assert "sandbox" in err and ("is a directory" in err or "is not a sandbox database" in err)
     assert "Internal error" not in err + out
+
+
+def test_drift_kept_by_policy_warn_still_counts_as_changes_present_for_the_drift_check(workdir: Path) -> None:
+    assert run("apply", "--auto-approve")[0] == EXIT_OK
+    config = workdir / "reconciler.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("policy:\n", "policy:\n  drift: warn\n"), "utf-8")
+    store = MailboxStore(workdir / ".meetings" / "sandbox.db")
+    try:
+        (offsite,) = store.list_items("office@contoso.com")
+        store.update_item(offsite.item_id, {"location": "Edited in Outlook"}, send=SendMode.NONE)
+    finally:
+        store.close()
+    code, out, _ = run("plan", "--detailed-exitcode")
+    assert code == EXIT_CHANGES
+    assert "location changed outside git; left as is (policy.drift: warn)" in out
+    code, out, _ = run("plan", "--format", "json")
+    assert json.loads(out)["drift_kept"] == ["company/offsite-2027"]
+    assert run("plan")[0] == EXIT_OK  # without --detailed-exitcode nothing is wrong
