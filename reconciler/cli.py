@@ -353,6 +353,32 @@ def _save_plan(out: Path, text: str) -> None:
 
 
 @app.command()
+def fmt(
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 and name the files that are not formatted.")
+    ] = False,
+) -> None:
+    """Rewrite the meeting files into the canonical layout (key order, quoting, durations), keeping
+    comments; the meetings they declare never change."""
+    from reconciler.formatting import format_files
+    from reconciler.loading.files import meeting_files
+
+    with _user_errors():
+        config, _ = _load()  # only valid files are formatted: every problem is reported first
+        listing = meeting_files(config.meetings_dir, config.root)
+        changed = [f for f in format_files(listing.files, config) if f.changed]
+        for file in changed:
+            if not check:
+                file.path.write_text(file.formatted, encoding="utf-8")
+            _say(f"{'would reformat' if check else 'reformatted'} {file.display}", err=check)
+        total = len(listing.files)
+        verb = "would be reformatted" if check else "reformatted"
+        _say(f"{len(changed)} of {total} meeting file{'s' if total != 1 else ''} {verb}.", err=check)
+        if check and changed:
+            _exit(EXIT_FAILURE)
+
+
+@app.command()
 def show(
     planfile: Annotated[Path, typer.Argument(help="A plan saved with `meetings plan --out`.")],
     output: Annotated[

@@ -214,3 +214,37 @@ def test_drift_kept_by_policy_warn_still_counts_as_changes_present_for_the_drift
     code, out, _ = run("plan", "--format", "json")
     assert json.loads(out)["drift_kept"] == ["company/offsite-2027"]
     assert run("plan")[0] == EXIT_OK  # without --detailed-exitcode nothing is wrong
+
+
+def test_fmt_check_names_unformatted_files_and_fmt_rewrites_them_without_changing_the_plan(workdir: Path) -> None:
+    messy = workdir / "meetings" / "messy.yaml"
+    messy.write_text(
+        "subject: 'Retro'  # monthly\nid: team/retro\nduration: 60m\nstart: 2026-12-03T15:00\n"
+        "attendees:\n  required: [alice@contoso.com]\n",
+        encoding="utf-8",
+    )
+    _, planned_before, _ = run("plan", "--format", "json")
+    code, _, err = run("fmt", "--check")
+    assert code == EXIT_FAILURE
+    assert err.splitlines() == ["would reformat meetings/messy.yaml", "1 of 4 meeting files would be reformatted."]
+    assert "subject: 'Retro'" in messy.read_text(encoding="utf-8")  # --check writes nothing
+    code, out, _ = run("fmt")
+    assert code == EXIT_OK and "reformatted meetings/messy.yaml" in out
+    assert messy.read_text(encoding="utf-8") == (
+        'id: team/retro\nsubject: "Retro"  # monthly\nstart: 2026-12-03T15:00\nduration: 1h\n'
+        "attendees:\n  required: [alice@contoso.com]\n"
+    )
+    assert run("fmt", "--check")[0] == EXIT_OK
+    _, planned_after, _ = run("plan", "--format", "json")
+    assert _changes_without_source(planned_after) == _changes_without_source(planned_before)
+
+
+def _changes_without_source(plan_json: str) -> list[dict[str, object]]:
+    """The planned changes, without the file:line they come from (formatting may move a line)."""
+    return [{k: v for k, v in c.items() if k != "source"} for c in json.loads(plan_json)["changes"]]
+
+
+def test_fmt_refuses_invalid_files_and_reports_every_problem_first(workdir: Path) -> None:
+    (workdir / "meetings" / "broken.yaml").write_text("id: team/broken\nstart: someday\n", encoding="utf-8")
+    code, _, err = run("fmt")
+    assert code == EXIT_FAILURE and "meetings/broken.yaml:2:8" in err and "nothing was changed" in err

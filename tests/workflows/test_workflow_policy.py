@@ -158,7 +158,12 @@ def test_the_action_declares_the_inputs_and_outputs_the_workflows_rely_on() -> N
 
 
 def test_the_pre_commit_hook_validates_the_repository_once_when_yaml_changes() -> None:
-    [hook] = load_yaml(REPO / ".pre-commit-hooks.yaml")
+    hook, formatting = load_yaml(REPO / ".pre-commit-hooks.yaml")
+    assert (formatting["id"], formatting["entry"], formatting["pass_filenames"]) == (
+        "meetings-fmt",
+        "meetings fmt --check",
+        False,
+    )
     assert hook["id"] == "meetings-validate"
     assert hook["entry"] == "meetings validate"
     assert hook["language"] == "python"
