@@ -26,12 +26,14 @@ CONFIG_FILE = "reconciler.yaml"
 GRAPH_CLIENT_SECRET = "MEETINGS_GRAPH_CLIENT_SECRET"
 GRAPH_CERTIFICATE_PASSWORD = "MEETINGS_GRAPH_CERTIFICATE_PASSWORD"
 EWS_PASSWORD = "MEETINGS_EWS_PASSWORD"
-GENERIC_SECRET = "MEETINGS_SECRET"
+EWS_CLIENT_SECRET = "MEETINGS_EWS_CLIENT_SECRET"
 
+#: The setting each secret variable stands for; any other secret-looking key has no variable.
 _SECRET_VARIABLES: dict[NodePath, str] = {
     ("graph", "client_secret"): GRAPH_CLIENT_SECRET,
     ("graph", "certificate_password"): GRAPH_CERTIFICATE_PASSWORD,
     ("ews", "password"): EWS_PASSWORD,
+    ("ews", "client_secret"): EWS_CLIENT_SECRET,
 }
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|private_?key|api_?key")
 _GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -246,11 +248,14 @@ class _ConfigReader:
             for key, value in node.items():
                 key_path = (*path, key)
                 if path != ("groups",) and _SECRET_KEY.search(key.lower().replace("-", "_")):
-                    variable = _SECRET_VARIABLES.get(key_path, GENERIC_SECRET)
-                    message = (
-                        f"{label(key_path)}: secrets must not be written in {CONFIG_FILE}; "
+                    variable = _SECRET_VARIABLES.get(key_path)
+                    instead = (
                         f"set the environment variable {variable} instead"
+                        if variable
+                        else "meetings reads secrets only from the environment variables "
+                        + ", ".join(sorted(set(_SECRET_VARIABLES.values())))
                     )
+                    message = f"{label(key_path)}: secrets must not be written in {CONFIG_FILE}; {instead}"
                     self.error(key_path, message, at_key=True)
                     found.add(key_path)
                 else:

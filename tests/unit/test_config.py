@@ -265,6 +265,12 @@ groups:
 # -- secrets -----------------------------------------------------------------------------------------
 
 
+OTHERS = (
+    "meetings reads secrets only from the environment variables MEETINGS_EWS_CLIENT_SECRET, MEETINGS_EWS_PASSWORD,"
+    " MEETINGS_GRAPH_CERTIFICATE_PASSWORD, MEETINGS_GRAPH_CLIENT_SECRET"
+)
+
+
 def test_a_secret_written_in_the_file_is_refused_naming_the_variable_to_use(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -275,6 +281,7 @@ graph:
   certificate_password: hunter2
 ews:
   password: hunter3
+  client_secret: hunter4
 sandbox:
   api-token: abc
 extra:
@@ -290,13 +297,15 @@ extra:
         "set the environment variable MEETINGS_GRAPH_CERTIFICATE_PASSWORD instead",
         'reconciler.yaml:6:3: "ews.password": secrets must not be written in reconciler.yaml; '
         "set the environment variable MEETINGS_EWS_PASSWORD instead",
-        'reconciler.yaml:8:3: "sandbox.api-token": secrets must not be written in reconciler.yaml; '
-        "set the environment variable MEETINGS_SECRET instead",
-        'reconciler.yaml:9:1: unknown key "extra"',
-        'reconciler.yaml:11:7: "extra.nested[0].private_key": secrets must not be written in reconciler.yaml; '
-        "set the environment variable MEETINGS_SECRET instead",
+        'reconciler.yaml:7:3: "ews.client_secret": secrets must not be written in reconciler.yaml; '
+        "set the environment variable MEETINGS_EWS_CLIENT_SECRET instead",
+        f'reconciler.yaml:9:3: "sandbox.api-token": secrets must not be written in reconciler.yaml; {OTHERS}',
+        'reconciler.yaml:10:1: unknown key "extra"',
+        'reconciler.yaml:12:7: "extra.nested[0].private_key": secrets must not be written in reconciler.yaml; '
+        f"{OTHERS}",
     ]
     assert not any(secret in " ".join(messages) for secret in ("s3cr3t", "hunter", "BEGIN"))
+    assert "MEETINGS_SECRET" not in " ".join(messages)  # no such variable is read
 
 
 def test_a_secret_of_any_type_is_refused_without_echoing_it(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config import EWS_CLIENT_SECRET, EWS_PASSWORD
 from reconciler.errors import ConfigError, ProviderError, RequestRejectedError
 from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
@@ -50,8 +51,7 @@ if TYPE_CHECKING:
     from reconciler.providers.ews._mapping import OccurrenceWrites
     from reconciler.providers.ews._sdk import Connection, Retrier
 
-CLIENT_SECRET_VARIABLE = "MEETINGS_EWS_CLIENT_SECRET"
-PASSWORD_VARIABLE = "MEETINGS_EWS_PASSWORD"
+CLIENT_SECRET_VARIABLE, PASSWORD_VARIABLE = EWS_CLIENT_SECRET, EWS_PASSWORD
 #: FindItem page size (Exchange still caps a restricted search at 250 per answer) and GetItem batch.
 PAGE_SIZE, CHUNK_SIZE = 1000, 100
 
