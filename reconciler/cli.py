@@ -224,12 +224,26 @@ def _user_errors() -> Iterator[None]:
         _exit(EXIT_INTERNAL)
 
 
-def _load() -> tuple[Config, Loaded]:
-    """Configuration and every meeting, or an InputError listing every problem."""
-    from reconciler.config import load_config
-    from reconciler.loading import load_meetings
+def _config() -> Config:
+    """The configuration (`--config`, else the nearest reconciler.yaml); without one, the defaults,
+    and a line on stderr saying so, so nobody plans against the sandbox by mistake."""
+    from reconciler.config import CONFIG_FILE, load_config
 
     config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+    if config.source is None:
+        _say(
+            f"No {CONFIG_FILE} in {Path.cwd()} or its parents: using the defaults (backend {config.backend},"
+            f" meetings in {config.meetings_dir}).",
+            err=True,
+        )
+    return config
+
+
+def _load() -> tuple[Config, Loaded]:
+    """Configuration and every meeting, or an InputError listing every problem."""
+    from reconciler.loading import load_meetings
+
+    config = _config()
     return config, load_meetings(config)
 
 
@@ -469,7 +483,6 @@ def apply(
     ] = False,
 ) -> None:
     """Plan again (or read PLANFILE), show the plan, ask, then write the changes."""
-    from reconciler.config import load_config
     from reconciler.providers.factory import open_provider
     from reconciler.reconcile import ApplyReport, apply_plan
 
@@ -477,7 +490,7 @@ def apply(
         if planfile is None:
             config, loaded = _load()
         else:
-            config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+            config = _config()
         provider = open_provider(config)
         try:
             refused: list[Outcome] = []
@@ -546,12 +559,11 @@ def sandbox_mail(
     output: Annotated[MailFormat, typer.Option("--format", help="human or json.")] = MailFormat.HUMAN,
 ) -> None:
     """List the meeting mail one person received in the sandbox, oldest first."""
-    from reconciler.config import load_config
     from reconciler.emulator.store import MailboxStore
     from reconciler.model import PROP_MEETING_ID, extended_property_id
 
     with _user_errors():
-        config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+        config = _config()
         path = config.root / config.sandbox.path
         if not path.exists():
             rows = []
@@ -605,12 +617,11 @@ def sandbox_serve(
     import threading
     from contextlib import ExitStack
 
-    from reconciler.config import load_config
     from reconciler.emulator.store import MailboxStore
     from reconciler.errors import ConfigError
 
     with _user_errors(), ExitStack() as running:
-        config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
+        config = _config()
         store = MailboxStore(config.root / config.sandbox.path)
         running.callback(store.close)
         from reconciler.emulator.ews_app import serve_ews

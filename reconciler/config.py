@@ -127,18 +127,32 @@ class Config:
         return self.env.get(name) or None
 
 
-def load_config(path: Path | None, *, env: Mapping[str, str], cwd: Path) -> Config:
-    """The configuration from `path`, or from `cwd/reconciler.yaml` when `path` is None.
+def find_config(cwd: Path) -> Path | None:
+    """The nearest `reconciler.yaml` in `cwd` or a parent, as git finds its repository: the search
+    stops at the top of the git work tree holding `cwd` (a directory with `.git`), or at `/`."""
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        if (directory / ".git").exists():
+            return None
+    return None
 
-    Without a file (and no `path` given) every default applies with `root = cwd`. Raises ConfigError
-    when a given `path` does not exist or cannot be read, InputError listing every problem of its content.
+
+def load_config(path: Path | None, *, env: Mapping[str, str], cwd: Path) -> Config:
+    """The configuration from `path`, or from the nearest `reconciler.yaml` (`find_config`) when
+    `path` is None, so a command run in a subdirectory of the repository finds it.
+
+    Without a file (and no `path` given) every default applies with `root = cwd` and `source` None.
+    Raises ConfigError when a given `path` does not exist or cannot be read, InputError listing every
+    problem of its content.
     """
     snapshot = dict(env)
     if path is None:
-        candidate = cwd / CONFIG_FILE
-        if not candidate.exists():
+        found = find_config(cwd)
+        if found is None:
             return with_environment(Config(root=cwd, meetings_dir=cwd / "meetings", env=snapshot))
-        path = candidate
+        path = found
     file = Path(os.path.normpath(cwd / path))
     if not file.exists():
         raise ConfigError(f'The configuration file "{path}" does not exist.')

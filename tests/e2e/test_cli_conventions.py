@@ -248,3 +248,25 @@ def test_fmt_refuses_invalid_files_and_reports_every_problem_first(workdir: Path
     (workdir / "meetings" / "broken.yaml").write_text("id: team/broken\nstart: someday\n", encoding="utf-8")
     code, _, err = run("fmt")
     assert code == EXIT_FAILURE and "meetings/broken.yaml:2:8" in err and "nothing was changed" in err
+
+
+def test_a_command_run_in_a_subdirectory_finds_the_repositorys_configuration(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / ".git").mkdir()
+    monkeypatch.chdir(workdir / "meetings" / "platform")
+    code, out, err = run("plan")
+    assert code == EXIT_OK and "namespace 'example'" in out and "Plan: 3 to create" in out
+    assert "No reconciler.yaml" not in err
+
+
+def test_without_a_configuration_up_to_the_repository_top_the_defaults_are_named(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "reconciler.yaml").rename(workdir / "elsewhere.yaml")
+    (workdir / "meetings" / ".git").mkdir()  # the repository's top: the search stops here
+    (workdir / "meetings" / "reconciler.yaml").unlink(missing_ok=True)
+    monkeypatch.chdir(workdir / "meetings")
+    code, _, err = run("validate")
+    assert f"No reconciler.yaml in {workdir / 'meetings'} or its parents: using the defaults (backend sandbox" in err
+    assert code == EXIT_FAILURE  # the defaults look for ./meetings, which this directory has not
