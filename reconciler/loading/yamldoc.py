@@ -138,13 +138,34 @@ def parse_yaml(data: bytes | str, display: str, *, parser: str = "c") -> Source:
         line, column = _line_col(text, bad.start())
         code = ord(bad.group())
         return _problem(display, line, column, f"control character U+{code:04X} is not allowed in YAML")
+    text, restore = _shield_unicode_breaks(text)
     source = Source()
-    if _Composer(text, display, source, parser).run() == "syntax error" and parser == "c" and _C_PARSER:
+    if _Composer(text, display, source, parser, restore).run() == "syntax error" and parser == "c" and _C_PARSER:
         # libyaml follows YAML 1.1 in places (a ":" inside a flow-style plain scalar is an error there, as
         # in {start: 2026-12-01T10:00}); the pure parser is the YAML 1.2 reference and has the last word.
         source = Source()
-        _Composer(text, display, source, "pure").run()
+        _Composer(text, display, source, "pure", restore).run()
     return source
+
+
+#: Line breaks of YAML 1.1 that YAML 1.2 (section 5.4) reads as ordinary characters.
+_UNICODE_BREAKS = "\x85\u2028\u2029"
+
+
+def _shield_unicode_breaks(text: str) -> tuple[str, dict[int, str] | None]:
+    """`text` with NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR replaced by private-use characters
+    absent from it, and the table that puts them back into scalars (None when there are none).
+
+    Both parsers still break lines at them as YAML 1.1 did, which shifts every later line number and
+    can end a comment in the middle; YAML 1.2 says they are content, and so does this.
+    """
+    present = [c for c in _UNICODE_BREAKS if c in text]
+    if not present:
+        return text, None
+    spare = (chr(code) for code in range(0xF8FF, 0xE000, -1) if chr(code) not in text)
+    placeholders = {char: next(spare) for char in present}
+    shielded = text.translate({ord(char): stand_in for char, stand_in in placeholders.items()})
+    return shielded, {ord(stand_in): char for char, stand_in in placeholders.items()}
 
 
 def _problem(display: str, line: int, column: int, message: str) -> Source:
@@ -259,8 +280,12 @@ class _Composer:
     Positions are kept as the parser's marks and turned into `Pos` only when asked for.
     """
 
-    def __init__(self, text: str, display: str, source: Source, parser: str) -> None:
+    def __init__(
+        self, text: str, display: str, source: Source, parser: str, restore: dict[int, str] | None = None
+    ) -> None:
         self.text, self.display, self.source, self.parser = text, display, source, parser
+        #: Puts back the characters `_shield_unicode_breaks` stood in for, in every scalar.
+        self.restore = restore
 
     def _report(self, mark: Any, message: str) -> None:
         self.source.diagnostics.append(Diagnostic(self.display, mark.line + 1, mark.column + 1, message))
@@ -292,7 +317,7 @@ class _Composer:
                     self._report(mark, "YAML aliases are not allowed; write the value out")
                     value: Any = None
                 else:
-                    value = event.value
+                    value = event.value if self.restore is None else event.value.translate(self.restore)
                     if event.tag is not None:
                         self._report(mark, "YAML tags are not allowed")
                     elif event.style in _PLAIN_STYLES:

@@ -1231,3 +1231,16 @@ def test_release_is_read_and_cannot_be_combined_with_cancelled(tmp_path: Path) -
     assert problems(tmp_path, {"m.yaml": MINIMAL + "release: true\ncancelled: Gone.\n"}) == [
         "meetings/m.yaml:4:1: release: true keeps the meeting in the calendars; it cannot also be cancelled:"
     ]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_unicode_line_separators_are_content_as_yaml_1_2_says_so_later_lines_keep_their_numbers(
+    tmp_path: Path, separator: str
+) -> None:
+    text = (
+        f'id: team/sync\nsubject: "A{separator}B"\n# a comment {separator} that goes on\n'
+        "start: 2026-12-01T10:00\nbogus: 1\n"
+    )
+    assert problems(tmp_path, {"a.yaml": text}) == ['meetings/a.yaml:5:1: unknown key "bogus"']
+    write(tmp_path, {"a.yaml": text.replace("bogus: 1\n", "")})
+    assert load_meetings(make_config(tmp_path)).meetings[0].subject == f"A{separator}B"
