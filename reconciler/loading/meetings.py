@@ -9,7 +9,7 @@ checked again, so each mistake is reported once. Rules across files (unique ids,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler import model
@@ -22,6 +22,7 @@ from reconciler.loading.values import (
     MINUTES_PER_DAY,
     describe,
     label,
+    local_time_problem,
     normalize_address,
     parse_minutes,
     quote,
@@ -162,7 +163,23 @@ class _MeetingReader(DocumentReader):
         if not self.diagnostics:
             declared.meeting = meeting
             self._warn_hidden_characters((), value)
+            if meeting is not None and not meeting.all_day:
+                self._warn_doubtful_local_times(meeting.timezone)
         return declared
+
+    def _warn_doubtful_local_times(self, timezone: str) -> None:
+        """Each written start or end (the meeting's and its overrides') that daylight saving skips
+        or repeats in the meeting's zone."""
+        paths: list[NodePath] = [("start",), ("end",)]
+        for index in range(len(self.list_at("recurrence", "overrides"))):
+            paths += [("recurrence", "overrides", index, "start"), ("recurrence", "overrides", index, "end")]
+        for path in paths:
+            text = self.get(*path, default=None)
+            if not isinstance(text, str) or "T" not in text:
+                continue
+            problem = local_time_problem(datetime.fromisoformat(text), timezone)
+            if problem:
+                self.warn(path, f"{label(path)} {text} {problem}; write a time outside the change to be sure")
 
     def _warn_hidden_characters(self, path: NodePath, value: Any) -> None:
         """Control characters, terminal escapes and bidi overrides in a value are almost always a

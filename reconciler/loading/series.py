@@ -170,8 +170,11 @@ def _skip(reader: DocumentReader, occurrences: _Occurrences) -> dict[date, NodeP
         day = reader.date_at(path)
         if day is None:
             continue
-        if occurrences.includes(day):
-            skipped.setdefault(day, path)
+        if day in skipped:
+            first = reader.document.value_pos(skipped[day]).line
+            reader.warn(path, f"skip date {day} is already listed at line {first}")
+        elif occurrences.includes(day):
+            skipped[day] = path
         else:
             reader.error(path, f"skip date {day} is not an occurrence of the series")
     return skipped

@@ -7,7 +7,9 @@ import functools
 import json
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -98,3 +100,21 @@ def timezone_problem(name: str) -> str | None:
     except ValueError:
         return f"time zone {quote(name)} has no Windows equivalent, so Exchange cannot use it"
     return None
+
+
+def local_time_problem(value: datetime, timezone: str) -> str | None:
+    """Why the wall time `value` is doubtful in `timezone` (a valid IANA name), or None.
+
+    On the day daylight saving starts some wall times do not exist (the clocks jump over them);
+    on the day it ends some happen twice. Exchange then decides which instant is meant, which a
+    reviewer cannot see in the plan.
+    """
+    zone = ZoneInfo(timezone)
+    first, second = value.replace(tzinfo=zone, fold=0), value.replace(tzinfo=zone, fold=1)
+    before, after = first.utcoffset(), second.utcoffset()
+    if before is None or after is None or before == after:
+        return None
+    shift = format_minutes(abs(int((after - before).total_seconds() // 60)))
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        return f"does not exist in {timezone}: daylight saving moves the clocks forward by {shift} at that time"
+    return f"happens twice in {timezone}: daylight saving moves the clocks back by {shift} at that time"

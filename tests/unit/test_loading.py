@@ -1244,3 +1244,29 @@ def test_unicode_line_separators_are_content_as_yaml_1_2_says_so_later_lines_kee
     assert problems(tmp_path, {"a.yaml": text}) == ['meetings/a.yaml:5:1: unknown key "bogus"']
     write(tmp_path, {"a.yaml": text.replace("bogus: 1\n", "")})
     assert load_meetings(make_config(tmp_path)).meetings[0].subject == f"A{separator}B"
+
+
+def test_a_local_time_that_daylight_saving_skips_or_repeats_is_a_located_warning(tmp_path: Path) -> None:
+    text = (
+        "id: team/sync\nsubject: Sync\ntimezone: Europe/Berlin\nstart: 2027-03-28T02:30\nrecurrence:\n"
+        "  every: day\n  count: 250\n  overrides:\n    - date: 2027-10-31\n      start: 2027-10-31T02:15\n"
+    )
+    write(tmp_path, {"a.yaml": text})
+    assert load_meetings(make_config(tmp_path)).warnings == (
+        'meetings/a.yaml:4:8: "start" 2027-03-28T02:30 does not exist in Europe/Berlin: daylight saving moves the'
+        " clocks forward by 1h at that time; write a time outside the change to be sure",
+        'meetings/a.yaml:10:14: "recurrence.overrides[0].start" 2027-10-31T02:15 happens twice in Europe/Berlin:'
+        " daylight saving moves the clocks back by 1h at that time; write a time outside the change to be sure",
+    )
+    write(tmp_path, {"a.yaml": text.replace("02:30", "03:30").replace("02:15", "03:15")})
+    assert load_meetings(make_config(tmp_path)).warnings == ()
+
+
+def test_a_skip_date_listed_twice_is_a_warning_naming_the_first(tmp_path: Path) -> None:
+    text = "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nrecurrence:\n  every: week\n"
+    text += "  skip:\n    - 2026-12-08\n    - 2026-12-15\n    - 2026-12-08\n"
+    write(tmp_path, {"a.yaml": text})
+    loaded = load_meetings(make_config(tmp_path))
+    assert loaded.warnings == ("meetings/a.yaml:9:7: skip date 2026-12-08 is already listed at line 7",)
+    assert loaded.meetings[0].recurrence is not None
+    assert loaded.meetings[0].recurrence.skip == (date(2026, 12, 8), date(2026, 12, 15))
