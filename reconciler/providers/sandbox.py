@@ -44,6 +44,7 @@ from reconciler.occurrences import (
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
 _SEND_MODE = {
@@ -180,8 +181,9 @@ def _extended(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dic
     return {extended_property_id(k): v for k, v in marker_properties(namespace, meeting_id, fields).items()}
 
 
-class SandboxProvider:
-    """Provider over a local `MailboxStore` file. See `providers.base` for the contract."""
+class SandboxProvider(SandboxNamespaceItems):
+    """Provider over a local `MailboxStore` file. See `providers.base` for the contract; the
+    namespace items of the apply lock come from `SandboxNamespaceItems`."""
 
     name = "sandbox"
     capabilities = Capabilities(silent_organizer_fields=True)

@@ -42,6 +42,7 @@ from reconciler.notify import UpdateScope, update_scope
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, UpdateRequest
+from reconciler.providers.ews.lock import EwsNamespaceItems
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
@@ -61,8 +62,9 @@ _SEND_MODES = {
 }
 
 
-class EwsProvider:
-    """Provider over Exchange Web Services; see the module docstring."""
+class EwsProvider(EwsNamespaceItems):
+    """Provider over Exchange Web Services; see the module docstring (the apply lock's namespace
+    items: `providers.ews.lock`)."""
 
     name = "ews"
     capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False)
