@@ -43,8 +43,9 @@ dwarf their skew.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -109,10 +110,14 @@ class ApplyLock:
         clock: Clock,
         sleep: Sleep,
         settings: LockSettings = LockSettings(),
+        monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        """`clock` (aware UTC) stamps and judges records; `monotonic` (seconds) times the wait, so a
+        pinned clock still lets a wait end; `sleep` pauses; `jitter` (0..1) spreads retries."""
         self._port, self._namespace, self._holder = port, namespace, holder
-        self._clock, self._sleep, self._settings, self._jitter = clock, sleep, settings, jitter
+        self._clock, self._sleep, self._settings = clock, sleep, settings
+        self._monotonic, self._jitter = monotonic, jitter
         self.held: dict[str, HeldLock] = {}
 
     # -- acquire ---------------------------------------------------------------------------------
@@ -129,12 +134,18 @@ class ApplyLock:
 
     def _acquire_one(self, organizer: str) -> HeldLock:
         settings = self._settings
-        deadline = self._clock() + timedelta(seconds=settings.timeout)
+        deadline = self._monotonic() + settings.timeout
         pause, rounds = settings.poll, 0
         created: set[str] = set()
         while True:
             items = self._port.list_namespace_items(organizer, self._namespace)
             if not items:
+                rounds += 1
+                if rounds >= settings.max_rounds:
+                    raise LockError(
+                        f"Could not create the apply lock item of namespace {self._namespace!r} in {organizer}'s"
+                        " calendar: it never appeared in the calendar; nothing was written."
+                    )
                 created.add(self._create(organizer))
                 continue
             first = survivor(items)
@@ -143,12 +154,10 @@ class ApplyLock:
             blocker = self._blocker(organizer, items, now)
             if blocker is None:
                 record = self._readable(organizer, first)
-                try:
-                    self._port.write_namespace_state(
-                        organizer, first.item_id, first.change_key, encode(record.taken(self._holder, now, settings.ttl))
-                    )
-                except _UNDECIDED:
-                    pass  # lost to another writer, or unknown: the listing below decides
+                taken = encode(record.taken(self._holder, now, settings.ttl))
+                # Lost to another writer, or an unknown outcome: the listing below decides.
+                with suppress(*_UNDECIDED):
+                    self._port.write_namespace_state(organizer, first.item_id, first.change_key, taken)
                 check = self._port.list_namespace_items(organizer, self._namespace)
                 held = self._confirmed(organizer, check)
                 if held is not None:
@@ -162,9 +171,10 @@ class ApplyLock:
                     )
                 self._sleep(self._jitter() * settings.contention_pause)
                 continue
-            if now >= deadline:
+            left = deadline - self._monotonic()
+            if left <= 0:
                 raise LockHeldError(self._held_message(organizer, blocker))
-            self._sleep(max(0.0, min(pause, (deadline - now).total_seconds())))
+            self._sleep(min(pause, left))
             pause = min(pause * 2, settings.poll_cap)
 
     def _create(self, organizer: str) -> str:
@@ -181,10 +191,8 @@ class ApplyLock:
         gone = set()
         for item in items:
             if item.item_id in created and item.item_id != first.item_id:
-                try:
+                with suppress(NotFoundError):
                     self._port.delete_namespace_item(organizer, item.item_id)
-                except NotFoundError:
-                    pass
                 gone.add(item.item_id)
         return gone
 
@@ -226,10 +234,10 @@ class ApplyLock:
             except LockRecordError:
                 continue
             if record.held_by(self._holder.token):
-                try:
-                    self._port.write_namespace_state(organizer, item.item_id, item.change_key, encode(record.released()))
-                except _UNDECIDED:
-                    pass  # overwritten or gone: nothing of ours is left there, or it expires
+                released = encode(record.released())
+                # Overwritten or gone: nothing of ours is left there (or it expires).
+                with suppress(*_UNDECIDED):
+                    self._port.write_namespace_state(organizer, item.item_id, item.change_key, released)
 
     def _held_message(self, organizer: str, blocker: LockRecord) -> str:
         assert blocker.holder is not None
@@ -275,9 +283,11 @@ class ApplyLock:
                     record = decode(item.state)
                 except LockRecordError:
                     return None
-                return HeldLock(organizer, item.item_id, item.change_key, record) if record.held_by(
-                    self._holder.token
-                ) else None
+                return (
+                    HeldLock(organizer, item.item_id, item.change_key, record)
+                    if record.held_by(self._holder.token)
+                    else None
+                )
         return None
 
     def release(self) -> None:
@@ -306,11 +316,12 @@ def apply_lock(
     holder: Holder,
     *,
     clock: Clock,
-    sleep: Sleep,
+    sleep: Sleep = time.sleep,
     settings: LockSettings = LockSettings(),
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[ApplyLock]:
     """Hold the apply locks of `organizers` for the `with` block; released however it ends."""
-    lock = ApplyLock(port, namespace, holder, clock=clock, sleep=sleep, settings=settings)
+    lock = ApplyLock(port, namespace, holder, clock=clock, sleep=sleep, settings=settings, monotonic=monotonic)
     lock.acquire(organizers)
     try:
         yield lock

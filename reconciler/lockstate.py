@@ -94,7 +94,13 @@ def encode(record: LockRecord) -> str:
         **record.extra,
         "version": FORMAT_VERSION,
         "holder": (
-            {"user": holder.user, "host": holder.host, "pid": holder.pid, "command": holder.command, "token": holder.token}
+            {
+                "user": holder.user,
+                "host": holder.host,
+                "pid": holder.pid,
+                "command": holder.command,
+                "token": holder.token,
+            }
             if holder is not None
             else None
         ),

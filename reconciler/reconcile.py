@@ -1,5 +1,7 @@
-"""The imperative shell: observe -> plan -> apply. The only caller of providers.
+"""The imperative shell: observe -> plan -> apply. With `locking`, the only caller of providers.
 
+An apply runs under the apply lock of every mailbox it observes (`locking`, taken by the CLI
+before observing), so two applies never plan from the same calendar state and both write.
 `observe` reads every organizer's managed items (organizers in parallel, each provider keeps its
 own per-mailbox limit), `make_plan` runs the pure planner on them, and `apply_plan` writes the
 changes one by one. A change that fails does not stop the others. Writes whose outcome is unknown
@@ -49,9 +51,13 @@ def make_plan(
     now: datetime,
     extra_organizers: Iterable[str | None] = (),
     allow_mass_cancel: bool = False,
+    organizers: Sequence[str] | None = None,
 ) -> Plan:
-    """Observe the calendars and plan the changes that bring them to `meetings`."""
-    observed = observe(provider, organizers_to_scan(meetings, provider, extra_organizers), namespace)
+    """Observe the calendars and plan the changes that bring them to `meetings`. `organizers`
+    (default: `organizers_to_scan`) are the mailboxes observed; an apply passes those it locked."""
+    if organizers is None:
+        organizers = organizers_to_scan(meetings, provider, extra_organizers)
+    observed = observe(provider, organizers, namespace)
     return build_plan(
         meetings,
         observed,
@@ -90,10 +96,17 @@ def apply_plan(
     provider: Provider,
     *,
     on_progress: Callable[[Outcome], None] | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> ApplyReport:
-    """Write every change of `plan`; a failure is recorded and the next change goes on."""
+    """Write every change of `plan`; a failure is recorded and the next change goes on.
+
+    `guard` runs before every change (the apply lock renews itself there); whatever it raises
+    stops the apply before that change is written.
+    """
     outcomes = []
     for change in plan.changes:
+        if guard is not None:
+            guard()
         try:
             _apply_change(change, plan, provider)
             outcome = Outcome(change, "applied")

@@ -72,7 +72,9 @@ class EwsNamespaceItems:
                 )
             return found
 
-        return self._retrier.run(query, what=f"reading the apply lock of {namespace} in {organizer}'s calendar", write=False)
+        return self._retrier.run(
+            query, what=f"reading the apply lock of {namespace} in {organizer}'s calendar", write=False
+        )
 
     def create_namespace_item(self, organizer: str, namespace: str, state: str) -> str:
         from exchangelib import CalendarItem, EWSDateTime

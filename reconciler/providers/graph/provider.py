@@ -243,7 +243,9 @@ class GraphProvider:
         body = lock.create_body(namespace, state)
         action = f"creating the apply lock item of {namespace} in {organizer}'s calendar"
         event = self._run(
-            self._call(organizer, action, lambda: self._client.create_event(organizer, body, prefer=wire.PREFER), write=True)
+            self._call(
+                organizer, action, lambda: self._client.create_event(organizer, body, prefer=wire.PREFER), write=True
+            )
         )
         return str(event["id"])
 
