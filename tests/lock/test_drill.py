@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Barrier, Event, Thread
 
@@ -73,13 +73,37 @@ def one_apply(
             provider, NAMESPACE, [organizer], holder, clock=lambda: datetime.now(UTC), settings=settings
         ) as lock:
             hold()
+            # Each apply plans at its own time, so their creates carry different transaction ids
+            # (as two real runs do): Exchange's de-duplication cannot hide a race.
+            now = NOW + timedelta(seconds=int(token[1:]))
             plan = make_plan(
-                wanted, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW, organizers=[organizer]
+                wanted, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=now, organizers=[organizer]
             )
             assert apply_plan(plan, provider, guard=lock.renew_if_due).ok
             return plan
     except LockHeldError as error:
         return error
+
+
+def race(providers: list[Provider], organizer: str, *, waiting: bool) -> list[Plan | LockHeldError | None]:
+    """Both applies started at one barrier. Without waiting, the first to hold the lock keeps it
+    until the other has tried, so the trial always ends in a refusal; a waiting loser waits for
+    the holder to finish."""
+    barrier, done = Barrier(2), [Event(), Event()]
+    results: list[Plan | LockHeldError | None] = [None, None]
+
+    def run(index: int) -> None:
+        hold = (lambda: None) if waiting else (lambda: done[1 - index].wait(5))
+        barrier.wait()
+        results[index] = one_apply(providers[index], organizer, f"w{index}", timeout=10 if waiting else 0, hold=hold)
+        done[index].set()
+
+    threads = [Thread(target=run, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 @pytest.mark.parametrize("kind", ["sandbox", "graph", "ews"])
@@ -88,27 +112,7 @@ def test_two_applies_started_together_create_every_meeting_once_and_mail_once(ki
         for trial in range(TRIALS):
             organizer = f"lead{trial}@contoso.com"
             waiting = trial % 2 == 1
-            barrier, done = Barrier(2), [Event(), Event()]
-            results: list[Plan | LockHeldError | None] = [None, None]
-
-            def run(
-                index: int, organizer: str = organizer, waiting: bool = waiting, barrier: Barrier = barrier
-            ) -> None:
-                # Without waiting, the first to hold the lock keeps it until the other has tried, so
-                # every trial ends in a refusal; a waiting loser would wait for the holder to finish.
-                hold = (lambda: None) if waiting else (lambda: done[1 - index].wait(5))
-                barrier.wait()
-                results[index] = one_apply(
-                    providers[index], organizer, f"w{index}", timeout=10 if waiting else 0, hold=hold
-                )
-                done[index].set()
-
-            threads = [Thread(target=run, args=(index,)) for index in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-
+            results = race(providers, organizer, waiting=waiting)
             managed = store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), NAMESPACE))
             ids = sorted(item.doc["extended"][extended_property_id(PROP_MEETING_ID)] for item in managed)
             assert ids == [f"team/m{i}" for i in range(5)], f"trial {trial}: {ids}"

@@ -282,7 +282,7 @@ def test_locks_already_taken_are_released_when_a_later_mailbox_is_held(store: Ma
 def test_an_unreadable_state_stops_the_apply_and_unlock_resets_it(store: MailboxStore, clock: Clock) -> None:
     provider = SandboxProvider(store)
     provider.create_namespace_item(ORGANIZER, NAMESPACE, "edited by hand")
-    with pytest.raises(LockError, match="cannot read .* Run `meetings unlock --organizer lead@contoso.com`"):
+    with pytest.raises(LockError, match=r"cannot read .* Run `meetings unlock --organizer lead@contoso\.com`"):
         writer(provider, clock, "a").acquire([ORGANIZER])
     assert unlock(provider, NAMESPACE, ORGANIZER) == [LockRecord()]
     writer(provider, clock, "a").acquire([ORGANIZER])
