@@ -14,7 +14,8 @@ from reconciler.errors import ConflictError, NotFoundError
 from reconciler.locking import apply_lock
 from reconciler.lockstate import Holder, LockRecord, decode, encode
 from reconciler.model import PROP_NAMESPACE, PROP_NAMESPACE_ITEM, PROP_STATE, Action, extended_property_id
-from reconciler.reconcile import apply_plan
+from reconciler.plan import PlanPolicy
+from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, NOW, plan_for
 from tests.factories import ORGANIZER, meeting
@@ -85,3 +86,33 @@ def test_an_apply_under_the_lock_invites_once_and_leaves_one_free_namespace_item
         for subject in ("Team sync", "Second")
         for person in ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
     )
+
+
+def test_a_meeting_created_twice_without_the_lock_converges_to_one_with_one_cancellation_each(
+    backend: Backend,
+) -> None:
+    provider = backend.provider
+    wanted = [meeting()]
+    # Two planners that ran at once without the lock (an older version): both planned the create.
+    first, second = (
+        make_plan(wanted, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=NOW + timedelta(seconds=s))
+        for s in (0, 1)
+    )
+    assert apply_plan(first, provider).ok and apply_plan(second, provider).ok
+    assert len(provider.list_managed(ORGANIZER, NAMESPACE)) == 2
+    seq = backend.store.mail()[-1].seq
+    converge = plan_for(backend, wanted)
+    (cancel,) = [c for c in converge.changes if c.action is Action.CANCEL]
+    assert (
+        "this copy is cancelled, so its attendees get one cancellation for it and no new invitation."
+        in (cancel.warnings[0])
+    )
+    assert [c.action for c in converge.changes] == [Action.CANCEL] and converge.unchanged == 1
+    assert apply_plan(converge, provider).ok
+    assert sorted((m.recipient, m.kind) for m in backend.store.mail() if m.seq > seq) == [
+        ("alice@contoso.com", "cancellation"),
+        ("bob@contoso.com", "cancellation"),
+        ("carol@contoso.com", "cancellation"),
+    ]
+    assert len(provider.list_managed(ORGANIZER, NAMESPACE)) == 1
+    assert not plan_for(backend, wanted).has_changes
