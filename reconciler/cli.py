@@ -402,7 +402,8 @@ def unlock(
 ) -> None:
     """Clear the apply lock of the namespace, whoever holds it (after an apply crashed or was killed).
 
-    An apply still running loses its lock and stops before its next write."""
+    An apply still running loses its lock and stops at its next renewal (within half the lock's
+    10 minutes), before the write that follows it."""
     from reconciler.config import load_config
     from reconciler.locking import unlock as clear_lock
     from reconciler.providers.factory import open_provider

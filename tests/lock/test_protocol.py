@@ -18,8 +18,11 @@ from reconciler.errors import LockError, LockHeldError, LockLostError
 from reconciler.locking import ApplyLock, LockSettings, apply_lock, unlock
 from reconciler.lockstate import Holder, LockRecord, decode, encode
 from reconciler.model import PROP_NAMESPACE, PROP_NAMESPACE_ITEM, extended_property_id
+from reconciler.plan import PlanPolicy
 from reconciler.providers.base import NamespaceItem
 from reconciler.providers.sandbox import SandboxProvider
+from reconciler.reconcile import apply_plan, make_plan
+from tests.factories import meeting
 
 ORGANIZER = "lead@contoso.com"
 NAMESPACE = "team"
@@ -286,3 +289,17 @@ def test_an_unreadable_state_stops_the_apply_and_unlock_resets_it(store: Mailbox
         writer(provider, clock, "a").acquire([ORGANIZER])
     assert unlock(provider, NAMESPACE, ORGANIZER) == [LockRecord()]
     writer(provider, clock, "a").acquire([ORGANIZER])
+
+
+def test_an_apply_that_lost_its_lock_stops_before_writing_anything_more(store: MailboxStore, clock: Clock) -> None:
+    provider = SandboxProvider(store)
+    wanted = [meeting("team/a", organizer=ORGANIZER), meeting("team/b", organizer=ORGANIZER)]
+    lock = writer(provider, clock, "a")
+    lock.acquire([ORGANIZER])
+    plan = make_plan(wanted, provider, namespace=NAMESPACE, policy=PlanPolicy(), now=START - timedelta(days=7))
+    assert len(plan.changes) == 2
+    clock.advance(timedelta(minutes=11))  # the apply stalled past its lock's expiry ...
+    writer(provider, clock, "b").acquire([ORGANIZER])  # ... and another apply took it over
+    with pytest.raises(LockLostError):
+        apply_plan(plan, provider, guard=lock.renew_if_due)
+    assert provider.list_managed(ORGANIZER, NAMESPACE) == [] and store.mail() == []
