@@ -6,7 +6,11 @@ lead@contoso.com (the mailbox of the example's weekly sync) the way a running ap
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,3 +134,36 @@ def test_unlock_removes_the_holder_it_names_and_the_next_apply_runs(sandbox: San
     assert "No apply lock was held in office@contoso.com's calendar.\n" in out
     code, out, _ = run("apply", "--auto-approve", "--lock-timeout", "0")
     assert code == 0 and "Apply finished: 3 applied" in out
+
+
+def test_two_applies_waiting_as_processes_for_the_same_lock_create_each_meeting_once(
+    sandbox: SandboxProvider,
+) -> None:
+    # Both processes start while a third apply holds the lock, so both are waiting when it is
+    # released and then compete for it. Each plans at its own instant, so their creates carry
+    # different transaction ids, as two real runs do: without the lock both would create everything.
+    held = hold_lock(sandbox)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--lock-timeout", "60"]
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=Path.cwd(),
+            env=env | {"MEETINGS_NOW": (NOW + timedelta(seconds=index + 1)).isoformat()},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(2)
+    ]
+    time.sleep(1.5)
+    assert [run.poll() for run in runs] == [None, None]  # both still waiting
+    held.release()
+    outputs = sorted(run.communicate(timeout=120)[0] for run in runs)
+    assert [run.returncode for run in runs] == [0, 0]
+    assert "Apply finished: 3 applied, 0 failed, 0 refused as stale." in outputs[0]
+    assert outputs[1].endswith("Nothing to apply: the calendars match the meeting files.\n")
+    invitations = [(m.recipient, m.subject) for m in sandbox.store.mail() if m.kind == "invitation"]
+    assert len(invitations) == len(set(invitations)) > 0
+    assert sum(managed(sandbox, mailbox) for mailbox in (LEAD, "office@contoso.com")) == 3
+    assert lock_record(sandbox) == LockRecord()
