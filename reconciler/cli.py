@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from reconciler.config import Config
     from reconciler.errors import Diagnostic
     from reconciler.loading import Loaded
+    from reconciler.lockstate import Holder
     from reconciler.plan import Plan
     from reconciler.providers.base import Provider
     from reconciler.reconcile import ApplyReport, Outcome
@@ -247,8 +248,17 @@ def _load() -> tuple[Config, Loaded]:
     return config, load_meetings(config)
 
 
-def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_cancel: bool, allow_late: bool) -> Plan:
-    """The plan, with the loader's warnings (files not read, hidden characters) first among its warnings."""
+def _plan(
+    config: Config,
+    loaded: Loaded,
+    provider: Provider,
+    *,
+    allow_mass_cancel: bool,
+    allow_late: bool,
+    organizers: list[str] | None = None,
+) -> Plan:
+    """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
+    not read, hidden characters) first among its warnings."""
     from dataclasses import replace
     from datetime import timedelta
 
@@ -273,6 +283,7 @@ def _plan(config: Config, loaded: Loaded, provider: Provider, *, allow_mass_canc
         allow_mass_cancel=allow_mass_cancel,
         allow_late=allow_late,
         previous_namespaces=config.previous_namespaces,
+        organizers=organizers,
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
 
@@ -427,12 +438,9 @@ def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     _say(f"Apply finished: {len(applied)} applied, {len(failed)} failed, {len(stale)} refused as stale.", err=err)
 
 
-def _saved_plan(planfile: Path, config: Config, provider: Provider) -> tuple[Plan, list[Outcome]]:
-    """The saved plan's changes still valid, and those refused because their item moved since."""
-    from dataclasses import replace
-
+def _read_saved_plan(planfile: Path, config: Config, provider: Provider) -> Plan:
+    """The plan saved in `planfile`, if it was made for this backend and namespace."""
     from reconciler.errors import PlanError
-    from reconciler.reconcile import stale_changes
 
     saved = _read_plan(planfile)
     if (saved.backend, saved.namespace) != (provider.name, config.namespace):
@@ -440,8 +448,32 @@ def _saved_plan(planfile: Path, config: Config, provider: Provider) -> tuple[Pla
             f"The plan was made for backend {saved.backend!r}, namespace {saved.namespace!r}; "
             f"the configuration says {provider.name!r}, {config.namespace!r}."
         )
+    return saved
+
+
+def _still_valid(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]:
+    """The saved plan's changes still valid, and those refused because their item moved since."""
+    from dataclasses import replace
+
+    from reconciler.reconcile import stale_changes
+
     valid, refused = stale_changes(saved, provider)
     return replace(valid, errors=saved.errors, warnings=saved.warnings), refused
+
+
+def _holder(command: str) -> Holder:
+    """Who this process is, as the apply lock records it (an operator finds it by host and pid)."""
+    import getpass
+    import socket
+    import uuid
+
+    from reconciler.lockstate import Holder
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        user = "unknown"
+    return Holder(user=user, host=socket.gethostname(), pid=os.getpid(), command=command, token=str(uuid.uuid4()))
 
 
 def _confirm(auto_approve: bool) -> None:
@@ -481,35 +513,72 @@ def apply(
         bool,
         typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice."),
     ] = False,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait for another apply of the namespace to finish (0: do not wait).",
+        ),
+    ] = 60.0,
 ) -> None:
-    """Plan again (or read PLANFILE), show the plan, ask, then write the changes."""
+    """Take the apply lock of every mailbox, plan again (or read PLANFILE), show the plan, ask,
+    then write the changes."""
+    import time
+
+    from reconciler.locking import LockSettings, apply_lock
     from reconciler.providers.factory import open_provider
-    from reconciler.reconcile import ApplyReport, apply_plan
+    from reconciler.reconcile import ApplyReport, apply_plan, organizers_to_scan
 
     with _user_errors():
+        saved: Plan | None = None
         if planfile is None:
             config, loaded = _load()
         else:
             config = _config()
         provider = open_provider(config)
         try:
-            refused: list[Outcome] = []
             if planfile is None:
-                result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
+                organizers = organizers_to_scan(loaded.meetings, provider, config.listed_organizers)
             else:
-                result, refused = _saved_plan(planfile, config, provider)
-            # In Markdown (a job summary) the apply report below shows every change; the plan is
-            # printed only when nothing will be applied, so the reason is on the page.
-            if output is not Format.MARKDOWN or result.errors or not result.changes:
-                typer.echo(_render(result, output), nl=False)
-            if result.errors:
-                _say("The plan has errors; nothing was changed.", err=True)
-                _exit(EXIT_FAILURE)
-            outcomes: tuple[Outcome, ...] = ()
-            if result.changes:
-                # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
-                _confirm(auto_approve or planfile is not None)
-                outcomes = apply_plan(result, provider, on_progress=_progress).outcomes
+                saved = _read_saved_plan(planfile, config, provider)
+                organizers = sorted({c.organizer for c in saved.changes})
+            command = "meetings apply" + (f" {planfile}" if planfile else "")
+            # The plan (or the stale check of a saved one) is made under the lock: another apply
+            # cannot write between what this one reads and what it writes.
+            with apply_lock(
+                provider,
+                config.namespace,
+                organizers,
+                _holder(command),
+                clock=_now,
+                sleep=time.sleep,
+                settings=LockSettings(timeout=lock_timeout),
+            ) as lock:
+                refused: list[Outcome] = []
+                if saved is None:
+                    result = _plan(
+                        config,
+                        loaded,
+                        provider,
+                        allow_mass_cancel=allow_mass_cancel,
+                        allow_late=allow_late,
+                        organizers=organizers,
+                    )
+                else:
+                    result, refused = _still_valid(saved, provider)
+                # In Markdown (a job summary) the apply report below shows every change; the plan is
+                # printed only when nothing will be applied, so the reason is on the page.
+                if output is not Format.MARKDOWN or result.errors or not result.changes:
+                    typer.echo(_render(result, output), nl=False)
+                if result.errors:
+                    _say("The plan has errors; nothing was changed.", err=True)
+                    _exit(EXIT_FAILURE)
+                outcomes: tuple[Outcome, ...] = ()
+                if result.changes:
+                    # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
+                    _confirm(auto_approve or planfile is not None)
+                    outcomes = apply_plan(result, provider, on_progress=_progress, guard=lock.renew_if_due).outcomes
         finally:
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
@@ -522,6 +591,54 @@ def apply(
             _say(f"  ! {mailbox.mailbox}: not planned, not applied: {mailbox.reason}", err=True)
         if not report.ok or result.unavailable:
             _exit(EXIT_FAILURE)
+
+
+@app.command()
+def unlock(
+    organizer: Annotated[
+        str | None,
+        typer.Option("--organizer", help="The mailbox whose lock to clear (default: every mailbox apply would lock)."),
+    ] = None,
+) -> None:
+    """Clear the apply lock of the namespace, whoever holds it (after an apply crashed or was killed).
+
+    An apply still running loses its lock and stops at its next renewal (within half the lock's
+    10 minutes), before the write that follows it."""
+    from reconciler.locking import unlock as clear_lock
+    from reconciler.providers.factory import open_provider
+    from reconciler.reconcile import organizers_to_scan
+
+    with _user_errors():
+        if organizer is None:
+            config, loaded = _load()
+            meetings = loaded.meetings
+        else:
+            config, meetings = _config(), ()
+        provider = open_provider(config)
+        try:
+            if organizer is not None:
+                organizers = [organizer.lower()]
+            else:
+                organizers = organizers_to_scan(meetings, provider, config.listed_organizers)
+            for mailbox in organizers:
+                removed = clear_lock(provider, config.namespace, mailbox)
+                for record in removed:
+                    if record.holder is None:
+                        _say(f"Reset an unreadable apply lock state in {mailbox}'s calendar.")
+                        continue
+                    expired = record.expires is not None and record.expires <= _now()
+                    _say(
+                        f"Removed the apply lock of {record.holder.describe()} (since {_utc(record.since)},"
+                        f" {'expired' if expired else 'expires'} {_utc(record.expires)}) in {mailbox}'s calendar."
+                    )
+                if not removed:
+                    _say(f"No apply lock was held in {mailbox}'s calendar.")
+        finally:
+            provider.close()
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "?"
 
 
 @app.command()

@@ -4,6 +4,9 @@
     ├── InputError                   the user's files are invalid (carries all Diagnostics)
     ├── ConfigError                  reconciler.yaml or the environment is unusable
     ├── PlanError                    the plan refuses to proceed (protect, mass cancel, stale plan file)
+    ├── LockError                    the apply lock of a mailbox could not be taken or kept
+    │   ├── LockHeldError            another apply holds it (still after waiting)
+    │   └── LockLostError            it was taken over (or cleared) while this apply ran
     └── ProviderError                a backend failed; raised only by providers, chained with `from`
         ├── AuthError                credentials missing or refused
         ├── NotFoundError            the item no longer exists
@@ -54,6 +57,18 @@ class ConfigError(MeetingsError):
 
 class PlanError(MeetingsError):
     """The plan cannot be applied as it stands."""
+
+
+class LockError(MeetingsError):
+    """The apply lock of a mailbox could not be taken, kept or read."""
+
+
+class LockHeldError(LockError):
+    """Another apply holds the lock of a mailbox; nothing was written."""
+
+
+class LockLostError(LockError):
+    """The lock this apply held was taken over or cleared while it ran."""
 
 
 class ProviderError(MeetingsError):

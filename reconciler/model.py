@@ -21,6 +21,10 @@ PROPERTY_SET_GUID = "8f3c6a52-5d1e-4d55-9a44-0b7a7e1c2f31"
 PROP_NAMESPACE = "MeetingsAsCode.Namespace"
 PROP_MEETING_ID = "MeetingsAsCode.Id"
 PROP_LAST_APPLIED = "MeetingsAsCode.LastApplied"
+#: The namespace item (one per namespace and mailbox, holding the apply lock) carries these two
+#: instead of PROP_NAMESPACE, so it is never listed as a managed meeting.
+PROP_NAMESPACE_ITEM = "MeetingsAsCode.NamespaceItem"
+PROP_STATE = "MeetingsAsCode.State"
 
 
 def extended_property_id(name: str) -> str:

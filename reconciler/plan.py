@@ -456,7 +456,11 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
         return
     if duplicate:
         starts = item.starts_at_utc.strftime("%Y-%m-%d %H:%M UTC")
-        warning = f"{item.meeting_id}: a second calendar item (starting {starts}) carries this id; it is cancelled."
+        warning = (
+            f"{item.meeting_id}: a second calendar item (starting {starts}) carries this id, left by two applies"
+            " that ran at the same time or by a version without the apply lock; this copy is cancelled, so its"
+            " attendees get one cancellation for it and no new invitation."
+        )
         change = Change(
             Action.CANCEL,
             **_item_common(item),

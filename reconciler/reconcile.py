@@ -1,5 +1,7 @@
-"""The imperative shell: observe -> plan -> apply. The only caller of providers.
+"""The imperative shell: observe -> plan -> apply. With `locking`, the only caller of providers.
 
+An apply runs under the apply lock of every mailbox it observes (`locking`, taken by the CLI
+before observing), so two applies never plan from the same calendar state and both write.
 `observe` reads every organizer's managed items (organizers in parallel, each provider keeps its
 own per-mailbox limit), `make_plan` runs the pure planner on them, and `apply_plan` writes the
 changes one by one. A change that fails does not stop the others. Writes whose outcome is unknown
@@ -73,10 +75,14 @@ def make_plan(
     allow_mass_cancel: bool = False,
     allow_late: bool = False,
     previous_namespaces: Sequence[str] = (),
+    organizers: Sequence[str] | None = None,
 ) -> Plan:
-    """Observe the calendars and plan the changes that bring them to `meetings`. Items of
-    `previous_namespaces` are read too, so the planner can adopt them instead of duplicating them."""
-    organizers = organizers_to_scan(meetings, provider, extra_organizers)
+    """Observe the calendars and plan the changes that bring them to `meetings`. `organizers`
+    (default: `organizers_to_scan`) are the mailboxes observed; an apply passes those it locked.
+    Items of `previous_namespaces` are read too, so the planner can adopt them instead of
+    duplicating them."""
+    if organizers is None:
+        organizers = organizers_to_scan(meetings, provider, extra_organizers)
     observed = observe(provider, organizers, namespace)
     readable = [o for o in organizers if o not in observed.unavailable]
     previous = {ns: observe(provider, readable, ns) for ns in previous_namespaces if ns != namespace}
@@ -125,10 +131,17 @@ def apply_plan(
     provider: Provider,
     *,
     on_progress: Callable[[Outcome], None] | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> ApplyReport:
-    """Write every change of `plan`; a failure is recorded and the next change goes on."""
+    """Write every change of `plan`; a failure is recorded and the next change goes on.
+
+    `guard` runs before every change (the apply lock renews itself there); whatever it raises
+    stops the apply before that change is written.
+    """
     outcomes = []
     for change in plan.changes:
+        if guard is not None:
+            guard()
         try:
             _apply_change(change, plan, provider)
             outcome = Outcome(change, "applied")

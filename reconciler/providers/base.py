@@ -22,6 +22,10 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   no field changes.
 * `list_managed` raises MailboxUnavailableError when the organizer's mailbox cannot be used at
   all (missing, not enabled, access denied), so the reconciler can go on with the others.
+* Namespace items (the port `NamespaceItems`, used by `reconciler.locking`): one plain appointment
+  per (namespace, mailbox) with no attendees (nobody is ever mailed about it), marked with
+  PROP_NAMESPACE_ITEM = namespace and never with PROP_NAMESPACE, so `list_managed` and `find`
+  never return it. Its PROP_STATE payload is written only by compare-and-swap on its change key.
 * Errors leave a provider only as `errors.ProviderError` subclasses, chained with `from`; no SDK
   type crosses this boundary in either direction.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from reconciler.model import ObservedMeeting
@@ -104,7 +109,40 @@ class ReleaseRequest:
     change_key: str
 
 
-class Provider(Protocol):
+@dataclass(frozen=True)
+class NamespaceItem:
+    """A namespace item as listed: its id, change key, the server's creation time (aware, UTC) and
+    its PROP_STATE payload ("" when absent)."""
+
+    item_id: str
+    change_key: str
+    created: datetime
+    state: str
+
+
+class NamespaceItems(Protocol):
+    """The port of `reconciler.locking`: the namespace items of one mailbox, written by CAS.
+
+    Contract: `list_namespace_items` returns every item of `organizer`'s calendar whose
+    PROP_NAMESPACE_ITEM equals `namespace`, reading what every write before it committed.
+    `create_namespace_item` creates one (subject naming the namespace, no attendees, free,
+    private, no reminder, one minute at 2000-01-01T00:00Z, PROP_NAMESPACE_ITEM and PROP_STATE
+    set), mails nobody and returns its id. `write_namespace_state` replaces PROP_STATE only if
+    `change_key` is still the item's (else ConflictError, and NotFoundError when it is gone),
+    mails nobody and returns the new change key. `delete_namespace_item` removes the item for
+    good, mailing nobody (NotFoundError when it is gone).
+    """
+
+    def list_namespace_items(self, organizer: str, namespace: str) -> list[NamespaceItem]: ...
+
+    def create_namespace_item(self, organizer: str, namespace: str, state: str) -> str: ...
+
+    def write_namespace_state(self, organizer: str, item_id: str, change_key: str, state: str) -> str: ...
+
+    def delete_namespace_item(self, organizer: str, item_id: str) -> None: ...
+
+
+class Provider(NamespaceItems, Protocol):
     """A calendar backend. See the module docstring for the contract."""
 
     name: str

@@ -47,6 +47,7 @@ from reconciler.occurrences import (
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
+from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
 _SEND_MODE = {
@@ -188,8 +189,9 @@ def _extended(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dic
     return {extended_property_id(k): v for k, v in marker_properties(namespace, meeting_id, fields).items()}
 
 
-class SandboxProvider:
-    """Provider over a local `MailboxStore` file. See `providers.base` for the contract."""
+class SandboxProvider(SandboxNamespaceItems):
+    """Provider over a local `MailboxStore` file. See `providers.base` for the contract; the
+    namespace items of the apply lock come from `SandboxNamespaceItems`."""
 
     name = "sandbox"
     capabilities = Capabilities(silent_organizer_fields=True, lists_organizers=True)
@@ -219,12 +221,16 @@ class SandboxProvider:
     def known_organizers(self) -> frozenset[str]:
         return frozenset(self.store.mailboxes())
 
-    def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
+    def check_available(self, organizer: str) -> None:
+        """MailboxUnavailableError when the store marks `organizer`'s mailbox unusable."""
         reason = self.store.unavailable(organizer)
         if reason is not None:
             raise MailboxUnavailableError(
                 f"The sandbox cannot use {organizer}'s mailbox: {_UNAVAILABLE[reason]}.", mailbox=organizer
             )
+
+    def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
+        self.check_available(organizer)
         items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
         return [observe_document(item) for item in items]
 

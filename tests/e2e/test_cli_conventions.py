@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from reconciler.cli import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, app
 from reconciler.emulator.store import MailboxStore, SendMode
+from reconciler.model import PROP_NAMESPACE, extended_property_id
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -204,7 +205,9 @@ def test_drift_kept_by_policy_warn_still_counts_as_changes_present_for_the_drift
     config.write_text(config.read_text(encoding="utf-8").replace("policy:\n", "policy:\n  drift: warn\n"), "utf-8")
     store = MailboxStore(workdir / ".meetings" / "sandbox.db")
     try:
-        (offsite,) = store.list_items("office@contoso.com")
+        (offsite,) = store.list_items(
+            "office@contoso.com", extended_equals=(extended_property_id(PROP_NAMESPACE), "example")
+        )
         store.update_item(offsite.item_id, {"location": "Edited in Outlook"}, send=SendMode.NONE)
     finally:
         store.close()

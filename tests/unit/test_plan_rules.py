@@ -410,7 +410,9 @@ def test_a_second_item_carrying_the_same_id_is_cancelled_and_the_first_is_kept()
     change = only(result)
     assert (change.action, change.item_id) == (Action.CANCEL, "item-2")
     assert change.warnings == (
-        "team/sync: a second calendar item (starting 2026-12-08 09:00 UTC) carries this id; it is cancelled.",
+        "team/sync: a second calendar item (starting 2026-12-08 09:00 UTC) carries this id, left by two applies"
+        " that ran at the same time or by a version without the apply lock; this copy is cancelled, so its"
+        " attendees get one cancellation for it and no new invitation.",
     )
     assert result.count(Action.NOOP) == 1
 

@@ -44,6 +44,7 @@ from reconciler.notify import UpdateScope, update_scope
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
 from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
+from reconciler.providers.ews.lock import EwsNamespaceItems
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ _SEND_MODES = {
 }
 
 
-class EwsProvider:
-    """Provider over Exchange Web Services; see the module docstring."""
+class EwsProvider(EwsNamespaceItems):
+    """Provider over Exchange Web Services; see the module docstring (the apply lock's namespace
+    items: `providers.ews.lock`)."""
 
     name = "ews"
     capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False)
@@ -173,13 +175,8 @@ class EwsProvider:
         def query() -> list[ObservedMeeting]:
             return self._observe(organizer, self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace}))
 
-        try:
+        with _sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
-        except ProviderError as error:
-            unavailable = _sdk.unavailable_mailbox(error, organizer)
-            if unavailable is None:
-                raise
-            raise unavailable from error.__cause__
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         from reconciler.providers.ews import _mapping

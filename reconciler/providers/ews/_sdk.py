@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -333,6 +334,18 @@ _MAILBOX = {
     "ErrorImpersonationDenied": "the service account may not impersonate it (ApplicationImpersonation scope)",
     "ErrorAccessDenied": "the service account is denied access to it",
 }
+
+
+@contextmanager
+def reading_mailbox(mailbox: str) -> Iterator[None]:
+    """Re-raise a read's ProviderError as MailboxUnavailableError where it means the whole mailbox."""
+    try:
+        yield
+    except ProviderError as error:
+        unavailable = unavailable_mailbox(error, mailbox)
+        if unavailable is None:
+            raise
+        raise unavailable from error.__cause__
 
 
 def unavailable_mailbox(error: ProviderError, mailbox: str) -> MailboxUnavailableError | None:

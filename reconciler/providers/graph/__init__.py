@@ -2,7 +2,8 @@
 
 Modules: `provider` (the Provider: retries, per-mailbox limit, error translation), `wire` (canonical
 fields <-> Graph event JSON, pure), `sdk` (the only module importing msgraph-sdk/kiota/httpx),
-`auth` (credentials from reconciler.yaml and the environment; azure-identity imported lazily).
+`auth` (credentials from reconciler.yaml and the environment; azure-identity imported lazily), `lock`
+(the apply lock's namespace items as Graph JSON, pure).
 """
 
 from reconciler.providers.graph.provider import GraphProvider, RetryPolicy

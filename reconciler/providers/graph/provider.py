@@ -64,8 +64,15 @@ from reconciler.errors import (
 )
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
-from reconciler.providers.graph import auth, wire
+from reconciler.providers.base import (
+    CancelRequest,
+    Capabilities,
+    CreateRequest,
+    NamespaceItem,
+    ReleaseRequest,
+    UpdateRequest,
+)
+from reconciler.providers.graph import auth, lock, wire
 
 if TYPE_CHECKING:
     from reconciler.providers.graph.sdk import Failure, Page
@@ -251,6 +258,58 @@ class GraphProvider:
                     organizer, request.item_id, body, if_match=wire.etag(request.change_key), prefer=wire.PREFER
                 ),
                 write=True,
+            )
+        )
+
+    # -- namespace items (the apply lock: providers.graph.lock) ---------------------------------
+
+    def list_namespace_items(self, organizer: str, namespace: str) -> list[NamespaceItem]:
+        action = f"reading the apply lock of {namespace} in {organizer}'s calendar"
+        events = self._run(
+            self._pages(
+                organizer,
+                action,
+                lambda: self._client.list_events(
+                    organizer,
+                    filter=lock.list_filter(namespace),
+                    expand=lock.expand(),
+                    select=lock.SELECT,
+                    top=lock.PAGE_SIZE,
+                    prefer=wire.PREFER,
+                ),
+            )
+        )
+        return [lock.namespace_item(event) for event in events]
+
+    def create_namespace_item(self, organizer: str, namespace: str, state: str) -> str:
+        body = lock.create_body(namespace, state)
+        action = f"creating the apply lock item of {namespace} in {organizer}'s calendar"
+        event = self._run(
+            self._call(
+                organizer, action, lambda: self._client.create_event(organizer, body, prefer=wire.PREFER), write=True
+            )
+        )
+        return str(event["id"])
+
+    def write_namespace_state(self, organizer: str, item_id: str, change_key: str, state: str) -> str:
+        body, action = lock.state_body(state), f"writing the apply lock in {organizer}'s calendar"
+        event = self._run(
+            self._call(
+                organizer,
+                action,
+                lambda: self._client.update_event(
+                    organizer, item_id, body, if_match=wire.etag(change_key), prefer=wire.PREFER
+                ),
+                write=True,
+            )
+        )
+        return wire.change_key(event)
+
+    def delete_namespace_item(self, organizer: str, item_id: str) -> None:
+        action = f"deleting a duplicate apply lock item in {organizer}'s calendar"
+        self._run(
+            self._call(
+                organizer, action, lambda: self._client.delete_event(organizer, item_id, prefer=wire.PREFER), write=True
             )
         )
 

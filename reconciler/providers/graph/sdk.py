@@ -252,6 +252,9 @@ class GraphClient:
         builder = self._events(mailbox).by_event_id(event_id).cancel
         _answer(await builder.post(CancelPostRequestBody(comment=comment), _config(prefer, if_match=if_match)))
 
+    async def delete_event(self, mailbox: str, event_id: str, *, prefer: Iterable[str]) -> None:
+        _answer(await self._events(mailbox).by_event_id(event_id).delete(_config(prefer)))
+
     async def aclose(self) -> None:
         await self._http.aclose()
         for transport in self._transports:
