@@ -61,7 +61,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from reconciler.emulator import series
-from reconciler.emulator.graph import events, instances, render
+from reconciler.emulator.graph import events, ids, instances, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -354,10 +354,13 @@ class GraphApp:
         if route.operation == "create":
             return self._create(call)
         assert route.event_id is not None
-        occurrence = instances.split_occurrence_id(route.event_id)
+        event_id = ids.inner(route.mailbox, route.event_id)
+        if event_id is None:
+            raise _not_found()
+        occurrence = instances.split_occurrence_id(event_id)
         if occurrence is not None:
             return self._occurrence_operation(call, *occurrence)
-        item = self._find(route.mailbox, route.event_id)
+        item = self._find(route.mailbox, event_id)
         if route.operation == "get":
             return self._json(200, self._render_by_id(item, call), call, etag=item.change_key)
         if route.operation == "instances":
@@ -576,7 +579,8 @@ class GraphApp:
 
     @staticmethod
     def _public_id(item: StoredItem, *, immutable: bool) -> str:
-        """The id a client sees: the immutable id, or the default id, which changes on a move."""
+        """The inner id of what a client sees (`ids.rest` makes it the REST id): the immutable id,
+        or the default id, which changes on a move."""
         if immutable:
             return item.item_id
         folder = b"\x01" if item.state == "active" else b"\x02"
@@ -610,7 +614,7 @@ class GraphApp:
         expanded = expansion is not None and expansion.exception_occurrences
         extra: dict[str, Any] = {}
         if master and "cancelledoccurrences" in select:
-            extra["cancelledOccurrences"] = instances.cancelled_ids(public_id, item.doc)
+            extra["cancelledOccurrences"] = instances.cancelled_ids(ids.rest(item.mailbox, public_id), item.doc)
         if master and "exceptionoccurrences" in select and expanded:
             extra["exceptionOccurrences"] = self._exception_occurrences(item, public_id, call.view)
         return render.event_json(item, public_id, call.view, extra=extra)
