@@ -162,6 +162,7 @@ class GraphApp:
         failure_rate: float = 0.0,
         seed: int | None = None,
         failure_kinds: Sequence[str] = ("429", "503", "504"),
+        url_safe_ids: bool = True,
     ) -> None:
         unknown = set(failure_kinds) - set(_FAULT_KINDS)
         if unknown:
@@ -170,6 +171,8 @@ class GraphApp:
         self.limits = limits
         self.failure_rate = failure_rate
         self.failure_kinds = tuple(failure_kinds)
+        #: False: event ids in the EWS alphabet (`/`, `+`), to test that clients encode them in paths.
+        self.url_safe_ids = url_safe_ids
         self.stats = GraphStats()
         #: The latest requests served (the last 10,000), oldest first.
         self.requests: deque[RecordedRequest] = deque(maxlen=10_000)
@@ -395,7 +398,7 @@ class GraphApp:
                 applied.append(f'outlook.body-content-type="{wanted}"')
         select = evaluate_select(query["$select"], events.EVENT_PROPERTIES) if "$select" in query else None
         expansion = parse_expand(query["$expand"]) if "$expand" in query else None
-        return render.View(zone_label, zone, body_text, select, expansion), applied
+        return render.View(zone_label, zone, body_text, select, expansion, self.url_safe_ids), applied
 
     def _list(self, call: _Call) -> Response:
         _refuse_options(call.query, {"$filter", "$expand", "$select", "$top", "$skip", "$count"})
@@ -614,7 +617,8 @@ class GraphApp:
         expanded = expansion is not None and expansion.exception_occurrences
         extra: dict[str, Any] = {}
         if master and "cancelledoccurrences" in select:
-            extra["cancelledOccurrences"] = instances.cancelled_ids(ids.rest(item.mailbox, public_id), item.doc)
+            rest_id = ids.rest(item.mailbox, public_id, url_safe=self.url_safe_ids)
+            extra["cancelledOccurrences"] = instances.cancelled_ids(rest_id, item.doc)
         if master and "exceptionoccurrences" in select and expanded:
             extra["exceptionOccurrences"] = self._exception_occurrences(item, public_id, call.view)
         return render.event_json(item, public_id, call.view, extra=extra)

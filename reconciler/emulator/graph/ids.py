@@ -33,15 +33,17 @@ def _header(mailbox: str) -> bytes:
     return _PREFIX + guid + b"\x00\x46\x00\x00\x00\x00\x00" + folder[:16] + b"\x07\x00" + folder[16:] + b"\x00" * 4
 
 
-def rest(mailbox: str, inner: str) -> str:
-    """The REST id of an inner id in `mailbox`."""
-    return base64.urlsafe_b64encode(_header(mailbox) + base64.b64decode(inner)).decode()
+def rest(mailbox: str, inner: str, *, url_safe: bool = True) -> str:
+    """The REST id of an inner id in `mailbox` (`url_safe=False`: in the EWS alphabet, with `/`
+    and `+`, which a test can ask for to check that clients percent-encode ids in URL paths)."""
+    raw = _header(mailbox) + base64.b64decode(inner)
+    return (base64.urlsafe_b64encode(raw) if url_safe else base64.b64encode(raw)).decode()
 
 
 def inner(mailbox: str, rest_id: str) -> str | None:
     """The inner id of a REST id; None when the id was made for another mailbox."""
     try:
-        raw = base64.b64decode(rest_id, altchars=b"-_", validate=True)
+        raw = _decode(rest_id)
     except (binascii.Error, ValueError) as error:
         raise ODataError(400, "ErrorInvalidIdMalformed", "Id is malformed.") from error
     header = _header(mailbox)
@@ -53,8 +55,12 @@ def inner(mailbox: str, rest_id: str) -> str | None:
 def store_id(rest_id: str) -> str:
     """The store's id behind the immutable REST id of an item (for tests and tools that look into
     the store; the mailbox is not checked)."""
-    raw = base64.b64decode(rest_id, altchars=b"-_", validate=True)
-    return base64.b64encode(raw[_HEADER_LENGTH:]).decode()
+    return base64.b64encode(_decode(rest_id)[_HEADER_LENGTH:]).decode()
+
+
+def _decode(rest_id: str) -> bytes:
+    """The bytes of an id in either alphabet (URL-safe or EWS)."""
+    return base64.b64decode(rest_id.replace("-", "+").replace("_", "/"), validate=True)
 
 
 _HEADER_LENGTH = len(_header("length@example.com"))

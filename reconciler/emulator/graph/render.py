@@ -48,6 +48,8 @@ class View:
     body_text: bool = False
     select: frozenset[str] | None = None
     expansion: Expansion | None = None
+    #: Ids in URL-safe base64 (Graph's REST ids); False: in the EWS alphabet (see `ids.rest`).
+    url_safe_ids: bool = True
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,8 @@ def event_json(
     """An item, or one `instance` of it, as Graph renders it for `view` (all default properties
     unless `$select`ed). `extra` holds properties only some requests return (`cancelledOccurrences`,
     `exceptionOccurrences`); they are added before `$select` applies."""
-    public_id = ids.rest(item.mailbox, public_id)
-    master_id = ids.rest(item.mailbox, instance.master_id) if instance is not None else None
+    public_id = ids.rest(item.mailbox, public_id, url_safe=view.url_safe_ids)
+    master_id = ids.rest(item.mailbox, instance.master_id, url_safe=view.url_safe_ids) if instance else None
     doc = instance.occurrence.doc if instance is not None else item.doc
     zone_name = zone_label(doc)
     body = doc.get("body") or {"type": "text", "content": ""}
