@@ -7,7 +7,8 @@ documents unless text was preferred, recurrence with Graph's default fills (`mon
 extended properties only when expanded.
 
 An occurrence or exception of a series renders from its own document (`series.Occurrence.doc`)
-with `type`, `seriesMasterId`, `originalStart`, no recurrence, an `iCalUId` of its own (the
+with `type`, `seriesMasterId`, `originalStart` (only when `$select`ed: the captured default
+calendarView answer has none), no recurrence, an `iCalUId` of its own (the
 master's global object id with the original date in it, as Outlook makes them) and the master's
 change key (instances share one etag, reference/graph.md A.5), `occurrenceId` (`OID.<master
 id>.<original date>`, null on singles and masters) and `transactionId: null`.
@@ -228,8 +229,10 @@ def event_json(
         "occurrenceId": None,
     }
     if instance is not None:
-        event["originalStart"] = original_start_utc(instance.occurrence, doc)
         event["occurrenceId"] = f"OID.{master_id}.{instance.occurrence.original.isoformat()}"
+        if view.select is not None and "originalstart" in view.select:
+            # Only when selected: the captured calendarView answers without $select have none.
+            event["originalStart"] = original_start_utc(instance.occurrence, doc)
     event.update(extra or {})
     if view.select is not None:
         event = {k: v for k, v in event.items() if k in ("@odata.etag", "id") or k.lower() in view.select}
