@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from reconciler.emulator.store import MailboxStore, SendMode
-from reconciler.model import Action, BodyFormat
+from reconciler.model import Action, BodyFormat, Every, Override, Recurrence, Weekday
 from reconciler.ownership import join_block
 from tests.contract.backends.graph import graph_backend
 from tests.contract.backends.harness import Backend
@@ -126,3 +127,14 @@ def test_an_outlook_edit_of_a_teams_meetings_text_is_still_drift(backend: Backen
     body = next(f for f in change.fields if f.name == "body")
     assert (body.before, body.after) == ("Agenda edited in Outlook", "Agenda v1")  # the block is not drift
     assert join_block(stored_body(backend)) is not None
+
+
+def test_an_occurrence_body_override_of_a_teams_series_keeps_the_join_block(backend: Backend) -> None:
+    weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=3)
+    series = dataclasses.replace(TEAMS, recurrence=weekly)
+    converge(backend, [series])
+    override = Override(date=date(2026, 12, 8), changes={"body": "Agenda for the 8th"})
+    converge(backend, [dataclasses.replace(series, recurrence=dataclasses.replace(weekly, overrides=(override,)))])
+    (item,) = backend.store.list_items(ORGANIZER)
+    body = str(item.doc["exceptions"]["2026-12-08"]["body"]["content"])
+    assert "Agenda for the 8th" in body and join_block(body) == join_block(stored_body(backend))

@@ -374,6 +374,8 @@ class GraphProvider:
                 " (cancelled outside git?); plan again."
             )
         body = wire.occurrence_body(target.fields, edit.values)
+        if "body" in body and target.fields.get("online_meeting"):
+            body["body"] = wire.body_keeping_join_block(body["body"], found)  # the lookup read its body
         if_match = wire.etag(key or wire.change_key(found))
         try:
             event: dict[str, Any] = await self._call(
