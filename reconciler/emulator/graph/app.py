@@ -16,6 +16,11 @@ path segments percent-decoded, the UPN case-insensitive, `//` collapsed)::
     GET    calendarView           singles, occurrences and exceptions in a window, paged
     GET    outlook/supportedTimeZones
 
+Event ids are Graph REST ids (`ids`: URL-safe base64, about 150 characters, `AAMkA...`) over the
+store's own ids; `url_safe_ids=False` answers them in the EWS alphabet instead (`/`, `+`) for tests
+of a client's path encoding. An online (Teams) meeting gets its join details and the join block in
+its body when it becomes online (`teams`).
+
 `{id}` may be an occurrence's id (from instances or calendarView, see `instances`): GET reads it,
 PATCH makes it an exception, POST cancel and DELETE cancel that occurrence alone. Occurrences carry
 the master's change key, and If-Match on their writes is compared with it.
