@@ -9,6 +9,13 @@ it reads back as the exact text of the file; otherwise it was edited outside git
 
 Fingerprints are computed from what we send, not read back after the write: reading back would
 need a second write to store them, and on Graph any write may mail every attendee.
+
+An online (Teams) meeting's body also holds a join block that Exchange appends to it: the join
+link, dial-in numbers and conference id between two rules of underscores (the documented markup is
+in `tests/wire/real/graph/create-online-meeting-teams.json`). That block is the server's, not ours:
+`body_text` leaves it out, so neither the fingerprint nor the drift text sees it, and
+`keep_join_block` carries it over into a body we write, since removing it disables the meeting's
+join information.
 """
 
 from __future__ import annotations
@@ -75,12 +82,47 @@ def render_body(fields: Mapping[str, Any]) -> tuple[str, str]:
 _HEAD = re.compile(r"<head\b.*?</head>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+#: The join block in visible text: from a rule of underscores to the last one, naming Teams.
+_JOIN_TEXT = re.compile(r"_{30,}.*_{30,}", re.DOTALL)
+_JOIN_MARK = re.compile(r"Microsoft Teams|teams\.microsoft\.com", re.IGNORECASE)
+#: The join block in HTML: the elements holding the first and the last rule, and all between.
+_JOIN_RULE = r"<div\b[^>]*>\s*<span\b[^>]*>\s*_{30,}\s*</span>\s*</div>"
+_JOIN_HTML = re.compile(_JOIN_RULE + r".*" + _JOIN_RULE, re.IGNORECASE | re.DOTALL)
+
+
+def _without_join_block(text: str) -> str:
+    block = _JOIN_TEXT.search(text)
+    if block is None or _JOIN_MARK.search(block.group()) is None:
+        return text
+    return text[: block.start()] + " " + text[block.end() :]
 
 
 def body_text(content: str) -> str:
-    """The visible text of a body, HTML or plain: tags dropped, entities decoded, whitespace collapsed."""
+    """The visible text of a body, HTML or plain: tags dropped, entities decoded, whitespace
+    collapsed, and a server-added Teams join block left out."""
     without_head = _HEAD.sub(" ", content)
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", without_head))).strip()
+    text = html.unescape(_TAG.sub(" ", without_head))
+    return _SPACE.sub(" ", _without_join_block(text)).strip()
+
+
+def join_block(server_body: str) -> str | None:
+    """The HTML of the Teams join block in a body as the server holds it, None when it has none."""
+    found = _JOIN_HTML.search(server_body)
+    if found is None or _JOIN_MARK.search(found.group()) is None:
+        return None
+    return found.group()
+
+
+def keep_join_block(content_type: str, content: str, server_body: str) -> tuple[str, str]:
+    """(content type, content) to write so that the server's join block survives a body change:
+    our content followed by the block (a text body becomes HTML to carry it). Unchanged when the
+    server's body has no block. The visible text, hence the fingerprint, stays that of `content`."""
+    block = join_block(server_body)
+    if block is None:
+        return content_type, content
+    if content_type == "text":
+        content = html.escape(content).replace("\r\n", "\n").replace("\n", "<br>\r\n")
+    return "html", f"{content}\r\n{block}"
 
 
 def body_fingerprint(content: str) -> str:

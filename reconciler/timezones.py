@@ -53,6 +53,11 @@ def iana_names() -> frozenset[str]:
     return _available()
 
 
+def is_windows_zone(name: str) -> bool:
+    """Whether `name` is a Windows zone name (some, like "UTC", are IANA names too)."""
+    return name in win_tz
+
+
 def to_windows(iana: str) -> str:
     """The Windows zone name Exchange uses for the IANA zone `iana`.
 

@@ -46,6 +46,8 @@ Item documents are JSON objects in a protocol-neutral shape::
                                                                  # (start, end, subject, location, body,
                                                                  # attendees), kept once written
       "is_online_meeting": bool, "is_reminder_on": bool, "reminder_minutes": int,
+      "online_meeting": {"join_url": str, "conference_id": str, ...},  # a Teams meeting's join details
+      "timezone_name": str,                                      # the zone as the client named it
       "show_as": str, "sensitivity": str, "importance": str, "categories": [str],
       "response_requested": bool, "allow_new_time_proposals": bool,
       "extended": {"String {GUID} Name <name>": str}             # single-value extended properties

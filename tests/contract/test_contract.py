@@ -173,10 +173,13 @@ def test_items_without_our_marker_or_with_another_namespace_are_never_touched(ba
     converge(backend, [other])  # created in our namespace first, then re-labelled as another team's
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
     backend.store.update_item(
-        item.item_id, {}, send=SendMode.NONE, extended={extended_property_id(PROP_NAMESPACE): "other-team"}
+        backend.store_id(item.item_id),
+        {},
+        send=SendMode.NONE,
+        extended={extended_property_id(PROP_NAMESPACE): "other-team"},
     )
     backend.store.create_item(
-        ORGANIZER, {**backend.store.get_item(item.item_id).doc, "extended": {}}, send=SendMode.NONE
+        ORGANIZER, {**backend.store.get_item(backend.store_id(item.item_id)).doc, "extended": {}}, send=SendMode.NONE
     )
     seq = last_seq(backend)
     plan, _ = converge(backend, [])
@@ -188,7 +191,7 @@ def test_items_without_our_marker_or_with_another_namespace_are_never_touched(ba
 def test_an_edit_made_in_outlook_is_planned_back_to_git_and_marked_as_drift(backend: Backend) -> None:
     converge(backend, [meeting()])
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
-    backend.store.update_item(item.item_id, {"subject": "Edited in Outlook"}, send=SendMode.ALL)
+    backend.store.update_item(backend.store_id(item.item_id), {"subject": "Edited in Outlook"}, send=SendMode.ALL)
     plan, _sent = converge(backend, [meeting()])
     (change,) = plan.changes
     assert (change.action, change.drift) == (Action.UPDATE, ("subject",))
@@ -198,7 +201,7 @@ def test_an_edit_made_in_outlook_is_planned_back_to_git_and_marked_as_drift(back
 def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -> None:
     converge(backend, [meeting()])
     (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
-    backend.store.update_item(item.item_id, {"location": "Elsewhere"}, send=SendMode.NONE)
+    backend.store.update_item(backend.store_id(item.item_id), {"location": "Elsewhere"}, send=SendMode.NONE)
     seq = last_seq(backend)
     request = UpdateRequest(
         NAMESPACE,
@@ -213,7 +216,7 @@ def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -
     )
     with pytest.raises(ConflictError):
         backend.provider.update(request)
-    assert backend.store.get_item(item.item_id).doc["subject"] == "Team sync"
+    assert backend.store.get_item(backend.store_id(item.item_id)).doc["subject"] == "Team sync"
     assert mail_since(backend, seq) == Counter()
 
 
@@ -353,7 +356,7 @@ def test_a_released_meeting_keeps_its_item_and_sends_only_the_mail_the_plan_anno
     # The file can now go: nothing is cancelled, and the item is still in the calendar, unmarked.
     plan, sent = converge(backend, [meeting("team/retro", subject="Retro")])
     assert plan.changes == () and sent == Counter()
-    item = backend.store.get_item(kept.item_id)
+    item = backend.store.get_item(backend.store_id(kept.item_id))
     assert item.doc["subject"] == "Team sync"
     assert not item.doc.get("extended", {}).get(extended_property_id(PROP_NAMESPACE))
     assert [o.meeting_id for o in backend.provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/retro"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.graph import GraphServer, RecordedRequest
+from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode, UnavailableReason
 from reconciler.errors import (
     AuthError,
@@ -124,13 +125,13 @@ def test_an_attendee_only_change_patches_only_attendees_and_mails_only_the_added
     provider: GraphProvider, graph: GraphServer, store: MailboxStore
 ) -> None:
     item = create(provider)
-    record_before = store.get_item(item.item_id).doc["extended"][RECORD]
+    record_before = store.get_item(store_id(item.item_id)).doc["extended"][RECORD]
     seq = last_seq(store)
     updated = update(provider, item, {"required"}, required=("alice@contoso.com", "erin@contoso.com"))
     patch = [r for r in writes(graph) if r.method == "PATCH"][-1]
     assert set(patch.json()) - {"@odata.type"} == {"attendees"}
     assert mail(store, seq) == Counter({("erin@contoso.com", "invitation"): 1, ("bob@contoso.com", "cancellation"): 1})
-    assert store.get_item(item.item_id).doc["extended"][RECORD] == record_before
+    assert store.get_item(store_id(item.item_id)).doc["extended"][RECORD] == record_before
     assert updated.fields["required"] == ["alice@contoso.com", "erin@contoso.com"]
     assert updated.last_applied is not None and updated.last_applied["required"] == [
         "alice@contoso.com",
@@ -156,7 +157,7 @@ def test_moving_a_meeting_id_rewrites_the_id_property_in_the_same_patch(
     moved = provider.update(request)
     assert set(writes(graph)[-1].json()) - {"@odata.type"} == {"singleValueExtendedProperties"}
     assert moved.meeting_id == "team/new" and moved.item_id == item.item_id
-    assert store.get_item(item.item_id).doc["extended"][MID] == "team/new"
+    assert store.get_item(store_id(item.item_id)).doc["extended"][MID] == "team/new"
 
 
 def test_cancel_posts_the_comment_with_if_match_and_every_attendee_gets_one_cancellation(
@@ -208,7 +209,7 @@ def test_unmarked_events_and_other_namespaces_are_never_listed_or_found(
     provider: GraphProvider, store: MailboxStore
 ) -> None:
     ours = create(provider)
-    doc = store.get_item(ours.item_id).doc
+    doc = store.get_item(store_id(ours.item_id)).doc
     store.create_item(ORGANIZER, {**doc, "extended": {}}, send=SendMode.NONE)
     store.create_item(ORGANIZER, {**doc, "extended": {**doc["extended"], NS: "other-team"}}, send=SendMode.NONE)
     store.create_item(ORGANIZER, {**doc, "extended": {NS: NAMESPACE.upper(), MID: "team/upper"}}, send=SendMode.NONE)
@@ -229,7 +230,7 @@ def test_a_stale_change_key_is_a_conflict_that_writes_and_mails_nothing(
     provider: GraphProvider, store: MailboxStore
 ) -> None:
     item = create(provider)
-    store.update_item(item.item_id, {"location": "Elsewhere"}, send=SendMode.NONE)
+    store.update_item(store_id(item.item_id), {"location": "Elsewhere"}, send=SendMode.NONE)
     seq = last_seq(store)
     with pytest.raises(ConflictError) as raised:
         update(provider, item, {"subject"}, subject="Overwritten")
@@ -237,7 +238,7 @@ def test_a_stale_change_key_is_a_conflict_that_writes_and_mails_nothing(
     assert "updating team/sync in lead@contoso.com's calendar" in str(raised.value)
     with pytest.raises(ConflictError):
         provider.cancel(CancelRequest(ORGANIZER, item.meeting_id, item.item_id, item.change_key, None))
-    assert store.get_item(item.item_id).doc["subject"] == "Team sync" and mail(store, seq) == Counter()
+    assert store.get_item(store_id(item.item_id)).doc["subject"] == "Team sync" and mail(store, seq) == Counter()
 
 
 def test_a_berlin_series_across_daylight_saving_round_trips_in_local_time(
@@ -267,7 +268,7 @@ def test_a_zone_sharing_its_windows_name_reads_back_as_recorded_and_an_unrecorde
 ) -> None:
     amsterdam = create(provider, "team/ams", timezone="Europe/Amsterdam")
     assert amsterdam.fields["timezone"] == "Europe/Amsterdam"
-    doc = store.get_item(amsterdam.item_id).doc
+    doc = store.get_item(store_id(amsterdam.item_id)).doc
     store.create_item(ORGANIZER, {**doc, "extended": {NS: NAMESPACE, MID: "team/bare"}}, send=SendMode.NONE)
     bare = provider.find(ORGANIZER, NAMESPACE, "team/bare")
     assert bare is not None and (bare.fields["timezone"], bare.fields["start"]) == ("Europe/Berlin", "2026-12-01T10:00")
@@ -372,7 +373,7 @@ def test_server_refusals_become_the_projects_errors_naming_the_meeting(
         create(provider, "team/bad", required=("not-an-address",))
     assert "ErrorInvalidRecipients" in str(raised.value) and str(raised.value).endswith(".")
     item = create(provider)
-    store.delete_item(item.item_id, send_cancellations=False)
+    store.delete_item(store_id(item.item_id), send_cancellations=False)
     with pytest.raises(NotFoundError, match="updating team/sync"):
         update(provider, item, {"subject"}, subject="Gone")
     store.inject_fault("graph", "list", "401")

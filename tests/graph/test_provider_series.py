@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.graph import GraphServer, RecordedRequest
+from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.errors import ConflictError, ProviderError, TransientError
 from reconciler.model import Every, ObservedMeeting, Override, Recurrence, Weekday
@@ -89,7 +90,7 @@ def shape(requests: list[RecordedRequest]) -> list[str]:
 
 def occurrences(store: MailboxStore, item: ObservedMeeting) -> dict[str, Any]:
     """What the store holds for the series: cancelled dates and changed occurrences."""
-    doc = store.get_item(item.item_id).doc
+    doc = store.get_item(store_id(item.item_id)).doc
     return {"cancelled": doc["cancelled_occurrences"], "exceptions": doc["exceptions"]}
 
 
@@ -156,7 +157,7 @@ def test_an_overridden_subject_updates_every_attendee_about_that_occurrence_only
     assert set(sent[1].json()) - {"@odata.type"} == {"subject"}
     assert mail(store, seq) == to_all("update", "2026-12-15")
     assert updated.fields["overrides"] == desired["overrides"]
-    assert store.get_item(item.item_id).doc["subject"] == "Team sync"
+    assert store.get_item(store_id(item.item_id)).doc["subject"] == "Team sync"
 
 
 def test_an_attendee_only_override_mails_only_the_people_added_and_removed_for_that_occurrence(
@@ -268,8 +269,8 @@ def test_occurrences_cancelled_and_changed_in_outlook_are_read_from_the_calendar
     provider: GraphProvider, store: MailboxStore
 ) -> None:
     item = create(provider, series())
-    store.cancel_occurrence(item.item_id, "2026-12-29", comment=None, send=False)
-    store.update_occurrence(item.item_id, "2027-01-05", {"subject": "Edited in Outlook"}, send=SendMode.NONE)
+    store.cancel_occurrence(store_id(item.item_id), "2026-12-29", comment=None, send=False)
+    store.update_occurrence(store_id(item.item_id), "2027-01-05", {"subject": "Edited in Outlook"}, send=SendMode.NONE)
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
     assert observed.fields["skip"] == ["2026-12-29"]
     assert observed.fields["overrides"] == [{"date": "2027-01-05", "subject": "Edited in Outlook"}]
@@ -292,7 +293,7 @@ def test_an_occurrence_cancelled_meanwhile_is_not_cancelled_again(
     provider: GraphProvider, graph: GraphServer, store: MailboxStore
 ) -> None:
     item = create(provider, series())
-    store.cancel_occurrence(item.item_id, "2026-12-15", comment=None, send=False)
+    store.cancel_occurrence(store_id(item.item_id), "2026-12-15", comment=None, send=False)
     stale_item = provider.find(ORGANIZER, NAMESPACE, "team/sync")
     assert stale_item is not None
     before, seq = len(graph.app.requests), last_seq(store)
@@ -362,7 +363,7 @@ def test_occurrence_writes_planned_on_a_stale_change_key_are_a_conflict_that_wri
     provider: GraphProvider, store: MailboxStore
 ) -> None:
     item = create(provider, series())
-    store.update_item(item.item_id, {"location": "Elsewhere"}, send=SendMode.NONE)
+    store.update_item(store_id(item.item_id), {"location": "Elsewhere"}, send=SendMode.NONE)
     seq = last_seq(store)
     with pytest.raises(ConflictError):
         update(provider, item, series(skip=["2026-12-15"]))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from reconciler.ownership import (
     body_fingerprint,
+    body_text,
     decode_record,
     encode_record,
+    join_block,
+    keep_join_block,
     render_body,
     resolve_observed,
     transaction_id,
@@ -49,3 +52,36 @@ def test_transaction_ids_are_stable_per_plan_and_differ_between_plans() -> None:
     first = transaction_id("ns", "lead@contoso.com", "team/sync", "2026-11-24T12:00:00+00:00")
     assert first == transaction_id("ns", "lead@contoso.com", "team/sync", "2026-11-24T12:00:00+00:00")
     assert first != transaction_id("ns", "lead@contoso.com", "team/sync", "2026-11-25T12:00:00+00:00")
+
+
+RULE = '<div style="width:100%; height:20px"><span style="white-space:nowrap">' + "_" * 80 + "</span>\r\n</div>\r\n"
+BLOCK = (
+    RULE
+    + '<div class="me-email-text"><a href="https://teams.microsoft.com/l/meetup-join/x">'
+    + "Join Microsoft Teams Meeting</a></div>"
+    + RULE
+)
+
+
+def test_a_teams_join_block_added_by_the_server_does_not_change_the_fingerprint() -> None:
+    sent = render_body(FIELDS)[1]
+    assert body_fingerprint(f"<html><body>{sent}{BLOCK}</body></html>") == body_fingerprint(sent)
+
+
+def test_an_edit_next_to_the_join_block_changes_the_fingerprint() -> None:
+    sent = render_body(FIELDS)[1]
+    edited = sent.replace("status", "status and budget")
+    assert body_fingerprint(f"{edited}{BLOCK}") != body_fingerprint(sent)
+    assert body_text(f"{edited}{BLOCK}") == "Agenda: status and budget"
+
+
+def test_underscore_rules_that_do_not_frame_a_teams_block_are_the_users_text() -> None:
+    own = f"Notes {'_' * 40} signature {'_' * 40} end"
+    assert body_text(own) == own
+    assert join_block(RULE + "<div>Signature</div>" + RULE) is None
+
+
+def test_a_new_text_body_carries_the_servers_join_block_as_html() -> None:
+    block = BLOCK.removesuffix("\r\n")  # the block ends with its last rule's element
+    assert keep_join_block("text", "a < b\nc", f"<p>old</p>{BLOCK}") == ("html", f"a &lt; b<br>\r\nc\r\n{block}")
+    assert keep_join_block("html", "<p>new</p>", "<p>old, no block</p>") == ("html", "<p>new</p>")

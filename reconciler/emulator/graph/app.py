@@ -16,6 +16,11 @@ path segments percent-decoded, the UPN case-insensitive, `//` collapsed)::
     GET    calendarView           singles, occurrences and exceptions in a window, paged
     GET    outlook/supportedTimeZones
 
+Event ids are Graph REST ids (`ids`: URL-safe base64, about 150 characters, `AAMkA...`) over the
+store's own ids; `url_safe_ids=False` answers them in the EWS alphabet instead (`/`, `+`) for tests
+of a client's path encoding. An online (Teams) meeting gets its join details and the join block in
+its body when it becomes online (`teams`).
+
 `{id}` may be an occurrence's id (from instances or calendarView, see `instances`): GET reads it,
 PATCH makes it an exception, POST cancel and DELETE cancel that occurrence alone. Occurrences carry
 the master's change key, and If-Match on their writes is compared with it.
@@ -62,7 +67,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from reconciler.emulator import series
-from reconciler.emulator.graph import events, instances, render
+from reconciler.emulator.graph import events, ids, instances, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -164,6 +169,7 @@ class GraphApp:
         failure_rate: float = 0.0,
         seed: int | None = None,
         failure_kinds: Sequence[str] = ("429", "503", "504"),
+        url_safe_ids: bool = True,
     ) -> None:
         unknown = set(failure_kinds) - set(_FAULT_KINDS)
         if unknown:
@@ -172,6 +178,8 @@ class GraphApp:
         self.limits = limits
         self.failure_rate = failure_rate
         self.failure_kinds = tuple(failure_kinds)
+        #: False: event ids in the EWS alphabet (`/`, `+`), to test that clients encode them in paths.
+        self.url_safe_ids = url_safe_ids
         self.stats = GraphStats()
         #: The latest requests served (the last 10,000), oldest first.
         self.requests: deque[RecordedRequest] = deque(maxlen=10_000)
@@ -359,10 +367,13 @@ class GraphApp:
         if route.operation == "create":
             return self._create(call)
         assert route.event_id is not None
-        occurrence = instances.split_occurrence_id(route.event_id)
+        event_id = ids.inner(route.mailbox, route.event_id)
+        if event_id is None:
+            raise _not_found()
+        occurrence = instances.split_occurrence_id(event_id)
         if occurrence is not None:
             return self._occurrence_operation(call, *occurrence)
-        item = self._find(route.mailbox, route.event_id)
+        item = self._find(route.mailbox, event_id)
         if route.operation == "get":
             return self._json(200, self._render_by_id(item, call), call, etag=item.change_key)
         if route.operation == "instances":
@@ -397,7 +408,7 @@ class GraphApp:
                 applied.append(f'outlook.body-content-type="{wanted}"')
         select = evaluate_select(query["$select"], events.EVENT_PROPERTIES) if "$select" in query else None
         expansion = parse_expand(query["$expand"]) if "$expand" in query else None
-        return render.View(zone_label, zone, body_text, select, expansion), applied
+        return render.View(zone_label, zone, body_text, select, expansion, self.url_safe_ids), applied
 
     def _list(self, call: _Call) -> Response:
         _refuse_options(call.query, {"$filter", "$expand", "$select", "$top", "$skip", "$count"})
@@ -581,7 +592,8 @@ class GraphApp:
 
     @staticmethod
     def _public_id(item: StoredItem, *, immutable: bool) -> str:
-        """The id a client sees: the immutable id, or the default id, which changes on a move."""
+        """The inner id of what a client sees (`ids.rest` makes it the REST id): the immutable id,
+        or the default id, which changes on a move."""
         if immutable:
             return item.item_id
         folder = b"\x01" if item.state == "active" else b"\x02"
@@ -615,7 +627,8 @@ class GraphApp:
         expanded = expansion is not None and expansion.exception_occurrences
         extra: dict[str, Any] = {}
         if master and "cancelledoccurrences" in select:
-            extra["cancelledOccurrences"] = instances.cancelled_ids(public_id, item.doc)
+            rest_id = ids.rest(item.mailbox, public_id, url_safe=self.url_safe_ids)
+            extra["cancelledOccurrences"] = instances.cancelled_ids(rest_id, item.doc)
         if master and "exceptionoccurrences" in select and expanded:
             extra["exceptionOccurrences"] = self._exception_occurrences(item, public_id, call.view)
         return render.event_json(item, public_id, call.view, extra=extra)

@@ -11,6 +11,7 @@ start's date.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from tzlocal.windows_tz import win_tz
 
 from reconciler.emulator import zones
+from reconciler.emulator.graph import teams
 from reconciler.emulator.graph.odata import ODataError, canonical_property_id
 from reconciler.emulator.store import DEFAULT_DOCUMENT
 
@@ -137,6 +139,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "type": "ro",
         "seriesMasterId": "ro",
         "originalStart": "ro",
+        "occurrenceId": "ro",
         "originalStartTimeZone": "ro",
         "originalEndTimeZone": "ro",
         "bodyPreview": "ro",
@@ -365,6 +368,7 @@ def read_event(body: Any, old: Mapping[str, Any] | None) -> EventWrite:
         changes["categories"] = list(event["categories"] or [])
     if changes.get("is_online_meeting") and "online_meeting_provider" not in changes:
         changes["online_meeting_provider"] = base.get("online_meeting_provider") or "teamsForBusiness"
+    _make_online(changes, base)
     extended = {}
     for prop in event.get("singleValueExtendedProperties") or []:
         if not isinstance(prop.get("id"), str) or not isinstance(prop.get("value"), str):
@@ -375,6 +379,18 @@ def read_event(body: Any, old: Mapping[str, Any] | None) -> EventWrite:
         if "start" not in changes:
             raise ODataError(400, "ErrorInvalidRequest", "The event must have a start and an end time.")
     return EventWrite(changes, extended, event.get("transactionId"), present)
+
+
+def _make_online(changes: dict[str, Any], base: Mapping[str, Any]) -> None:
+    """An event that becomes a Teams meeting gets its join information and the join block in its
+    body, once (see `teams`)."""
+    online = changes.get("is_online_meeting", base.get("is_online_meeting"))
+    provider = changes.get("online_meeting_provider", base.get("online_meeting_provider"))
+    if not online or provider != "teamsForBusiness" or base.get("online_meeting"):
+        return
+    meeting = teams.new_meeting(str(uuid.uuid4()))
+    changes["online_meeting"] = meeting
+    changes["body"] = teams.with_join_block(changes.get("body", base.get("body")), meeting)
 
 
 def _read_times(event: Mapping[str, Any], base: Mapping[str, Any], changes: dict[str, Any], *, creating: bool) -> None:
@@ -404,6 +420,9 @@ def _read_times(event: Mapping[str, Any], base: Mapping[str, Any], changes: dict
             "An all-day event must start and end at midnight and its duration must be at least 24 hours.",
         )
     changes.update(start=_iso(start), end=_iso(end), timezone=zone, is_all_day=all_day)
+    if "start" in event:
+        # Exchange answers with the zone's name as the client wrote it, an IANA name included.
+        changes["timezone_name"] = event["start"]["timeZone"]
 
 
 def _read_attendees(attendees: list[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -7,9 +7,16 @@ documents unless text was preferred, recurrence with Graph's default fills (`mon
 extended properties only when expanded.
 
 An occurrence or exception of a series renders from its own document (`series.Occurrence.doc`)
-with `type`, `seriesMasterId`, `originalStart`, no recurrence, an `iCalUId` of its own (the
+with `type`, `seriesMasterId`, `originalStart` (only when `$select`ed: the captured default
+calendarView answer has none), no recurrence, an `iCalUId` of its own (the
 master's global object id with the original date in it, as Outlook makes them) and the master's
-change key (instances share one etag, reference/graph.md A.5).
+change key (instances share one etag, reference/graph.md A.5), `occurrenceId` (`OID.<master
+id>.<original date>`, null on singles and masters) and `transactionId: null`.
+
+`transactionId` and `occurrenceId` are on every event, null when unset (the captured calendarView
+answers in tests/wire/real/graph carry both); `originalStartTimeZone` keeps the zone name the
+client wrote when it still names the stored zone, an IANA name included; an online meeting carries
+its join details in `onlineMeeting` (see `teams`).
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.emulator import series
-from reconciler.emulator.graph.events import convert, windows_name
+from reconciler.emulator.graph import ids, teams
+from reconciler.emulator.graph.events import accepted_zone, convert, windows_name
 from reconciler.emulator.graph.instances import original_start_utc
-from reconciler.emulator.graph.odata import Expansion, canonical_property_id
+from reconciler.emulator.graph.odata import Expansion, ODataError, canonical_property_id
 from reconciler.emulator.store import StoredItem
 
 _NEVER = "0001-01-01T00:00:00Z"
@@ -40,6 +49,8 @@ class View:
     body_text: bool = False
     select: frozenset[str] | None = None
     expansion: Expansion | None = None
+    #: Ids in URL-safe base64 (Graph's REST ids); False: in the EWS alphabet (see `ids.rest`).
+    url_safe_ids: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,8 +147,10 @@ def event_json(
     """An item, or one `instance` of it, as Graph renders it for `view` (all default properties
     unless `$select`ed). `extra` holds properties only some requests return (`cancelledOccurrences`,
     `exceptionOccurrences`); they are added before `$select` applies."""
+    public_id = ids.rest(item.mailbox, public_id, url_safe=view.url_safe_ids)
+    master_id = ids.rest(item.mailbox, instance.master_id, url_safe=view.url_safe_ids) if instance else None
     doc = instance.occurrence.doc if instance is not None else item.doc
-    zone_name = windows_name(doc.get("timezone", "UTC"))
+    zone_name = zone_label(doc)
     body = doc.get("body") or {"type": "text", "content": ""}
     content_type, content = ("text", plain_text(body)) if view.body_text else ("html", html_document(body))
     preview = " ".join(_TAG.sub(" ", html.unescape(_HEAD.sub("", html_document(body)))).split())[:255]
@@ -151,7 +164,7 @@ def event_json(
         "lastModifiedDateTime": _timestamp(item.modified_at),
         "changeKey": item.change_key,
         "categories": list(doc.get("categories") or []),
-        "transactionId": doc.get("transaction_id"),
+        "transactionId": doc.get("transaction_id") if instance is None else None,
         "originalStartTimeZone": zone_name,
         "originalEndTimeZone": zone_name,
         "iCalUId": _occurrence_uid(item.uid, instance.occurrence.original_start if instance else None),
@@ -167,10 +180,12 @@ def event_json(
         "isCancelled": item.state == "cancelled",
         "isOrganizer": True,
         "responseRequested": bool(doc.get("response_requested", True)),
-        "seriesMasterId": instance.master_id if instance is not None else None,
+        "seriesMasterId": master_id,
         "showAs": doc.get("show_as", "busy"),
         "type": _event_type(instance, recurrence),
-        "webLink": f"{web_base}/owa/?itemid={public_id}&exvsurl=1&path=/calendar/item",
+        # OWA links carry the EWS form of the id, percent-encoded (as in the captured answers).
+        "webLink": f"{web_base}/owa/?itemid={quote(public_id.replace('-', '/').replace('_', '+'), safe='')}"
+        "&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None,
         "isOnlineMeeting": online,
         "onlineMeetingProvider": doc.get("online_meeting_provider", "teamsForBusiness" if online else "unknown"),
@@ -210,12 +225,14 @@ def event_json(
             for a in doc.get("attendees", [])
         ],
         "organizer": {"emailAddress": {"name": item.mailbox, "address": item.mailbox}},
-        "onlineMeeting": {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{item.uid[-32:]}"} if online else None,
+        "onlineMeeting": _online_meeting(doc, item) if online else None,
+        "occurrenceId": None,
     }
-    if event["transactionId"] is None or instance is not None:
-        del event["transactionId"]
     if instance is not None:
-        event["originalStart"] = original_start_utc(instance.occurrence, doc)
+        event["occurrenceId"] = f"OID.{master_id}.{instance.occurrence.original.isoformat()}"
+        if view.select is not None and "originalstart" in view.select:
+            # Only when selected: the captured calendarView answers without $select have none.
+            event["originalStart"] = original_start_utc(instance.occurrence, doc)
     event.update(extra or {})
     if view.select is not None:
         event = {k: v for k, v in event.items() if k in ("@odata.etag", "id") or k.lower() in view.select}
@@ -228,6 +245,29 @@ def event_json(
         for name in view.expansion.empty:
             event[name] = []
     return event
+
+
+def zone_label(doc: Mapping[str, Any]) -> str:
+    """`originalStartTimeZone`: the zone as the client named it when it still names the stored zone
+    (Exchange keeps an IANA name it was given, tests/wire/real/graph/outlook-rest-v2-event-iana-zone.json),
+    otherwise the stored zone's Windows name."""
+    zone = str(doc.get("timezone", "UTC"))
+    named = doc.get("timezone_name")
+    if isinstance(named, str):
+        try:
+            if accepted_zone(named) == zone:
+                return named
+        except ODataError:
+            pass  # a name no longer accepted: the stored zone's Windows name
+    return windows_name(zone)
+
+
+def _online_meeting(doc: Mapping[str, Any], item: StoredItem) -> dict[str, Any]:
+    meeting = doc.get("online_meeting")
+    if isinstance(meeting, Mapping):
+        return teams.online_meeting_json(meeting)
+    # Made online through another protocol: a join URL of its own, nothing more [INFER].
+    return {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{item.uid[-32:]}"}
 
 
 def _event_type(instance: Instance | None, recurrence: Any) -> str:

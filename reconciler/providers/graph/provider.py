@@ -14,6 +14,8 @@ How it keeps the contract (providers/base.py) on Graph (reference/graph.md):
   marker up with `find` (one filtered GET) before trying again. A new series then gets its skips
   and overrides as occurrence writes (below) and is read back with one GET.
 * Updating: a sparse PATCH with only the Graph properties of the changed fields and `If-Match`.
+  A new body for an online meeting is written after one GET of the current body, keeping the Teams
+  join block Exchange appended to it (`ownership.keep_join_block`).
   When only attendee lists changed (and the meeting id stays), the body holds only `attendees`, the
   one PATCH Exchange answers by mailing just the attendees added or removed; the last-applied record
   is then left as it was (writing it would mail everyone). Otherwise the record (and, for a move,
@@ -381,6 +383,10 @@ class GraphProvider:
         properties of `names` and the record. With `confirm`, a lost answer is checked by reading
         the master: a write it shows is taken as done, so the occurrence writes can follow."""
         body = wire.event_properties(request.fields, wire.graph_properties(names, request.fields))
+        if "body" in body and request.fields.get("online_meeting"):
+            # Exchange appended a Teams join block to the body; writing ours alone would drop it.
+            current = await self._get(request.organizer, request.item_id, f"reading {request.meeting_id}'s body")
+            body["body"] = wire.body_keeping_join_block(body["body"], current)
         if not attendees_only:
             body["singleValueExtendedProperties"] = wire.ownership_properties(
                 request.namespace, request.meeting_id, request.fields
@@ -463,6 +469,8 @@ class GraphProvider:
                 " (cancelled outside git?); plan again."
             )
         body = wire.occurrence_body(target.fields, edit.values)
+        if "body" in body and target.fields.get("online_meeting"):
+            body["body"] = wire.body_keeping_join_block(body["body"], found)  # the lookup read its body
         if_match = wire.etag(key or wire.change_key(found))
         try:
             event: dict[str, Any] = await self._call(

@@ -21,9 +21,16 @@ from zoneinfo import ZoneInfo
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
 from reconciler.occurrences import observe_overrides
-from reconciler.ownership import body_fingerprint, decode_record, marker_properties, render_body, resolve_observed
+from reconciler.ownership import (
+    body_fingerprint,
+    decode_record,
+    keep_join_block,
+    marker_properties,
+    render_body,
+    resolve_observed,
+)
 from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
-from reconciler.timezones import to_iana, to_windows
+from reconciler.timezones import is_valid_iana, is_windows_zone, to_iana, to_windows
 
 NAMESPACE_PROPERTY = extended_property_id(PROP_NAMESPACE)
 MEETING_ID_PROPERTY = extended_property_id(PROP_MEETING_ID)
@@ -112,6 +119,9 @@ def observed_zone(original: str | None, recorded: str | None) -> str:
         if recorded is not None and (original is None or recorded in _UTC_NAMES):
             return recorded
         return "UTC"
+    if is_valid_iana(original) and not is_windows_zone(original):
+        # Exchange kept the IANA name a client wrote (tests/wire/real/graph): it is exact.
+        return original
     try:
         if recorded is not None and windows_zone(recorded) == to_windows(original):
             return recorded
@@ -240,6 +250,14 @@ def _attendees(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
         for key, kind in _ATTENDEE_KEYS
         for address in fields.get(key, [])
     ]
+
+
+def body_keeping_join_block(body: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, str]:
+    """The `body` property to write over the event `current`: ours, with the Teams join block of
+    the current body (if any) carried over."""
+    server_body = str((current.get("body") or {}).get("content") or "")
+    content_type, content = keep_join_block(str(body["contentType"]), str(body["content"]), server_body)
+    return {"contentType": content_type, "content": content}
 
 
 def occurrence_body(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -373,13 +391,23 @@ def is_series_master(event: Mapping[str, Any]) -> bool:
     return _enum(event.get("type")) == "seriesMaster" or bool(event.get("recurrence"))
 
 
-def _people(event: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Attendee addresses (lower-cased, sorted) by canonical list: required, optional, rooms."""
+def _address(recipient: Any) -> str:
+    return str(((recipient or {}).get("emailAddress") or {}).get("address") or "").lower()
+
+
+def _people(event: Mapping[str, Any], organizer: str = "") -> dict[str, list[str]]:
+    """Attendee addresses (lower-cased, sorted) by canonical list: required, optional, rooms.
+
+    Exchange may list the organizer among the attendees (the captured answers in
+    tests/wire/real/graph show it in the organizer's copy and in an attendee's); the organizer is
+    not an attendee of their own meeting, so that entry is left out.
+    """
     attendees: dict[str, set[str]] = {key: set() for key, _ in _ATTENDEE_KEYS}
     by_type = {kind: key for key, kind in _ATTENDEE_KEYS}
+    organizers = {organizer.lower(), _address(event.get("organizer"))} - {""}
     for attendee in event.get("attendees") or []:
-        address = ((attendee.get("emailAddress") or {}).get("address") or "").lower()
-        if address:
+        address = _address(attendee)
+        if address and address not in organizers:
             attendees[by_type.get(_enum(attendee.get("type")), "required")].add(address)
     return {key: sorted(values) for key, values in attendees.items()}
 
@@ -395,7 +423,12 @@ def _instant(value: str) -> datetime:
 
 
 def original_date(event: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
-    """The original date (YYYY-MM-DD, in the series' zone) of an occurrence or exception."""
+    """The original date (YYYY-MM-DD, in the series' zone) of an occurrence or exception: from
+    `originalStart`, or, when the answer lacks it (an expanded `exceptionOccurrences` entry may
+    carry only `occurrenceId`, as in the event-get documentation sample), from the date that ends
+    `occurrenceId` (`OID.<master id>.<YYYY-MM-DD>`, the same form as `cancelledOccurrences`)."""
+    if not event.get("originalStart"):
+        return _oid_date(event["occurrenceId"])
     text = str(event["originalStart"])
     if all_day:
         return text[:10]  # all-day occurrences float: the date as written
@@ -440,9 +473,14 @@ def holds(event: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
     return _people(event) == _people(body)
 
 
+def _oid_date(oid: Any) -> str:
+    return date.fromisoformat(str(oid).rsplit(".", 1)[-1]).isoformat()
+
+
 def cancelled_dates(event: Mapping[str, Any]) -> list[str]:
-    """The original dates of a master's `cancelledOccurrences` (`OID.<master id>.<YYYY-MM-DD>`), sorted."""
-    return sorted(date.fromisoformat(str(oid).rsplit(".", 1)[-1]).isoformat() for oid in event["cancelledOccurrences"])
+    """The original dates of a master's `cancelledOccurrences` (`OID.<master id>.<YYYY-MM-DD>`),
+    sorted; none when the answer leaves the property out (as Graph's lists do)."""
+    return sorted(_oid_date(oid) for oid in event.get("cancelledOccurrences") or [])
 
 
 def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
@@ -466,7 +504,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "recurrence": from_patterned(_recurrence(recurrence), start) if recurrence else None,
         "skip": cancelled_dates(event) if recurrence else [],
         "overrides": [],
-        **_people(event),
+        **_people(event, organizer),
         "location": ((event.get("location") or {}).get("displayName")) or "",
         "online_meeting": bool(event.get("isOnlineMeeting")),
         "reminder_minutes": event.get("reminderMinutesBeforeStart") if reminder_on or reminder_on is None else None,
@@ -481,7 +519,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     if recurrence:
         exceptions = {
             original_date(e, zone, all_day=all_day): occurrence_values(e, zone, all_day=all_day)
-            for e in event["exceptionOccurrences"]
+            for e in event.get("exceptionOccurrences") or []
         }
         fields["overrides"] = observe_overrides(fields, exceptions, last_applied)
     starts, ends = span_utc(fields)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler.emulator.graph import serve_graph
+from reconciler.emulator.graph import ids, serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.graph import GraphProvider
 from tests.contract.backends.harness import Backend, Seen
@@ -48,6 +48,7 @@ def graph_backend(store: MailboxStore) -> Iterator[Backend]:
                 store=store,
                 # The write commits, then the client sees a 504 Gateway Timeout.
                 lose_next_answer=lambda operation: store.inject_fault("graph", operation, "504-after-commit"),
+                store_id=ids.store_id,
                 view=lambda organizer, start, end: calendar_view(server.graph_url, organizer, start, end),
             )
         finally:

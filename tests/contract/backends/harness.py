@@ -29,6 +29,8 @@ class Backend:
     #: and then lose its answer (a timeout or 504 as the client sees it).
     lose_next_answer: Callable[[str], None] | None = None
     view: Callable[[str, datetime, datetime], list[Seen]] | None = None
+    #: The store's id of an item the provider names by `item_id` (Graph shows REST ids of its own).
+    store_id: Callable[[str], str] = lambda item_id: item_id
 
 
 #: One meeting or occurrence in a calendar view: (start UTC, end UTC, subject).
