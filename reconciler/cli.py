@@ -528,7 +528,7 @@ def apply(
 
     from reconciler.locking import LockSettings, apply_lock
     from reconciler.providers.factory import open_provider
-    from reconciler.reconcile import ApplyReport, apply_plan, organizers_to_scan
+    from reconciler.reconcile import ApplyReport, apply_plan, organizers_to_scan, remember_state
 
     with _user_errors():
         saved: Plan | None = None
@@ -539,7 +539,9 @@ def apply(
         provider = open_provider(config)
         try:
             if planfile is None:
-                organizers = organizers_to_scan(loaded.meetings, provider, config.listed_organizers)
+                organizers = organizers_to_scan(
+                    loaded.meetings, provider, config.listed_organizers, namespace=config.namespace
+                )
             else:
                 saved = _read_saved_plan(planfile, config, provider)
                 organizers = sorted({c.organizer for c in saved.changes})
@@ -579,6 +581,7 @@ def apply(
                     # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
                     _confirm(auto_approve or planfile is not None)
                     outcomes = apply_plan(result, provider, on_progress=_progress, guard=lock.renew_if_due).outcomes
+                remember_state(lock, provider, config.namespace, result)
         finally:
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
@@ -619,7 +622,9 @@ def unlock(
             if organizer is not None:
                 organizers = [organizer.lower()]
             else:
-                organizers = organizers_to_scan(meetings, provider, config.listed_organizers)
+                organizers = organizers_to_scan(
+                    meetings, provider, config.listed_organizers, namespace=config.namespace
+                )
             for mailbox in organizers:
                 removed = clear_lock(provider, config.namespace, mailbox)
                 for record in removed:

@@ -127,6 +127,8 @@ class ApplyLock:
         self._clock, self._sleep, self._settings = clock, sleep, settings
         self._monotonic, self._jitter = monotonic, jitter
         self.held: dict[str, HeldLock] = {}
+        #: What `remember` recorded, written with the release: meeting ids by mailbox, organizers.
+        self._memory: tuple[dict[str, frozenset[str]], tuple[str, ...]] | None = None
 
     # -- acquire ---------------------------------------------------------------------------------
 
@@ -303,16 +305,22 @@ class ApplyLock:
                 )
         return None
 
+    def remember(self, meetings: dict[str, frozenset[str]], organizers: Sequence[str]) -> None:
+        """Record with the release what the apply left: the namespace's meeting ids in each held
+        mailbox (as read after the writes) and every mailbox the namespace uses."""
+        self._memory = (meetings, tuple(organizers))
+
     def release(self) -> None:
-        """Write every held record free again (other keys kept). A lock taken over or cleared
-        meanwhile is left alone: nothing of ours is on it."""
+        """Write every held record free again (other keys kept), with what `remember` recorded. A
+        lock taken over or cleared meanwhile is left alone: nothing of ours is on it."""
         for organizer in sorted(self.held, reverse=True):
             held = self.held.pop(organizer)
             for _ in range(3):
+                record = held.record.released()
+                if self._memory is not None and organizer in self._memory[0]:
+                    record = record.remembering(self._memory[0][organizer], self._memory[1])
                 try:
-                    self._port.write_namespace_state(
-                        organizer, held.item_id, held.change_key, encode(held.record.released())
-                    )
+                    self._port.write_namespace_state(organizer, held.item_id, held.change_key, encode(record))
                     break
                 except _UNDECIDED:
                     current = self._current(organizer, held)
@@ -340,6 +348,18 @@ def apply_lock(
         yield lock
     finally:
         lock.release()
+
+
+def recorded(port: NamespaceItems, namespace: str, organizer: str) -> LockRecord | None:
+    """What the namespace item of `organizer` says (the survivor's record), for planning; None
+    when there is none yet or it cannot be read (then nothing is known, which is never an error)."""
+    items = port.list_namespace_items(organizer, namespace)
+    if not items:
+        return None
+    try:
+        return decode(survivor(items).state)
+    except LockRecordError:
+        return None
 
 
 def unlock(port: NamespaceItems, namespace: str, organizer: str) -> list[LockRecord]:

@@ -1,10 +1,12 @@
 """The state record of a namespace item, and which namespace item counts (pure).
 
 One calendar item per (namespace, mailbox), the *namespace item*, carries this record as JSON in
-its PROP_STATE property. Today it holds the apply lock: who holds it (`Holder`), since when and
-until when. Later versions add more keys to the same record (an inventory of managed meeting ids,
-the namespace's organizers): every key this version does not know is kept in `extra` and written
-back unchanged, so an older writer never drops what a newer one recorded.
+its PROP_STATE property. It holds the apply lock (who holds it, `Holder`, since when and until
+when) and what the last apply left behind: the ids of the namespace's meetings in this mailbox
+(`meetings`, so a plan can tell a meeting cancelled in Outlook from one never created) and every
+mailbox the namespace writes to (`organizers`, so a mailbox whose last file and configuration
+entry were both removed is still found). Every key this version does not know is kept in `extra`
+and written back unchanged, so an older writer never drops what a newer one recorded.
 
 Wire format, version 1::
 
@@ -13,6 +15,8 @@ Wire format, version 1::
                 "token": "<uuid of this acquisition>"} | null,
      "since": "2026-12-01T10:00:00Z" | null,
      "expires": "2026-12-01T10:10:00Z" | null,
+     "meetings": ["team/sync", ...]   (absent until an apply recorded them),
+     "organizers": ["lead@contoso.com", ...],
      ...keys of later versions...}
 """
 
@@ -27,7 +31,7 @@ from typing import Any
 from reconciler.providers.base import NamespaceItem
 
 FORMAT_VERSION = 1
-_KNOWN_KEYS = frozenset({"version", "holder", "since", "expires"})
+_KNOWN_KEYS = frozenset({"version", "holder", "since", "expires", "meetings", "organizers"})
 
 
 class LockRecordError(ValueError):
@@ -56,6 +60,10 @@ class LockRecord:
     holder: Holder | None = None
     since: datetime | None = None
     expires: datetime | None = None
+    #: The namespace's meeting ids in this mailbox after the last apply; None: never recorded.
+    meetings: frozenset[str] | None = None
+    #: Every mailbox the namespace wrote to at the last apply.
+    organizers: tuple[str, ...] = ()
     #: Keys of later versions, preserved on every write.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -74,6 +82,9 @@ class LockRecord:
 
     def released(self) -> LockRecord:
         return replace(self, holder=None, since=None, expires=None)
+
+    def remembering(self, meetings: frozenset[str], organizers: Sequence[str]) -> LockRecord:
+        return replace(self, meetings=meetings, organizers=tuple(sorted(set(organizers))))
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -106,7 +117,10 @@ def encode(record: LockRecord) -> str:
         ),
         "since": _instant(record.since),
         "expires": _instant(record.expires),
+        "organizers": list(record.organizers),
     }
+    if record.meetings is not None:
+        document["meetings"] = sorted(record.meetings)
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -129,7 +143,15 @@ def decode(text: str) -> LockRecord:
             else None
         )
         extra = {key: value for key, value in document.items() if key not in _KNOWN_KEYS}
-        return LockRecord(holder, _parse_instant(document.get("since")), _parse_instant(document.get("expires")), extra)
+        meetings = document.get("meetings")
+        return LockRecord(
+            holder,
+            _parse_instant(document.get("since")),
+            _parse_instant(document.get("expires")),
+            frozenset(str(m) for m in meetings) if isinstance(meetings, list) else None,
+            tuple(str(o) for o in document.get("organizers") or ()),
+            extra,
+        )
     except LockRecordError:
         raise
     except (ValueError, KeyError, TypeError) as error:

@@ -100,6 +100,9 @@ class Change:
     late: bool = False
     #: For an adoption: the namespace the item's marker names today.
     previous_namespace: str | None = None
+    #: A create of a meeting the last apply left in the calendar: it was cancelled or deleted
+    #: outside git (in Outlook) since, so its attendees are invited again.
+    recreated: bool = False
 
     @property
     def changed_names(self) -> frozenset[str]:
@@ -154,6 +157,7 @@ class _Builder:
     unchanged: int = 0
     late: list[str] = field(default_factory=list)
     drift_kept: list[str] = field(default_factory=list)
+    recorded: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _where(meeting: Meeting) -> str | None:
@@ -173,13 +177,16 @@ def build_plan(
     allow_late: bool = False,
     unavailable: Mapping[str, str] | None = None,
     previous: Mapping[str, Sequence[ObservedMeeting]] | None = None,
+    recorded: Mapping[str, frozenset[str]] | None = None,
 ) -> Plan:
     """Compare desired meetings with the managed items observed; see the module docstring.
 
     `unavailable` maps each mailbox that could not be read to the reason; `previous` holds the
-    items found under each of `previous_namespaces` (namespace -> items), which may be adopted.
+    items found under each of `previous_namespaces` (namespace -> items), which may be adopted;
+    `recorded` holds, by mailbox, the meeting ids the last apply left there (from the mailbox's
+    namespace item), so a meeting missing now was removed outside git.
     """
-    b = _Builder(now, policy, capabilities)
+    b = _Builder(now, policy, capabilities, recorded=recorded or {})
     unreadable = {mailbox.lower(): reason for mailbox, reason in (unavailable or {}).items()}
     held = [m for m in desired if m.organizer in unreadable]
     planned = [m for m in desired if m.organizer not in unreadable]
@@ -334,21 +341,7 @@ def _plan_meeting(
         _release(meeting, item, b, previous_namespace)
         return
     if item is None:
-        if has_ended(desired, b.now):
-            b.warnings.append(f"{meeting.id}: the meeting already ended; it is not created.")
-            b.unchanged += 1
-            return
-        b.changes.append(
-            Change(
-                Action.CREATE,
-                **common,
-                fields=diff_fields(None, desired),
-                desired=desired,
-                notifications=notify.for_create(desired),
-                effects=series_effects(None, desired, (), creation_edits(desired), b.now),
-                warnings=tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now)),
-            )
-        )
+        _plan_create(meeting, desired, common, b)
         return
     if item.organizer != meeting.organizer:
         b.errors.append(
@@ -431,6 +424,44 @@ def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previo
                 _marker_sentence("removes our marker; the meeting stays in every calendar, no longer managed", b),
                 "After this apply the meeting file can be deleted without cancelling the meeting.",
             ),
+        )
+    )
+
+
+def _plan_create(meeting: Meeting, desired: Mapping[str, Any], common: Mapping[str, Any], b: _Builder) -> None:
+    """A meeting without an item: created, unless it already ended; a meeting the last apply left
+    in this mailbox (`b.recorded`) was removed outside git, and the plan says so."""
+    if has_ended(desired, b.now):
+        b.warnings.append(f"{meeting.id}: the meeting already ended; it is not created.")
+        b.unchanged += 1
+        return
+    known = b.recorded.get(meeting.organizer, frozenset())
+    recreated = any(i in known for i in (meeting.id, *meeting.moved_from))
+    if recreated and b.policy.drift == "warn":
+        b.drift_kept.append(meeting.id)
+        b.warnings.append(
+            f"{meeting.id}: the meeting was cancelled or deleted outside git after the last apply; left as is"
+            " (policy.drift: warn)."
+        )
+        b.unchanged += 1
+        return
+    warnings = tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
+    if recreated:
+        warnings = (
+            f"{meeting.id}: the meeting was cancelled or deleted outside git (in Outlook) after the last apply;"
+            " this plan creates it again, so every attendee is invited anew.",
+            *warnings,
+        )
+    b.changes.append(
+        Change(
+            Action.CREATE,
+            **common,
+            fields=diff_fields(None, desired),
+            desired=desired,
+            notifications=notify.for_create(desired),
+            effects=series_effects(None, desired, (), creation_edits(desired), b.now),
+            warnings=warnings,
+            recreated=recreated,
         )
     )
 

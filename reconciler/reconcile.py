@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
+from reconciler.locking import ApplyLock, recorded
+from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan
@@ -25,12 +28,68 @@ from reconciler.providers.base import CancelRequest, CreateRequest, Provider, Re
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
 
+T = TypeVar("T")
 
-def organizers_to_scan(meetings: Iterable[Meeting], provider: Provider, extra: Iterable[str | None] = ()) -> list[str]:
-    """Every mailbox that may hold our meetings: organizers in files and configuration, plus those
-    the backend can enumerate (so a deleted file's meeting is still found)."""
+
+def organizers_to_scan(
+    meetings: Iterable[Meeting], provider: Provider, extra: Iterable[str | None] = (), *, namespace: str | None = None
+) -> list[str]:
+    """Every mailbox that may hold our meetings: organizers in files and configuration, those the
+    backend can enumerate, and (given `namespace`) every mailbox the namespace items of those
+    mailboxes record, followed until no new one appears, so a mailbox whose last file and whose
+    `organizers:` entry were removed together is still found and its meetings cancelled."""
     names = {m.organizer for m in meetings} | {e.lower() for e in extra if e} | provider.known_organizers()
-    return sorted(names)
+    if namespace is None:
+        return sorted(names)
+    return sorted(_registered(provider, namespace, names))
+
+
+def _registered(provider: Provider, namespace: str, names: set[str]) -> dict[str, LockRecord | None]:
+    """`names` and every mailbox their namespace items record (transitively), each with its record
+    (None: none, or unreadable)."""
+    records: dict[str, LockRecord | None] = {}
+    new = sorted(names)
+    while new:
+        read = _records(provider, namespace, new)
+        records |= {organizer: read.get(organizer) for organizer in new}
+        new = sorted({o for record in read.values() for o in record.organizers} - records.keys())
+    return records
+
+
+def _each(organizers: Sequence[str], read: Callable[[str], T]) -> list[T]:
+    """`read` of every organizer, in parallel (each provider keeps its own per-mailbox limit)."""
+    if len(organizers) <= 1:
+        return [read(organizer) for organizer in organizers]
+    with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
+        return list(pool.map(read, organizers))
+
+
+def _records(provider: Provider, namespace: str, organizers: Sequence[str]) -> dict[str, LockRecord]:
+    """The namespace item's record of each mailbox that has one and can be read."""
+
+    def one(organizer: str) -> LockRecord | None:
+        try:
+            return recorded(provider, namespace, organizer)
+        except MailboxUnavailableError:
+            return None  # observe reports the mailbox
+
+    found = zip(organizers, _each(organizers, one), strict=True)
+    return {organizer: record for organizer, record in found if record is not None}
+
+
+def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Plan) -> None:
+    """Have `lock` record, when it is released, what the apply left in each locked mailbox (the
+    namespace's meeting ids, read again after the writes) and which mailboxes the namespace still
+    uses: those holding its meetings, and those that could not be read (unknown is never empty).
+    The next plan then tells a meeting removed in Outlook from one never created, and finds every
+    mailbox even when no file or `organizers:` entry names it any more."""
+    held = sorted(lock.held)
+    seen = observe(provider, held, namespace)
+    ids: dict[str, set[str]] = {o: set() for o in held if o not in seen.unavailable}
+    for item in seen.items:
+        ids.setdefault(item.organizer, set()).add(item.meeting_id)
+    in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | set(seen.unavailable)
+    lock.remember({o: frozenset(found) for o, found in ids.items()}, sorted(in_use))
 
 
 @dataclass(frozen=True)
@@ -52,11 +111,7 @@ def observe(provider: Provider, organizers: Sequence[str], namespace: str) -> Ob
         except MailboxUnavailableError as error:
             return error
 
-    if len(organizers) <= 1:
-        results = [one(organizer) for organizer in organizers]
-    else:
-        with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
-            results = list(pool.map(one, organizers))
+    results = _each(organizers, one)
     items = tuple(item for r in results if not isinstance(r, MailboxUnavailableError) for item in r)
     unavailable = {
         organizer: str(r) for organizer, r in zip(organizers, results, strict=True) if isinstance(r, Exception)
@@ -82,7 +137,12 @@ def make_plan(
     Items of `previous_namespaces` are read too, so the planner can adopt them instead of
     duplicating them."""
     if organizers is None:
-        organizers = organizers_to_scan(meetings, provider, extra_organizers)
+        names = set(organizers_to_scan(meetings, provider, extra_organizers))
+        found = _registered(provider, namespace, names)
+        organizers = sorted(found)
+        records = {o: record for o, record in found.items() if record is not None}
+    else:  # an apply: read again under the lock it has just taken
+        records = _records(provider, namespace, organizers)
     observed = observe(provider, organizers, namespace)
     readable = [o for o in organizers if o not in observed.unavailable]
     previous = {ns: observe(provider, readable, ns) for ns in previous_namespaces if ns != namespace}
@@ -102,6 +162,7 @@ def make_plan(
         allow_late=allow_late,
         unavailable=unavailable,
         previous={ns: earlier.items for ns, earlier in previous.items()},
+        recorded={o: record.meetings for o, record in records.items() if record.meetings is not None},
     )
 
 

@@ -119,7 +119,7 @@ def _header(change: Change, color: bool) -> str:
         moved = f" (adopted from namespace {visible(repr(change.previous_namespace))})"
     elif change.action is Action.RELEASE:
         moved = " (released)"
-    late = " [LATE]" if change.late else ""
+    late = (" (cancelled outside git)" if change.recreated else "") + (" [LATE]" if change.late else "")
     where = f"  {visible(change.source)}" if change.source else ""
     return (
         f"  {symbol} {visible(change.meeting_id)}{moved}{late}  [{visible(change.organizer)}]"

@@ -34,8 +34,11 @@ def summary(plan: Plan) -> dict[str, Any]:
 
 
 def _change(change: Change) -> dict[str, Any]:
-    # `late` and `previous_namespace` appear only when set, so plans without them read as before.
+    # `late`, `recreated` and `previous_namespace` appear only when set, so plans without them
+    # read as before.
     extra: dict[str, Any] = {"late": True} if change.late else {}
+    if change.recreated:
+        extra["recreated"] = True
     if change.previous_namespace is not None:
         extra["previous_namespace"] = change.previous_namespace
     return {
@@ -118,6 +121,7 @@ def from_document(document: Mapping[str, Any]) -> Plan:
                 ),
                 desired=c["desired"],
                 late=bool(c.get("late", False)),
+                recreated=bool(c.get("recreated", False)),
                 previous_namespace=c.get("previous_namespace"),
             )
             for c in document["changes"]

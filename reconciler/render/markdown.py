@@ -207,6 +207,8 @@ def _summary_line(change: Change) -> str:
     moved = f" (moved from {_code(change.previous_id)})" if change.action is Action.MOVE and change.previous_id else ""
     if change.action is Action.ADOPT and change.previous_namespace:
         moved = f" (from namespace {_code(change.previous_namespace)})"
+    if change.recreated:
+        moved += " · <b>cancelled outside git</b>"
     if change.late:
         moved += " · <b>late</b>"
     subject = escape(_shorten(change.subject, 120), newlines=" ") if change.subject else "<i>no subject</i>"

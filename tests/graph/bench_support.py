@@ -4,8 +4,9 @@
 third of them; 0 for singles only) into one mailbox of a fresh store, serves it with the Graph
 emulator on loopback, and plans the same N meetings through GraphProvider (real msgraph-sdk over
 HTTP). The plan must be all no-ops; the figures are the HTTP requests the plan made, the time it
-took, and the target `1 + ceil(N / page size) + S`: the listing's pages, and one read by id per
-series master S (the only read that returns a series' cancelled and changed occurrences).
+took, and the target `1 + ceil(N / page size) + S`: the mailbox's namespace item (what the last
+apply recorded there), the listing's pages, and one read by id per series master S (the only read
+that returns a series' cancelled and changed occurrences).
 """
 
 from __future__ import annotations

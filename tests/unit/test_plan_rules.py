@@ -666,3 +666,42 @@ def test_a_new_meeting_identical_to_an_unclaimed_item_of_a_previous_namespace_is
     assert any(
         w.startswith("team/sync-2: a meeting with the same organizer, subject and start") for w in result.warnings
     )
+
+
+# -- meetings removed outside git ------------------------------------------------------------------
+
+
+def test_a_meeting_the_last_apply_left_but_now_missing_is_created_again_and_marked_as_removed_outside_git() -> None:
+    result = build_plan(
+        [meeting(), meeting("team/new")],
+        [],
+        now=NOW,
+        policy=PlanPolicy(),
+        capabilities=SILENT,
+        backend="graph",
+        namespace="team",
+        recorded={"lead@contoso.com": frozenset({"team/sync"})},
+    )
+    new, recreated = result.changes  # sorted by id
+    assert (recreated.meeting_id, recreated.action, recreated.recreated) == ("team/sync", Action.CREATE, True)
+    assert "cancelled or deleted outside git" in recreated.warnings[0]
+    assert set(mail(recreated)[MailKind.INVITATION]) == set(EVERYONE)
+    assert (new.meeting_id, new.recreated, new.warnings) == ("team/new", False, ())
+
+
+def test_with_drift_policy_warn_a_meeting_removed_outside_git_is_left_removed_and_reported() -> None:
+    result = build_plan(
+        [meeting()],
+        [],
+        now=NOW,
+        policy=PlanPolicy(drift="warn"),
+        capabilities=SILENT,
+        backend="graph",
+        namespace="team",
+        recorded={"lead@contoso.com": frozenset({"team/sync"})},
+    )
+    assert result.changes == () and result.drift_kept == ("team/sync",)
+    assert result.warnings == (
+        "team/sync: the meeting was cancelled or deleted outside git after the last apply; left as is"
+        " (policy.drift: warn).",
+    )

@@ -267,20 +267,23 @@ class GraphProvider:
 
     def list_namespace_items(self, organizer: str, namespace: str) -> list[NamespaceItem]:
         action = f"reading the apply lock of {namespace} in {organizer}'s calendar"
-        events = self._run(
-            self._pages(
-                organizer,
-                action,
-                lambda: self._client.list_events(
+        try:
+            events = self._run(
+                self._pages(
                     organizer,
-                    filter=lock.list_filter(namespace),
-                    expand=lock.expand(),
-                    select=lock.SELECT,
-                    top=lock.PAGE_SIZE,
-                    prefer=wire.PREFER,
-                ),
+                    action,
+                    lambda: self._client.list_events(
+                        organizer,
+                        filter=lock.list_filter(namespace),
+                        expand=lock.expand(),
+                        select=lock.SELECT,
+                        top=lock.PAGE_SIZE,
+                        prefer=wire.PREFER,
+                    ),
+                )
             )
-        )
+        except AuthError as error:  # a listing: a 403 concerns this mailbox, as for list_managed
+            raise self._denied_mailbox(error, organizer) from error.__cause__
         return [lock.namespace_item(event) for event in events]
 
     def create_namespace_item(self, organizer: str, namespace: str, state: str) -> str:

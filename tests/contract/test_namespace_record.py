@@ -1,0 +1,102 @@
+"""What an apply records in each mailbox's namespace item, and what the next plan learns from it.
+
+Every backend (sandbox, Graph over HTTP, EWS over HTTP): an apply under the lock records the
+namespace's meeting ids and mailboxes; a meeting then cancelled in Outlook is planned as created
+again *because* it was removed outside git (not as a plain new meeting), and a mailbox that no file
+and no configured organizer names any more is still read, so its meetings are cancelled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from reconciler.locking import apply_lock, recorded
+from reconciler.lockstate import Holder
+from reconciler.model import Action, Meeting
+from reconciler.plan import Plan, PlanPolicy
+from reconciler.reconcile import apply_plan, make_plan, organizers_to_scan, remember_state
+from tests.contract.backends.harness import Backend
+from tests.contract.test_contract import NAMESPACE, NOW, announced, last_seq, mail_since
+from tests.factories import ORGANIZER, meeting
+
+OTHER = "office@contoso.com"
+HOLDER = Holder(user="ci", host="runner", pid=1, command="meetings apply", token="contract")
+
+
+def plan(backend: Backend, meetings: list[Meeting], *organizers: str, later: int = 0) -> Plan:
+    """The plan, made `later` minutes after NOW (two applies never plan at the same instant: their
+    creates carry different transaction ids)."""
+    return make_plan(
+        meetings,
+        backend.provider,
+        namespace=NAMESPACE,
+        policy=PlanPolicy(),
+        now=NOW + timedelta(minutes=later),
+        extra_organizers=organizers or [ORGANIZER],
+    )
+
+
+def apply_as_the_cli_does(backend: Backend, planned: Plan, *organizers: str) -> None:
+    """Lock every mailbox scanned, write, record what is left, release (as `meetings apply`)."""
+    scanned = organizers_to_scan([], backend.provider, organizers or [ORGANIZER], namespace=NAMESPACE)
+    scanned = sorted({*scanned, *(c.organizer for c in planned.changes)})
+    with apply_lock(backend.provider, NAMESPACE, scanned, HOLDER, clock=lambda: datetime.now(UTC)) as lock:
+        assert apply_plan(planned, backend.provider, guard=lock.renew_if_due).ok
+        remember_state(lock, backend.provider, NAMESPACE, planned)
+
+
+def test_an_apply_records_the_meetings_it_left_and_the_mailboxes_the_namespace_uses(backend: Backend) -> None:
+    meetings = [meeting(), meeting("team/retro", subject="Retro"), meeting("office/all-hands", organizer=OTHER)]
+    apply_as_the_cli_does(backend, plan(backend, meetings, ORGANIZER, OTHER), ORGANIZER, OTHER)
+    lead = recorded(backend.provider, NAMESPACE, ORGANIZER)
+    office = recorded(backend.provider, NAMESPACE, OTHER)
+    assert lead is not None and office is not None
+    assert (lead.holder, lead.meetings, lead.organizers) == (None, {"team/sync", "team/retro"}, (ORGANIZER, OTHER))
+    assert (office.meetings, office.organizers) == ({"office/all-hands"}, (ORGANIZER, OTHER))
+
+
+def test_a_meeting_cancelled_in_outlook_is_planned_as_removed_outside_git_and_invited_again_once(
+    backend: Backend,
+) -> None:
+    apply_as_the_cli_does(backend, plan(backend, [meeting()]))
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.cancel_item(backend.store_id(item.item_id), comment="Not needed")  # the organizer, in Outlook
+    again = plan(backend, [meeting()], later=5)
+    (change,) = again.changes
+    assert (change.action, change.recreated) == (Action.CREATE, True)
+    assert change.warnings[0] == (
+        "team/sync: the meeting was cancelled or deleted outside git (in Outlook) after the last apply; this plan"
+        " creates it again, so every attendee is invited anew."
+    )
+    seq = last_seq(backend)
+    apply_as_the_cli_does(backend, again)
+    assert mail_since(backend, seq) == announced(again)
+    assert Counter(kind for _, kind, _ in announced(again).elements()) == Counter(invitation=3)
+    assert plan(backend, [meeting()]).changes == ()
+
+
+def test_a_meeting_never_applied_is_a_plain_create(backend: Backend) -> None:
+    apply_as_the_cli_does(backend, plan(backend, [meeting()]))
+    (change,) = plan(backend, [meeting(), meeting("team/new", subject="New")]).changes
+    assert (change.meeting_id, change.action, change.recreated, change.warnings) == (
+        "team/new",
+        Action.CREATE,
+        False,
+        (),
+    )
+
+
+def test_a_mailbox_named_by_no_file_and_no_configured_organizer_is_still_found_and_its_meetings_cancelled(
+    backend: Backend,
+) -> None:
+    meetings = [meeting(), meeting("office/all-hands", organizer=OTHER)]
+    apply_as_the_cli_does(backend, plan(backend, meetings, ORGANIZER, OTHER), ORGANIZER, OTHER)
+    # The office's file and its organizers: entry are removed in the same pull request.
+    gone = plan(backend, [meeting()], ORGANIZER)
+    assert [(c.action, c.meeting_id, c.organizer) for c in gone.changes] == [(Action.CANCEL, "office/all-hands", OTHER)]
+    apply_as_the_cli_does(backend, gone, ORGANIZER)
+    assert plan(backend, [meeting()], ORGANIZER).changes == ()
+    # The office mailbox holds nothing of the namespace any more, so it leaves the record.
+    lead = recorded(backend.provider, NAMESPACE, ORGANIZER)
+    assert lead is not None and lead.organizers == (ORGANIZER,)
