@@ -25,6 +25,10 @@ server-busy        HTTP 500 SOAP fault ErrorServerBusy with BackOffMilliseconds 
 server-busy-message HTTP 200, response message ErrorServerBusy with BackOffMilliseconds
 http-503           HTTP 503 with Retry-After (`retry_after` seconds)
 http-429           HTTP 429 with Retry-After (`retry_after` seconds)
+http-502           HTTP 502 with nginx's default error page, as a reverse proxy sends when Exchange
+                   fails (optional `retry_after`; `commit=True` does the work first)
+http-504           HTTP 504 with nginx's default error page, as a proxy sends when it gives up waiting
+                   (same parameters)
 unauthorized       HTTP 401 with WWW-Authenticate (an expired or revoked token)
 slow               sleep `seconds`, then answer normally
 timeout-after-commit  do the work, then drop the connection (or sleep `seconds` and answer late)
@@ -100,6 +104,21 @@ _SERIES_ONLY = frozenset({"Recurrence", "RequiredAttendees", "OptionalAttendees"
 #: What an UpdateItem on an occurrence keeps on it (the store's exception keys).
 _OCCURRENCE_KEYS = ("start", "end", "subject", "location", "body")
 CALENDAR_VIEW_MAX = timedelta(days=2 * 366)
+
+
+def _nginx_page(title: str) -> bytes:
+    # nginx's built-in error page (src/http/ngx_http_special_response.c), what a reverse proxy in
+    # front of Exchange answers when the upstream fails or times out.
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
+
+
+_PROXY_PAGES = {
+    "http-502": (502, _nginx_page("502 Bad Gateway")),
+    "http-504": (504, _nginx_page("504 Gateway Time-out")),
+}
 
 
 class _Context:
@@ -208,6 +227,8 @@ class EwsApp:
             answer = envelope(handler(operation, _Context(header, request, user)))
         except SoapFault as problem:
             return self._fault(problem)
+        if injected is not None and injected.kind in _PROXY_PAGES:
+            return self._proxy_failure(injected)
         if injected is not None and injected.kind == "timeout-after-commit":
             seconds = injected.params.get("seconds")
             if seconds is None:
@@ -244,6 +265,14 @@ class EwsApp:
         challenges.append(bearer)
         return Response(401, {"WWW-Authenticate": ", ".join(challenges), "Content-Type": "text/plain"}, b"")
 
+    @staticmethod
+    def _proxy_failure(injected: Fault) -> Response:
+        status, page = _PROXY_PAGES[injected.kind]
+        headers = {"Content-Type": "text/html", "Server": "nginx"}
+        if "retry_after" in injected.params:
+            headers["Retry-After"] = str(injected.params["retry_after"])
+        return Response(status, headers, page)
+
     def _fault(self, problem: SoapFault) -> Response:
         return Response(500, _XML, fault(problem))
 
@@ -269,6 +298,8 @@ class EwsApp:
             status = 503 if injected.kind == "http-503" else 429
             headers = {"Retry-After": str(params.get("retry_after", 1)), "Content-Type": "text/html"}
             return Response(status, headers, b"<html><body>Service Unavailable</body></html>")
+        if injected.kind in _PROXY_PAGES and not injected.params.get("commit"):
+            return self._proxy_failure(injected)
         if injected.kind == "unauthorized":
             return self._unauthorised(str(params.get("description", "The access token is expired.")))
         if injected.kind == "slow":
