@@ -369,7 +369,7 @@ class EwsProvider:
         shown = self._changed_occurrences(organizer, items)
         observed = []
         for item in items:
-            fields, applied = _mapping.observe(item, shown)
+            fields, applied = _mapping.observe(item, shown, organizer)
             starts, ends = span_utc(fields)
             observed.append(
                 ObservedMeeting(
