@@ -145,6 +145,20 @@ class _Context:
         self.mailbox = self.impersonated or (anchor.strip().lower() if anchor else None) or user
 
 
+_FOLDER_PROPERTIES = ("ParentFolderId", "FolderClass", "DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount")
+
+
+def _folder_fields(shape: ET.Element | None) -> frozenset[str]:
+    """The folder properties a FolderShape asks for (by element name)."""
+    if shape is None:
+        return frozenset()
+    if (text_of(shape, "BaseShape") or "IdOnly").strip() != "IdOnly":
+        return frozenset(_FOLDER_PROPERTIES)
+    additional = child(shape, "AdditionalProperties")
+    uris = [uri.get("FieldURI", "") for uri in additional] if additional is not None else []
+    return frozenset(uri.split(":", 1)[-1] for uri in uris if uri.startswith("folder:"))
+
+
 def _folder_id(mailbox: str, name: str) -> str:
     return base64.b64encode(b"\x02FLD" + f"{mailbox}\x00{name}".encode()).decode()
 
@@ -325,6 +339,10 @@ class EwsApp:
         raise EwsError("ErrorFolderNotFound")
 
     def _get_folder(self, operation: ET.Element, context: _Context) -> ET.Element:
+        """Folders with the properties the FolderShape asks for: IdOnly is FolderId alone (as in
+        Microsoft's captured answer, tests/wire/real/ews/getfolder-calendar.response.xml), plus each
+        `folder:` FieldURI in AdditionalProperties; Default and AllProperties add them all."""
+        wanted = _folder_fields(child(operation, "FolderShape"))
         messages = []
         ids = child(operation, "FolderIds")
         for element in list(ids) if ids is not None else []:
@@ -337,15 +355,18 @@ class EwsApp:
             message = success("GetFolder")
             folder = sub(sub(message, m("Folders")), t(kind))
             sub(folder, t("FolderId"), Id=_folder_id(mailbox, name), ChangeKey="AQAAAA==")
-            if name != "root":
+            if name != "root" and "ParentFolderId" in wanted:
                 sub(folder, t("ParentFolderId"), Id=_folder_id(mailbox, "msgfolderroot"), ChangeKey="AQAAAA==")
-            if folder_class:
+            if folder_class and "FolderClass" in wanted:
                 sub(folder, t("FolderClass"), folder_class)
-            sub(folder, t("DisplayName"), display)
-            count = len(self.store.list_items(mailbox)) if name == "calendar" else 0
-            sub(folder, t("TotalCount"), str(count))
-            sub(folder, t("ChildFolderCount"), "0")
-            if kind == "Folder":
+            if "DisplayName" in wanted:
+                sub(folder, t("DisplayName"), display)
+            if "TotalCount" in wanted:
+                count = len(self.store.list_items(mailbox)) if name == "calendar" else 0
+                sub(folder, t("TotalCount"), str(count))
+            if "ChildFolderCount" in wanted:
+                sub(folder, t("ChildFolderCount"), "0")
+            if kind == "Folder" and "UnreadCount" in wanted:
                 sub(folder, t("UnreadCount"), "0")
             messages.append(message)
         return response("GetFolder", messages)
