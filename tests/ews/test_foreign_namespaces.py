@@ -54,3 +54,29 @@ def test_the_emulator_like_exchange_matches_is_equal_to_on_a_string_property_wit
     assert code(message) == "NoError"
     root = message.find("{http://schemas.microsoft.com/exchange/services/2006/messages}RootFolder")
     assert root is not None and root.get("TotalItemsInView") == "1"
+
+
+def test_a_run_of_our_namespace_plans_nothing_for_and_never_cancels_a_namespace_differing_only_by_case(
+    emulator: Emulator, provider: EwsProvider
+) -> None:
+    from datetime import UTC, datetime
+
+    from reconciler.plan import PlanPolicy
+    from reconciler.reconcile import apply_plan, make_plan
+
+    provider.create(create_request(meeting(), namespace=NAMESPACE.upper()))
+    sent = len(emulator.store.mail())
+
+    made = make_plan(
+        [],
+        provider,
+        namespace=NAMESPACE,
+        policy=PlanPolicy(),
+        now=datetime(2026, 11, 24, 12, 0, tzinfo=UTC),
+        extra_organizers=[ORGANIZER],
+    )
+    apply_plan(made, provider)
+
+    assert made.changes == ()
+    assert len(emulator.store.list_items(ORGANIZER)) == 1
+    assert len(emulator.store.mail()) == sent
