@@ -84,3 +84,40 @@ def test_an_unreachable_server_is_reported_as_a_sentence_without_urllib3_text(em
     )
     assert sleeps == [2.0]
     provider.close()
+
+
+@pytest.mark.parametrize(
+    ("library_text", "sentence"),
+    [
+        (
+            "Reraised from ConnectionError(HTTPSConnectionPool(host='ews.contoso.com', port=443): Read timed out. "
+            "(read timeout=120))",
+            "no answer came within the timeout",
+        ),
+        (
+            "HTTPSConnectionPool(host='ews.contoso.invalid', port=443): Max retries exceeded with url: "
+            '/EWS/Exchange.asmx (Caused by NameResolutionError("<urllib3.connection.HTTPSConnection object at '
+            "0x7f>: Failed to resolve 'ews.contoso.invalid'\"))",
+            "the server name could not be resolved",
+        ),
+        (
+            "HTTPSConnectionPool(host='ews.contoso.com', port=443): Max retries exceeded with url: /EWS/Exchange.asmx "
+            "(Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+            "failed')))",
+            "the server's TLS certificate was not trusted",
+        ),
+        (
+            "Unknown failure in response. Code: 404 headers: {'Content-Type': 'text/html'} content: <html>Not found"
+            "</html>",
+            "the server answered HTTP 404 with something that is not an EWS answer",
+        ),
+    ],
+    ids=["read-timeout", "dns", "tls", "not-ews"],
+)
+def test_transport_failures_are_described_without_the_librarys_text(library_text: str, sentence: str) -> None:
+    from exchangelib.errors import TransportError
+
+    from reconciler.providers.ews._sdk import translate
+
+    error = translate(TransportError(library_text), "listing lead@contoso.com's managed meetings", write=False)
+    assert str(error) == f"Talking to Exchange failed while listing lead@contoso.com's managed meetings: {sentence}."
