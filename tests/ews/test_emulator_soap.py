@@ -64,7 +64,8 @@ def test_get_folder_answers_the_calendar_as_a_calendar_folder_and_unknown_names_
 ) -> None:
     answer = post(
         emulator.url,
-        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>"
+        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>"
+        '<t:FieldURI FieldURI="folder:FolderClass"/></t:AdditionalProperties></m:FolderShape><m:FolderIds>'
         f'{CALENDAR}<t:DistinguishedFolderId Id="nosuchfolder"/></m:FolderIds></m:GetFolder>',
     )
     calendar, unknown = messages(answer)

@@ -154,3 +154,20 @@ def test_occurrence_writes_whose_answers_are_lost_converge_with_one_mail_per_occ
         [{"date": "2026-12-15", "subject": "Retro instead"}],
     )
     provider.close()
+
+
+def test_plans_read_through_proxy_errors_and_busy_messages_and_converge_with_one_invitation_each(
+    emulator: Emulator,
+) -> None:
+    provider = emulator.provider()
+    emulator.store.inject_fault("ews", "FindItem", "http-502")
+    emulator.store.inject_fault("ews", "FindItem", "http-504", retry_after=3)
+    emulator.store.inject_fault("ews", "FindItem", "server-busy-message", back_off_ms=120)
+
+    plans = apply_until_converged(emulator, provider, MEETINGS)
+
+    assert len(plans) == 1
+    assert sent(emulator, 0) == announced(plans[0])
+    assert all(count == 1 for count in sent(emulator, 0).values())
+    assert emulator.sleeps == [2.0, 3.0, 0.12]
+    provider.close()

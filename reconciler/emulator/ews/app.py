@@ -25,6 +25,10 @@ server-busy        HTTP 500 SOAP fault ErrorServerBusy with BackOffMilliseconds 
 server-busy-message HTTP 200, response message ErrorServerBusy with BackOffMilliseconds
 http-503           HTTP 503 with Retry-After (`retry_after` seconds)
 http-429           HTTP 429 with Retry-After (`retry_after` seconds)
+http-502           HTTP 502 with nginx's default error page, as a reverse proxy sends when Exchange
+                   fails (optional `retry_after`; `commit=True` does the work first)
+http-504           HTTP 504 with nginx's default error page, as a proxy sends when it gives up waiting
+                   (same parameters)
 unauthorized       HTTP 401 with WWW-Authenticate (an expired or revoked token)
 slow               sleep `seconds`, then answer normally
 timeout-after-commit  do the work, then drop the connection (or sleep `seconds` and answer late)
@@ -103,6 +107,21 @@ _OCCURRENCE_KEYS = ("start", "end", "subject", "location", "body")
 CALENDAR_VIEW_MAX = timedelta(days=2 * 366)
 
 
+def _nginx_page(title: str) -> bytes:
+    # nginx's built-in error page (src/http/ngx_http_special_response.c), what a reverse proxy in
+    # front of Exchange answers when the upstream fails or times out.
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode()
+
+
+_PROXY_PAGES = {
+    "http-502": (502, _nginx_page("502 Bad Gateway")),
+    "http-504": (504, _nginx_page("504 Gateway Time-out")),
+}
+
+
 class _Context:
     """What the SOAP header and HTTP headers say about the request."""
 
@@ -125,6 +144,20 @@ class _Context:
                         break
         anchor = request.headers.get("x-anchormailbox")
         self.mailbox = self.impersonated or (anchor.strip().lower() if anchor else None) or user
+
+
+_FOLDER_PROPERTIES = ("ParentFolderId", "FolderClass", "DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount")
+
+
+def _folder_fields(shape: ET.Element | None) -> frozenset[str]:
+    """The folder properties a FolderShape asks for (by element name)."""
+    if shape is None:
+        return frozenset()
+    if (text_of(shape, "BaseShape") or "IdOnly").strip() != "IdOnly":
+        return frozenset(_FOLDER_PROPERTIES)
+    additional = child(shape, "AdditionalProperties")
+    uris = [uri.get("FieldURI", "") for uri in additional] if additional is not None else []
+    return frozenset(uri.split(":", 1)[-1] for uri in uris if uri.startswith("folder:"))
 
 
 def _folder_id(mailbox: str, name: str) -> str:
@@ -212,6 +245,8 @@ class EwsApp:
             answer = envelope(handler(operation, _Context(header, request, user)))
         except SoapFault as problem:
             return self._fault(problem)
+        if injected is not None and injected.kind in _PROXY_PAGES:
+            return self._proxy_failure(injected)
         if injected is not None and injected.kind == "timeout-after-commit":
             seconds = injected.params.get("seconds")
             if seconds is None:
@@ -247,6 +282,14 @@ class EwsApp:
             bearer += f', error="invalid_token", error_description="{description}"'
         challenges.append(bearer)
         return Response(401, {"WWW-Authenticate": ", ".join(challenges), "Content-Type": "text/plain"}, b"")
+
+    @staticmethod
+    def _proxy_failure(injected: Fault) -> Response:
+        status, page = _PROXY_PAGES[injected.kind]
+        headers = {"Content-Type": "text/html", "Server": "nginx"}
+        if "retry_after" in injected.params:
+            headers["Retry-After"] = str(injected.params["retry_after"])
+        return Response(status, headers, page)
 
     def _fault(self, problem: SoapFault) -> Response:
         return Response(500, _XML, fault(problem))
@@ -288,6 +331,8 @@ class EwsApp:
             status = 503 if injected.kind == "http-503" else 429
             headers = {"Retry-After": str(params.get("retry_after", 1)), "Content-Type": "text/html"}
             return Response(status, headers, b"<html><body>Service Unavailable</body></html>")
+        if injected.kind in _PROXY_PAGES and not injected.params.get("commit"):
+            return self._proxy_failure(injected)
         if injected.kind == "unauthorized":
             return self._unauthorised(str(params.get("description", "The access token is expired.")))
         if injected.kind == "slow":
@@ -313,6 +358,10 @@ class EwsApp:
         raise EwsError("ErrorFolderNotFound")
 
     def _get_folder(self, operation: ET.Element, context: _Context) -> ET.Element:
+        """Folders with the properties the FolderShape asks for: IdOnly is FolderId alone (as in
+        Microsoft's captured answer, tests/wire/real/ews/getfolder-calendar.response.xml), plus each
+        `folder:` FieldURI in AdditionalProperties; Default and AllProperties add them all."""
+        wanted = _folder_fields(child(operation, "FolderShape"))
         messages = []
         ids = child(operation, "FolderIds")
         for element in list(ids) if ids is not None else []:
@@ -325,15 +374,18 @@ class EwsApp:
             message = success("GetFolder")
             folder = sub(sub(message, m("Folders")), t(kind))
             sub(folder, t("FolderId"), Id=_folder_id(mailbox, name), ChangeKey="AQAAAA==")
-            if name != "root":
+            if name != "root" and "ParentFolderId" in wanted:
                 sub(folder, t("ParentFolderId"), Id=_folder_id(mailbox, "msgfolderroot"), ChangeKey="AQAAAA==")
-            if folder_class:
+            if folder_class and "FolderClass" in wanted:
                 sub(folder, t("FolderClass"), folder_class)
-            sub(folder, t("DisplayName"), display)
-            count = len(self.store.list_items(mailbox)) if name == "calendar" else 0
-            sub(folder, t("TotalCount"), str(count))
-            sub(folder, t("ChildFolderCount"), "0")
-            if kind == "Folder":
+            if "DisplayName" in wanted:
+                sub(folder, t("DisplayName"), display)
+            if "TotalCount" in wanted:
+                count = len(self.store.list_items(mailbox)) if name == "calendar" else 0
+                sub(folder, t("TotalCount"), str(count))
+            if "ChildFolderCount" in wanted:
+                sub(folder, t("ChildFolderCount"), "0")
+            if kind == "Folder" and "UnreadCount" in wanted:
                 sub(folder, t("UnreadCount"), "0")
             messages.append(message)
         return response("GetFolder", messages)

@@ -624,6 +624,9 @@ FIELDS: dict[str, Callable[[ET.Element, ItemView], None]] = {
     "calendar:OptionalAttendees": _attendee_list("OptionalAttendees"),
     "calendar:Resources": _attendee_list("Resources"),
     "calendar:Duration": _simple("Duration", _duration),
+    # The legacy text form of the zone (Exchange 2007's only one): the Windows name, as in Microsoft's
+    # GetItem AllProperties example (tests/wire/real/ews/getitem-calendar-allproperties-2007.response.xml).
+    "calendar:TimeZone": _simple("TimeZone", lambda v: zones.to_windows(v.zone)),
     "calendar:AppointmentState": _simple("AppointmentState", lambda v: "1" if _has_attendees(v) else "0"),
     "calendar:Recurrence": _recurrence,
     "calendar:FirstOccurrence": _first_occurrence,

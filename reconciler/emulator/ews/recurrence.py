@@ -82,8 +82,12 @@ def parse(element: ET.Element, timezone: str) -> dict[str, Any]:
                 "type": "weekly",
                 "interval": _int(node, "Interval"),
                 "daysOfWeek": _days(text_of(node, "DaysOfWeek")),
-                "firstDayOfWeek": (text_of(node, "FirstDayOfWeek") or "Sunday").lower(),
             }
+            # Kept only when written: Exchange answers none otherwise (captured
+            # getitem-recurring-master.response); the week then starts on Sunday (emulator.series).
+            first = text_of(node, "FirstDayOfWeek")
+            if first:
+                pattern["firstDayOfWeek"] = first.strip().lower()
         elif name == "AbsoluteMonthlyRecurrence":
             pattern = {
                 "type": "absoluteMonthly",
@@ -167,7 +171,8 @@ def render(parent: ET.Element, patterned: Mapping[str, Any], zone: str = "UTC") 
         node = sub(element, t("WeeklyRecurrence"))
         sub(node, t("Interval"), interval)
         sub(node, t("DaysOfWeek"), _days_text(list(pattern.get("daysOfWeek") or []), relative=False))
-        sub(node, t("FirstDayOfWeek"), str(pattern.get("firstDayOfWeek") or "sunday").capitalize())
+        if pattern.get("firstDayOfWeek"):
+            sub(node, t("FirstDayOfWeek"), str(pattern["firstDayOfWeek"]).capitalize())
     elif kind == "absoluteMonthly":
         node = sub(element, t("AbsoluteMonthlyRecurrence"))
         sub(node, t("Interval"), interval)

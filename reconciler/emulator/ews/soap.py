@@ -30,9 +30,9 @@ SERVER_VERSION = {
 
 #: Message texts of the response codes the emulator answers with.
 MESSAGES = {
-    "ErrorItemNotFound": (
-        "The specified object was not found in the store., The process failed to get the correct properties."
-    ),
+    # As Exchange 2013 answers DeleteItem (tests/wire/real/ews/deleteitem-batch-notfound.response.xml);
+    # Exchange Online appends ", The process failed to get the correct properties.".
+    "ErrorItemNotFound": "The specified object was not found in the store.",
     "ErrorIrresolvableConflict": (
         "The send or update operation could not be performed because the change key passed in the request "
         "does not match the current change key for the item., Cannot save changes made to an item to store."

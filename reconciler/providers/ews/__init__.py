@@ -9,6 +9,8 @@ How each Provider operation goes on the wire (see `reconciler.providers.base` fo
   property) paged, then GetItem for exactly the fields we map. Never a CalendarView (Exchange
   refuses a restriction on one) and never a full fetch of every property.
 * find: the same with a restriction on the meeting-id and namespace properties.
+* Both keep only items whose namespace (and meeting id) equal what was asked exactly: Exchange's
+  IsEqualTo ignores case, so `TEAM` would otherwise be listed (and cancelled) as `team`.
 * create: CreateItem with SendToAllAndSaveCopy carrying the three ownership properties. A timeout
   raises TransientError without retrying: the reconciler then calls `find`.
 * update: UpdateItem of only the changed fields (plus our record), ConflictResolution
@@ -372,6 +374,9 @@ class EwsProvider(EwsNamespaceItems):
             # An attendee's copy carrying our marker (possible inside one organisation) is not ours.
             if item.my_response_type not in (None, "Organizer"):
                 continue
+            # The server's string comparison ignores case; ours must not (`TEAM` is not `team`).
+            if any(getattr(item, attr, None) != wanted for attr, wanted in filters.items()):
+                continue
             found.append(item)
         return found
 
@@ -396,7 +401,7 @@ class EwsProvider(EwsNamespaceItems):
         shown = self._changed_occurrences(organizer, items)
         observed = []
         for item in items:
-            fields, applied = _mapping.observe(item, shown)
+            fields, applied = _mapping.observe(item, shown, organizer)
             starts, ends = span_utc(fields)
             observed.append(
                 ObservedMeeting(

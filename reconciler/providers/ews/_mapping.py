@@ -4,7 +4,10 @@ Writes build `CalendarItem` keyword arguments from canonical fields; reads turn 
 `ITEM_FIELDS` back into canonical fields. Times go out as wall-clock datetimes in the meeting's zone
 (exchangelib derives StartTimeZone/EndTimeZone from them) and come back in UTC with the item's start
 zone as a Windows id; the recorded IANA zone is kept when it maps to that Windows id, so
-`Europe/Copenhagen` does not read back as CLDR's golden `Europe/Paris`.
+`Europe/Copenhagen` does not read back as CLDR's golden `Europe/Paris`. An item without a
+StartTimeZone (Exchange 2007, or an item another client wrote) is read in the zone its legacy
+`calendar:TimeZone` text names. The organizer's own address is never read as an attendee (Exchange
+can list the organizer among RequiredAttendees).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from exchangelib import Attendee, Body, CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty, HTMLBody, Mailbox
 from exchangelib.errors import UnknownTimeZone
+from exchangelib.fields import CharField
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
     AbsoluteYearlyPattern,
@@ -32,7 +36,7 @@ from exchangelib.recurrence import (
 )
 
 from reconciler import timezones
-from reconciler.errors import RequestRejectedError
+from reconciler.errors import ProviderError, RequestRejectedError
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID
 from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
 from reconciler.ownership import decode_record, render_body, resolve_observed
@@ -40,6 +44,9 @@ from reconciler.recurrence import from_patterned, occurrence_starts, parse_local
 
 #: exchangelib attribute names of our three ownership properties.
 NAMESPACE_ATTR, MEETING_ID_ATTR, RECORD_ATTR = "mac_namespace", "mac_meeting_id", "mac_last_applied"
+#: exchangelib attribute of `calendar:TimeZone`, the read-only text naming the item's zone that
+#: every Exchange version returns (Exchange 2007 returns no StartTimeZone); exchangelib has no field for it.
+LEGACY_ZONE_ATTR = "mac_legacy_timezone"
 
 
 def _property(name: str) -> type[ExtendedProperty]:
@@ -56,11 +63,14 @@ _REGISTER_LOCK = threading.Lock()
 
 def register_properties() -> None:
     """Register the ownership properties on CalendarItem once per process (same GUID and names as
-    Graph's `String {GUID} Name <name>`, so both APIs reach the same MAPI named properties)."""
+    Graph's `String {GUID} Name <name>`, so both APIs reach the same MAPI named properties), and the
+    legacy time zone text field."""
     global _REGISTERED
     with _REGISTER_LOCK:
         if _REGISTERED:
             return
+        legacy_zone = CharField(LEGACY_ZONE_ATTR, field_uri="calendar:TimeZone", is_read_only=True, is_searchable=False)
+        CalendarItem.add_field(legacy_zone, insert_after="duration")
         for attr, name in (
             (NAMESPACE_ATTR, PROP_NAMESPACE),
             (MEETING_ID_ATTR, PROP_MEETING_ID),
@@ -89,6 +99,7 @@ ITEM_FIELDS = (
     "end",
     "_start_timezone",
     "_end_timezone",
+    LEGACY_ZONE_ATTR,
     "is_all_day",
     "location",
     "required_attendees",
@@ -453,20 +464,37 @@ def update_fields(changed: Iterable[str], fields: Mapping[str, Any]) -> list[str
 # -- reads -----------------------------------------------------------------------------------------
 
 
-def _addresses(attendees: Iterable[Any] | None) -> list[str]:
+def _addresses(attendees: Iterable[Any] | None, organizer: str | None) -> list[str]:
+    """Attendee addresses, lower-cased and sorted, without the organizer's own (the model never
+    counts the organizer as an attendee; Exchange may list it among them)."""
     found = set()
     for attendee in attendees or []:
         mailbox = getattr(attendee, "mailbox", None)
         address = getattr(mailbox, "email_address", None)
         if address:
             found.add(str(address).lower())
-    return sorted(found)
+    return sorted(found - {organizer.lower()} if organizer else found)
+
+
+def _windows_zone(item: CalendarItem) -> str | None:
+    """The Windows id of the item's zone: StartTimeZone's, else the legacy TimeZone text when it is
+    a zone name `timezones` knows."""
+    windows = getattr(item._start_timezone, "ms_id", None)
+    if windows:
+        return str(windows)
+    legacy = str(getattr(item, LEGACY_ZONE_ATTR, None) or "").strip()
+    if legacy:
+        try:
+            return timezones.to_windows(legacy)
+        except ValueError:
+            return None  # e.g. a display name such as "(UTC+01:00) Amsterdam, Berlin"; read in UTC
+    return None
 
 
 def _zone_name(item: CalendarItem, applied: Mapping[str, Any] | None) -> str:
     """The IANA zone to read times in: the recorded one when it still maps to the item's zone."""
     zone = item._start_timezone
-    windows = getattr(zone, "ms_id", None)
+    windows = _windows_zone(item)
     recorded = applied.get("timezone") if applied else None
     if recorded and windows:
         try:
@@ -491,8 +519,15 @@ def _wall(value: Any, zone: ZoneInfo, *, end: bool, all_day: bool) -> str:
     return str(day.isoformat())
 
 
-def canonical_fields(item: CalendarItem, applied: Mapping[str, Any] | None) -> tuple[dict[str, Any], str]:
-    """(canonical fields without body/body_format/protect, server body text) of a fetched item."""
+def canonical_fields(
+    item: CalendarItem, applied: Mapping[str, Any] | None, organizer: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """(canonical fields without body/body_format/protect, server body text) of a fetched item in
+    `organizer`'s calendar. Raises ProviderError for an item that came back without its times."""
+    if item.start is None or item.end is None:
+        raise ProviderError(
+            f"Exchange returned the calendar item {item.id} without its start or end; it cannot be read."
+        )
     zone_name = _zone_name(item, applied)
     zone = ZoneInfo(zone_name)
     all_day = bool(item.is_all_day)
@@ -509,9 +544,9 @@ def canonical_fields(item: CalendarItem, applied: Mapping[str, Any] | None) -> t
         "recurrence": canonical_recurrence(item.recurrence, start),
         "skip": skip if item.recurrence else [],
         "overrides": [],
-        "required": _addresses(item.required_attendees),
-        "optional": _addresses(item.optional_attendees),
-        "rooms": _addresses(item.resources),
+        "required": _addresses(item.required_attendees, organizer),
+        "optional": _addresses(item.optional_attendees, organizer),
+        "rooms": _addresses(item.resources, None),
         "location": item.location or "",
         "online_meeting": bool(item.is_online_meeting),
         "reminder_minutes": item.reminder_minutes_before_start if item.reminder_is_set else None,
@@ -526,7 +561,7 @@ def canonical_fields(item: CalendarItem, applied: Mapping[str, Any] | None) -> t
 
 
 def exception_values(
-    item: CalendarItem, fields: Mapping[str, Any], shown: Mapping[str, CalendarItem]
+    item: CalendarItem, fields: Mapping[str, Any], shown: Mapping[str, CalendarItem], organizer: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """What each changed occurrence of a master shows, by original local date: canonical start and
     end, subject, location, attendees and the raw body (for `occurrences.observe_overrides`).
@@ -542,19 +577,22 @@ def exception_values(
             "subject": occurrence.subject or "",
             "location": occurrence.location or "",
             "body": str(occurrence.body or ""),
-            "required": _addresses(occurrence.required_attendees),
-            "optional": _addresses(occurrence.optional_attendees),
+            "required": _addresses(occurrence.required_attendees, organizer),
+            "optional": _addresses(occurrence.optional_attendees, organizer),
         }
     return exceptions
 
 
-def observe(item: CalendarItem, shown: Mapping[str, CalendarItem]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(canonical fields, last-applied fields) of a fetched item, lossy fields resolved; a series'
-    overrides come from its changed occurrences in `shown` (see `exception_values`)."""
+def observe(
+    item: CalendarItem, shown: Mapping[str, CalendarItem], organizer: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(canonical fields, last-applied fields) of an item fetched from `organizer`'s calendar, lossy
+    fields resolved; a series' overrides come from its changed occurrences in `shown` (see
+    `exception_values`)."""
     record = getattr(item, RECORD_ATTR, None)
     applied, _ = decode_record(record)
-    raw, body = canonical_fields(item, applied)
+    raw, body = canonical_fields(item, applied, organizer)
     fields, applied = resolve_observed(raw, body, record)
     if item.recurrence and item.modified_occurrences:
-        fields["overrides"] = observe_overrides(fields, exception_values(item, fields, shown), applied)
+        fields["overrides"] = observe_overrides(fields, exception_values(item, fields, shown, organizer), applied)
     return fields, applied

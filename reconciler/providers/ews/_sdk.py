@@ -3,16 +3,21 @@
 * Connection: explicit endpoint, auth type, server version, access type and a UTC default time zone,
   so exchangelib never autodiscovers, probes or picks up the host's zone.
 * Retry policy: exchangelib's FailFast, plus HTTP 429 and 503 raised as ErrorServerBusy carrying the
-  server's Retry-After. Retrying is ours (`Retrier`): bounded attempts and total wait, the server's
-  back-off hint honoured, one token refresh on HTTP 401, and never a retry of a write whose outcome
-  is unknown (a timeout after sending): that is a TransientError for the caller to look up.
-* Errors: every exchangelib error leaves as a `reconciler.errors.ProviderError`, chained.
+  server's Retry-After, and an HTTP 500/502/504 whose body is no SOAP answer (a proxy's or IIS's
+  error page) raised as `GatewayError`. Retrying is ours (`Retrier`): bounded attempts and total
+  wait, the server's back-off hint honoured (BackOffMilliseconds of a SOAP fault or of a response
+  message, Retry-After), one token refresh on HTTP 401, and never a retry of a write whose outcome
+  is unknown (a timeout, a lost connection or a gateway error after sending): that is a
+  TransientError for the caller to look up. Reads are repeated after those.
+* Errors: every exchangelib error leaves as a `reconciler.errors.ProviderError`, chained, worded as
+  a sentence (never a library repr such as urllib3's connection-pool text).
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +33,9 @@ from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Cr
 from exchangelib.items import ALL_OCCURRENCES, HARD_DELETE, SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.protocol import BaseProtocol, FailFast, Protocol
 from exchangelib.services import DeleteItem
+from exchangelib.services.common import EWSService
 from exchangelib.transport import BASIC, NOAUTH, NTLM, OAUTH2
+from exchangelib.util import TNS, is_xml
 
 from reconciler.errors import (
     AuthError,
@@ -76,14 +83,45 @@ def _retry_after(response: Any) -> float | None:
         return max(0.0, (parsed - datetime.now(UTC)).total_seconds()) if parsed else None
 
 
+class GatewayError(ews_errors.TransportError):  # type: ignore[misc]
+    """HTTP 500, 502 or 504 whose body is not a SOAP answer: a proxy or load balancer in front of
+    Exchange (or IIS itself) failed or gave up waiting. Exchange may or may not have done the work."""
+
+    def __init__(self, status: int, reason: str, back_off: float | None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.status, self.reason, self.back_off = status, reason, back_off
+
+
 class BoundedFailFast(FailFast):  # type: ignore[misc]
     """FailFast that reports HTTP 429 and 503 as ErrorServerBusy with the server's Retry-After
-    (exchangelib would report 429 as a malformed response and drop the hint of a 503)."""
+    (exchangelib would report 429 as a malformed response and drop the hint of a 503), and a
+    non-SOAP 500/502/504 as GatewayError (exchangelib: a MalformedResponseError quoting the page)."""
 
     def raise_response_errors(self, response: Any) -> None:
-        if response.status_code in (429, 503):
-            raise ews_errors.ErrorServerBusy(f"HTTP {response.status_code}", back_off=_retry_after(response))
+        status = response.status_code
+        if status in (429, 503):
+            raise ews_errors.ErrorServerBusy(f"HTTP {status}", back_off=_retry_after(response))
+        if (
+            status in (500, 502, 504)
+            and not response.headers.get("X-CasErrorCode")  # an auth failure, reported by exchangelib
+            and not (response.content and is_xml(response.content))  # a SOAP fault, parsed by exchangelib
+        ):
+            raise GatewayError(status, response.reason or "", _retry_after(response))
         super().raise_response_errors(response)
+
+
+_library_exception = EWSService._get_exception
+
+
+def _exception_with_back_off(code: str, text: str, msg_xml: Any = None, rule_errors: Any = None) -> Exception:
+    """exchangelib's reading of a response message's error, keeping the BackOffMilliseconds an
+    ErrorServerBusy message carries (exchangelib drops it there and waits its own 10 s instead)."""
+    error: Exception = _library_exception(code, text, msg_xml=msg_xml, rule_errors=rule_errors)
+    if isinstance(error, ews_errors.ErrorServerBusy) and msg_xml is not None and not error.back_off:
+        for value in msg_xml.findall(f"{{{TNS}}}Value"):
+            if value.get("Name") == "BackOffMilliseconds" and (value.text or "").strip().isdigit():
+                error.back_off = int(value.text.strip()) / 1000.0
+    return error
 
 
 class LargeChunkAdapter(requests.adapters.HTTPAdapter):
@@ -104,9 +142,11 @@ class LargeChunkAdapter(requests.adapters.HTTPAdapter):
 
 def install_adapter() -> None:
     """Use LargeChunkAdapter through exchangelib's documented hook, unless an application already
-    installed its own adapter (a proxy or TLS set-up) there."""
+    installed its own adapter (a proxy or TLS set-up) there; and read the back-off hint of an
+    ErrorServerBusy response message (`_exception_with_back_off`)."""
     if BaseProtocol.HTTP_ADAPTER_CLS is requests.adapters.HTTPAdapter:
         BaseProtocol.HTTP_ADAPTER_CLS = LargeChunkAdapter
+    EWSService._get_exception = staticmethod(_exception_with_back_off)
 
 
 class RefreshableTokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
@@ -301,14 +341,52 @@ def _is_timeout(error: Exception) -> bool:
     )
 
 
-def translate(error: Exception, what: str) -> ProviderError:
-    """The project's error for an exchangelib error met while doing `what` (a sentence fragment)."""
-    text = str(error).strip().rstrip(".") or type(error).__name__
+#: What a connection failure's library text means, checked in order.
+_CONNECTION_CAUSES = (
+    ("Connection refused", "the connection was refused"),
+    ("Read timed out", "no answer came within the timeout"),
+    ("timed out", "the connection timed out"),
+    ("NameResolutionError", "the server name could not be resolved"),
+    ("Name or service not known", "the server name could not be resolved"),
+    ("getaddrinfo failed", "the server name could not be resolved"),
+    ("CERTIFICATE_VERIFY_FAILED", "the server's TLS certificate was not trusted"),
+    ("SSLError", "the TLS handshake failed"),
+    ("Connection reset", "the connection was reset"),
+    ("RemoteDisconnected", "the server closed the connection without answering"),
+    ("Connection aborted", "the server closed the connection without answering"),
+    ("closed connection", "the server closed the connection without answering"),
+)
+_LIBRARY_TEXT = re.compile(r"HTTPS?ConnectionPool|Caused by|<urllib3|Max retries exceeded|Reraised from")
+_UNKNOWN_STATUS = re.compile(r"Unknown failure in response\. Code: (\d+)")
+
+
+def describe(error: Exception) -> str:
+    """What went wrong, as a phrase for a sentence: the library's own text when it is a message,
+    a plain description when it is a transport repr (urllib3's pool text, a quoted error page)."""
+    if isinstance(error, GatewayError):
+        return f"the server or a proxy in front of it answered {error} instead of an EWS answer"
+    text = str(error).strip().rstrip(".")
+    unknown = _UNKNOWN_STATUS.search(text)
+    if unknown:
+        return f"the server answered HTTP {unknown.group(1)} with something that is not an EWS answer"
+    if _LIBRARY_TEXT.search(text) or isinstance(error, OSError):
+        for marker, meaning in _CONNECTION_CAUSES:
+            if marker in text:
+                return meaning
+        return "the connection failed"
+    return text or type(error).__name__
+
+
+def translate(error: Exception, what: str, *, write: bool = True) -> ProviderError:
+    """The project's error for an exchangelib error met while doing `what` (a sentence fragment);
+    for a `write`, a lost answer says that the change may or may not have been made."""
+    text = describe(error)
     code = type(error).__name__
+    unknown = "; the change may or may not have been made" if write else ""
     if _is_timeout(error):
-        return TransientError(
-            f"Exchange did not answer while {what} ({text}); the change may or may not have been made."
-        )
+        return TransientError(f"Exchange did not answer while {what} ({text}){unknown}.")
+    if isinstance(error, GatewayError):
+        return TransientError(f"Exchange failed while {what}: {text}{unknown}.")
     if isinstance(error, _CONFLICT):
         return ConflictError(f"The item changed in Exchange while {what}; read it again and re-plan ({code}).")
     if isinstance(error, _NOT_FOUND):
@@ -322,7 +400,7 @@ def translate(error: Exception, what: str) -> ProviderError:
     if isinstance(error, ews_errors.ResponseMessageError):
         return RequestRejectedError(f"Exchange rejected the request while {what} ({code}: {text}).")
     if isinstance(error, ews_errors.TransportError | ews_errors.EWSError | OSError):
-        return TransientError(f"Talking to Exchange failed while {what} ({code}: {text}).")
+        return TransientError(f"Talking to Exchange failed while {what}: {text}.")
     return RequestRejectedError(f"The request could not be made while {what} ({code}: {text}).")
 
 
@@ -391,7 +469,7 @@ class Retrier:
                     raise
                 delay = self._delay(error, attempt, write=write, refreshed=refreshed)
                 if delay is None or attempt == self.max_attempts or waited + delay > self.max_wait:
-                    raise translate(error, what) from error
+                    raise translate(error, what, write=write) from error
                 if isinstance(error, ews_errors.UnauthorizedError):
                     refreshed = True
                 self.sleep(delay)
@@ -403,6 +481,9 @@ class Retrier:
         if _is_timeout(error):
             # A read can be repeated; a write may have been committed and is looked up instead.
             return None if write else self.base_back_off * attempt
+        if isinstance(error, GatewayError):
+            # Same: the proxy may have passed a write on before failing.
+            return None if write else (error.back_off or self.base_back_off * 2 ** (attempt - 1))
         if isinstance(error, _BUSY):
             hint = getattr(error, "back_off", None)
             return float(hint) if hint else self.base_back_off * 2 ** (attempt - 1)
