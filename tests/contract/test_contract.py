@@ -381,3 +381,35 @@ def test_a_namespace_change_adopts_the_items_of_the_previous_namespace_instead_o
     assert after.item_id == before.item_id
     assert backend.provider.list_managed(ORGANIZER, "old-team") == []
     assert plan_with(backend, [meeting()], previous_namespaces=["old-team"]).changes == ()
+
+
+@pytest.mark.parametrize(
+    "foreign", ["CONTRACT", "Contract", "contract ", " contract", "contract-x", "xcontract", "contrac"]
+)
+def test_a_namespace_that_differs_only_by_case_prefix_suffix_or_whitespace_is_foreign_and_never_touched(
+    backend: Backend, foreign: str
+) -> None:
+    converge(backend, [meeting("team/theirs", subject="Theirs")])
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.update_item(
+        backend.store_id(item.item_id), {}, send=SendMode.NONE, extended={extended_property_id(PROP_NAMESPACE): foreign}
+    )
+    assert backend.provider.list_managed(ORGANIZER, NAMESPACE) == []
+    assert backend.provider.find(ORGANIZER, NAMESPACE, "team/theirs") is None
+    seq = last_seq(backend)
+    plan, _ = converge(backend, [])  # our files are all gone: with prune on, ours would be cancelled
+    assert plan.changes == () and mail_since(backend, seq) == Counter()
+    assert backend.store.get_item(backend.store_id(item.item_id)).doc["subject"] == "Theirs"
+
+
+@pytest.mark.parametrize("other_id", ["TEAM/SYNC", "team/sync ", "team/sync-2", "xteam/sync"])
+def test_looking_up_a_meeting_id_matches_it_exactly(backend: Backend, other_id: str) -> None:
+    converge(backend, [meeting()])
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    backend.store.update_item(
+        backend.store_id(item.item_id),
+        {},
+        send=SendMode.NONE,
+        extended={extended_property_id(PROP_MEETING_ID): other_id},
+    )
+    assert backend.provider.find(ORGANIZER, NAMESPACE, "team/sync") is None
