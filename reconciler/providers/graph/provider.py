@@ -619,7 +619,7 @@ class GraphProvider:
         return None
 
 
-#: 404 codes that concern the whole mailbox, never one item (reference-additions-run.md), and what
+#: 404 codes that concern the whole mailbox, never one item (docs/reference/mailboxes-late-release-adopt.md), and what
 #: they mean for the operator.
 _MAILBOX_CODES = {
     "ErrorInvalidUser": "no such mailbox (deleted, or the address is wrong)",
