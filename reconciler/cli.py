@@ -532,6 +532,14 @@ def apply(
 
     with _user_errors():
         saved: Plan | None = None
+        if planfile is not None and (allow_mass_cancel or allow_late):
+            from reconciler.errors import PlanError
+
+            flag = "--allow-mass-cancel" if allow_mass_cancel else "--allow-late"
+            raise PlanError(
+                f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`: a saved plan is applied"
+                f" exactly as it was reviewed. Plan again with {flag}, review, then apply that plan."
+            )
         if planfile is None:
             config, loaded = _load()
         else:
@@ -570,8 +578,11 @@ def apply(
                 else:
                     result, refused = _still_valid(saved, provider)
                 # In Markdown (a job summary) the apply report below shows every change; the plan is
-                # printed only when nothing will be applied, so the reason is on the page.
-                if output is not Format.MARKDOWN or result.errors or not result.changes:
+                # printed only when nothing will be applied, so the reason is on the page. A saved
+                # plan whose changes were all refused is explained by the report alone (it is not a
+                # plan without changes).
+                all_refused = bool(refused) and not result.changes and not result.errors
+                if (output is not Format.MARKDOWN or result.errors or not result.changes) and not all_refused:
                     typer.echo(_render(result, output), nl=False)
                 if result.errors:
                     _say("The plan has errors; nothing was changed.", err=True)
@@ -589,7 +600,8 @@ def apply(
             from reconciler.render.markdown import render_apply_summary
 
             typer.echo(render_apply_summary(report), nl=False)
-        _print_report(report, err=output is Format.MARKDOWN)
+        # stdout holds one document in the machine formats (the plan); the report goes to stderr.
+        _print_report(report, err=output is not Format.HUMAN)
         for mailbox in result.unavailable:
             _say(f"  ! {mailbox.mailbox}: not planned, not applied: {mailbox.reason}", err=True)
         if not report.ok or result.unavailable:

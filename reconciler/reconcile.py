@@ -214,6 +214,15 @@ def apply_plan(
     return ApplyReport(tuple(outcomes))
 
 
+def _why_changed(item: ObservedMeeting) -> str:
+    """Who changed an item after the plan was made: an apply leaves the item as it recorded it, an
+    edit in Outlook does not."""
+    applied = item.last_applied
+    if applied is not None and all(item.fields.get(name) == value for name, value in applied.items()):
+        return "changed by another apply after the plan was made"
+    return "edited in Outlook after the plan was made"
+
+
 def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]:
     """Split a saved plan into the changes still valid and those whose item moved since.
 
@@ -240,11 +249,11 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
         elif change.item_id not in current:
             reason = "no longer in the calendar"
         elif current[change.item_id].change_key != change.change_key:
-            reason = "stale: edited in Outlook after review"
+            reason = _why_changed(current[change.item_id])
         else:
             reason = ""
         if reason:
-            stale.append(Outcome(change, "stale", f"{change.meeting_id}: {reason}; plan again."))
+            stale.append(Outcome(change, "stale", f"stale: {reason}; plan again."))
         else:
             valid.append(change)
     return replace(saved, changes=tuple(valid)), stale

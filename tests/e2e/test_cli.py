@@ -179,7 +179,8 @@ def test_a_saved_plan_refuses_items_edited_since_and_applies_the_rest(workdir: P
     calendar.update_item(offsite.item_id, {"location": "Edited in Outlook"}, send=SendMode.NONE)
     code, out, err = run("apply", "plan.json")
     assert code == 1
-    assert "company/offsite-2027: stale: edited in Outlook after review; plan again." in err
+    assert "company/offsite-2027: stale: edited in Outlook after the plan was made; plan again." in err
+    assert "company/offsite-2027: company/offsite-2027" not in err
     assert "Apply finished: 1 applied, 0 failed, 1 refused as stale." in out
     subjects = sorted(i.doc["subject"] for i in meetings_in(calendar, "lead@contoso.com"))
     assert subjects == ["Platform weekly sync", "Renamed Q1 planning"]

@@ -273,3 +273,38 @@ def test_without_a_configuration_up_to_the_repository_top_the_defaults_are_named
     code, _, err = run("validate")
     assert f"No reconciler.yaml in {workdir / 'meetings'} or its parents: using the defaults (backend sandbox" in err
     assert code == EXIT_FAILURE  # the defaults look for ./meetings, which this directory has not
+
+
+def _rename_subjects(workdir: Path, prefix: str) -> None:
+    for name in ("offsite.yaml", "platform/q1-planning.yaml"):
+        path = workdir / "meetings" / name
+        path.write_text(path.read_text(encoding="utf-8").replace("subject: ", f"subject: {prefix} "), "utf-8")
+
+
+def test_a_saved_plan_overtaken_by_another_apply_says_so_once_and_never_claims_no_changes(workdir: Path) -> None:
+    assert run("apply", "--auto-approve")[0] == EXIT_OK
+    _rename_subjects(workdir, "Renamed")
+    assert run("plan", "--out", "plan.json")[0] == EXIT_OK
+    assert run("apply", "--auto-approve")[0] == EXIT_OK  # another apply writes the same change first
+    code, out, err = run("apply", "plan.json")
+    assert code == EXIT_FAILURE
+    assert "No changes" not in out
+    assert "company/offsite-2027: stale: changed by another apply after the plan was made; plan again." in err
+    assert "company/offsite-2027: company/offsite-2027" not in err
+    assert "Apply finished: 0 applied, 0 failed, 2 refused as stale." in out
+
+
+@pytest.mark.parametrize("flag", ["--allow-mass-cancel", "--allow-late"])
+def test_an_override_flag_with_a_saved_plan_is_refused_with_the_reason(workdir: Path, flag: str) -> None:
+    assert run("plan", "--out", "plan.json")[0] == EXIT_OK
+    code, _, err = run("apply", "plan.json", flag)
+    assert code == EXIT_FAILURE
+    assert f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`" in err
+
+
+def test_apply_in_json_prints_one_json_document_on_stdout_and_everything_else_on_stderr(workdir: Path) -> None:
+    code, out, err = run("apply", "--auto-approve", "--format", "json")
+    assert code == EXIT_OK
+    document = json.loads(out)  # the whole of stdout is the plan
+    assert document["summary"]["create"] == 3
+    assert "Apply finished: 3 applied" in err

@@ -206,7 +206,7 @@ def mixed_report() -> ApplyReport:
             ),
             Outcome(third, "applied"),
             Outcome(cancel, "applied"),
-            Outcome(update, "stale", "platform/weekly-sync: stale: edited in Outlook after review; plan again."),
+            Outcome(update, "stale", "stale: edited in Outlook after the plan was made; plan again."),
         )
     )
 
