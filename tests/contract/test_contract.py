@@ -286,7 +286,8 @@ def test_a_deleted_organizers_meetings_are_found_through_the_configured_organize
 # -- one unreadable mailbox, release, namespace change ------------------------------------------------
 
 OFFICE = "office@contoso.com"
-#: What each backend's reason names, per kind of unavailable mailbox (see docs/reference/mailboxes-late-release-adopt.md).
+#: What each backend's reason names, per kind of unavailable mailbox
+#: (see docs/reference/mailboxes-late-release-adopt.md).
 UNAVAILABLE_WORDS = {
     ("sandbox", UnavailableReason.MISSING): "no such mailbox",
     ("graph", UnavailableReason.MISSING): "ErrorInvalidUser",
