@@ -111,7 +111,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="GitOps for Exchange meetings: validate meeting files, plan and apply them to calendars.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(
@@ -147,7 +147,7 @@ def _global(
         typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
     ] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Path of reconciler.yaml (default ./reconciler.yaml).")
+        Path | None, typer.Option("--config", help="Path of reconciler.yaml (default: the nearest one in this directory or a parent).")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,
@@ -216,12 +216,11 @@ def _user_errors() -> Iterator[None]:
         _exit(EXIT_INTERRUPTED)
     except Exception as error:  # an internal error: our bug, not the user's
         if OPTIONS.debug:
-            raise
-        _say(
-            f"Internal error: {type(error).__name__}: {error}. Run again with --debug for the traceback, "
-            "and please report it.",
-            err=True,
-        )
+            import traceback
+
+            _say(traceback.format_exc().rstrip(), err=True)
+        hint = "" if OPTIONS.debug else " Run again with --debug for the traceback,"
+        _say(f"Internal error: {type(error).__name__}: {error}.{hint} Please report it.", err=True)
         _exit(EXIT_INTERNAL)
 
 

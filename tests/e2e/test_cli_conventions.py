@@ -308,3 +308,29 @@ def test_apply_in_json_prints_one_json_document_on_stdout_and_everything_else_on
     document = json.loads(out)  # the whole of stdout is the plan
     assert document["summary"]["create"] == 3
     assert "Apply finished: 3 applied" in err
+
+
+def _break_json(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    """Make the standard library's JSON encoder fail, as a bug of ours would (no module of ours is touched)."""
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise error
+
+    monkeypatch.setattr(json, "dumps", broken)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_exits_3_and_shows_the_traceback_only_with_debug(
+    monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    _break_json(monkeypatch, RuntimeError("boom"))
+    code, _, err = run(*(["--debug"] if debug else []), "plan", "--format", "json")
+    assert code == 3
+    assert "Internal error: RuntimeError: boom." in err and "Please report it." in err
+    assert ("Traceback (most recent call last)" in err) is debug
+
+
+def test_an_interrupt_exits_130_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    _break_json(monkeypatch, KeyboardInterrupt())
+    code, _, err = run("plan", "--format", "json")
+    assert (code, err.strip().splitlines()[-1]) == (130, "Interrupted.")

@@ -71,6 +71,15 @@ def test_missing_settings_and_secrets_are_config_errors_naming_them(
     assert str(raised.value).endswith(".")
 
 
+@pytest.mark.parametrize("content", [b"not really a certificate", b"", b"\x00\x01binary"])
+def test_a_file_that_is_no_usable_certificate_is_a_config_error_naming_the_path(tmp_path: Path, content: bytes) -> None:
+    pem = tmp_path / "app.pem"
+    pem.write_bytes(content)
+    ids = {"tenant_id": "00000000-0000-0000-0000-000000000001", "client_id": "00000000-0000-0000-0000-000000000002"}
+    with pytest.raises(ConfigError, match=f"graph.certificate_path {pem} holds no certificate this can use"):
+        credential_for(tmp_path, auth="certificate", certificate_path=str(pem), **ids)
+
+
 def test_each_method_builds_its_azure_identity_credential(tmp_path: Path) -> None:
     pem = tmp_path / "app.pem"
     pem.write_text("not really a certificate", encoding="utf-8")

@@ -142,9 +142,17 @@ def credential(
         if not Path(path).is_file():
             raise ConfigError(f"graph.certificate_path names {path}, which is not a readable file.")
         password = secret("MEETINGS_GRAPH_CERTIFICATE_PASSWORD")
-        return identity.CertificateCredential(
-            tenant_id, client_id, certificate_path=path, password=password.encode() if password else None, **extra
-        )
+        try:
+            return identity.CertificateCredential(
+                tenant_id, client_id, certificate_path=path, password=password.encode() if password else None, **extra
+            )
+        except OSError as error:
+            raise ConfigError(f"graph.certificate_path {path} cannot be read: {error.strerror}.") from error
+        except ValueError as error:  # azure-identity could not load a certificate and key from it
+            raise ConfigError(
+                f"graph.certificate_path {path} holds no certificate this can use: it must be PEM or PKCS#12 with the"
+                " private key, and MEETINGS_GRAPH_CERTIFICATE_PASSWORD must hold its password if it has one."
+            ) from error
     # workload_identity
     request_url, request_token = env.get("ACTIONS_ID_TOKEN_REQUEST_URL"), env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
     if request_url and request_token:
