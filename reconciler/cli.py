@@ -147,7 +147,10 @@ def _global(
         typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
     ] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Path of reconciler.yaml (default: the nearest one in this directory or a parent).")
+        Path | None,
+        typer.Option(
+            "--config", help="Path of reconciler.yaml (default: the nearest one in this directory or a parent)."
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,

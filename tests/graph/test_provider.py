@@ -333,7 +333,7 @@ def test_a_create_whose_answer_is_lost_raises_transient_and_a_retry_with_the_sam
     provider: GraphProvider, store: MailboxStore
 ) -> None:
     store.inject_fault("graph", "create", "504-after-commit")
-    with pytest.raises(TransientError, match="outcome is unknown") as raised:
+    with pytest.raises(TransientError, match="whether the change was made is unknown") as raised:
         create(provider)
     assert raised.value.__cause__ is not None
     found = provider.find(ORGANIZER, NAMESPACE, "team/sync")
@@ -461,3 +461,18 @@ def test_a_missing_or_closed_mailbox_is_reported_as_unavailable_not_as_a_missing
     store.inject_fault("graph", "list", "401")
     with pytest.raises(AuthError):  # a refused token concerns every mailbox: it is not one mailbox's problem
         provider.list_managed(ORGANIZER, NAMESPACE)
+
+
+def test_a_read_that_keeps_failing_is_worded_as_a_read_not_as_a_write_of_unknown_outcome(
+    graph: GraphServer, store: MailboxStore
+) -> None:
+    store.inject_fault("graph", "list", "503", times=99)
+    provider = GraphProvider(graph.graph_url, trust_env=False, retry=RetryPolicy(max_attempts=2, backoff_base=0.0))
+    try:
+        with pytest.raises(TransientError) as raised:
+            provider.list_managed(ORGANIZER, NAMESPACE)
+    finally:
+        provider.close()
+    message = str(raised.value)
+    assert "could not be read while listing" in message and "after 2 attempts" in message
+    assert "nothing was changed" in message and "unknown" not in message

@@ -598,7 +598,7 @@ class GraphProvider:
             failure = self._sdk.classify(caught)
             delay = self._retry_delay(failure, attempt, write=write)
             if delay is None:
-                raise _translate(failure, mailbox, action, attempt) from caught
+                raise _translate(failure, mailbox, action, attempt, write=write) from caught
             await self._sleep(delay)
 
     def _retry_delay(self, failure: Failure, attempt: int, *, write: bool) -> float | None:
@@ -628,7 +628,7 @@ _MAILBOX_CODES = {
 }
 
 
-def _translate(failure: Failure, mailbox: str, action: str, attempts: int) -> ProviderError:
+def _translate(failure: Failure, mailbox: str, action: str, attempts: int, *, write: bool) -> ProviderError:
     """One classified failure as the project's error, in a sentence naming what was being done."""
     status = failure.status
     detail = f"{failure.code}: {failure.message}" if failure.code else failure.message
@@ -653,9 +653,13 @@ def _translate(failure: Failure, mailbox: str, action: str, attempts: int) -> Pr
             f"Microsoft Graph kept throttling {mailbox} while {action} ({attempts} attempts){detail}."
         )
     if failure.kind in ("timeout", "transport", "connect") or (status or 0) >= 500 or status in (409, 503):
-        return TransientError(
-            f"Microsoft Graph did not complete {action}{detail}; if it was a write, its outcome is unknown."
-        )
+        if write:
+            return TransientError(
+                f"Microsoft Graph did not answer {action}{detail}, so whether the change was made is unknown;"
+                " it is looked up before any retry."
+            )
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return TransientError(f"Microsoft Graph could not be read while {action}{tries}{detail}; nothing was changed.")
     if failure.kind == "http":
         return RequestRejectedError(f"Microsoft Graph rejected {action}{detail}.")
     return ProviderError(f"{action[0].upper()}{action[1:]} failed unexpectedly{detail}.")
