@@ -149,7 +149,8 @@ def _global(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", help="Path of reconciler.yaml (default: the nearest one in this directory or a parent)."
+            "--config",
+            help="Path of reconciler.yaml (default: the nearest one in this directory or a parent).",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
