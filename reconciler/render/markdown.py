@@ -22,6 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
+from reconciler.render.human import SYMBOLS
 from reconciler.text import visible
 
 if TYPE_CHECKING:
@@ -30,15 +31,6 @@ if TYPE_CHECKING:
 #: GitHub's maximum length of an issue or pull-request comment body.
 GITHUB_COMMENT_LIMIT = 65536
 
-SYMBOLS = {
-    Action.CREATE: "+",
-    Action.UPDATE: "~",
-    Action.CANCEL: "-",
-    Action.MOVE: "->",
-    Action.RELEASE: "=",
-    Action.ADOPT: "<-",
-    Action.NOOP: " ",
-}
 #: Order of the change sections: what a reviewer must not miss comes first.
 SECTION_ORDER = (Action.CANCEL, Action.UPDATE, Action.MOVE, Action.ADOPT, Action.RELEASE, Action.CREATE)
 _SECTION_TITLES = {
