@@ -40,8 +40,8 @@ from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
 from reconciler.occurrences import align_override_bodies, creation_edits, series_edits
-from reconciler.providers.base import Capabilities
-from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts
+from reconciler.providers.base import Capabilities, ForeignItem
+from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
 PLAN_FORMAT_VERSION = 1
 #: Changing one of these re-checks a series' local time for attendees in other zones.
@@ -464,6 +464,45 @@ def _plan_create(meeting: Meeting, desired: Mapping[str, Any], common: Mapping[s
             recreated=recreated,
         )
     )
+
+
+def with_foreign_lookalikes(plan: Plan, foreign: Mapping[str, Sequence[ForeignItem]]) -> Plan:
+    """`plan` with a warning on every create identical (subject and start) to an item that another
+    namespace's marker claims in the same mailbox (`foreign`, by mailbox), and one plan warning.
+
+    Changing `namespace` without `previous_namespaces` makes every meeting look new: the plan would
+    invite everyone a second time and leave the old items unmanaged. The planner cannot know that
+    the namespace changed, but a calendar full of identical meetings under another namespace says so.
+    """
+    by_key = {
+        (organizer, item.subject, item.starts_at_utc): item for organizer, items in foreign.items() for item in items
+    }
+    changes: list[Change] = []
+    namespaces: set[str] = set()
+    count = 0
+    for change in plan.changes:
+        twin = None
+        if change.action is Action.CREATE and change.desired is not None:
+            twin = by_key.get((change.organizer, change.subject, span_utc(change.desired)[0]))
+        if twin is None:
+            changes.append(change)
+            continue
+        count, namespaces = count + 1, namespaces | {twin.namespace}
+        warning = (
+            f"{change.meeting_id}: {change.organizer}'s calendar already holds a meeting with this subject and start"
+            f" under namespace {twin.namespace!r} ({twin.meeting_id or 'no id'}); creating it invites everyone a"
+            " second time."
+        )
+        changes.append(replace(change, warnings=(*change.warnings, warning)))
+    if not count:
+        return plan
+    names = ", ".join(repr(n) for n in sorted(namespaces))
+    summary = (
+        f"{count} meeting{'s' if count != 1 else ''} this plan creates look{'s' if count == 1 else ''} identical to"
+        f" meetings of namespace {names} in the same calendars. If this repository's namespace was renamed, list"
+        f" {names} under previous_namespaces in reconciler.yaml: they are then adopted, not created again."
+    )
+    return replace(plan, changes=tuple(changes), warnings=tuple(sorted((*plan.warnings, summary))))
 
 
 def _online_meeting_warnings(meeting_id: str, fields: Sequence[FieldChange]) -> tuple[str, ...]:

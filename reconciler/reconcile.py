@@ -22,8 +22,15 @@ from reconciler.locking import ApplyLock, recorded
 from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.ownership import transaction_id
-from reconciler.plan import Change, Plan, PlanPolicy, build_plan
-from reconciler.providers.base import CancelRequest, CreateRequest, Provider, ReleaseRequest, UpdateRequest
+from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
+from reconciler.providers.base import (
+    CancelRequest,
+    CreateRequest,
+    ForeignItem,
+    Provider,
+    ReleaseRequest,
+    UpdateRequest,
+)
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
@@ -150,7 +157,7 @@ def make_plan(
     for earlier in previous.values():
         # A mailbox readable under one namespace and not under another is still unreadable.
         unavailable.update({k: v for k, v in earlier.unavailable.items() if k not in unavailable})
-    return build_plan(
+    plan = build_plan(
         meetings,
         [o for o in observed.items if o.organizer not in unavailable],
         now=now,
@@ -164,6 +171,22 @@ def make_plan(
         previous={ns: earlier.items for ns, earlier in previous.items()},
         recorded={o: record.meetings for o, record in records.items() if record.meetings is not None},
     )
+    return with_foreign_lookalikes(plan, _foreign(provider, plan, namespace, previous_namespaces))
+
+
+def _foreign(provider: Provider, plan: Plan, namespace: str, previous: Sequence[str]) -> dict[str, list[ForeignItem]]:
+    """Other namespaces' items in each mailbox where `plan` creates meetings (one read per such
+    mailbox; none when nothing is created). Namespaces being adopted are left out: the planner has
+    matched their items already."""
+    creating = sorted({c.organizer for c in plan.changes if c.action is Action.CREATE})
+
+    def one(organizer: str) -> list[ForeignItem]:
+        try:
+            return [i for i in provider.list_foreign(organizer, namespace) if i.namespace not in previous]
+        except MailboxUnavailableError:
+            return []
+
+    return dict(zip(creating, _each(creating, one), strict=True))
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,17 @@ class ReleaseRequest:
 
 
 @dataclass(frozen=True)
+class ForeignItem:
+    """An item of the organizer's calendar that carries another namespace's marker: another
+    repository's meeting, or ours before `namespace` was renamed. Only ever read, for a warning."""
+
+    namespace: str
+    meeting_id: str
+    subject: str
+    starts_at_utc: datetime
+
+
+@dataclass(frozen=True)
 class NamespaceItem:
     """A namespace item as listed: its id, change key, the server's creation time (aware, UTC) and
     its PROP_STATE payload ("" when absent)."""
@@ -154,6 +165,11 @@ class Provider(NamespaceItems, Protocol):
         ...
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]: ...
+
+    def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
+        """Items of `organizer`'s calendar whose namespace marker is set and is not exactly
+        `namespace`; never written. The plan warns when it creates meetings identical to them."""
+        ...
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...
 

@@ -46,7 +46,14 @@ from reconciler.occurrences import (
     series_edits,
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
+from reconciler.providers.base import (
+    CancelRequest,
+    Capabilities,
+    CreateRequest,
+    ForeignItem,
+    ReleaseRequest,
+    UpdateRequest,
+)
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
@@ -233,6 +240,21 @@ class SandboxProvider(SandboxNamespaceItems):
         self.check_available(organizer)
         items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
         return [observe_document(item) for item in items]
+
+    def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
+        self.check_available(organizer)
+        marker, meeting = extended_property_id(PROP_NAMESPACE), extended_property_id(PROP_MEETING_ID)
+        found = []
+        for item in self.store.list_items(organizer):
+            extended = item.doc.get("extended", {})
+            if extended.get(marker) and extended[marker] != namespace:
+                observed = observe_document(item)
+                found.append(
+                    ForeignItem(
+                        extended[marker], extended.get(meeting, ""), observed.fields["subject"], observed.starts_at_utc
+                    )
+                )
+        return found
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         for item in self.store.list_items(

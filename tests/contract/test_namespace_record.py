@@ -100,3 +100,49 @@ def test_a_mailbox_named_by_no_file_and_no_configured_organizer_is_still_found_a
     # The office mailbox holds nothing of the namespace any more, so it leaves the record.
     lead = recorded(backend.provider, NAMESPACE, ORGANIZER)
     assert lead is not None and lead.organizers == (ORGANIZER,)
+
+
+def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_meeting_would_be_invited_twice(
+    backend: Backend,
+) -> None:
+    apply_as_the_cli_does(backend, plan(backend, [meeting(), meeting("team/retro", subject="Retro")]))
+    renamed = make_plan(
+        [meeting(), meeting("team/retro", subject="Retro"), meeting("team/new", subject="New")],
+        backend.provider,
+        namespace="contract-2",
+        policy=PlanPolicy(),
+        now=NOW,
+        extra_organizers=[ORGANIZER],
+    )
+    warned = {c.meeting_id: c.warnings for c in renamed.changes}
+    assert warned["team/new"] == ()
+    assert warned["team/sync"] == (
+        "team/sync: lead@contoso.com's calendar already holds a meeting with this subject and start under namespace"
+        " 'contract' (team/sync); creating it invites everyone a second time.",
+    )
+    assert renamed.warnings == (
+        "2 meetings this plan creates look identical to meetings of namespace 'contract' in the same calendars. If"
+        " this repository's namespace was renamed, list 'contract' under previous_namespaces in reconciler.yaml:"
+        " they are then adopted, not created again.",
+    )
+    adopted = make_plan(
+        [meeting(), meeting("team/retro", subject="Retro")],
+        backend.provider,
+        namespace="contract-2",
+        policy=PlanPolicy(),
+        now=NOW,
+        extra_organizers=[ORGANIZER],
+        previous_namespaces=[NAMESPACE],
+    )
+    assert {c.action for c in adopted.changes} == {Action.ADOPT} and adopted.warnings == ()
+
+
+def test_a_namespace_differing_only_by_case_shares_neither_the_lock_nor_the_record(backend: Backend) -> None:
+    apply_as_the_cli_does(backend, plan(backend, [meeting()]))
+    assert recorded(backend.provider, "CONTRACT", ORGANIZER) is None  # Exchange's search ignores case; we do not
+    assert backend.provider.list_namespace_items(ORGANIZER, "CONTRACT") == []
+    upper = make_plan(
+        [meeting()], backend.provider, namespace="CONTRACT", policy=PlanPolicy(), now=NOW, extra_organizers=[ORGANIZER]
+    )
+    (change,) = upper.changes
+    assert (change.action, change.recreated) == (Action.CREATE, False)

@@ -36,7 +36,7 @@ How each Provider operation goes on the wire (see `reconciler.providers.base` fo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from reconciler.config import EWS_CLIENT_SECRET, EWS_PASSWORD
@@ -45,7 +45,14 @@ from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
-from reconciler.providers.base import CancelRequest, Capabilities, CreateRequest, ReleaseRequest, UpdateRequest
+from reconciler.providers.base import (
+    CancelRequest,
+    Capabilities,
+    CreateRequest,
+    ForeignItem,
+    ReleaseRequest,
+    UpdateRequest,
+)
 from reconciler.providers.ews.lock import EwsNamespaceItems
 from reconciler.recurrence import span_utc
 
@@ -175,7 +182,7 @@ class EwsProvider(EwsNamespaceItems):
         from reconciler.providers.ews import _mapping, _sdk
 
         def query() -> list[ObservedMeeting]:
-            return self._observe(organizer, self._query(organizer, **{_mapping.NAMESPACE_ATTR: namespace}))
+            return self._observe(organizer, self._query(organizer, {_mapping.NAMESPACE_ATTR: namespace}))
 
         with _sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
@@ -185,7 +192,7 @@ class EwsProvider(EwsNamespaceItems):
 
         def query() -> ObservedMeeting | None:
             filters = {_mapping.NAMESPACE_ATTR: namespace, _mapping.MEETING_ID_ATTR: meeting_id}
-            found = self._query(organizer, **filters)
+            found = self._query(organizer, filters)
             return self._observe(organizer, found[:1])[0] if found else None
 
         return self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
@@ -361,11 +368,36 @@ class EwsProvider(EwsNamespaceItems):
         except (ValueError, TypeError, KeyError) as error:
             raise RequestRejectedError(f"The meeting cannot be written through EWS: {error}.") from error
 
-    def _query(self, organizer: str, **filters: str) -> list[Any]:
+    def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
+        from reconciler.providers.ews import _mapping, _sdk
+
+        marker = _mapping.NAMESPACE_ATTR
+
+        def query() -> list[ForeignItem]:
+            # Exists and not IsEqualTo: the restriction ignores case, the check below does not.
+            found = self._query(organizer, {f"{marker}__exists": True}, exclude={marker: namespace})
+            return [
+                ForeignItem(getattr(item, marker), seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc)
+                for item, seen in zip(found, self._observe(organizer, found), strict=True)
+            ]
+
+        with _sdk.reading_mailbox(organizer):
+            return self._retrier.run(
+                query, what=f"listing other namespaces' meetings in {organizer}'s calendar", write=False
+            )
+
+    def _query(
+        self, organizer: str, filters: Mapping[str, Any], *, exclude: Mapping[str, str] | None = None
+    ) -> list[Any]:
+        """Our own items (the organizer's, not attendees' copies) matching `filters` exactly;
+        with `exclude`, items whose value is set and differs exactly from it."""
         from reconciler.providers.ews import _mapping
 
         folder = self._connection.calendar(organizer)
-        query = folder.filter(**filters).only(*_mapping.ITEM_FIELDS)
+        query = folder.filter(**filters)
+        if exclude:
+            query = query.exclude(**exclude)
+        query = query.only(*_mapping.ITEM_FIELDS)
         query.page_size, query.chunk_size = PAGE_SIZE, CHUNK_SIZE
         found = []
         for item in query:
@@ -375,7 +407,9 @@ class EwsProvider(EwsNamespaceItems):
             if item.my_response_type not in (None, "Organizer"):
                 continue
             # The server's string comparison ignores case; ours must not (`TEAM` is not `team`).
-            if any(getattr(item, attr, None) != wanted for attr, wanted in filters.items()):
+            if any(getattr(item, attr, None) != wanted for attr, wanted in filters.items() if "__" not in attr):
+                continue
+            if exclude and any(getattr(item, attr, None) in (None, "", wanted) for attr, wanted in exclude.items()):
                 continue
             found.append(item)
         return found

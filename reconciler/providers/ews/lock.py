@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 #: exchangelib attribute names of the namespace item's two properties.
 NAMESPACE_ITEM_ATTR, STATE_ATTR = "mac_namespace_item", "mac_state"
-_FIELDS = ("datetime_created", STATE_ATTR)
+_FIELDS = ("datetime_created", NAMESPACE_ITEM_ATTR, STATE_ATTR)
 _REGISTERED = False
 _REGISTER_LOCK = threading.Lock()
 
@@ -67,6 +67,8 @@ class EwsNamespaceItems:
             for item in self._connection.calendar(organizer).filter(**{NAMESPACE_ITEM_ATTR: namespace}).only(*_FIELDS):
                 if isinstance(item, Exception):
                     raise item
+                if getattr(item, NAMESPACE_ITEM_ATTR) != namespace:  # IsEqualTo ignores case: `TEAM` is not `team`
+                    continue
                 found.append(
                     NamespaceItem(item.id, item.changekey, _utc(item.datetime_created), getattr(item, STATE_ATTR) or "")
                 )

@@ -61,6 +61,14 @@ def state_body(state: str) -> dict[str, Any]:
     return {"singleValueExtendedProperties": [{"id": STATE_PROPERTY, "value": state}]}
 
 
+def namespace_of(event: Mapping[str, Any]) -> str | None:
+    """The namespace a listed namespace item names (Graph's filter ignores case: callers compare)."""
+    for prop in event.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == NAMESPACE_ITEM_PROPERTY.lower():
+            return str(prop.get("value") or "")
+    return None
+
+
 def namespace_item(event: Mapping[str, Any]) -> NamespaceItem:
     state = ""
     for prop in event.get("singleValueExtendedProperties") or []:

@@ -70,6 +70,7 @@ from reconciler.providers.base import (
     CancelRequest,
     Capabilities,
     CreateRequest,
+    ForeignItem,
     NamespaceItem,
     ReleaseRequest,
     UpdateRequest,
@@ -196,6 +197,23 @@ class GraphProvider:
         ours = [event for event in events if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace]
         return [self._observe(event, organizer) for event in self._run(self._complete(organizer, ours, action))]
 
+    def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
+        action = f"listing other namespaces' meetings in {organizer}'s calendar"
+        marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace, operator="ne")
+        try:
+            events = self._run(self._list(organizer, marker, action))
+        except AuthError as error:
+            raise self._denied_mailbox(error, organizer) from error.__cause__
+        found = []
+        for event in events:
+            extended = wire.extended_values(event)
+            other = extended.get(wire.NAMESPACE_PROPERTY)
+            if not other or other == namespace:  # Graph compares values ignoring case; we do not
+                continue
+            seen = self._observe(event, organizer)
+            found.append(ForeignItem(other, seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc))
+        return found
+
     def _denied_mailbox(self, error: AuthError, organizer: str) -> ProviderError:
         """A 403 on listing one mailbox's calendar concerns that mailbox (an application access
         policy, or no permission for it): the others can still be read. A 401 (the token itself)
@@ -284,7 +302,8 @@ class GraphProvider:
             )
         except AuthError as error:  # a listing: a 403 concerns this mailbox, as for list_managed
             raise self._denied_mailbox(error, organizer) from error.__cause__
-        return [lock.namespace_item(event) for event in events]
+        # Exchange matches the value ignoring case: `TEAM`'s lock is not `team`'s.
+        return [lock.namespace_item(event) for event in events if lock.namespace_of(event) == namespace]
 
     def create_namespace_item(self, organizer: str, namespace: str, state: str) -> str:
         body = lock.create_body(namespace, state)

@@ -84,9 +84,10 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def property_filter(property_id: str, value: str) -> str:
-    """`$filter` selecting events whose extended property `property_id` equals `value`."""
-    condition = f"ep/id eq {odata_string(property_id)} and ep/value eq {odata_string(value)}"
+def property_filter(property_id: str, value: str, *, operator: str = "eq") -> str:
+    """`$filter` selecting events whose extended property `property_id` equals `value` (or, with
+    `operator="ne"`, is set to another value; Graph documents eq and ne on string values, C.1)."""
+    condition = f"ep/id eq {odata_string(property_id)} and ep/value {operator} {odata_string(value)}"
     return f"singleValueExtendedProperties/Any(ep: {condition})"
 
 
