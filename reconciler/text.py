@@ -39,5 +39,6 @@ def visible(text: str) -> str:
 def hidden_characters(text: str) -> list[str]:
     """The escaped forms of the hidden characters in `text`, in order of first appearance; line
     breaks and tabs (ordinary in a body) are not counted."""
-    found = [_escape(c) for c in text if c not in "\n\t" and unicodedata.category(c) in _HIDDEN_CATEGORIES]
-    return list(dict.fromkeys(found))
+    found = (m.group() for m in _CANDIDATES.finditer(text))  # printable ASCII needs no look-up
+    hidden = [_escape(c) for c in found if c != "\t" and unicodedata.category(c) in _HIDDEN_CATEGORIES]
+    return list(dict.fromkeys(hidden))

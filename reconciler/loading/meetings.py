@@ -69,7 +69,7 @@ def load_meetings(config: Config) -> Loaded:
         diagnostics += source.diagnostics
         diagnostics += _empty_problems(source, display)
         for document in source.documents:
-            reader = _MeetingReader(document, display, config, check, listed)
+            reader = _MeetingReader(document, display, config, check, listed, scan_text=source.beyond_ascii)
             declared.append(reader.read())
             diagnostics += reader.diagnostics
             warnings += reader.warnings
@@ -135,12 +135,21 @@ class _MeetingReader(DocumentReader):
     """Checks one document and builds its Meeting; problems collect in `diagnostics`."""
 
     def __init__(
-        self, document: Document, display: str, config: Config, check: SchemaCheck, listed: frozenset[str] | None
+        self,
+        document: Document,
+        display: str,
+        config: Config,
+        check: SchemaCheck,
+        listed: frozenset[str] | None,
+        *,
+        scan_text: bool = True,
     ) -> None:
         super().__init__(document, display, config)
         self.check = check
         #: The organizers a meeting may name, or None when the backend finds every mailbox itself.
         self.listed = listed
+        #: Whether values may hold hidden characters (False: the file is plain printable ASCII).
+        self.scan_text = scan_text
 
     def read(self) -> _Declared:
         declared = _Declared(self.display)
@@ -162,7 +171,8 @@ class _MeetingReader(DocumentReader):
         meeting = self._meeting(meeting_id)
         if not self.diagnostics:
             declared.meeting = meeting
-            self._warn_hidden_characters((), value)
+            if self.scan_text:
+                self._warn_hidden_characters((), value)
             if meeting is not None and not meeting.all_day:
                 self._warn_doubtful_local_times(meeting.timezone)
         return declared

@@ -100,6 +100,9 @@ class Source:
     documents: list[Document] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     empty: list[Pos] = field(default_factory=list)
+    #: The text holds something besides printable ASCII, tabs and line breaks (so a value may hold a
+    #: hidden character worth a warning; most files are plain ASCII and need no closer look).
+    beyond_ascii: bool = False
 
 
 def read_yaml(file: str | Path, display: str) -> Source:
@@ -138,15 +141,18 @@ def parse_yaml(data: bytes | str, display: str, *, parser: str = "c") -> Source:
         line, column = _line_col(text, bad.start())
         code = ord(bad.group())
         return _problem(display, line, column, f"control character U+{code:04X} is not allowed in YAML")
+    beyond_ascii = _BEYOND_ASCII.search(text) is not None
     text, restore = _shield_unicode_breaks(text)
-    source = Source()
+    source = Source(beyond_ascii=beyond_ascii)
     if _Composer(text, display, source, parser, restore).run() == "syntax error" and parser == "c" and _C_PARSER:
         # libyaml follows YAML 1.1 in places (a ":" inside a flow-style plain scalar is an error there, as
         # in {start: 2026-12-01T10:00}); the pure parser is the YAML 1.2 reference and has the last word.
-        source = Source()
+        source = Source(beyond_ascii=beyond_ascii)
         _Composer(text, display, source, "pure", restore).run()
     return source
 
+
+_BEYOND_ASCII = re.compile(r"[^\t\n\r\x20-\x7e]")
 
 #: Line breaks of YAML 1.1 that YAML 1.2 (section 5.4) reads as ordinary characters.
 _UNICODE_BREAKS = "\x85\u2028\u2029"
