@@ -334,3 +334,57 @@ def test_an_interrupt_exits_130_and_says_so(monkeypatch: pytest.MonkeyPatch) -> 
     _break_json(monkeypatch, KeyboardInterrupt())
     code, _, err = run("plan", "--format", "json")
     assert (code, err.strip().splitlines()[-1]) == (130, "Interrupted.")
+
+
+def _meeting_file(workdir: Path, name: str, text: str) -> None:
+    (workdir / "meetings" / name).write_text(text, encoding="utf-8")
+
+
+def test_validate_reports_later_lines_correctly_after_a_unicode_line_separator_in_a_value(workdir: Path) -> None:
+    _meeting_file(workdir, "sep.yaml", 'id: team/sep\nsubject: "A\u2028B"\nstart: 2026-12-03T10:00\nbogus: 1\n')
+    code, _, err = run("validate")
+    assert code == EXIT_FAILURE and 'meetings/sep.yaml:4:1: unknown key "bogus"' in err
+
+
+def test_a_daily_series_until_the_year_9999_is_planned_like_any_other(workdir: Path) -> None:
+    _meeting_file(
+        workdir,
+        "forever.yaml",
+        "id: team/forever\nsubject: Daily\nstart: 2026-12-03T09:00\nrecurrence: {every: day, until: 9999-12-31}\n",
+    )
+    code, out, _ = run("plan")
+    assert code == EXIT_OK and "+ team/forever" in out and "Plan: 4 to create" in out
+
+
+def test_validate_warns_of_a_time_daylight_saving_skips_and_of_a_skip_date_listed_twice(workdir: Path) -> None:
+    _meeting_file(
+        workdir,
+        "dst.yaml",
+        "id: team/dst\nsubject: Early\ntimezone: Europe/Berlin\nstart: 2027-03-28T02:30\n"
+        "recurrence: {every: week, skip: [2027-04-04, 2027-04-04]}\n",
+    )
+    code, out, err = run("validate")
+    assert code == EXIT_OK and "4 meetings in" in out
+    assert 'meetings/dst.yaml:4:8: "start" 2027-03-28T02:30 does not exist in Europe/Berlin' in err
+    assert "skip date 2027-04-04 is already listed at line 5" in err
+
+
+def test_an_ews_secret_in_the_configuration_names_the_variable_that_is_read(workdir: Path) -> None:
+    config = workdir / "reconciler.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "ews:\n  client_secret: hunter2\n", encoding="utf-8")
+    code, _, err = run("validate")
+    assert code == EXIT_FAILURE and "set the environment variable MEETINGS_EWS_CLIENT_SECRET instead" in err
+    assert "hunter2" not in err
+
+
+def test_an_unusable_certificate_file_is_a_configuration_error_not_an_internal_one(workdir: Path) -> None:
+    (workdir / "app.pem").write_text("not a certificate", encoding="utf-8")
+    config = workdir / "reconciler.yaml"
+    text = config.read_text(encoding="utf-8").replace("backend: sandbox", "backend: graph")
+    text += "organizers: [lead@contoso.com, office@contoso.com]\n"
+    text += "graph:\n  tenant_id: t\n  client_id: c\n  auth: certificate\n  certificate_path: app.pem\n"
+    config.write_text(text, encoding="utf-8")
+    code, out, err = run("plan")
+    assert code == EXIT_FAILURE
+    assert "graph.certificate_path" in err and "holds no certificate this can use" in err
+    assert "Internal error" not in err + out
