@@ -388,3 +388,13 @@ def test_an_unusable_certificate_file_is_a_configuration_error_not_an_internal_o
     assert code == EXIT_FAILURE
     assert "graph.certificate_path" in err and "holds no certificate this can use" in err
     assert "Internal error" not in err + out
+
+
+def test_github_annotations_show_hidden_characters_escaped(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    _meeting_file(workdir, "tz.yaml", 'id: team/tz\nsubject: Z\nstart: 2026-12-03T10:00\ntimezone: "Mars\\x1b[2J"\n')
+    code, out, err = run("validate")
+    assert code == EXIT_FAILURE
+    annotations = [line for line in out.splitlines() if line.startswith("::error file=meetings/tz.yaml")]
+    assert annotations and all("\x1b" not in line for line in annotations)
+    assert "Mars" in annotations[0] and "[2J" in annotations[0] and "\x1b" not in err
