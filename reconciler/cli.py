@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from reconciler.loading import Loaded
     from reconciler.lockstate import Holder
     from reconciler.plan import Plan
-    from reconciler.providers.base import Provider
-    from reconciler.reconcile import ApplyReport, Outcome
+    from reconciler.port import Provider
+    from reconciler.report import ApplyReport, Outcome
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -430,9 +430,10 @@ def _read_plan(planfile: Path) -> Plan:
 
 def _print_report(report: ApplyReport, *, err: bool = False) -> None:
     from reconciler.render.human import SYMBOLS
+    from reconciler.report import OutcomeStatus
     from reconciler.text import visible
 
-    applied, failed, stale = (report.with_status(s) for s in ("applied", "failed", "stale"))
+    applied, failed, stale = (report.with_status(s) for s in OutcomeStatus)
     for outcome in failed + stale:
         _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {visible(outcome.message)}", err=True)
     if not report.outcomes:
@@ -496,8 +497,9 @@ def _confirm(auto_approve: bool) -> None:
 
 def _progress(outcome: Outcome) -> None:
     from reconciler.render.human import SYMBOLS
+    from reconciler.report import OutcomeStatus
 
-    mark = "ok" if outcome.status == "applied" else f"FAILED: {outcome.message}"
+    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {outcome.message}"
     _say(f"  {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {mark}", err=True)
 
 
@@ -531,7 +533,8 @@ def apply(
 
     from reconciler.locking import LockSettings, apply_lock
     from reconciler.providers.factory import open_provider
-    from reconciler.reconcile import ApplyReport, apply_plan, organizers_to_scan, remember_state
+    from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
+    from reconciler.report import ApplyReport
 
     with _user_errors():
         saved: Plan | None = None

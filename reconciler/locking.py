@@ -1,7 +1,7 @@
 """One apply at a time per (namespace, mailbox): the apply lock, kept in the mailbox itself.
 
 There is no state file, so the lock lives where the meetings live: in the *namespace item* of the
-mailbox (`providers.base.NamespaceItems`), whose PROP_STATE record (`lockstate.LockRecord`) names
+mailbox (`port.NamespaceItems`), whose PROP_STATE record (`lockstate.LockRecord`) names
 the holder and when the lock expires. Every write of the record is a compare-and-swap on the
 item's change key (Graph: PATCH with If-Match, 412 when stale; EWS: UpdateItem with NeverOverwrite,
 ErrorIrresolvableConflict when stale; the sandbox store's change-key check), so of two writers who
@@ -59,7 +59,7 @@ from reconciler.errors import (
     TransientError,
 )
 from reconciler.lockstate import Holder, LockRecord, LockRecordError, decode, encode, survivor
-from reconciler.providers.base import NamespaceItem, NamespaceItems
+from reconciler.port import NamespaceItem, NamespaceItems
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 
 FORMAT_VERSION = 1
 _KNOWN_KEYS = frozenset({"version", "holder", "since", "expires", "meetings", "organizers"})

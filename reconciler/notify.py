@@ -33,7 +33,7 @@ from reconciler.occurrences import (
     occurrence_fields,
     series_edits,
 )
-from reconciler.providers.base import Capabilities
+from reconciler.port import Capabilities
 
 
 class UpdateScope(StrEnum):

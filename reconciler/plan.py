@@ -40,7 +40,7 @@ from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
 from reconciler.occurrences import align_override_bodies, creation_edits, series_edits
-from reconciler.providers.base import Capabilities, ForeignItem
+from reconciler.port import Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
 PLAN_FORMAT_VERSION = 1

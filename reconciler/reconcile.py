@@ -23,7 +23,7 @@ from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
-from reconciler.providers.base import (
+from reconciler.port import (
     CancelRequest,
     CreateRequest,
     ForeignItem,
@@ -31,6 +31,7 @@ from reconciler.providers.base import (
     ReleaseRequest,
     UpdateRequest,
 )
+from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
@@ -189,27 +190,6 @@ def _foreign(provider: Provider, plan: Plan, namespace: str, previous: Sequence[
     return dict(zip(creating, _each(creating, one), strict=True))
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one change: applied, failed (with the reason) or refused as stale."""
-
-    change: Change
-    status: str  # applied | failed | stale
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    outcomes: tuple[Outcome, ...]
-
-    def with_status(self, status: str) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == status]
-
-    @property
-    def ok(self) -> bool:
-        return all(o.status == "applied" for o in self.outcomes)
-
-
 def apply_plan(
     plan: Plan,
     provider: Provider,
@@ -228,9 +208,9 @@ def apply_plan(
             guard()
         try:
             _apply_change(change, plan, provider)
-            outcome = Outcome(change, "applied")
+            outcome = Outcome(change, OutcomeStatus.APPLIED)
         except ProviderError as error:
-            outcome = Outcome(change, "failed", str(error))
+            outcome = Outcome(change, OutcomeStatus.FAILED, str(error))
         outcomes.append(outcome)
         if on_progress is not None:
             on_progress(outcome)
@@ -261,7 +241,7 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
     valid, stale = [], []
     for change in saved.changes:
         if change.organizer in seen.unavailable:
-            stale.append(Outcome(change, "failed", seen.unavailable[change.organizer]))
+            stale.append(Outcome(change, OutcomeStatus.FAILED, seen.unavailable[change.organizer]))
             continue
         if change.action is Action.CREATE:
             reason = (
@@ -276,7 +256,7 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
         else:
             reason = ""
         if reason:
-            stale.append(Outcome(change, "stale", f"stale: {reason}; plan again."))
+            stale.append(Outcome(change, OutcomeStatus.STALE, f"stale: {reason}; plan again."))
         else:
             valid.append(change)
     return replace(saved, changes=tuple(valid)), stale

@@ -29,7 +29,7 @@ from reconciler.loading.values import (
     timezone_problem,
 )
 from reconciler.loading.yamldoc import Document, NodePath, Pos, Source, read_yaml
-from reconciler.providers.factory import capabilities_of
+from reconciler.port import capabilities_of
 from reconciler.text import hidden_characters
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reconciler.errors import ConfigError
-from reconciler.providers.base import Capabilities, Provider
+from reconciler.port import Provider
 
 if TYPE_CHECKING:
     from reconciler.config import Config
@@ -47,20 +47,3 @@ def open_provider(config: Config) -> Provider:
             f"installed (no module named {error.name!r}); install it with: {install_command(config.backend)}"
         ) from error
     raise ConfigError(f"Unknown backend {config.backend!r}; choose sandbox, graph or ews.")
-
-
-def capabilities_of(backend: str) -> Capabilities:
-    """What the provider of `backend` can do, without building it or importing its SDK."""
-    if backend == "sandbox":
-        from reconciler.providers.sandbox import SandboxProvider
-
-        return SandboxProvider.capabilities
-    if backend == "graph":
-        from reconciler.providers.graph import GraphProvider
-
-        return GraphProvider.capabilities
-    if backend == "ews":
-        from reconciler.providers.ews import EwsProvider
-
-        return EwsProvider.capabilities
-    raise ConfigError(f"Unknown backend {backend!r}; choose sandbox, graph or ews.")

@@ -46,9 +46,9 @@ from reconciler.occurrences import (
     series_edits,
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
-from reconciler.providers.base import (
+from reconciler.port import (
+    BACKEND_CAPABILITIES,
     CancelRequest,
-    Capabilities,
     CreateRequest,
     ForeignItem,
     ReleaseRequest,
@@ -197,11 +197,11 @@ def _extended(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dic
 
 
 class SandboxProvider(SandboxNamespaceItems):
-    """Provider over a local `MailboxStore` file. See `providers.base` for the contract; the
+    """Provider over a local `MailboxStore` file. See `port` for the contract; the
     namespace items of the apply lock come from `SandboxNamespaceItems`."""
 
     name = "sandbox"
-    capabilities = Capabilities(silent_organizer_fields=True, lists_organizers=True)
+    capabilities = BACKEND_CAPABILITIES["sandbox"]
 
     def __init__(self, store: MailboxStore) -> None:
         self.store = store

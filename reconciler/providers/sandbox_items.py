@@ -1,4 +1,4 @@
-"""Namespace items (the apply lock's port, `providers.base.NamespaceItems`) on the sandbox store.
+"""Namespace items (the apply lock's port, `port.NamespaceItems`) on the sandbox store.
 
 The store's own primitives do the work: `update_item(if_change_key=...)` is the compare-and-swap
 (StaleChangeKey when stale), `create_item`/`update_item` with SendMode.NONE and no attendees mail
@@ -13,7 +13,7 @@ from reconciler.emulator.store import DEFAULT_DOCUMENT, ItemNotFound, MailboxSto
 from reconciler.errors import ConflictError, NotFoundError
 from reconciler.lockstate import ITEM_END_UTC, ITEM_START_UTC, item_subject
 from reconciler.model import PROP_NAMESPACE_ITEM, PROP_STATE, extended_property_id
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 
 _NAMESPACE_ITEM = extended_property_id(PROP_NAMESPACE_ITEM)
 _STATE = extended_property_id(PROP_STATE)

@@ -26,7 +26,7 @@ from reconciler.render.human import SYMBOLS
 from reconciler.text import visible
 
 if TYPE_CHECKING:
-    from reconciler.reconcile import ApplyReport, Outcome
+    from reconciler.report import ApplyReport, Outcome
 
 #: GitHub's maximum length of an issue or pull-request comment body.
 GITHUB_COMMENT_LIMIT = 65536

@@ -35,13 +35,14 @@ if phase in ("seed", "plan"):
     from reconciler.plan import PlanPolicy
     from reconciler.providers.sandbox import SandboxProvider
     from reconciler.reconcile import apply_plan, make_plan
+    from reconciler.report import OutcomeStatus
     provider = SandboxProvider.open(root / config.sandbox.path)
     plan = make_plan(meetings, provider, namespace=config.namespace, policy=PlanPolicy(max_cancellations=10**9),
                      now=datetime(2026, 11, 24, tzinfo=UTC))
     figures["changes"] = len(plan.changes)
     if phase == "seed":
         report = apply_plan(plan, provider)
-        figures["applied"] = len(report.with_status("applied"))
+        figures["applied"] = len(report.with_status(OutcomeStatus.APPLIED))
     provider.close()
 figures["seconds"] = round(time.perf_counter() - started, 3)
 figures["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

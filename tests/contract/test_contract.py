@@ -29,7 +29,7 @@ from reconciler.model import (
     extended_property_id,
 )
 from reconciler.plan import Plan, PlanPolicy
-from reconciler.providers.base import UpdateRequest
+from reconciler.port import UpdateRequest
 from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.harness import Backend
 from tests.factories import ORGANIZER, meeting

@@ -16,7 +16,7 @@ from reconciler.emulator.ews_app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Meeting, canonical_fields
-from reconciler.providers.base import CreateRequest, UpdateRequest
+from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.ews import ews_provider
 from tests.factories import ORGANIZER

@@ -25,7 +25,7 @@ from reconciler.model import (
     extended_property_id,
 )
 from reconciler.plan import Plan, PlanPolicy
-from reconciler.providers.base import Provider
+from reconciler.port import Provider
 from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.ews import ews_backend
 from tests.contract.backends.harness import Backend

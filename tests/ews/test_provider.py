@@ -34,7 +34,7 @@ from reconciler.model import (
     extended_property_id,
 )
 from reconciler.ownership import marker_properties
-from reconciler.providers.base import CancelRequest
+from reconciler.port import CancelRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.providers.sandbox import to_document
 from tests.ews.conftest import NAMESPACE, Emulator, create_request, send_mode, set_fields, update_request

@@ -14,7 +14,7 @@ A case folder holds:
   `last_applied` the item reads back exactly as we last wrote it (no drift). Start and end in UTC
   are derived from the fields, as every provider does.
 * `case.json`: `now` (ISO 8601 with offset), `backend`, `namespace`, `capabilities` (fields of
-  `providers.base.Capabilities`), `policy` (fields of `plan.PlanPolicy`), `allow_mass_cancel`, and
+  `port.Capabilities`), `policy` (fields of `plan.PlanPolicy`), `allow_mass_cancel`, and
   a `description` for the reader.
 
 Unknown keys are errors, so a typo in a case cannot silently test the defaults.
@@ -45,7 +45,7 @@ from reconciler.model import (
     WeekOfMonth,
 )
 from reconciler.plan import Plan, PlanPolicy, build_plan
-from reconciler.providers.base import Capabilities
+from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
 
 _MEETING_FIELDS = {f.name for f in dataclasses.fields(Meeting)}

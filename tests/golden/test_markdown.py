@@ -13,8 +13,8 @@ import pytest
 from reconciler.model import Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
-from reconciler.reconcile import ApplyReport, Outcome
 from reconciler.render import markdown
+from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from tests.golden.forms import plan_case
 from tests.golden.test_golden import CASES_DIR, check_golden
 
@@ -200,13 +200,13 @@ def mixed_report() -> ApplyReport:
     first, second, third = plan.changes
     return ApplyReport(
         (
-            Outcome(first, "applied"),
+            Outcome(first, OutcomeStatus.APPLIED),
             Outcome(
                 second, "failed", "platform/weekly-sync: Graph refused the request: the room is not bookable | 400."
             ),
-            Outcome(third, "applied"),
-            Outcome(cancel, "applied"),
-            Outcome(update, "stale", "stale: edited in Outlook after the plan was made; plan again."),
+            Outcome(third, OutcomeStatus.APPLIED),
+            Outcome(cancel, OutcomeStatus.APPLIED),
+            Outcome(update, OutcomeStatus.STALE, "stale: edited in Outlook after the plan was made; plan again."),
         )
     )
 
@@ -231,15 +231,15 @@ def test_an_apply_summary_of_nothing_says_there_was_nothing_to_do(update_golden:
 
 def test_an_apply_summary_with_only_successes_has_no_caution_banner() -> None:
     plan = case_plan("create-with-attendees")
-    text = markdown.render_apply_summary(ApplyReport(tuple(Outcome(c, "applied") for c in plan.changes)))
+    text = markdown.render_apply_summary(ApplyReport(tuple(Outcome(c, OutcomeStatus.APPLIED) for c in plan.changes)))
     assert "[!CAUTION]" not in text
     assert "### Applied (3)" in text
 
 
 def test_a_huge_apply_summary_keeps_the_failures_and_fits_the_limit() -> None:
     plan = many_changes(3000, recipients=40)
-    outcomes = [Outcome(c, "applied") for c in plan.changes]
-    outcomes[2999] = Outcome(plan.changes[2999], "failed", "The server timed out.")
+    outcomes = [Outcome(c, OutcomeStatus.APPLIED) for c in plan.changes]
+    outcomes[2999] = Outcome(plan.changes[2999], OutcomeStatus.FAILED, "The server timed out.")
     text = markdown.render_apply_summary(ApplyReport(tuple(outcomes)))
     assert len(text) <= markdown.GITHUB_COMMENT_LIMIT
     assert "<code>team/meeting-02999</code> (<code>lead@contoso.com</code>): The server timed out." in text

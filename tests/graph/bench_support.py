@@ -23,7 +23,7 @@ from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Meeting, Recurrence, Weekday, canonical_fields
 from reconciler.ownership import transaction_id
 from reconciler.plan import PlanPolicy
-from reconciler.providers.base import CreateRequest
+from reconciler.port import CreateRequest
 from reconciler.providers.graph import GraphProvider
 from reconciler.providers.graph.wire import PAGE_SIZE
 from reconciler.providers.sandbox import SandboxProvider

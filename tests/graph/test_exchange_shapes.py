@@ -15,7 +15,7 @@ from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.model import ObservedMeeting
-from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
+from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import ORGANIZER
 from tests.graph.conftest import NAMESPACE, fields

@@ -36,7 +36,7 @@ from reconciler.model import (
     Weekday,
     extended_property_id,
 )
-from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
+from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider, RetryPolicy
 from tests.factories import ORGANIZER
 from tests.graph.conftest import NAMESPACE, SleepRecorder, fields

@@ -16,7 +16,7 @@ from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.errors import ConflictError, ProviderError, TransientError
 from reconciler.model import Every, ObservedMeeting, Override, Recurrence, Weekday
-from reconciler.providers.base import CreateRequest, UpdateRequest
+from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import ORGANIZER
 from tests.graph.bench_support import graph_plan_figures

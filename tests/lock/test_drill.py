@@ -27,7 +27,7 @@ from reconciler.locking import LockSettings, apply_lock
 from reconciler.lockstate import Holder, LockRecord, decode
 from reconciler.model import PROP_MEETING_ID, PROP_NAMESPACE, Action, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
-from reconciler.providers.base import Provider
+from reconciler.port import Provider
 from reconciler.providers.graph import GraphProvider
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.reconcile import apply_plan, make_plan

@@ -19,7 +19,7 @@ from reconciler.locking import ApplyLock, LockSettings, apply_lock, unlock
 from reconciler.lockstate import Holder, LockRecord, decode, encode
 from reconciler.model import PROP_NAMESPACE, PROP_NAMESPACE_ITEM, extended_property_id
 from reconciler.plan import PlanPolicy
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.reconcile import apply_plan, make_plan
 from tests.factories import meeting

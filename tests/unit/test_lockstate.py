@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reconciler.lockstate import Holder, LockRecord, LockRecordError, decode, encode, survivor
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 HOLDER = Holder("ci", "runner-7", 4242, "meetings apply", "token-1")

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.model import ATTENDEE_FIELDS, FIELD_ORDER, ORGANIZER_ONLY_FIELDS, MailKind
 from reconciler.notify import Notification, UpdateScope, for_cancel, for_create, for_update, update_scope
-from reconciler.providers.base import Capabilities
+from reconciler.port import Capabilities
 
 SILENT = Capabilities(silent_organizer_fields=True)
 LOUD = Capabilities(silent_organizer_fields=False)

@@ -9,7 +9,7 @@ from reconciler import notify
 from reconciler.model import Every, MailKind, Override, Recurrence, Weekday, canonical_fields
 from reconciler.occurrences import EditKind, align_override_bodies, creation_edits, observe_overrides, series_edits
 from reconciler.ownership import body_text, render_body
-from reconciler.providers.base import Capabilities
+from reconciler.port import Capabilities
 from tests.factories import meeting
 
 PEOPLE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")

@@ -19,7 +19,7 @@ from reconciler.model import (
     canonical_fields,
 )
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan
-from reconciler.providers.base import Capabilities
+from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday

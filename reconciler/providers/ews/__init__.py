@@ -3,7 +3,7 @@
 Exchange Online blocks EWS (phased from October 2026, switched off on 1 April 2027): Online tenants
 use the graph backend. exchangelib is imported only when this provider is built.
 
-How each Provider operation goes on the wire (see `reconciler.providers.base` for the contract):
+How each Provider operation goes on the wire (see `reconciler.port` for the contract):
 
 * list_managed: FindItem (IdOnly, IndexedPageItemView, Restriction IsEqualTo on our namespace
   property) paged, then GetItem for exactly the fields we map. Never a CalendarView (Exchange
@@ -45,9 +45,9 @@ from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
-from reconciler.providers.base import (
+from reconciler.port import (
+    BACKEND_CAPABILITIES,
     CancelRequest,
-    Capabilities,
     CreateRequest,
     ForeignItem,
     ReleaseRequest,
@@ -77,7 +77,7 @@ class EwsProvider(EwsNamespaceItems):
     items: `providers.ews.lock`)."""
 
     name = "ews"
-    capabilities = Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False)
+    capabilities = BACKEND_CAPABILITIES["ews"]
 
     def __init__(
         self,

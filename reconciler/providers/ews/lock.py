@@ -1,4 +1,4 @@
-"""Namespace items (the apply lock's port, `providers.base.NamespaceItems`) over EWS (exchangelib).
+"""Namespace items (the apply lock's port, `port.NamespaceItems`) over EWS (exchangelib).
 
 * list: FindItem restricted on PROP_NAMESPACE_ITEM (IdOnly), then GetItem of DateTimeCreated
   and PROP_STATE (the id and change key come with every item).
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.lockstate import ITEM_END_UTC, ITEM_START_UTC, item_subject
 from reconciler.model import PROP_NAMESPACE_ITEM, PROP_STATE, PROPERTY_SET_GUID
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 
 if TYPE_CHECKING:
     from reconciler.providers.ews._sdk import Connection, Retrier

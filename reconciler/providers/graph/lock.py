@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.lockstate import ITEM_END_UTC, ITEM_START_UTC, item_subject
 from reconciler.model import PROP_NAMESPACE_ITEM, PROP_STATE, extended_property_id
-from reconciler.providers.base import NamespaceItem
+from reconciler.port import NamespaceItem
 from reconciler.providers.graph.wire import change_key, odata_string, property_filter
 
 NAMESPACE_ITEM_PROPERTY = extended_property_id(PROP_NAMESPACE_ITEM)

@@ -1,6 +1,6 @@
 """GraphProvider: the Provider contract over Microsoft Graph v1.0 (msgraph-sdk, imported lazily).
 
-How it keeps the contract (providers/base.py) on Graph (reference/graph.md):
+How it keeps the contract (reconciler/port.py) on Graph (reference/graph.md):
 
 * Listing: `GET /users/{organizer}/events` filtered on our namespace property, our three
   properties expanded, only the properties we read selected, `$top=500`, `@odata.nextLink`
@@ -66,9 +66,9 @@ from reconciler.errors import (
 )
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
-from reconciler.providers.base import (
+from reconciler.port import (
+    BACKEND_CAPABILITIES,
     CancelRequest,
-    Capabilities,
     CreateRequest,
     ForeignItem,
     NamespaceItem,
@@ -118,10 +118,10 @@ class _Series:
 
 
 class GraphProvider:
-    """Provider over Microsoft Graph. See the module docstring and `providers.base`."""
+    """Provider over Microsoft Graph. See the module docstring and `port`."""
 
     name = "graph"
-    capabilities = Capabilities(silent_organizer_fields=False, series_update_mails_exceptions=True)
+    capabilities = BACKEND_CAPABILITIES["graph"]
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.emulator.store import MailboxStore
-from reconciler.providers.base import Provider
+from reconciler.port import Provider
 
 
 @dataclass

@@ -33,7 +33,7 @@ import vcr
 from reconciler.emulator.ews_app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Override, Recurrence, Weekday, canonical_fields
-from reconciler.providers.base import CancelRequest, UpdateRequest
+from reconciler.port import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.ews.conftest import NAMESPACE, create_request
 from tests.factories import ORGANIZER, meeting

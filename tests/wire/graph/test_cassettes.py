@@ -44,7 +44,7 @@ from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
-from reconciler.providers.base import CancelRequest, CreateRequest, UpdateRequest
+from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import meeting
 

@@ -1,4 +1,8 @@
-"""The Provider protocol: the only port between the reconciler and a calendar backend.
+"""The port between the core and the calendar backends: what a backend can do (`Capabilities`,
+stated here for each backend so the planner and the loader need no provider), the requests the
+shell sends, and the `Provider` protocol every adapter (`reconciler.providers.*`) implements. It
+belongs to the core: the core depends on it, the adapters implement it, and nothing here imports
+an adapter or an SDK (import-linter checks that, see pyproject.toml).
 
 Contract every provider keeps (the contract suite in tests/contract checks it):
 
@@ -59,6 +63,25 @@ class Capabilities:
     #: (Graph, EWS: no mailbox enumeration), only organizers named in meeting files or in the
     #: configuration are scanned, so validation requires every organizer to be listed.
     lists_organizers: bool = False
+
+
+#: What each backend can do. Stated once, here, so the loader validates and the planner predicts
+#: mail without importing a provider or its SDK; each provider carries its own entry.
+BACKEND_CAPABILITIES: Mapping[str, Capabilities] = {
+    "sandbox": Capabilities(silent_organizer_fields=True, lists_organizers=True),
+    "graph": Capabilities(silent_organizer_fields=False, series_update_mails_exceptions=True),
+    "ews": Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False),
+}
+
+
+def capabilities_of(backend: str) -> Capabilities:
+    """What the provider of `backend` can do (ConfigError for a backend that does not exist)."""
+    from reconciler.errors import ConfigError
+
+    try:
+        return BACKEND_CAPABILITIES[backend]
+    except KeyError:
+        raise ConfigError(f"Unknown backend {backend!r}; choose sandbox, graph or ews.") from None
 
 
 @dataclass(frozen=True)
