@@ -10,7 +10,8 @@ providers use `update_scope` to choose the write that mails the fewest people:
 * update touching only attendee lists: only the added (invitation) and removed (cancellation);
 * update touching only organizer-only fields (or only our record, as for a move): no mail where
   the backend can write them silently, otherwise an update to every attendee;
-* a series is written in the steps of `occurrences.series_edits`; each occurrence write mails that
+* a series is written in the steps the planner decided (`occurrences.SeriesEdits`, passed in, never
+  recomputed here); each occurrence write mails that
   occurrence's attendees about that occurrence only (a cancellation; or an update, invitations and
   cancellations by the rules above, where only `required`/`optional` count as attendee lists). On
   a backend whose master update also mails each changed occurrence it keeps (Graph), a master
@@ -29,9 +30,7 @@ from reconciler.occurrences import (
     EditKind,
     OccurrenceEdit,
     SeriesEdits,
-    creation_edits,
     occurrence_fields,
-    series_edits,
 )
 from reconciler.port import Capabilities
 
@@ -78,10 +77,9 @@ def _notice(
     return [Notification(kind, ordered, comment, occurrence)] if ordered else []
 
 
-def for_create(fields: Mapping[str, Any]) -> tuple[Notification, ...]:
+def for_create(fields: Mapping[str, Any], edits: SeriesEdits) -> tuple[Notification, ...]:
     """Invitations to everyone; a new series' skips and overrides are then written occurrence by
-    occurrence (Exchange creates a series without exceptions), each with its own mail."""
-    edits = creation_edits(fields)
+    occurrence (`edits`: Exchange creates a series without exceptions), each with its own mail."""
     notices = _notice(MailKind.INVITATION, attendees_of(fields))
     for edit in edits.edits:
         notices += _occurrence_notices(fields, edits, edit)
@@ -97,10 +95,11 @@ def for_update(
     after: Mapping[str, Any],
     changed: Iterable[str],
     capabilities: Capabilities,
+    edits: SeriesEdits,
 ) -> tuple[Notification, ...]:
-    """Mail caused by writing `changed` fields so the item goes from `before` to `after`."""
+    """Mail caused by writing `changed` fields in the steps `edits` so the item goes from `before`
+    to `after`."""
     names = frozenset(changed)
-    edits = series_edits(before, after, names)
     master = edits.master_fields(names)
     master_write = bool(master) or not names  # no names: a move, which writes only our record
     notices = list(_master_notices(before, after, master, capabilities)) if master_write else []

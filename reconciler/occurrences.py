@@ -12,6 +12,9 @@ updates a series the same way, so the plan can predict the mail of each step:
    update for it, or only invitations/cancellations when only its attendees change). Removing an
    override writes the series' values back to the occurrence (`restores`).
 
+The planner decides these writes once per change (`plan.Change.writes`); the saved plan carries
+them and providers execute them as given (`port.CreateRequest.writes`, `port.UpdateRequest.writes`).
+
 Canonical override keys are `start`, `end` (local, like the series'), `subject`, `location`, `body`
 (text in the series' body format), `required` and `optional`.
 """
@@ -67,6 +70,10 @@ class SeriesEdits:
         return frozenset(names | {"recurrence"} if self.regenerate else names)
 
 
+#: The writes of a meeting that is not a series: the master write alone.
+NO_EDITS = SeriesEdits(regenerate=False, base_skip=(), base_overrides={}, edits=())
+
+
 def overrides_by_date(fields: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The canonical `overrides` list as {date: {key: value}}."""
     return {str(o["date"]): {k: v for k, v in o.items() if k != "date"} for o in fields.get("overrides") or []}
@@ -100,7 +107,7 @@ def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: I
     """The master write and occurrence writes that take a series from `before` to `after`."""
     names = set(changed)
     if not after.get("recurrence"):
-        return SeriesEdits(False, (), {}, ())
+        return NO_EDITS
     old_skip, new_skip = set(before.get("skip") or []), set(after.get("skip") or [])
     regenerate = bool(names & REGENERATING_FIELDS) or bool(old_skip - new_skip)
     base_skip: set[str] = set() if regenerate else old_skip

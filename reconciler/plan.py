@@ -39,7 +39,7 @@ from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
-from reconciler.occurrences import align_override_bodies, creation_edits, series_edits
+from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
 from reconciler.port import Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
@@ -96,6 +96,10 @@ class Change:
     source: str | None = None
     #: What happens to a series' occurrences, in sentences (see `effects.series_effects`).
     effects: tuple[str, ...] = ()
+    #: How a create or update is written: the master write's extent and the occurrence writes
+    #: after it (`occurrences.series_edits`), decided here once; the mail, the effects, the saved
+    #: plan and the provider's writes all follow this one value.
+    writes: SeriesEdits = NO_EDITS
     #: The change mails attendees less than `policy.min_notice` before the meeting starts.
     late: bool = False
     #: For an adoption: the namespace the item's marker names today.
@@ -373,7 +377,8 @@ def _plan_meeting(
         b.warnings.extend(warnings)
         return
     changed = frozenset(f.name for f in fields)
-    effects = series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now)
+    writes = series_edits(_as_diffed(desired, fields), desired, changed)
+    effects = series_effects(item.fields, desired, changed, writes, b.now)
     action = Action.MOVE if moved else Action.UPDATE
     if previous_namespace is not None:
         action = Action.ADOPT
@@ -388,11 +393,18 @@ def _plan_meeting(
         previous_id=item.meeting_id,
         drift=drift,
         warnings=warnings,
-        notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
+        notifications=notify.for_update(item.fields, desired, changed, b.capabilities, writes),
         effects=effects,
+        writes=writes,
         previous_namespace=previous_namespace,
     )
     b.changes.append(_late(change, (item.fields, desired), b))
+
+
+def _as_diffed(desired: Mapping[str, Any], fields: Sequence[FieldChange]) -> dict[str, Any]:
+    """The item's state as the write sees it: the observed value of each field it changes, the
+    desired value of every other (equal to the item's, or drift left as it is)."""
+    return {**desired, **{f.name: f.before for f in fields}}
 
 
 def _marker_sentence(what: str, b: _Builder) -> str:
@@ -419,7 +431,10 @@ def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previo
             source=_where(meeting),
             previous_id=item.meeting_id,
             previous_namespace=previous_namespace,
-            notifications=notify.for_update(item.fields, item.fields, frozenset(), b.capabilities),
+            # Only the marker is written; the series keeps its skips and overrides as they are.
+            notifications=notify.for_update(
+                item.fields, item.fields, frozenset(), b.capabilities, series_edits(item.fields, item.fields, ())
+            ),
             effects=(
                 _marker_sentence("removes our marker; the meeting stays in every calendar, no longer managed", b),
                 "After this apply the meeting file can be deleted without cancelling the meeting.",
@@ -452,14 +467,16 @@ def _plan_create(meeting: Meeting, desired: Mapping[str, Any], common: Mapping[s
             " this plan creates it again, so every attendee is invited anew.",
             *warnings,
         )
+    writes = creation_edits(desired)
     b.changes.append(
         Change(
             Action.CREATE,
             **common,
             fields=diff_fields(None, desired),
             desired=desired,
-            notifications=notify.for_create(desired),
-            effects=series_effects(None, desired, (), creation_edits(desired), b.now),
+            notifications=notify.for_create(desired, writes),
+            effects=series_effects(None, desired, (), writes, b.now),
+            writes=writes,
             warnings=warnings,
             recreated=recreated,
         )
@@ -601,6 +618,7 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
     )
     fields = diff_fields(item.fields, desired)
     changed = frozenset(f.name for f in fields)
+    writes = series_edits(item.fields, desired, changed)
     change = Change(
         Action.UPDATE,
         **_item_common(item),
@@ -611,7 +629,8 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
             f"{item.meeting_id}: the series has started, so it is ended after "
             f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
         ),
-        notifications=notify.for_update(item.fields, desired, changed, b.capabilities),
-        effects=series_effects(item.fields, desired, changed, series_edits(item.fields, desired, changed), b.now),
+        notifications=notify.for_update(item.fields, desired, changed, b.capabilities, writes),
+        effects=series_effects(item.fields, desired, changed, writes, b.now),
+        writes=writes,
     )
     b.changes.append(_late(change, (item.fields, desired), b))

@@ -11,12 +11,16 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   wall times in the IANA zone we wrote, lower-cased sorted attendees, lossy fields (body) resolved
   through `ownership.resolve_observed` so an untouched item reads back exactly as last applied.
 * `create` writes the item with the ownership properties and the last-applied record in the same
-  request and invites every attendee. It is idempotent: when the outcome of an earlier attempt is
-  unknown the caller looks the marker up with `find` first; Graph also sends `transaction_id`.
+  request and invites every attendee, then writes the occurrence edits of `request.writes` (a new
+  series' skips and overrides, `occurrences.creation_edits`). It is idempotent: when the outcome
+  of an earlier attempt is unknown the caller looks the marker up with `find` first; Graph also
+  sends `transaction_id`.
 * `update` writes only the fields named in `request.changed` (plus the record where that sends no
   extra mail) and mails the fewest people the backend allows (see `notify.update_scope`). A stale
-  `change_key` raises ConflictError and writes nothing. A series is updated in the steps of
-  `occurrences.series_edits`: the master write, then one write per cancelled or changed occurrence.
+  `change_key` raises ConflictError and writes nothing. A series is updated in the steps the
+  request carries (`request.writes`, decided by the planner with `occurrences.series_edits`): the
+  master write, then one write per cancelled or changed occurrence. A provider executes these
+  steps as given and never decides them again, so a saved plan is written as it was reviewed.
 * `cancel` cancels with the comment: every attendee gets one cancellation; the item leaves the
   calendar. A stale change key raises ConflictError.
 * `release` removes our ownership properties from the item and nothing else, with the least mail
@@ -42,6 +46,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from reconciler.model import ObservedMeeting
+from reconciler.occurrences import SeriesEdits
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class CreateRequest:
     fields: Mapping[str, Any]
     #: Deterministic per (plan, meeting): a retry of the same write carries the same id.
     transaction_id: str
+    #: The occurrence writes that follow the creation (`occurrences.NO_EDITS` unless a series has
+    #: skips or overrides), as planned; the provider executes them as given.
+    writes: SeriesEdits
 
 
 @dataclass(frozen=True)
@@ -106,9 +114,10 @@ class UpdateRequest:
     changed: frozenset[str]
     #: The meeting id recorded on the item today (differs from `meeting_id` for a move).
     previous_meeting_id: str
-    #: The item's canonical state when planned; a series update derives its occurrence writes from
-    #: it with `occurrences.series_edits(before, fields, changed)`.
-    before: Mapping[str, Any]
+    #: The master write's extent (`regenerate`) and the occurrence writes after it, as planned
+    #: (`plan.Change.writes`) or, on a retry, as the shell recomputed them from the item's current
+    #: state; the provider executes them as given.
+    writes: SeriesEdits
     #: For an adoption: the namespace the item's marker names today (the write sets `namespace`).
     previous_namespace: str | None = None
 

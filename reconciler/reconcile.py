@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
 from reconciler.locking import ApplyLock, recorded
 from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
+from reconciler.occurrences import SeriesEdits, series_edits
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
 from reconciler.port import (
@@ -281,6 +282,7 @@ def _create(change: Change, plan: Plan, provider: Provider) -> None:
         meeting_id=change.meeting_id,
         fields=change.desired,
         transaction_id=transaction_id(plan.namespace, change.organizer, change.meeting_id, plan.created_at),
+        writes=change.writes,
     )
     try:
         provider.create(request)
@@ -303,7 +305,7 @@ def _create(change: Change, plan: Plan, provider: Provider) -> None:
                     fields=change.desired,
                     changed=missing,
                     previous_meeting_id=change.meeting_id,
-                    before=found.fields,
+                    writes=_remaining_writes(found, change.desired, missing),
                 )
             )
 
@@ -319,7 +321,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         fields=change.desired,
         changed=change.changed_names,
         previous_meeting_id=change.previous_id or change.meeting_id,
-        before={**change.desired, **{f.name: f.before for f in change.fields}},
+        writes=change.writes,
         previous_namespace=change.previous_namespace,
     )
     try:
@@ -332,7 +334,8 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
             # An adoption whose answer was lost and did not commit: the item still has the old marker.
             current = provider.find(change.organizer, change.previous_namespace, request.previous_meeting_id)
             if current is not None:
-                provider.update(replace(request, change_key=current.change_key, before=current.fields))
+                writes = _remaining_writes(current, change.desired, request.changed)
+                provider.update(replace(request, change_key=current.change_key, writes=writes))
                 return
         if current is None:
             raise
@@ -347,11 +350,18 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
             replace(
                 request,
                 change_key=current.change_key,
-                before=current.fields,
+                writes=_remaining_writes(current, change.desired, remaining),
                 changed=remaining,
                 previous_meeting_id=current.meeting_id,
             )
         )
+
+
+def _remaining_writes(current: ObservedMeeting, desired: Mapping[str, Any], changed: frozenset[str]) -> SeriesEdits:
+    """The writes that take the item from what the calendar holds now to `desired`. Only a retry
+    after a lost answer decides writes here (part of the planned ones may have been committed);
+    every first attempt executes the plan's `Change.writes`."""
+    return series_edits(current.fields, desired, changed)
 
 
 def _holds(item: ObservedMeeting, change: Change) -> bool:

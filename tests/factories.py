@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from reconciler.model import Meeting
+from reconciler.notify import Notification, for_create, for_update
+from reconciler.occurrences import creation_edits, series_edits
+from reconciler.port import Capabilities
 
 ORGANIZER = "lead@contoso.com"
 
@@ -26,3 +30,16 @@ def meeting(meeting_id: str = "team/sync", **changes: Any) -> Meeting:
         body="Agenda:\n\n- *status*\n- risks & plans",
     )
     return dataclasses.replace(base, **changes)
+
+
+def mail_for_create(fields: Mapping[str, Any]) -> tuple[Notification, ...]:
+    """`notify.for_create` with the writes the planner decides for the creation of `fields`."""
+    return for_create(fields, creation_edits(fields))
+
+
+def mail_for_update(
+    before: Mapping[str, Any], after: Mapping[str, Any], changed: Iterable[str], capabilities: Capabilities
+) -> tuple[Notification, ...]:
+    """`notify.for_update` with the writes the planner decides for this update."""
+    names = frozenset(changed)
+    return for_update(before, after, names, capabilities, series_edits(before, after, names))

@@ -41,9 +41,7 @@ from reconciler.occurrences import (
     EditKind,
     OccurrenceEdit,
     SeriesEdits,
-    creation_edits,
     observe_overrides,
-    series_edits,
 )
 from reconciler.ownership import marker_properties, render_body, resolve_observed
 from reconciler.port import (
@@ -293,10 +291,10 @@ class SandboxProvider(SandboxNamespaceItems):
                 request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id
             ),
         )
-        return self._edit_occurrences(item, request.fields, creation_edits(request.fields))
+        return self._edit_occurrences(item, request.fields, request.writes)
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
-        edits = series_edits(request.before, request.fields, request.changed)
+        edits = request.writes
         master = edits.master_fields(request.changed)
         full = to_document(request.fields)
         changes = {key: value for key, value in full.items() if key in _document_keys(master)}

@@ -1,7 +1,8 @@
 """The JSON plan: the public machine contract (schemas/plan.schema.json) and the plan file format.
 
 `to_document` is lossless for everything `apply` needs, so `from_document(to_document(plan))`
-equals `plan`: a saved plan is applied exactly as it was reviewed.
+equals `plan`: a saved plan is applied exactly as it was reviewed, down to a series' occurrence
+writes (`writes`, the planner's `Change.writes`), which providers execute as saved.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from reconciler.diff import FieldChange
 from reconciler.errors import PlanError
 from reconciler.model import Action, MailKind
 from reconciler.notify import Notification
+from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox
 
 #: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
 _OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
+#: Actions that write the desired state, and so carry `writes` when that state is a series.
+_WRITING_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.MOVE, Action.ADOPT})
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -34,13 +38,15 @@ def summary(plan: Plan) -> dict[str, Any]:
 
 
 def _change(change: Change) -> dict[str, Any]:
-    # `late`, `recreated` and `previous_namespace` appear only when set, so plans without them
-    # read as before.
+    # `late`, `recreated` and `previous_namespace` appear only when set, and `writes` only on a
+    # change that writes a series, so plans without them read as before.
     extra: dict[str, Any] = {"late": True} if change.late else {}
     if change.recreated:
         extra["recreated"] = True
     if change.previous_namespace is not None:
         extra["previous_namespace"] = change.previous_namespace
+    if _writes_series(change.action, change.desired):
+        extra["writes"] = _writes(change.writes)
     return {
         "id": change.meeting_id,
         "organizer": change.organizer,
@@ -62,6 +68,45 @@ def _change(change: Change) -> dict[str, Any]:
         "desired": dict(change.desired) if change.desired is not None else None,
         **extra,
     }
+
+
+def _writes_series(action: Action, desired: Mapping[str, Any] | None) -> bool:
+    """Whether the change writes a series, and so carries `writes` (every other change has none)."""
+    return action in _WRITING_ACTIONS and desired is not None and bool(desired.get("recurrence"))
+
+
+def _writes(writes: SeriesEdits) -> dict[str, Any]:
+    return {
+        "regenerate": writes.regenerate,
+        "base_skip": list(writes.base_skip),
+        "base_overrides": {day: dict(values) for day, values in writes.base_overrides.items()},
+        "edits": [
+            {"kind": e.kind.value, "date": e.date, "values": dict(e.values), "restores": e.restores}
+            for e in writes.edits
+        ],
+    }
+
+
+def _read_writes(change: Mapping[str, Any], action: Action, fields: tuple[FieldChange, ...]) -> SeriesEdits:
+    desired = change["desired"]
+    if not _writes_series(action, desired):
+        return NO_EDITS
+    if "writes" not in change:
+        # A plan saved before `writes` existed: derive them as that version's apply did.
+        if action is Action.CREATE:
+            return creation_edits(desired)
+        before = {**desired, **{f.name: f.before for f in fields}}
+        return series_edits(before, desired, {f.name for f in fields})
+    saved = change["writes"]
+    return SeriesEdits(
+        regenerate=bool(saved["regenerate"]),
+        base_skip=tuple(saved["base_skip"]),
+        base_overrides={day: dict(values) for day, values in saved["base_overrides"].items()},
+        edits=tuple(
+            OccurrenceEdit(EditKind(e["kind"]), e["date"], dict(e["values"]), bool(e["restores"]))
+            for e in saved["edits"]
+        ),
+    )
 
 
 def to_document(plan: Plan) -> dict[str, Any]:
@@ -100,32 +145,7 @@ def from_document(document: Mapping[str, Any]) -> Plan:
             f"The plan file has format_version {version!r}; this version of meetings reads {PLAN_FORMAT_VERSION}."
         )
     try:
-        changes = tuple(
-            Change(
-                action=Action(c["action"]),
-                meeting_id=c["id"],
-                organizer=c["organizer"],
-                subject=c["subject"],
-                source=c["source"],
-                item_id=c["item_id"],
-                change_key=c["change_key"],
-                previous_id=c["previous_id"],
-                comment=c["comment"],
-                drift=tuple(c["drift"]),
-                warnings=tuple(c["warnings"]),
-                effects=tuple(c["effects"]),
-                fields=tuple(FieldChange(name, v["before"], v["after"]) for name, v in c["fields"].items()),
-                notifications=tuple(
-                    Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"], n["occurrence"])
-                    for n in c["notifications"]
-                ),
-                desired=c["desired"],
-                late=bool(c.get("late", False)),
-                recreated=bool(c.get("recreated", False)),
-                previous_namespace=c.get("previous_namespace"),
-            )
-            for c in document["changes"]
-        )
+        changes = tuple(_read_change(c) for c in document["changes"])
         return Plan(
             backend=document["backend"],
             namespace=document["namespace"],
@@ -142,6 +162,35 @@ def from_document(document: Mapping[str, Any]) -> Plan:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PlanError(f"The plan file is not a plan written by `meetings plan --out`: {error}.") from error
+
+
+def _read_change(c: Mapping[str, Any]) -> Change:
+    action = Action(c["action"])
+    fields = tuple(FieldChange(name, v["before"], v["after"]) for name, v in c["fields"].items())
+    return Change(
+        action=action,
+        meeting_id=c["id"],
+        organizer=c["organizer"],
+        subject=c["subject"],
+        source=c["source"],
+        item_id=c["item_id"],
+        change_key=c["change_key"],
+        previous_id=c["previous_id"],
+        comment=c["comment"],
+        drift=tuple(c["drift"]),
+        warnings=tuple(c["warnings"]),
+        effects=tuple(c["effects"]),
+        fields=fields,
+        notifications=tuple(
+            Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"], n["occurrence"])
+            for n in c["notifications"]
+        ),
+        desired=c["desired"],
+        late=bool(c.get("late", False)),
+        recreated=bool(c.get("recreated", False)),
+        previous_namespace=c.get("previous_namespace"),
+        writes=_read_writes(c, action, fields),
+    )
 
 
 def parse(text: str) -> Plan:

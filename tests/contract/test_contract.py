@@ -28,6 +28,7 @@ from reconciler.model import (
     Weekday,
     extended_property_id,
 )
+from reconciler.occurrences import NO_EDITS
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.port import UpdateRequest
 from reconciler.reconcile import apply_plan, make_plan
@@ -212,7 +213,7 @@ def test_a_stale_change_key_is_a_conflict_and_writes_nothing(backend: Backend) -
         {**item.fields, "subject": "Overwritten"},
         frozenset({"subject"}),
         "team/sync",
-        item.fields,
+        NO_EDITS,
     )
     with pytest.raises(ConflictError):
         backend.provider.update(request)

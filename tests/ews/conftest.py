@@ -16,6 +16,7 @@ from reconciler.emulator.ews_app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Meeting, canonical_fields
+from reconciler.occurrences import creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.ews import ews_provider
@@ -87,7 +88,8 @@ def provider(emulator: Emulator) -> Iterator[EwsProvider]:
 
 
 def create_request(desired: Meeting, namespace: str = NAMESPACE) -> CreateRequest:
-    return CreateRequest(namespace, desired.organizer, desired.id, canonical_fields(desired), f"tx-{desired.id}")
+    fields = canonical_fields(desired)
+    return CreateRequest(namespace, desired.organizer, desired.id, fields, f"tx-{desired.id}", creation_edits(fields))
 
 
 def update_request(
@@ -105,7 +107,7 @@ def update_request(
         new,
         changed,
         previous or before.id,
-        observed.fields,
+        series_edits(observed.fields, new, changed),
     )
 
 

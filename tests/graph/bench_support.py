@@ -21,6 +21,7 @@ from typing import Any
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Meeting, Recurrence, Weekday, canonical_fields
+from reconciler.occurrences import creation_edits
 from reconciler.ownership import transaction_id
 from reconciler.plan import PlanPolicy
 from reconciler.port import CreateRequest
@@ -65,13 +66,15 @@ def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
     """Write the meetings straight into the store (as the sandbox backend would), without mail."""
     sandbox = SandboxProvider(store)
     for meeting in meetings:
+        fields = canonical_fields(meeting)
         sandbox.create(
             CreateRequest(
                 NAMESPACE,
                 ORGANIZER,
                 meeting.id,
-                canonical_fields(meeting),
+                fields,
                 transaction_id(NAMESPACE, ORGANIZER, meeting.id, "seed"),
+                creation_edits(fields),
             )
         )
 

@@ -15,6 +15,7 @@ from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.model import ObservedMeeting
+from reconciler.occurrences import NO_EDITS
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import ORGANIZER
@@ -24,7 +25,9 @@ EVENTS = "/users/lead@contoso.com/events"
 
 
 def create(provider: GraphProvider, meeting_id: str = "team/sync") -> ObservedMeeting:
-    return provider.create(CreateRequest(NAMESPACE, ORGANIZER, meeting_id, fields(meeting_id), f"tx-{meeting_id}"))
+    return provider.create(
+        CreateRequest(NAMESPACE, ORGANIZER, meeting_id, fields(meeting_id), f"tx-{meeting_id}", NO_EDITS)
+    )
 
 
 @pytest.fixture
@@ -46,7 +49,7 @@ def test_an_id_with_slash_plus_and_equals_is_percent_encoded_in_every_path(
         updated = provider.update(
             UpdateRequest(
                 NAMESPACE, ORGANIZER, item.meeting_id, item.item_id, item.change_key, desired,
-                frozenset({"subject"}), item.meeting_id, item.fields,
+                frozenset({"subject"}), item.meeting_id, NO_EDITS,
             )
         )  # fmt: skip
         provider.cancel(CancelRequest(ORGANIZER, item.meeting_id, item.item_id, updated.change_key, "Bye."))

@@ -36,6 +36,7 @@ from reconciler.model import (
     Weekday,
     extended_property_id,
 )
+from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider, RetryPolicy
 from tests.factories import ORGANIZER
@@ -48,8 +49,9 @@ EVERYONE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 
 
 def create(provider: GraphProvider, meeting_id: str = "team/sync", **changes: Any) -> ObservedMeeting:
+    desired = fields(meeting_id, **changes)
     return provider.create(
-        CreateRequest(NAMESPACE, ORGANIZER, meeting_id, fields(meeting_id, **changes), f"tx-{meeting_id}")
+        CreateRequest(NAMESPACE, ORGANIZER, meeting_id, desired, f"tx-{meeting_id}", creation_edits(desired))
     )
 
 
@@ -65,7 +67,7 @@ def update(provider: GraphProvider, item: ObservedMeeting, changed: set[str], **
         desired,
         frozenset(changed),
         item.meeting_id,
-        item.fields,
+        series_edits(item.fields, desired, changed),
     )
     return provider.update(request)
 
@@ -152,7 +154,7 @@ def test_moving_a_meeting_id_rewrites_the_id_property_in_the_same_patch(
         fields("team/new"),
         frozenset(),
         "team/old",
-        item.fields,
+        NO_EDITS,
     )
     moved = provider.update(request)
     assert set(writes(graph)[-1].json()) - {"@odata.type"} == {"singleValueExtendedProperties"}

@@ -16,6 +16,7 @@ from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.errors import ConflictError, ProviderError, TransientError
 from reconciler.model import Every, ObservedMeeting, Override, Recurrence, Weekday
+from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import ORGANIZER
@@ -42,7 +43,9 @@ def series(
 
 
 def create(provider: GraphProvider, desired: dict[str, Any]) -> ObservedMeeting:
-    return provider.create(CreateRequest(NAMESPACE, ORGANIZER, "team/sync", desired, "tx-team/sync"))
+    return provider.create(
+        CreateRequest(NAMESPACE, ORGANIZER, "team/sync", desired, "tx-team/sync", creation_edits(desired))
+    )
 
 
 def update(provider: GraphProvider, item: ObservedMeeting, desired: dict[str, Any]) -> ObservedMeeting:
@@ -57,7 +60,7 @@ def update(provider: GraphProvider, item: ObservedMeeting, desired: dict[str, An
         desired,
         changed,
         item.meeting_id,
-        item.fields,
+        series_edits(item.fields, desired, changed),
     )
     return provider.update(request)
 
@@ -279,9 +282,13 @@ def test_occurrences_cancelled_and_changed_in_outlook_are_read_from_the_calendar
 
 def test_observing_costs_the_list_pages_and_one_read_per_series(provider: GraphProvider, graph: GraphServer) -> None:
     for index in range(3):
-        provider.create(CreateRequest(NAMESPACE, ORGANIZER, f"team/s{index}", series(), f"tx-s{index}"))
+        provider.create(
+            CreateRequest(NAMESPACE, ORGANIZER, f"team/s{index}", series(), f"tx-s{index}", creation_edits(series()))
+        )
     for index in range(4):
-        provider.create(CreateRequest(NAMESPACE, ORGANIZER, f"team/m{index}", fields(f"team/m{index}"), f"tx-m{index}"))
+        provider.create(
+            CreateRequest(NAMESPACE, ORGANIZER, f"team/m{index}", fields(f"team/m{index}"), f"tx-m{index}", NO_EDITS)
+        )
     before = len(graph.app.requests)
     assert len(provider.list_managed(ORGANIZER, NAMESPACE)) == 7
     sent = requests_since(graph, before)
@@ -306,7 +313,8 @@ def test_an_occurrence_cancelled_meanwhile_is_not_cancelled_again(
         series(skip=["2026-12-15"]),
         frozenset({"skip"}),
         item.meeting_id,
-        item.fields,  # planned before the cancellation was seen
+        # planned before the cancellation was seen
+        series_edits(item.fields, series(skip=["2026-12-15"]), {"skip"}),
     )
     updated = provider.update(planned)
     assert shape(requests_since(graph, before)) == ["GET instances", "GET item"]

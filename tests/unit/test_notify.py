@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from reconciler.model import ATTENDEE_FIELDS, FIELD_ORDER, ORGANIZER_ONLY_FIELDS, MailKind
-from reconciler.notify import Notification, UpdateScope, for_cancel, for_create, for_update, update_scope
+from reconciler.notify import Notification, UpdateScope, for_cancel, update_scope
 from reconciler.port import Capabilities
+from tests.factories import mail_for_create, mail_for_update
 
 SILENT = Capabilities(silent_organizer_fields=True)
 LOUD = Capabilities(silent_organizer_fields=False)
@@ -62,19 +63,19 @@ def test_any_field_attendees_see_reaches_everyone(name: str) -> None:
 
 def test_a_create_invites_required_optional_and_rooms_sorted() -> None:
     fields = people(required=("zoe@x.com", "adam@x.com"), optional=("mia@x.com",), rooms=("b-room@x.com",))
-    assert for_create(fields) == (
+    assert mail_for_create(fields) == (
         Notification(MailKind.INVITATION, ("adam@x.com", "b-room@x.com", "mia@x.com", "zoe@x.com")),
     )
 
 
 def test_a_person_listed_twice_is_invited_once() -> None:
-    assert by_kind(for_create(people(optional=("alice@x.com",)))) == {
+    assert by_kind(mail_for_create(people(optional=("alice@x.com",)))) == {
         MailKind.INVITATION: ("alice@x.com", "bob@x.com", "room@x.com")
     }
 
 
 def test_a_create_without_attendees_sends_no_mail() -> None:
-    assert for_create(people((), (), ())) == ()
+    assert mail_for_create(people((), (), ())) == ()
 
 
 def test_a_cancel_sends_every_attendee_a_cancellation_with_the_message() -> None:
@@ -95,14 +96,14 @@ def test_a_cancel_of_a_meeting_without_attendees_sends_no_mail() -> None:
 @pytest.mark.parametrize("capabilities", [SILENT, LOUD])
 def test_a_visible_change_updates_every_attendee_whatever_the_backend(capabilities: Capabilities) -> None:
     fields = people()
-    assert by_kind(for_update(fields, fields, ["subject"], capabilities)) == {MailKind.UPDATE: ALL}
+    assert by_kind(mail_for_update(fields, fields, ["subject"], capabilities)) == {MailKind.UPDATE: ALL}
 
 
 @pytest.mark.parametrize("capabilities", [SILENT, LOUD])
 def test_an_attendee_only_change_invites_the_added_and_cancels_for_the_removed(capabilities: Capabilities) -> None:
     before = people()
     after = people(required=("alice@x.com", "dave@x.com"))
-    assert for_update(before, after, ["required"], capabilities) == (
+    assert mail_for_update(before, after, ["required"], capabilities) == (
         Notification(MailKind.INVITATION, ("dave@x.com",)),
         Notification(MailKind.CANCELLATION, ("bob@x.com",)),
     )
@@ -111,7 +112,7 @@ def test_an_attendee_only_change_invites_the_added_and_cancels_for_the_removed(c
 def test_a_visible_change_with_attendee_changes_invites_updates_and_cancels_in_that_order() -> None:
     before = people()
     after = people(required=("alice@x.com", "dave@x.com"))
-    assert for_update(before, after, ["required", "start"], SILENT) == (
+    assert mail_for_update(before, after, ["required", "start"], SILENT) == (
         Notification(MailKind.INVITATION, ("dave@x.com",)),
         Notification(MailKind.UPDATE, ("alice@x.com", "carol@x.com", "room@x.com")),
         Notification(MailKind.CANCELLATION, ("bob@x.com",)),
@@ -121,38 +122,38 @@ def test_a_visible_change_with_attendee_changes_invites_updates_and_cancels_in_t
 def test_a_room_added_alone_gets_an_invitation_and_nobody_else_any_mail() -> None:
     before = people()
     after = people(rooms=("room@x.com", "room-2@x.com"))
-    assert by_kind(for_update(before, after, ["rooms"], LOUD)) == {MailKind.INVITATION: ("room-2@x.com",)}
+    assert by_kind(mail_for_update(before, after, ["rooms"], LOUD)) == {MailKind.INVITATION: ("room-2@x.com",)}
 
 
 def test_an_organizer_only_change_is_silent_where_the_backend_allows_it() -> None:
     fields = people()
-    assert for_update(fields, fields, ["reminder_minutes", "categories"], SILENT) == ()
+    assert mail_for_update(fields, fields, ["reminder_minutes", "categories"], SILENT) == ()
 
 
 def test_an_organizer_only_change_updates_everyone_where_the_backend_cannot_write_it_silently() -> None:
     fields = people()
-    assert by_kind(for_update(fields, fields, ["show_as"], LOUD)) == {MailKind.UPDATE: ALL}
+    assert by_kind(mail_for_update(fields, fields, ["show_as"], LOUD)) == {MailKind.UPDATE: ALL}
 
 
 def test_rewriting_only_our_record_is_silent_where_the_backend_allows_it() -> None:
     fields = people()
-    assert for_update(fields, fields, [], SILENT) == ()
-    assert by_kind(for_update(fields, fields, [], LOUD)) == {MailKind.UPDATE: ALL}
+    assert mail_for_update(fields, fields, [], SILENT) == ()
+    assert by_kind(mail_for_update(fields, fields, [], LOUD)) == {MailKind.UPDATE: ALL}
 
 
 def test_an_update_of_a_meeting_without_attendees_sends_no_mail() -> None:
     fields = people((), (), ())
-    assert for_update(fields, fields, ["subject"], LOUD) == ()
+    assert mail_for_update(fields, fields, ["subject"], LOUD) == ()
 
 
 def test_update_recipients_are_sorted() -> None:
     before = people(required=("zoe@x.com", "adam@x.com", "mia@x.com"), optional=(), rooms=())
-    notices = for_update(before, before, ["location"], SILENT)
+    notices = mail_for_update(before, before, ["location"], SILENT)
     assert notices[0].recipients == ("adam@x.com", "mia@x.com", "zoe@x.com")
 
 
 def test_an_attendee_change_with_an_organizer_only_field_on_a_loud_backend_also_updates_those_who_stay() -> None:
     before = people()
     after = people(required=("alice@x.com", "dave@x.com"))
-    mail = by_kind(for_update(before, after, ["required", "categories"], LOUD))
+    mail = by_kind(mail_for_update(before, after, ["required", "categories"], LOUD))
     assert set(mail.get(MailKind.UPDATE, ())) >= {"alice@x.com", "carol@x.com", "room@x.com"}

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from reconciler import notify
 from reconciler.model import Every, MailKind, Override, Recurrence, Weekday, canonical_fields
 from reconciler.occurrences import EditKind, align_override_bodies, creation_edits, observe_overrides, series_edits
 from reconciler.ownership import body_text, render_body
 from reconciler.port import Capabilities
-from tests.factories import meeting
+from tests.factories import mail_for_create, mail_for_update, meeting
 
 PEOPLE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 MOVED = {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}
@@ -72,16 +71,16 @@ def test_a_subject_change_keeps_the_changed_occurrences_and_graph_mails_each_of_
     edits = series_edits(before, after, {"subject"})
     assert not edits.regenerate and not edits.edits
     graph = Capabilities(silent_organizer_fields=False, series_update_mails_exceptions=True)
-    mail = notify.for_update(before, after, {"subject"}, graph)
+    mail = mail_for_update(before, after, {"subject"}, graph)
     assert [(n.kind, n.occurrence) for n in mail] == [(MailKind.UPDATE, None), (MailKind.UPDATE, "2027-01-05")]
-    assert [(n.kind, n.occurrence) for n in notify.for_update(before, after, {"subject"}, Capabilities(True))] == [
+    assert [(n.kind, n.occurrence) for n in mail_for_update(before, after, {"subject"}, Capabilities(True))] == [
         (MailKind.UPDATE, None)
     ]
 
 
 def test_an_attendee_only_override_mails_only_the_people_added_and_removed_for_that_occurrence() -> None:
     after = fields(overrides=(Override(date(2027, 1, 5), {"required": ["alice@contoso.com", "dave@contoso.com"]}),))
-    mail = notify.for_update(fields(), after, {"overrides"}, Capabilities(True))
+    mail = mail_for_update(fields(), after, {"overrides"}, Capabilities(True))
     assert [(n.kind, n.recipients, n.occurrence) for n in mail] == [
         (MailKind.INVITATION, ("dave@contoso.com",), "2027-01-05"),
         (MailKind.CANCELLATION, ("bob@contoso.com",), "2027-01-05"),
@@ -91,7 +90,7 @@ def test_an_attendee_only_override_mails_only_the_people_added_and_removed_for_t
 def test_a_new_series_with_a_skip_invites_everyone_then_cancels_that_occurrence() -> None:
     created = fields(skip=(date(2026, 12, 22),))
     assert [(e.kind, e.date) for e in creation_edits(created).edits] == [(EditKind.CANCEL, "2026-12-22")]
-    assert [(n.kind, n.recipients, n.occurrence) for n in notify.for_create(created)] == [
+    assert [(n.kind, n.recipients, n.occurrence) for n in mail_for_create(created)] == [
         (MailKind.INVITATION, PEOPLE, None),
         (MailKind.CANCELLATION, PEOPLE, "2026-12-22"),
     ]

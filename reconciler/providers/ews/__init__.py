@@ -17,7 +17,7 @@ How each Provider operation goes on the wire (see `reconciler.port` for the cont
   NeverOverwrite with the observed change key, and the send mode that mails the fewest people
   (`notify.update_scope`: SILENT -> SendToNone, ATTENDEES_ONLY -> SendToChangedAndSaveCopy,
   EVERYONE -> SendToAllAndSaveCopy). Then one GetItem to return the item as it now is.
-* series (`occurrences.series_edits`, after the master write of an update or the CreateItem of a
+* series (the steps `request.writes` carries, as planned, after the master write of an update or the CreateItem of a
   create): the pattern is written again when Exchange must regenerate the series (a skipped date
   comes back, or the pattern or the series' time changes); then one DeleteItem of the cancelled
   occurrences' OccurrenceItemIds and one UpdateItem of the changed ones (start/end, subject,
@@ -43,7 +43,6 @@ from reconciler.config import EWS_CLIENT_SECRET, EWS_PASSWORD
 from reconciler.errors import ConfigError, ProviderError, RequestRejectedError
 from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
-from reconciler.occurrences import creation_edits, series_edits
 from reconciler.ownership import encode_record
 from reconciler.port import (
     BACKEND_CAPABILITIES,
@@ -208,7 +207,7 @@ class EwsProvider(EwsNamespaceItems):
             _mapping.MEETING_ID_ATTR: request.meeting_id,
             _mapping.RECORD_ATTR: encode_record(request.fields),
         }
-        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, creation_edits(request.fields))
+        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, request.writes)
         what = f"creating {request.meeting_id}"
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
 
@@ -239,9 +238,8 @@ class EwsProvider(EwsNamespaceItems):
 
         from reconciler.providers.ews import _mapping
 
-        edits = series_edits(request.before, request.fields, request.changed)
-        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, edits)
-        master = edits.master_fields(request.changed)
+        writes = _mapping.occurrence_writes(request.meeting_id, request.fields, request.writes)
+        master = request.writes.master_fields(request.changed)
         values = self._values(request.fields)
         names = _mapping.update_fields(master, request.fields)
         if {"start", "end"} & set(names):

@@ -20,7 +20,8 @@ How it keeps the contract (reconciler/port.py) on Graph (reference/graph.md):
   one PATCH Exchange answers by mailing just the attendees added or removed; the last-applied record
   is then left as it was (writing it would mail everyone). Otherwise the record (and, for a move,
   the new meeting id) goes in the same PATCH. Graph cannot write organizer-only fields silently.
-  A series follows `occurrences.series_edits`: the master PATCH (with the pattern when Exchange
+  A series follows the steps the request carries (`request.writes`, planned with
+  `occurrences.series_edits`, never decided again here): the master PATCH (with the pattern when Exchange
   must regenerate the series; none when only skips and overrides change), then per occurrence edit
   one `GET .../instances` around its original date to find its id by `originalStart` and one write:
   `POST .../{occurrence}/cancel` for a skip, a PATCH of the changed properties for an override
@@ -65,7 +66,7 @@ from reconciler.errors import (
     TransientError,
 )
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
-from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
+from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits
 from reconciler.port import (
     BACKEND_CAPABILITIES,
     CancelRequest,
@@ -366,7 +367,7 @@ class GraphProvider:
         event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
         if not request.fields.get("recurrence"):
             return event
-        edits = creation_edits(request.fields)
+        edits = request.writes
         if not edits.edits:
             return event | {"cancelledOccurrences": [], "exceptionOccurrences": []}  # a new series has neither
         target = _Series(request.organizer, request.meeting_id, str(event["id"]), request.fields)
@@ -374,10 +375,10 @@ class GraphProvider:
         return await self._get(request.organizer, target.item_id, f"reading {request.meeting_id} back", series=True)
 
     async def _update(self, request: UpdateRequest) -> dict[str, Any]:
-        """The steps of `occurrences.series_edits`: the master write (skipped when only skips and
+        """The steps `request.writes` carries: the master write (skipped when only skips and
         overrides changed), one write per occurrence edit, then one GET reading the result back
         (unless the master write's answer already holds everything)."""
-        edits = series_edits(request.before, request.fields, request.changed)
+        edits = request.writes
         names = edits.master_fields(request.changed)
         # An adoption rewrites the namespace marker as a move rewrites the id: the master is written.
         moved = request.meeting_id != request.previous_meeting_id or request.previous_namespace is not None

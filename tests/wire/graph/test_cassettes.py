@@ -44,6 +44,7 @@ from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
+from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from tests.factories import meeting
@@ -173,8 +174,9 @@ class Wire:
         return canonical_fields(base)
 
     def create(self, meeting_id: str = "cassette/sync", **changes: Any) -> Any:
+        fields = self.fields(meeting_id, **changes)
         request = CreateRequest(
-            NAMESPACE, ORGANIZER, meeting_id, self.fields(meeting_id, **changes), f"{meeting_id}#{SALT}"
+            NAMESPACE, ORGANIZER, meeting_id, fields, f"{meeting_id}#{SALT}", creation_edits(fields)
         )
         return self.provider.create(request)
 
@@ -244,7 +246,7 @@ def test_updating_one_field_sends_a_sparse_patch_with_if_match() -> None:
                 desired,
                 frozenset({"subject"}),
                 created.meeting_id,
-                created.fields,
+                NO_EDITS,
             )
         )
     assert updated.fields["subject"] == "Cassette sync (renamed)"
@@ -269,7 +271,7 @@ def test_an_attendee_only_change_sends_only_attendees_and_reads_the_record_back(
                 desired,
                 frozenset({"required"}),
                 created.meeting_id,
-                created.fields,
+                NO_EDITS,
             )
         )
     assert updated.fields["required"] == [ATTENDEES[0]]
@@ -320,7 +322,7 @@ def test_a_series_writes_its_skips_and_overrides_occurrence_by_occurrence() -> N
                 w.fields(recurrence=retro),
                 frozenset({"overrides"}),
                 created.meeting_id,
-                created.fields,
+                series_edits(created.fields, w.fields(recurrence=retro), {"overrides"}),
             )
         )
         listed = w.provider.list_managed(ORGANIZER, NAMESPACE)
