@@ -377,7 +377,7 @@ def _plan_meeting(
         b.warnings.extend(warnings)
         return
     changed = frozenset(f.name for f in fields)
-    writes = series_edits(_as_diffed(desired, fields), desired, changed)
+    writes = update_writes(desired, fields)
     effects = series_effects(item.fields, desired, changed, writes, b.now)
     action = Action.MOVE if moved else Action.UPDATE
     if previous_namespace is not None:
@@ -401,10 +401,12 @@ def _plan_meeting(
     b.changes.append(_late(change, (item.fields, desired), b))
 
 
-def _as_diffed(desired: Mapping[str, Any], fields: Sequence[FieldChange]) -> dict[str, Any]:
-    """The item's state as the write sees it: the observed value of each field it changes, the
-    desired value of every other (equal to the item's, or drift left as it is)."""
-    return {**desired, **{f.name: f.before for f in fields}}
+def update_writes(desired: Mapping[str, Any], fields: Sequence[FieldChange]) -> SeriesEdits:
+    """The writes of an update that changes `fields` to reach `desired`, from the item as the write
+    sees it: the observed value of each field it changes, the desired value of every other (equal
+    to the item's, or drift left as it is)."""
+    before = {**desired, **{f.name: f.before for f in fields}}
+    return series_edits(before, desired, {f.name for f in fields})
 
 
 def _marker_sentence(what: str, b: _Builder) -> str:
@@ -618,7 +620,7 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
     )
     fields = diff_fields(item.fields, desired)
     changed = frozenset(f.name for f in fields)
-    writes = series_edits(item.fields, desired, changed)
+    writes = update_writes(desired, fields)
     change = Change(
         Action.UPDATE,
         **_item_common(item),

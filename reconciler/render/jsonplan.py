@@ -15,8 +15,8 @@ from reconciler.diff import FieldChange
 from reconciler.errors import PlanError
 from reconciler.model import Action, MailKind
 from reconciler.notify import Notification
-from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdits, creation_edits, series_edits
-from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox
+from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdits, creation_edits
+from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox, update_writes
 
 #: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
 _OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
@@ -92,11 +92,9 @@ def _read_writes(change: Mapping[str, Any], action: Action, fields: tuple[FieldC
     if not _writes_series(action, desired):
         return NO_EDITS
     if "writes" not in change:
-        # A plan saved before `writes` existed: derive them as that version's apply did.
-        if action is Action.CREATE:
-            return creation_edits(desired)
-        before = {**desired, **{f.name: f.before for f in fields}}
-        return series_edits(before, desired, {f.name for f in fields})
+        # A plan saved before `writes` existed: derived as the planner derives them (and as that
+        # version's apply did).
+        return creation_edits(desired) if action is Action.CREATE else update_writes(desired, fields)
     saved = change["writes"]
     return SeriesEdits(
         regenerate=bool(saved["regenerate"]),
