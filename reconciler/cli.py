@@ -1,6 +1,6 @@
 """The `meetings` command line: the only module that prints or exits.
 
-Exit codes (DESIGN.md section 6) are the named constants below. User mistakes are printed as
+Exit codes (docs/architecture.md section 10) are the named constants below. User mistakes are printed as
 sentences (diagnostics as `file:line:col: message`, and as `::error` annotations inside GitHub
 Actions); only internal errors mention a traceback, and only `--debug` shows it. Heavy modules
 (the planner, providers, SDKs) are imported inside the commands so `meetings --help` stays quick.
