@@ -5,4 +5,13 @@ The package is a library first and a CLI second: `loading` turns YAML into `mode
 applies the resulting `plan.Plan`. Only `cli` prints or exits.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+#: The distribution's name on PyPI; its metadata carries the version.
+DISTRIBUTION = "meetings-as-code"
+
+# The version is written once, in pyproject.toml; the installed metadata is its only reader here.
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # a source tree on sys.path that was never `pip install`ed
+    __version__ = "0+unknown"

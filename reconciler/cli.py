@@ -1,6 +1,6 @@
 """The `meetings` command line: the only module that prints or exits.
 
-Exit codes (DESIGN.md section 6) are the named constants below. User mistakes are printed as
+Exit codes (docs/architecture.md section 10) are the named constants below. User mistakes are printed as
 sentences (diagnostics as `file:line:col: message`, and as `::error` annotations inside GitHub
 Actions); only internal errors mention a traceback, and only `--debug` shows it. Heavy modules
 (the planner, providers, SDKs) are imported inside the commands so `meetings --help` stays quick.
@@ -134,9 +134,9 @@ OPTIONS = _Options()
 
 def _show_version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from reconciler import DISTRIBUTION, __version__
 
-        _say(f"meetings-as-code {version('meetings-as-code')}")
+        _say(f"{DISTRIBUTION} {__version__}")
         raise typer.Exit()
 
 
@@ -764,8 +764,8 @@ def sandbox_serve(
         config = _config()
         store = MailboxStore(config.root / config.sandbox.path)
         running.callback(store.close)
-        from reconciler.emulator.ews_app import serve_ews
-        from reconciler.emulator.graph_app import serve_graph
+        from reconciler.emulator.ews.app import serve_ews
+        from reconciler.emulator.graph import serve_graph
 
         try:
             graph = running.enter_context(serve_graph(store, port=port))

@@ -2,7 +2,7 @@
 
 The canonical layout of a meeting document (what `format_text` produces):
 
-* keys in the order of the file format (DESIGN.md section 2 and `schemas/meeting.schema.json`): `id`,
+* keys in the order of the file format (docs/architecture.md section 8 and `schemas/meeting.schema.json`): `id`,
   `organizer`, `subject`, the time keys, `recurrence`, people, place, body, organizer-only fields,
   lifecycle keys; inside `recurrence`, `attendees` and each override likewise; a key the format does
   not know keeps its place after the known ones (validation reports it anyway);

@@ -1,6 +1,6 @@
 """Action, Change, Plan and `build_plan` (pure: the clock, policy and capabilities are parameters).
 
-Rules (DESIGN.md section 4), in the order `build_plan` applies them:
+Rules (docs/architecture.md section 9), in the order `build_plan` applies them:
 
 * A desired meeting matches the managed item carrying its id, or else one carrying an id from its
   `moved_from` (a move keeps the item: no cancellation, no new invitation).

@@ -30,14 +30,13 @@ from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from reconciler import __version__
+from reconciler import DISTRIBUTION, __version__
 from reconciler.errors import ConfigError
 from reconciler.loading.files import meeting_files
 from reconciler.loading.schema import SCHEMAS_DIR
 from reconciler.loading.values import normalize_address
 from reconciler.loading.yamldoc import read_yaml
 
-DISTRIBUTION = "meetings-as-code"
 #: Owner placeholder used when the installed package does not name its GitHub repository.
 PLACEHOLDER_OWNER = "OWNER"
 WORKFLOWS = ("meetings-plan.yml", "meetings-apply.yml", "meetings-drift.yml")
@@ -59,18 +58,19 @@ def default_action() -> str:
     """`OWNER/REPO@vVERSION` of the installed version, from the package's GitHub Project-URL.
 
     Without such a URL the owner is the `OWNER` placeholder, which `meetings init --action` replaces.
+    A source tree that was never installed has no released version to pin: it names `main`.
     """
     repository = f"{PLACEHOLDER_OWNER}/{DISTRIBUTION}"
     try:
         metadata = importlib.metadata.metadata(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
-        return f"{repository}@v{__version__}"
+        return f"{repository}@main"
     for entry in metadata.get_all("Project-URL") or []:
         match = _GITHUB_URL.fullmatch(entry.partition(",")[2].strip())
         if match:
             repository = match.group(1)
             break
-    return f"{repository}@v{metadata['Version']}"
+    return f"{repository}@v{__version__}"
 
 
 def uses_placeholder(action: str) -> bool:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reconciler import DISTRIBUTION
 from reconciler.errors import ConfigError
 from reconciler.port import Provider
 
 if TYPE_CHECKING:
     from reconciler.config import Config
-
-DISTRIBUTION = "meetings-as-code"
 
 
 def install_command(backend: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.emulator.ews_app import ENDPOINT_PATH, EwsApp
+from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Meeting, canonical_fields

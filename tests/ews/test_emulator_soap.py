@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reconciler.emulator.ews_app import EwsApp
+from reconciler.emulator.ews.app import EwsApp
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
 from tests.ews.conftest import (

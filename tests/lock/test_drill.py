@@ -19,7 +19,7 @@ from threading import Barrier, Event, Thread
 
 import pytest
 
-from reconciler.emulator.ews_app import endpoint, serve_ews
+from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.errors import LockHeldError

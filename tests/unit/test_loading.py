@@ -76,7 +76,8 @@ def fields(meeting: model.Meeting) -> dict[str, Any]:
 
 MINIMAL = "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\n"
 
-DESIGN_EXAMPLE = """\
+#: Every key a meeting can have, each with a non-default value (the README's reference without `release`).
+FULL_EXAMPLE = """\
 id: platform/weekly-sync          # required, unique in the repo: [a-z0-9][a-z0-9._/-]*
 organizer: lead@contoso.com       # the mailbox that owns the meeting (default from reconciler.yaml)
 subject: Platform weekly sync
@@ -117,8 +118,8 @@ moved_from: [platform/sync]       # earlier ids: same meeting, no cancel and re-
 # -- what a valid repository becomes -------------------------------------------------------------
 
 
-def test_the_design_example_becomes_one_fully_explicit_meeting(tmp_path: Path) -> None:
-    meeting = one(tmp_path, DESIGN_EXAMPLE)
+def test_the_full_example_becomes_one_fully_explicit_meeting(tmp_path: Path) -> None:
+    meeting = one(tmp_path, FULL_EXAMPLE)
     assert meeting == model.Meeting(
         id="platform/weekly-sync",
         organizer="lead@contoso.com",
@@ -997,7 +998,7 @@ def _summary(data: bytes, parser: str) -> tuple[list[Any], list[str]]:
 FLOW_OVERRIDE = b"id: f\nrecurrence: {every: week, overrides: [{date: 2026-12-08, start: 2026-12-08T11:00}]}\n"
 
 
-@pytest.mark.parametrize("data", [*GARBAGE, DESIGN_EXAMPLE.encode(), FLOW_OVERRIDE], ids=range(len(GARBAGE) + 2))
+@pytest.mark.parametrize("data", [*GARBAGE, FULL_EXAMPLE.encode(), FLOW_OVERRIDE], ids=range(len(GARBAGE) + 2))
 def test_garbage_never_raises_and_every_parser_reads_it_alike(data: bytes) -> None:
     results = [_summary(data, parser) for parser in parser_names()]
     assert all(result == results[0] for result in results)
@@ -1066,7 +1067,7 @@ def test_the_fast_validity_check_agrees_with_jsonschema(name: str, tmp_path: Pat
     check = schema_check(name)
     validator = Draft202012Validator(check.schema)
     if name == "meeting":
-        (document,) = parse_yaml(DESIGN_EXAMPLE.encode(), "x").documents
+        (document,) = parse_yaml(FULL_EXAMPLE.encode(), "x").documents
     else:
         text = (Path(__file__).resolve().parents[2] / "reconciler.yaml").read_text(encoding="utf-8")
         (document,) = parse_yaml(text, "x").documents

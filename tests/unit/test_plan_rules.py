@@ -1,4 +1,4 @@
-"""The planner's rules (DESIGN.md section 4), one behaviour per test, on plain values."""
+"""The planner's rules (docs/architecture.md section 9), one behaviour per test, on plain values."""
 
 from __future__ import annotations
 

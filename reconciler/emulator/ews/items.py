@@ -717,7 +717,3 @@ def render(parent: ET.Element, view: ItemView, shape: Shape, *, find: bool = Fal
         if path in wanted:
             renderer(element, view)
     return element
-
-
-def known_field(path: str) -> bool:
-    return path in FIELDS

@@ -198,8 +198,6 @@ _TYPES: dict[str, dict[str, str]] = {
     "cancel": {"comment": "string"},
 }
 _LOOKUP = {type_name: {name.lower(): name for name in props} for type_name, props in _TYPES.items()}
-#: Event properties a client may write (everything not read-only or ignored).
-WRITABLE = frozenset(name for name, kind in _TYPES["event"].items() if kind not in ("ro", "any"))
 #: Lower-cased event property name -> canonical name, for `$select`.
 EVENT_PROPERTIES = {name.lower(): name for name in _TYPES["event"]}
 

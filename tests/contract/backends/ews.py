@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from reconciler.emulator.ews_app import endpoint, serve_ews
+from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.harness import Backend, Seen

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import vcr
 
-from reconciler.emulator.ews_app import endpoint, serve_ews
+from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Override, Recurrence, Weekday, canonical_fields
 from reconciler.occurrences import NO_EDITS, series_edits

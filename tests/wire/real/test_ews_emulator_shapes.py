@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from reconciler.emulator.ews_app import ENDPOINT_PATH, EwsApp
+from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
 from tests.wire.real.ews_corpus import M, T, captured
