@@ -57,7 +57,7 @@ class Capabilities:
     #: The backend writes Exchange mailboxes. The sandbox is a local stand-in: it is never
     #: suggested in place of a backend that cannot store something.
     exchange: bool = True
-    #: Online (Teams) meetings can be created (EWS: no Teams meeting can be made over EWS).
+    #: Online (Teams) meetings can be created (EWS has no operation that makes one; Graph does).
     online_meetings: bool = True
     #: Requests in flight per mailbox.
     max_in_flight: int = 4
@@ -74,7 +74,7 @@ class Capabilities:
     #: The largest interval per pattern unit; a unit not named allows what the schema allows (999).
     #: EWS (exchangelib's pattern fields): weekly and monthly patterns 1-99, yearly patterns have
     #: no Interval (so only 1), daily patterns 1-999.
-    max_interval: Mapping[Every, int] = field(default_factory=dict)
+    max_interval: Mapping[Every, int] = field(default_factory=dict, hash=False)  # keeps Capabilities hashable
     #: The most occurrences of a counted series; None: no limit (EWS: NumberedRecurrence's
     #: NumberOfOccurrences is 1-999).
     max_count: int | None = None
