@@ -41,29 +41,48 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from reconciler.model import ObservedMeeting
+from reconciler.model import Every, ObservedMeeting, Weekday
 from reconciler.occurrences import SeriesEdits
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do, as far as planning and mail prediction need to know."""
+    """What a backend can do, as far as validating meeting files, planning and mail prediction
+    need to know. The loader turns every limit below into an error naming the backend, so a file
+    the backend cannot store fails `validate` instead of `apply`."""
 
     #: Organizer-only fields (reminder, show-as, categories, our record) can be written silently.
     silent_organizer_fields: bool
-    #: Online (Teams) meetings can be created.
+    #: How messages name the backend ("EWS cannot ...").
+    title: str = "The backend"
+    #: The backend writes Exchange mailboxes. The sandbox is a local stand-in: it is never
+    #: suggested in place of a backend that cannot store something.
+    exchange: bool = True
+    #: Online (Teams) meetings can be created (EWS has no operation that makes one; Graph does).
     online_meetings: bool = True
     #: Requests in flight per mailbox.
     max_in_flight: int = 4
     #: A master update that mails every attendee also mails one update per changed occurrence the
     #: series keeps (Graph: "one for the master plus one per modified instance").
     series_update_mails_exceptions: bool = False
-    #: Attendee lists of a single occurrence can be changed (EWS: ErrorInvalidPropertySet).
+    #: Attendee lists of a single occurrence can be changed (EWS: ErrorInvalidPropertySet,
+    #: exchangelib #1356).
     occurrence_attendees: bool = True
+    #: The sets of several week days one relative pattern (`week_of_month` with `on`) may name,
+    #: in the order messages list them; None: any set. EWS's RelativeMonthly and RelativeYearly
+    #: patterns take one DayOfWeek, which is a day, Weekday, WeekendDay or Day.
+    relative_day_groups: tuple[frozenset[Weekday], ...] | None = None
+    #: The largest interval per pattern unit; a unit not named allows what the schema allows (999).
+    #: EWS (exchangelib's pattern fields): weekly and monthly patterns 1-99, yearly patterns have
+    #: no Interval (so only 1), daily patterns 1-999.
+    max_interval: Mapping[Every, int] = field(default_factory=dict, hash=False)  # keeps Capabilities hashable
+    #: The most occurrences of a counted series; None: no limit (EWS: NumberedRecurrence's
+    #: NumberOfOccurrences is 1-999).
+    max_count: int | None = None
     #: `known_organizers()` names every mailbox holding our items (the sandbox). Where it cannot
     #: (Graph, EWS: no mailbox enumeration), only organizers named in meeting files or in the
     #: configuration are scanned, so validation requires every organizer to be listed.
@@ -73,9 +92,21 @@ class Capabilities:
 #: What each backend can do. Stated once, here, so the loader validates and the planner predicts
 #: mail without importing a provider or its SDK; each provider carries its own entry.
 BACKEND_CAPABILITIES: Mapping[str, Capabilities] = {
-    "sandbox": Capabilities(silent_organizer_fields=True, lists_organizers=True),
-    "graph": Capabilities(silent_organizer_fields=False, series_update_mails_exceptions=True),
-    "ews": Capabilities(silent_organizer_fields=True, online_meetings=False, occurrence_attendees=False),
+    "sandbox": Capabilities(silent_organizer_fields=True, title="The sandbox", exchange=False, lists_organizers=True),
+    "graph": Capabilities(silent_organizer_fields=False, title="Graph", series_update_mails_exceptions=True),
+    "ews": Capabilities(
+        silent_organizer_fields=True,
+        title="EWS",
+        online_meetings=False,
+        occurrence_attendees=False,
+        relative_day_groups=(
+            frozenset(Weekday) - {Weekday.SATURDAY, Weekday.SUNDAY},
+            frozenset((Weekday.SATURDAY, Weekday.SUNDAY)),
+            frozenset(Weekday),
+        ),
+        max_interval={Every.WEEK: 99, Every.MONTH: 99, Every.YEAR: 1},
+        max_count=999,
+    ),
 }
 
 

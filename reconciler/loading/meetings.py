@@ -8,6 +8,7 @@ checked again, so each mistake is reported once. Rules across files (unique ids,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from reconciler.loading.values import (
     timezone_problem,
 )
 from reconciler.loading.yamldoc import Document, NodePath, Pos, Source, read_yaml
-from reconciler.port import capabilities_of
+from reconciler.port import BACKEND_CAPABILITIES, Capabilities, capabilities_of
 from reconciler.text import hidden_characters
 
 if TYPE_CHECKING:
@@ -277,57 +278,75 @@ class _MeetingReader(DocumentReader):
         )
 
     def _check_backend(self) -> None:
-        """What the YAML can say but the configured backend cannot store is an error naming it."""
-        if self.config.backend != "ews":
-            return
-        if self.get("online_meeting", default=self.config.defaults.online_meeting) is True:
+        """What the YAML can say but the configured backend cannot store (see its `Capabilities`)
+        is an error naming the backend and, where another can store it, that backend."""
+        can = capabilities_of(self.config.backend)
+        if not can.online_meetings and self.get("online_meeting", default=self.config.defaults.online_meeting) is True:
             where: NodePath = ("online_meeting",) if self.has("online_meeting") else ()
-            self.error(
-                where, "EWS cannot create Teams meetings (backend: ews); remove online_meeting or use backend: graph"
-            )
-        self._check_ews_occurrence_attendees()
-        self._check_ews_relative_days()
-        self._check_ews_pattern_limits()
+            remedy = _or("remove online_meeting", _switch(lambda other: other.online_meetings))
+            self.error(where, f"{can.title} cannot create Teams meetings ({self._named}); {remedy}")
+        if not can.occurrence_attendees:
+            self._check_occurrence_attendees(can)
+        if can.relative_day_groups is not None:
+            self._check_relative_days(can, can.relative_day_groups)
+        self._check_pattern_limits(can)
 
-    def _check_ews_pattern_limits(self) -> None:
-        """EWS patterns: yearly ones have no Interval, weekly and monthly allow 1-99, a numbered range 1-999."""
+    @property
+    def _named(self) -> str:
+        """How backend errors name the configured backend: "backend: ews"."""
+        return f"backend: {self.config.backend}"
+
+    def _check_pattern_limits(self, can: Capabilities) -> None:
+        """The pattern's interval and count within what the backend's patterns hold."""
         every, interval, count = (self.get("recurrence", key) for key in ("every", "interval", "count"))
-        if every == "year" and isinstance(interval, int) and interval != 1:
+        unit = model.Every(every) if isinstance(every, str) else None  # the schema allows only units
+        limit = can.max_interval.get(unit) if unit is not None else None
+        if unit is not None and limit is not None and isinstance(interval, int) and interval > limit:
+            if limit == 1:
+                switch = _switch(lambda other: other.max_interval.get(unit, interval) >= interval)
+                remedies = ", or ".join(remedy for remedy in (switch, f"one meeting per {unit}") if remedy)
+                self.error(
+                    ("recurrence", "interval"),
+                    f"{can.title} cannot repeat a meeting every {interval} {unit}s, only every {unit} "
+                    f"({self._named}); {remedies}",
+                )
+            else:
+                self.error(
+                    ("recurrence", "interval"),
+                    f"{can.title} allows an interval of at most {limit} with every: {unit} ({self._named})",
+                )
+        if can.max_count is not None and isinstance(count, int) and count > can.max_count:
             self.error(
-                ("recurrence", "interval"),
-                f"EWS cannot repeat a meeting every {interval} years, only every year (backend: ews); "
-                "use backend: graph, or one meeting per year",
+                ("recurrence", "count"),
+                f"{can.title} allows at most {can.max_count} occurrences in a counted series ({self._named})",
             )
-        elif every in ("week", "month") and isinstance(interval, int) and interval > 99:
-            self.error(
-                ("recurrence", "interval"), f"EWS allows an interval of at most 99 with every: {every} (backend: ews)"
-            )
-        if isinstance(count, int) and count > 999:
-            self.error(("recurrence", "count"), "EWS allows at most 999 occurrences in a counted series (backend: ews)")
 
-    def _check_ews_occurrence_attendees(self) -> None:
-        """EWS refuses attendee changes on one occurrence (ErrorInvalidPropertySet, exchangelib #1356)."""
+    def _check_occurrence_attendees(self, can: Capabilities) -> None:
+        """No override may change attendees: the backend cannot (`occurrence_attendees`)."""
+        remedy = _or("remove attendees from this override", _switch(lambda other: other.occurrence_attendees))
         for index, override in enumerate(self.list_at("recurrence", "overrides")):
             if isinstance(override, dict) and "attendees" in override:
                 self.error(
                     ("recurrence", "overrides", index, "attendees"),
-                    "EWS cannot change the attendees of a single occurrence (backend: ews); "
-                    "remove attendees from this override or use backend: graph",
+                    f"{can.title} cannot change the attendees of a single occurrence ({self._named}); {remedy}",
                     at_key=True,
                 )
 
-    def _check_ews_relative_days(self) -> None:
-        """EWS's DayOfWeekIndex patterns name one day, or all weekdays, weekend days or days."""
+    def _check_relative_days(self, can: Capabilities, groups: tuple[frozenset[model.Weekday], ...]) -> None:
+        """A relative pattern names one day or one of the backend's day `groups`."""
         days, week = self.get("recurrence", "on"), self.get("recurrence", "week_of_month")
         if week is MISSING or not isinstance(days, list):
             return
-        chosen = frozenset(str(day) for day in days)
-        if len(chosen) > 1 and chosen not in _EWS_DAY_GROUPS:
-            named = ", ".join(day.value for day in model.Weekday if day.value in chosen)
+        # A day the schema rejected was reported already; it is left out here.
+        chosen = frozenset(day for day in model.Weekday if day.value in days)
+        if len(chosen) > 1 and chosen not in groups:
+            named = ", ".join(day.value for day in model.Weekday if day in chosen)
+            allowed = _either([_describe_days(group) for group in groups])
+            remedy = _or("name one day", _switch(lambda other: other.relative_day_groups is None))
             self.error(
                 ("recurrence", "on"),
-                f"EWS cannot repeat on the {week} of several week days ({named}) unless they are monday to friday, "
-                "saturday and sunday, or all seven (backend: ews); name one day or use backend: graph",
+                f"{can.title} cannot repeat on the {week} of several week days ({named}) unless they are {allowed} "
+                f"({self._named}); {remedy}",
             )
 
     def _organizer(self) -> str | None:
@@ -366,12 +385,35 @@ class _MeetingReader(DocumentReader):
         return MISSING if text is MISSING else parse_minutes(text)
 
 
-#: The day sets EWS relative patterns can name besides one day: Weekday, WeekendDay and Day.
-_EWS_DAY_GROUPS = (
-    frozenset(("monday", "tuesday", "wednesday", "thursday", "friday")),
-    frozenset(("saturday", "sunday")),
-    frozenset(day.value for day in model.Weekday),
-)
+def _switch(can: Callable[[Capabilities], bool]) -> str:
+    """The remedy of another backend, "use backend: graph", naming every Exchange backend that
+    `can` (the sandbox is no stand-in for a real calendar); "" when none can."""
+    able = [name for name, other in BACKEND_CAPABILITIES.items() if other.exchange and can(other)]
+    return f"use backend: {' or '.join(able)}" if able else ""
+
+
+def _or(*remedies: str) -> str:
+    """The remedies that exist, joined: "remove online_meeting or use backend: graph"."""
+    return " or ".join(remedy for remedy in remedies if remedy)
+
+
+def _describe_days(days: frozenset[model.Weekday]) -> str:
+    """A day group as messages say it: "all seven", "monday to friday", "saturday and sunday"."""
+    ordered = [day for day in model.Weekday if day in days]
+    if len(ordered) == len(model.Weekday):
+        return "all seven"
+    week = list(model.Weekday)
+    first = week.index(ordered[0])
+    if len(ordered) > 2 and ordered == week[first : first + len(ordered)]:
+        return f"{ordered[0].value} to {ordered[-1].value}"
+    return " and ".join(day.value for day in ordered)
+
+
+def _either(listed: list[str]) -> str:
+    """The choices as a sentence says them: "a, b, or c", "a or b", "a"."""
+    if len(listed) < 3:
+        return " or ".join(listed)
+    return ", ".join(listed[:-1]) + ", or " + listed[-1]
 
 
 def _kind(value: Any) -> str:

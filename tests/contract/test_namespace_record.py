@@ -52,8 +52,12 @@ def test_an_apply_records_the_meetings_it_left_and_the_mailboxes_the_namespace_u
     lead = recorded(backend.provider, NAMESPACE, ORGANIZER)
     office = recorded(backend.provider, NAMESPACE, OTHER)
     assert lead is not None and office is not None
-    assert (lead.holder, lead.meetings, lead.organizers) == (None, {"team/sync", "team/retro"}, (ORGANIZER, OTHER))
-    assert (office.meetings, office.organizers) == ({"office/all-hands"}, (ORGANIZER, OTHER))
+    assert (lead.holder, lead.meetings, lead.organizers) == (
+        None,
+        frozenset({"team/sync", "team/retro"}),
+        (ORGANIZER, OTHER),
+    )
+    assert (office.meetings, office.organizers) == (frozenset({"office/all-hands"}), (ORGANIZER, OTHER))
 
 
 def test_a_meeting_cancelled_in_outlook_is_planned_as_removed_outside_git_and_invited_again_once(

@@ -173,6 +173,7 @@ def independent_expansion(m: Meeting) -> list[Seen]:
     overrides = {o.date: o.changes for o in r.overrides}
     horizon = WINDOW[1].astimezone(zone).replace(tzinfo=None) + timedelta(days=2)
     seen: list[Seen] = []
+    # dateutil's stubs want the frequency as a Literal; the mapping's values widen to int.
     for start in rrule.rrule(freq[r.every], **kwargs):  # type: ignore[arg-type]
         if start > horizon:
             break

@@ -115,7 +115,7 @@ def test_apply_frees_the_lock_when_it_ends_and_nobody_hears_of_the_lock_item(san
     record = lock_record(sandbox)
     assert (record.holder, record.since, record.expires) == (None, None, None)
     # What the apply left, for the next plan: lead's meetings, and both mailboxes the namespace uses.
-    assert record.meetings == {"platform/q1-planning", "platform/weekly-sync"}
+    assert record.meetings == frozenset({"platform/q1-planning", "platform/weekly-sync"})
     assert record.organizers == ("lead@contoso.com", "office@contoso.com")
     assert not [m for m in sandbox.store.mail() if m.subject.startswith("meetings-as-code")]
     code, out, _ = run("sandbox", "mail", LEAD)

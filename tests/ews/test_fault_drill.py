@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def sent(emulator: Emulator, since: int) -> Counter[tuple[str, str, str]]:
 
 def apply_until_converged(emulator: Emulator, provider: EwsProvider, meetings: list[Meeting]) -> list[Plan]:
     """Plan and apply (as CI re-runs would) until a plan has nothing to do; at most three runs."""
-    plans = []
+    plans: list[Plan] = []
     for _ in range(3):
         made = plan(provider, meetings)
         if not made.changes:
@@ -123,7 +124,7 @@ def occurrence_sent(emulator: Emulator, since: int) -> Counter[tuple[str, str, s
     ids=["occurrence-update-lost", "occurrence-delete-lost"],
 )
 def test_occurrence_writes_whose_answers_are_lost_converge_with_one_mail_per_occurrence(
-    emulator: Emulator, faults: list[tuple[str, str, dict[str, float]]]
+    emulator: Emulator, faults: list[tuple[str, str, dict[str, Any]]]
 ) -> None:
     provider = emulator.provider()
     weekly = meeting(recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6))

@@ -492,8 +492,10 @@ def test_an_expired_token_is_fetched_again_once_and_the_request_retried(
 # -- configuration -------------------------------------------------------------------------------
 
 
-def config(tmp_path: Path, env: dict[str, str], **ews: object) -> Config:
-    settings = EwsSettings(**{"endpoint": "https://mail.contoso.com/EWS/Exchange.asmx", **ews})  # type: ignore[arg-type]
+def config(
+    tmp_path: Path, env: dict[str, str], endpoint: str | None = "https://mail.contoso.com/EWS/Exchange.asmx", **ews: str
+) -> Config:
+    settings = EwsSettings(endpoint=endpoint, **ews)
     return Config(root=tmp_path, meetings_dir=tmp_path, backend="ews", ews=settings, env=env)
 
 

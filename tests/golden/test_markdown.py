@@ -202,7 +202,9 @@ def mixed_report() -> ApplyReport:
         (
             Outcome(first, OutcomeStatus.APPLIED),
             Outcome(
-                second, "failed", "platform/weekly-sync: Graph refused the request: the room is not bookable | 400."
+                second,
+                OutcomeStatus.FAILED,
+                "platform/weekly-sync: Graph refused the request: the room is not bookable | 400.",
             ),
             Outcome(third, OutcomeStatus.APPLIED),
             Outcome(cancel, OutcomeStatus.APPLIED),

@@ -20,13 +20,13 @@ from tests.factories import ORGANIZER
 from tests.graph.conftest import NAMESPACE
 
 
-def config(tmp_path: Path, env: dict[str, str] | None = None, **graph: Any) -> Config:
+def config(tmp_path: Path, env: dict[str, str] | None = None, /, **graph: Any) -> Config:
     return Config(
         root=tmp_path, meetings_dir=tmp_path / "meetings", backend="graph", graph=GraphSettings(**graph), env=env or {}
     )
 
 
-def credential_for(tmp_path: Path, env: dict[str, str] | None = None, **graph: Any) -> Any:
+def credential_for(tmp_path: Path, env: dict[str, str] | None = None, /, **graph: Any) -> Any:
     settings = config(tmp_path, env, **graph)
     base_url = graph.get("base_url") or auth.DEFAULT_BASE_URL
     return auth.credential(settings.graph, secret=settings.secret, env=settings.env, base_url=base_url)

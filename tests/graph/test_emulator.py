@@ -117,7 +117,13 @@ def test_property_names_and_enum_values_are_read_in_any_case_and_answered_in_cam
 
 
 def test_odata_annotations_and_read_only_properties_in_a_body_are_ignored(http: httpx.Client) -> None:
-    body = event(**{"@odata.type": "#microsoft.graph.event", "id": "made-up", "changeKey": "x", "isOrganizer": True})
+    ignored: dict[str, Any] = {
+        "@odata.type": "#microsoft.graph.event",
+        "id": "made-up",
+        "changeKey": "x",
+        "isOrganizer": True,
+    }
+    body = event(**ignored)
     assert http.post(EVENTS, json=body).status_code == 201
 
 
@@ -138,7 +144,7 @@ def test_an_enum_value_graph_does_not_know_is_refused(http: httpx.Client) -> Non
 
 def test_windows_zones_and_graphs_listed_iana_zones_are_accepted_and_others_refused(http: httpx.Client) -> None:
     def create_in(zone: str) -> httpx.Response:
-        times = {
+        times: dict[str, Any] = {
             "start": {"dateTime": "2026-12-01T10:00:00", "timeZone": zone},
             "end": {"dateTime": "2026-12-01T11:00:00", "timeZone": zone},
         }
@@ -329,7 +335,7 @@ def test_recurrences_and_all_day_events_are_validated(http: httpx.Client) -> Non
     no_days = {"pattern": {"type": "weekly", "interval": 1}, "range": {"type": "noEnd", "startDate": "2026-12-01"}}
     assert "daysOfWeek" in refused(recurrence=no_days)
     assert "midnight" in refused(isAllDay=True)
-    day = {
+    day: dict[str, Any] = {
         "start": {"dateTime": "2026-12-01T00:00:00", "timeZone": "UTC"},
         "end": {"dateTime": "2026-12-02T00:00:00", "timeZone": "UTC"},
     }
@@ -337,7 +343,7 @@ def test_recurrences_and_all_day_events_are_validated(http: httpx.Client) -> Non
 
 
 def test_all_day_events_float_in_whatever_zone_is_preferred(http: httpx.Client) -> None:
-    day = {
+    day: dict[str, Any] = {
         "start": {"dateTime": "2026-12-14T00:00:00", "timeZone": "W. Europe Standard Time"},
         "end": {"dateTime": "2026-12-16T00:00:00", "timeZone": "W. Europe Standard Time"},
     }

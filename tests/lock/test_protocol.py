@@ -19,7 +19,7 @@ from reconciler.locking import ApplyLock, LockSettings, apply_lock, unlock
 from reconciler.lockstate import Holder, LockRecord, decode, encode
 from reconciler.model import PROP_NAMESPACE, PROP_NAMESPACE_ITEM, extended_property_id
 from reconciler.plan import PlanPolicy
-from reconciler.port import NamespaceItem
+from reconciler.port import NamespaceItem, NamespaceItems
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.reconcile import apply_plan, make_plan
 from tests.factories import meeting
@@ -66,15 +66,15 @@ def holder(token: str) -> Holder:
     return Holder("ci", "runner", 100, f"meetings apply ({token})", token)
 
 
-def writer(port: object, clock: Clock, token: str, **settings: object) -> ApplyLock:
+def writer(port: NamespaceItems, clock: Clock, token: str, settings: LockSettings | None = None) -> ApplyLock:
     return ApplyLock(
-        port,  # type: ignore[arg-type]
+        port,
         NAMESPACE,
         holder(token),
         clock=clock,
         sleep=clock.sleep,
         monotonic=clock.monotonic,
-        settings=LockSettings(**settings),  # type: ignore[arg-type]
+        settings=settings or LockSettings(),
         jitter=lambda: 0.5,
     )
 
@@ -129,7 +129,7 @@ def test_a_held_lock_stops_a_second_apply_at_once_with_the_holder_named(store: M
     provider = SandboxProvider(store)
     writer(provider, clock, "a").acquire([ORGANIZER])
     with pytest.raises(LockHeldError) as raised:
-        writer(SandboxProvider(store), clock, "b", timeout=0).acquire([ORGANIZER])
+        writer(SandboxProvider(store), clock, "b", LockSettings(timeout=0)).acquire([ORGANIZER])
     message = str(raised.value)
     assert message.startswith(
         "Another apply (ci@runner, pid 100, 'meetings apply (a)', since 2026-12-01 10:00:00 UTC) is running for"
@@ -143,14 +143,14 @@ def test_a_waiting_apply_polls_with_back_off_and_gives_up_after_the_timeout(stor
     provider = SandboxProvider(store)
     writer(provider, clock, "a").acquire([ORGANIZER])
     with pytest.raises(LockHeldError, match=r"\(waited 10 s\); nothing was written"):
-        writer(provider, clock, "b", timeout=10, poll=1, poll_cap=4).acquire([ORGANIZER])
+        writer(provider, clock, "b", LockSettings(timeout=10, poll=1, poll_cap=4)).acquire([ORGANIZER])
     assert clock.slept == [1, 2, 4, 3]
 
 
 def test_a_waiting_apply_takes_the_lock_once_the_holder_releases_it(store: MailboxStore, clock: Clock) -> None:
     first = writer(SandboxProvider(store), clock, "a")
     first.acquire([ORGANIZER])
-    waiting = writer(Staged(store, {}), clock, "b", timeout=60, poll=1)
+    waiting = writer(Staged(store, {}), clock, "b", LockSettings(timeout=60, poll=1))
     released = False
 
     def sleep(seconds: float) -> None:
@@ -169,7 +169,7 @@ def test_a_crashed_holder_whose_lock_expired_is_taken_over(store: MailboxStore, 
     provider = SandboxProvider(store)
     writer(provider, clock, "crashed").acquire([ORGANIZER])  # never released
     clock.advance(timedelta(minutes=10))
-    writer(provider, clock, "b", timeout=0).acquire([ORGANIZER])
+    writer(provider, clock, "b", LockSettings(timeout=0)).acquire([ORGANIZER])
     (record,) = records(provider)
     assert record.held_by("b") and record.since == START + timedelta(minutes=10)
 
@@ -190,7 +190,7 @@ def test_when_both_create_the_item_the_later_one_is_deleted_and_only_one_writer_
     (record,) = records(other)  # A deleted its own item: B's came first and survives
     assert record.held_by("a")
     with pytest.raises(LockHeldError):
-        writer(other, clock, "b", timeout=0).acquire([ORGANIZER])
+        writer(other, clock, "b", LockSettings(timeout=0)).acquire([ORGANIZER])
 
 
 def test_a_duplicate_that_sorts_first_does_not_let_a_second_writer_in(tmp_path: Path, clock: Clock) -> None:
@@ -201,7 +201,7 @@ def test_a_duplicate_that_sorts_first_does_not_let_a_second_writer_in(tmp_path: 
         a = writer(provider, clock, "a")
         a.acquire([ORGANIZER])
         extra = provider.create_namespace_item(ORGANIZER, NAMESPACE, encode(LockRecord()))
-        b = writer(provider, clock, "b", timeout=0)
+        b = writer(provider, clock, "b", LockSettings(timeout=0))
         with pytest.raises(LockHeldError):
             b.acquire([ORGANIZER])
         live = [
@@ -217,9 +217,9 @@ def test_a_duplicate_that_sorts_first_does_not_let_a_second_writer_in(tmp_path: 
 def test_of_two_writers_racing_for_the_survivor_exactly_one_wins(store: MailboxStore, clock: Clock) -> None:
     provider = SandboxProvider(store)
     provider.create_namespace_item(ORGANIZER, NAMESPACE, encode(LockRecord()))
-    b = writer(SandboxProvider(store), clock, "b", timeout=0)
+    b = writer(SandboxProvider(store), clock, "b", LockSettings(timeout=0))
     # B takes the lock between A's listing and A's CAS: A's change key is stale.
-    a = writer(Staged(store, {"write": lambda: b.acquire([ORGANIZER])}), clock, "a", timeout=0)
+    a = writer(Staged(store, {"write": lambda: b.acquire([ORGANIZER])}), clock, "a", LockSettings(timeout=0))
     with pytest.raises(LockHeldError, match=r"meetings apply \(b\)"):
         a.acquire([ORGANIZER])
     assert [r.held_by("b") for r in records(provider)] == [True]
@@ -278,7 +278,7 @@ def test_locks_already_taken_are_released_when_a_later_mailbox_is_held(store: Ma
     provider = SandboxProvider(store)
     writer(provider, clock, "other").acquire(["office@contoso.com"])
     with pytest.raises(LockHeldError):
-        writer(provider, clock, "a", timeout=0).acquire(["office@contoso.com", ORGANIZER])
+        writer(provider, clock, "a", LockSettings(timeout=0)).acquire(["office@contoso.com", ORGANIZER])
     assert [decode(i.state).holder for i in provider.list_namespace_items(ORGANIZER, NAMESPACE)] == [None]
 
 

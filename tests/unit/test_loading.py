@@ -1193,6 +1193,16 @@ def test_pattern_limits_of_ews_are_errors_naming_the_backend(tmp_path: Path) -> 
     assert one(tmp_path, text, backend="graph").recurrence is not None
 
 
+@pytest.mark.parametrize("every", ["week", "month"])
+def test_a_weekly_or_monthly_interval_above_99_is_an_error_naming_the_ews_backend(tmp_path: Path, every: str) -> None:
+    text = f"id: m\nsubject: S\nstart: 2026-12-02T10:00\nrecurrence:\n  every: {every}\n  interval: 100\n"
+    assert problems(tmp_path, {"m.yaml": text}, backend="ews") == [
+        f"meetings/m.yaml:6:13: EWS allows an interval of at most 99 with every: {every} (backend: ews)"
+    ]
+    assert one(tmp_path, text.replace("100", "99"), backend="ews").recurrence is not None
+    assert one(tmp_path, text, backend="graph").recurrence is not None
+
+
 @pytest.mark.parametrize("backend", ["graph", "ews"])
 def test_an_organizer_missing_from_organizers_is_an_error_where_mailboxes_cannot_be_listed(
     tmp_path: Path, backend: str

@@ -31,8 +31,8 @@ EXPECTED = {
 }
 
 
-def scaffold(target: Path, **options: object) -> set[str]:
-    written = init_repository(target, action=ACTION, today=TODAY, **options)  # type: ignore[arg-type]
+def scaffold(target: Path, *, force: bool = False) -> set[str]:
+    written = init_repository(target, force=force, action=ACTION, today=TODAY)
     return {path.relative_to(target).as_posix() for path in written}
 
 

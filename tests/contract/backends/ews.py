@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
@@ -16,11 +17,10 @@ from tests.contract.backends.harness import Backend, Seen
 WIRE_OPERATIONS = {"create": "CreateItem", "update": "UpdateItem", "cancel": "CancelCalendarItem"}
 
 
-def ews_provider(url: str, **options: object) -> EwsProvider:
-    """A provider for an emulator endpoint: Basic auth over loopback, Exchange 2016 schema."""
-    settings: dict[str, object] = {"auth": "basic", "username": "svc-meetings@contoso.com", "password": "loopback"}
-    settings |= options
-    return EwsProvider(url, **settings)  # type: ignore[arg-type]
+def ews_provider(url: str, **options: Any) -> EwsProvider:
+    """A provider for an emulator endpoint: Basic auth over loopback, Exchange 2016 schema; `options`
+    are the provider's other keyword arguments."""
+    return EwsProvider(url, auth="basic", username="svc-meetings@contoso.com", password="loopback", **options)
 
 
 def calendar_view(url: str, organizer: str, start: datetime, end: datetime) -> list[Seen]:

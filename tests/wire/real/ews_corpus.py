@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reconciler.emulator.server import Request, Response, serve
 
@@ -66,7 +67,7 @@ class CannedEws:
 
 
 @contextmanager
-def canned_account(answers: Mapping[str, bytes], mailbox: str) -> Iterator[tuple[object, CannedEws]]:
+def canned_account(answers: Mapping[str, bytes], mailbox: str) -> Iterator[tuple[Any, CannedEws]]:
     """An exchangelib Account for `mailbox` whose requests are answered from `answers` over loopback
     HTTP, with the provider's properties registered (as `EwsProvider` does)."""
     from exchangelib import DELEGATE, Account, Build, Configuration, EWSTimeZone, Version

@@ -44,9 +44,9 @@ def fetched(response: str, mailbox: str, count: int = 1) -> list[Any]:
     from reconciler.providers.ews import _mapping
 
     with canned_account({"GetFolder": FOLDERS, "GetItem": captured(response)}, mailbox) as (account, canned):
-        calendar = account.calendar  # type: ignore[attr-defined]
+        calendar = account.calendar
         ids = [(f"id-{n}", None) for n in range(count)]
-        items = list(account.fetch(ids=ids, folder=calendar, only_fields=list(_mapping.ITEM_FIELDS)))  # type: ignore[attr-defined]
+        items = list(account.fetch(ids=ids, folder=calendar, only_fields=list(_mapping.ITEM_FIELDS)))
     assert canned.seen == ["GetFolder", "GetFolder", "GetItem"]
     return items
 
@@ -152,7 +152,7 @@ def test_a_calendar_view_answer_cut_at_max_entries_is_read_item_by_item_in_utc()
     answers = {"GetFolder": FOLDERS, "FindItem": captured("finditem-calendarview.response")}
     with canned_account(answers, "someone@example.com") as (account, canned):
         # As the captured request: MaxEntriesReturned 5 (the answer says 5 of 33, not the last).
-        view = account.calendar.view(  # type: ignore[attr-defined]
+        view = account.calendar.view(
             start=EWSDateTime(2013, 8, 21, 17, 30, tzinfo=utc),
             end=EWSDateTime(2013, 9, 20, 17, 30, tzinfo=utc),
             max_items=5,
@@ -173,7 +173,7 @@ def test_a_calendar_view_answer_cut_at_max_entries_is_read_item_by_item_in_utc()
 def test_a_paged_find_answer_is_listed_as_the_provider_lists_ids_then_refused_to_read_without_times() -> None:
     answers = {"GetFolder": FOLDERS, "FindItem": captured("finditem-delegate.response")}
     with canned_account(answers, "someone@example.com") as (account, canned):
-        query = account.calendar.all().only("subject")  # type: ignore[attr-defined]
+        query = account.calendar.all().only("subject")
         query.page_size = 10
         (item,) = list(query)
     assert canned.seen == ["GetFolder", "GetFolder", "FindItem"]

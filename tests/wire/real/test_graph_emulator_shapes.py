@@ -124,13 +124,15 @@ def differences(name: str, captured: Any, served: Any, *, exact_keys: bool = Fal
 
 
 def capture(name: str) -> dict[str, Any]:
-    return json.loads((CAPTURES / f"{name}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    captured: dict[str, Any] = json.loads((CAPTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return captured
 
 
 def adapted(body: dict[str, Any], year: int = 2026) -> dict[str, Any]:
     """A captured request body for the emulator: dates moved into the future, nothing else changed."""
     text = json.dumps(body)
-    return json.loads(re.sub(r'"20(1\d)-', lambda m: f'"{year}-', text))  # type: ignore[no-any-return]
+    moved: dict[str, Any] = json.loads(re.sub(r'"20(1\d)-', lambda m: f'"{year}-', text))
+    return moved
 
 
 @pytest.fixture
@@ -258,8 +260,11 @@ def test_a_calendar_view_occurrence_has_exactly_the_keys_and_formats_of_the_real
 def error_shape(name: str, answer: httpx.Response) -> None:
     response = capture(name)["response"]
     assert answer.status_code == response["status"]
-    captured = {"headers": {k: v for k, v in response["headers"].items() if k == "Retry-After"}, **response["body"]}
-    served = {"headers": {"Retry-After": answer.headers["retry-after"]} if captured["headers"] else {}}
+    captured: dict[str, Any] = {
+        "headers": {k: v for k, v in response["headers"].items() if k == "Retry-After"},
+        **response["body"],
+    }
+    served: dict[str, Any] = {"headers": {"Retry-After": answer.headers["retry-after"]} if captured["headers"] else {}}
     served |= answer.json()
     compared = {**captured, "error": {k: v for k, v in captured["error"].items() if k != "innerError"}}
     assert differences(name, compared, {**served, "error": {**served["error"]}}) == []
