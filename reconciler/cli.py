@@ -429,7 +429,7 @@ def _read_plan(planfile: Path) -> Plan:
 
 
 def _print_report(report: ApplyReport, *, err: bool = False) -> None:
-    from reconciler.render.human import SYMBOLS
+    from reconciler.render.common import SYMBOLS
     from reconciler.report import OutcomeStatus
     from reconciler.text import visible
 
@@ -496,7 +496,7 @@ def _confirm(auto_approve: bool) -> None:
 
 
 def _progress(outcome: Outcome) -> None:
-    from reconciler.render.human import SYMBOLS
+    from reconciler.render.common import SYMBOLS
     from reconciler.report import OutcomeStatus
 
     mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {outcome.message}"

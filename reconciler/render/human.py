@@ -14,17 +14,9 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.text import visible
 
-SYMBOLS = {
-    Action.CREATE: "+",
-    Action.UPDATE: "~",
-    Action.CANCEL: "-",
-    Action.MOVE: "->",
-    Action.RELEASE: "=",
-    Action.ADOPT: "<-",
-    Action.NOOP: " ",
-}
 _COLORS = {
     Action.CREATE: "32",
     Action.UPDATE: "33",
@@ -46,22 +38,18 @@ def format_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(format_value(v) if not isinstance(v, str) else v for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v not in (None, [], "")) + "}"
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if not is_unset(v)) + "}"
     if isinstance(value, str):
         lines = visible(value).splitlines() or [""]
         text = lines[0] if len(lines) == 1 else f"{lines[0]} … ({len(lines)} lines)"
-        if len(text) > _MAX_VALUE:
-            text = text[: _MAX_VALUE - 1] + "…"
-        return f'"{text}"'
+        return f'"{shorten(text, _MAX_VALUE)}"'
     return str(value)
 
 
 def _field_line(change: FieldChange, action: Action) -> str:
     if change.name in ATTENDEE_FIELDS and action is not Action.CREATE:
-        before, after = set(change.before or []), set(change.after or [])
-        parts = [f"+ {visible(a)}" for a in sorted(after - before)] + [
-            f"- {visible(a)}" for a in sorted(before - after)
-        ]
+        attendees = attendee_diff(change.before, change.after)
+        parts = [f"+ {visible(a)}" for a in attendees.added] + [f"- {visible(a)}" for a in attendees.removed]
         return f"{change.name}: {', '.join(parts)}"
     if action is Action.CREATE:
         return f"{change.name}: {format_value(change.after)}"
