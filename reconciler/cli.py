@@ -8,7 +8,6 @@ Actions); only internal errors mention a traceback, and only `--debug` shows it.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -695,48 +694,14 @@ def sandbox_mail(
     output: Annotated[MailFormat, typer.Option("--format", help="human or json.")] = MailFormat.HUMAN,
 ) -> None:
     """List the meeting mail one person received in the sandbox, oldest first."""
-    from reconciler.emulator.store import MailboxStore
-    from reconciler.model import PROP_MEETING_ID, extended_property_id
+    from reconciler.providers.sandbox_mail import received_mail
+    from reconciler.render import mail
 
     with _user_errors():
         config = _config()
-        path = config.root / config.sandbox.path
-        if not path.exists():
-            rows = []
-        else:
-            store = MailboxStore(path)
-            try:
-                rows = [
-                    {
-                        "kind": m.kind,
-                        "subject": m.subject,
-                        "organizer": m.organizer,
-                        "meeting_id": m.extended.get(extended_property_id(PROP_MEETING_ID)),
-                        "start": m.start,
-                        "end": m.end,
-                        "timezone": m.timezone,
-                        "occurrence": m.occurrence,
-                        "comment": m.comment,
-                        "sent_at": m.sent_at,
-                    }
-                    for m in store.mail(address)
-                ]
-            finally:
-                store.close()
-        if output is MailFormat.JSON:
-            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-            return
-        if not rows:
-            _say(f"{address} received no meeting mail.")
-            return
-        for row in rows:
-            when = f"{str(row['start'])[:16].replace('T', ' ')} {row['timezone']}"
-            occurrence = f" (occurrence {row['occurrence']})" if row["occurrence"] else ""
-            comment = f' — "{row["comment"]}"' if row["comment"] else ""
-            _say(
-                f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "
-                f"{when}{occurrence}{comment}"
-            )
+        received = received_mail(config.root / config.sandbox.path, address)
+        text = mail.render_json(received) if output is MailFormat.JSON else mail.render_human(address, received)
+        typer.echo(text, nl=False)
 
 
 #: Where `sandbox serve` listens by default, so `graph.base_url` / `ews.endpoint` can stay put.
