@@ -8,7 +8,6 @@ Actions); only internal errors mention a traceback, and only `--debug` shows it.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from reconciler.lockstate import Holder
     from reconciler.plan import Plan
     from reconciler.port import Provider
-    from reconciler.report import ApplyReport, Outcome
+    from reconciler.report import Outcome
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -428,20 +427,6 @@ def _read_plan(planfile: Path) -> Plan:
         raise PlanError(f"Cannot read the plan file {planfile}: {error.strerror}.") from error
 
 
-def _print_report(report: ApplyReport, *, err: bool = False) -> None:
-    from reconciler.render.human import SYMBOLS
-    from reconciler.report import OutcomeStatus
-    from reconciler.text import visible
-
-    applied, failed, stale = (report.with_status(s) for s in OutcomeStatus)
-    for outcome in failed + stale:
-        _say(f"  ! {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {visible(outcome.message)}", err=True)
-    if not report.outcomes:
-        _say("Nothing to apply: the calendars match the meeting files.", err=err)
-        return
-    _say(f"Apply finished: {len(applied)} applied, {len(failed)} failed, {len(stale)} refused as stale.", err=err)
-
-
 def _read_saved_plan(planfile: Path, config: Config, provider: Provider) -> Plan:
     """The plan saved in `planfile`, if it was made for this backend and namespace."""
     from reconciler.errors import PlanError
@@ -496,11 +481,9 @@ def _confirm(auto_approve: bool) -> None:
 
 
 def _progress(outcome: Outcome) -> None:
-    from reconciler.render.human import SYMBOLS
-    from reconciler.report import OutcomeStatus
+    from reconciler.render.human import render_progress
 
-    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {outcome.message}"
-    _say(f"  {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {mark}", err=True)
+    typer.echo(render_progress(outcome), err=True, nl=False)
 
 
 @app.command()
@@ -509,7 +492,13 @@ def apply(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
     ] = False,
-    output: Annotated[Format, typer.Option("--format", help="How to show the plan before applying.")] = Format.HUMAN,
+    output: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="human, markdown (a job summary) or json (one document on stdout: schemas/apply.schema.json).",
+        ),
+    ] = Format.HUMAN,
     allow_mass_cancel: Annotated[
         bool,
         typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
@@ -534,6 +523,7 @@ def apply(
     from reconciler.locking import LockSettings, apply_lock
     from reconciler.providers.factory import open_provider
     from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
+    from reconciler.render import human, jsonapply, markdown
     from reconciler.report import ApplyReport
 
     with _user_errors():
@@ -586,11 +576,16 @@ def apply(
                 # In Markdown (a job summary) the apply report below shows every change; the plan is
                 # printed only when nothing will be applied, so the reason is on the page. A saved
                 # plan whose changes were all refused is explained by the report alone (it is not a
-                # plan without changes).
+                # plan without changes). In JSON, stdout holds one document, printed at the end: the
+                # plan and the apply report together.
                 all_refused = bool(refused) and not result.changes and not result.errors
-                if (output is not Format.MARKDOWN or result.errors or not result.changes) and not all_refused:
+                nothing_to_apply = bool(result.errors) or not result.changes
+                shown = output is Format.HUMAN or (output is Format.MARKDOWN and nothing_to_apply)
+                if shown and not all_refused:
                     typer.echo(_render(result, output), nl=False)
                 if result.errors:
+                    if output is Format.JSON:
+                        typer.echo(jsonapply.render(result, ApplyReport(())), nl=False)
                     _say("The plan has errors; nothing was changed.", err=True)
                     _exit(EXIT_FAILURE)
                 outcomes: tuple[Outcome, ...] = ()
@@ -603,13 +598,13 @@ def apply(
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
         if output is Format.MARKDOWN and report.outcomes:
-            from reconciler.render.markdown import render_apply_summary
-
-            typer.echo(render_apply_summary(report), nl=False)
-        # stdout holds one document in the machine formats (the plan); the report goes to stderr.
-        _print_report(report, err=output is not Format.HUMAN)
-        for mailbox in result.unavailable:
-            _say(f"  ! {mailbox.mailbox}: not planned, not applied: {mailbox.reason}", err=True)
+            typer.echo(markdown.render_apply_summary(report), nl=False)
+        if output is Format.JSON:
+            typer.echo(jsonapply.render(result, report), nl=False)
+        # stdout holds one document in the machine formats; the text report then goes to stderr.
+        typer.echo(human.render_apply_problems(report), err=True, nl=False)
+        typer.echo(human.render_apply_result(report), err=output is not Format.HUMAN, nl=False)
+        typer.echo(human.render_unapplied(result), err=True, nl=False)
         if not report.ok or result.unavailable:
             _exit(EXIT_FAILURE)
 
@@ -699,48 +694,14 @@ def sandbox_mail(
     output: Annotated[MailFormat, typer.Option("--format", help="human or json.")] = MailFormat.HUMAN,
 ) -> None:
     """List the meeting mail one person received in the sandbox, oldest first."""
-    from reconciler.emulator.store import MailboxStore
-    from reconciler.model import PROP_MEETING_ID, extended_property_id
+    from reconciler.providers.sandbox_mail import received_mail
+    from reconciler.render import mail
 
     with _user_errors():
         config = _config()
-        path = config.root / config.sandbox.path
-        if not path.exists():
-            rows = []
-        else:
-            store = MailboxStore(path)
-            try:
-                rows = [
-                    {
-                        "kind": m.kind,
-                        "subject": m.subject,
-                        "organizer": m.organizer,
-                        "meeting_id": m.extended.get(extended_property_id(PROP_MEETING_ID)),
-                        "start": m.start,
-                        "end": m.end,
-                        "timezone": m.timezone,
-                        "occurrence": m.occurrence,
-                        "comment": m.comment,
-                        "sent_at": m.sent_at,
-                    }
-                    for m in store.mail(address)
-                ]
-            finally:
-                store.close()
-        if output is MailFormat.JSON:
-            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-            return
-        if not rows:
-            _say(f"{address} received no meeting mail.")
-            return
-        for row in rows:
-            when = f"{str(row['start'])[:16].replace('T', ' ')} {row['timezone']}"
-            occurrence = f" (occurrence {row['occurrence']})" if row["occurrence"] else ""
-            comment = f' — "{row["comment"]}"' if row["comment"] else ""
-            _say(
-                f"{row['kind']:<12} {row['subject']!r} from {row['organizer']} [{row['meeting_id']}] "
-                f"{when}{occurrence}{comment}"
-            )
+        received = received_mail(config.root / config.sandbox.path, address)
+        text = mail.render_json(received) if output is MailFormat.JSON else mail.render_human(address, received)
+        typer.echo(text, nl=False)
 
 
 #: Where `sandbox serve` listens by default, so `graph.base_url` / `ews.endpoint` can stay put.

@@ -1,1 +1,1 @@
-"""Renderers: pure functions from a Plan (or an apply report) to text."""
+"""Renderers: pure functions from a Plan, an apply report or the mail one person received to text."""

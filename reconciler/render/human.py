@@ -14,17 +14,10 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
 
-SYMBOLS = {
-    Action.CREATE: "+",
-    Action.UPDATE: "~",
-    Action.CANCEL: "-",
-    Action.MOVE: "->",
-    Action.RELEASE: "=",
-    Action.ADOPT: "<-",
-    Action.NOOP: " ",
-}
 _COLORS = {
     Action.CREATE: "32",
     Action.UPDATE: "33",
@@ -46,22 +39,18 @@ def format_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(format_value(v) if not isinstance(v, str) else v for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if v not in (None, [], "")) + "}"
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items() if not is_unset(v)) + "}"
     if isinstance(value, str):
         lines = visible(value).splitlines() or [""]
         text = lines[0] if len(lines) == 1 else f"{lines[0]} … ({len(lines)} lines)"
-        if len(text) > _MAX_VALUE:
-            text = text[: _MAX_VALUE - 1] + "…"
-        return f'"{text}"'
+        return f'"{shorten(text, _MAX_VALUE)}"'
     return str(value)
 
 
 def _field_line(change: FieldChange, action: Action) -> str:
     if change.name in ATTENDEE_FIELDS and action is not Action.CREATE:
-        before, after = set(change.before or []), set(change.after or [])
-        parts = [f"+ {visible(a)}" for a in sorted(after - before)] + [
-            f"- {visible(a)}" for a in sorted(before - after)
-        ]
+        attendees = attendee_diff(change.before, change.after)
+        parts = [f"+ {visible(a)}" for a in attendees.added] + [f"- {visible(a)}" for a in attendees.removed]
         return f"{change.name}: {', '.join(parts)}"
     if action is Action.CREATE:
         return f"{change.name}: {format_value(change.after)}"
@@ -172,3 +161,33 @@ def render(plan: Plan, *, color: bool = False) -> str:
     if plan.changes:
         lines.append(summary_line(plan))
     return "\n".join(lines).rstrip() + "\n"
+
+
+# -- the apply report -------------------------------------------------------------------------------
+# `apply` prints these as it goes: a progress line per change, then the problems, the result line and
+# the mailboxes left out. They are separate because they go to different streams (cli decides).
+
+
+def render_progress(outcome: Outcome) -> str:
+    """One line as a change finishes: `ok`, or `FAILED` with the reason."""
+    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {outcome.message}"
+    return f"  {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {mark}\n"
+
+
+def render_apply_problems(report: ApplyReport) -> str:
+    """A line per failed change, then per change refused as stale, with the reason ("" if none)."""
+    problems = report.with_status(OutcomeStatus.FAILED) + report.with_status(OutcomeStatus.STALE)
+    return "".join(f"  ! {SYMBOLS[o.change.action]} {o.change.meeting_id}: {visible(o.message)}\n" for o in problems)
+
+
+def render_apply_result(report: ApplyReport) -> str:
+    """The closing line: how many changes were applied, failed and refused, or that there were none."""
+    if not report.outcomes:
+        return "Nothing to apply: the calendars match the meeting files.\n"
+    applied, failed, stale = (len(report.with_status(s)) for s in OutcomeStatus)
+    return f"Apply finished: {applied} applied, {failed} failed, {stale} refused as stale.\n"
+
+
+def render_unapplied(plan: Plan) -> str:
+    """A line per mailbox that could not be read, so neither planned nor applied ("" if none)."""
+    return "".join(f"  ! {m.mailbox}: not planned, not applied: {m.reason}\n" for m in plan.unavailable)

@@ -22,7 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
-from reconciler.render.human import SYMBOLS
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.text import visible
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def escape(text: str, *, newlines: str = "<br>") -> str:
 
 
 def _shorten(text: str, limit: int = MAX_VALUE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 def _code(text: str) -> str:
@@ -121,7 +121,7 @@ def format_value(value: Any) -> str:
         rest = len(value) - MAX_ADDRESSES
         return f"{shown} and {rest:,} more" if rest > 0 else shown
     if isinstance(value, Mapping):
-        parts = [f"{escape(str(k))}: {format_value(v)}" for k, v in value.items() if v not in (None, [], "")]
+        parts = [f"{escape(str(k))}: {format_value(v)}" for k, v in value.items() if not is_unset(v)]
         return "; ".join(parts) if parts else "<i>none</i>"
     return escape(_shorten(str(value)))
 
@@ -135,10 +135,9 @@ def _field_row(field: FieldChange, action: Action) -> str:
         after = _addresses(list(field.after or [])) if field.name in ATTENDEE_FIELDS else format_value(field.after)
         return f"| {name} | {after or '<i>none</i>'} |"
     if field.name in ATTENDEE_FIELDS:
-        old_set, new_set = set(field.before or []), set(field.after or [])
-        removed, added = sorted(old_set - new_set), sorted(new_set - old_set)
-        old = f"removed: {_addresses(removed)}" if removed else "—"
-        new = f"added: {_addresses(added)}" if added else "—"
+        attendees = attendee_diff(field.before, field.after)
+        old = f"removed: {_addresses(attendees.removed)}" if attendees.removed else "—"
+        new = f"added: {_addresses(attendees.added)}" if attendees.added else "—"
         return f"| {name} | {old} | {new} |"
     if isinstance(field.before, Mapping) and isinstance(field.after, Mapping):
         # A series pattern: the whole pattern on both sides, the parts that change in bold.
@@ -150,7 +149,7 @@ def _field_row(field: FieldChange, action: Action) -> str:
 def _mapping(value: Mapping[str, Any], *, emphasise: Mapping[str, Any]) -> str:
     parts = []
     for key, item in value.items():
-        if item in (None, [], "") and emphasise.get(key) in (None, [], ""):
+        if is_unset(item) and is_unset(emphasise.get(key)):
             continue
         text = f"{escape(str(key))}: {format_value(item)}"
         parts.append(f"<b>{text}</b>" if emphasise.get(key) != item else text)

@@ -130,6 +130,12 @@ def test_sandbox_mail_lists_what_one_person_received(workdir: Path) -> None:
     ]
 
 
+def test_asking_what_someone_received_before_any_apply_says_nothing_and_creates_no_sandbox(workdir: Path) -> None:
+    assert run("sandbox", "mail", "frank@contoso.com") == (0, "frank@contoso.com received no meeting mail.\n", "")
+    assert run("sandbox", "mail", "frank@contoso.com", "--format", "json")[:2] == (0, "[]\n")
+    assert not (workdir / ".meetings" / "sandbox.db").exists()
+
+
 def test_a_deleted_file_cancels_and_a_tombstone_sends_its_text(workdir: Path) -> None:
     run("apply", "--auto-approve")
     (workdir / "meetings" / "offsite.yaml").unlink()

@@ -11,8 +11,11 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
+from referencing import Registry, Resource
 from typer.testing import CliRunner
 
 from reconciler.cli import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, app
@@ -305,9 +308,24 @@ def test_an_override_flag_with_a_saved_plan_is_refused_with_the_reason(workdir: 
 def test_apply_in_json_prints_one_json_document_on_stdout_and_everything_else_on_stderr(workdir: Path) -> None:
     code, out, err = run("apply", "--auto-approve", "--format", "json")
     assert code == EXIT_OK
-    document = json.loads(out)  # the whole of stdout is the plan
-    assert document["summary"]["create"] == 3
+    document = json.loads(out)  # the whole of stdout is one document: the plan and the apply report
+    plan_schema, apply_schema = (_schema(name) for name in ("plan", "apply"))
+    jsonschema.validate(document["plan"], plan_schema)
+    registry = Registry().with_resource(plan_schema["$id"], Resource.from_contents(plan_schema))
+    jsonschema.Draft202012Validator(apply_schema, registry=registry).validate(document)
+    assert document["plan"]["summary"]["create"] == 3
+    assert document["apply"]["summary"] == {"applied": 3, "failed": 0, "stale": 0}
+    assert sorted((o["id"], o["action"], o["status"], o["message"]) for o in document["apply"]["outcomes"]) == [
+        ("company/offsite-2027", "create", "applied", ""),
+        ("platform/q1-planning", "create", "applied", ""),
+        ("platform/weekly-sync", "create", "applied", ""),
+    ]
     assert "Apply finished: 3 applied" in err
+
+
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((REPO / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return schema
 
 
 def _break_json(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:

@@ -1,0 +1,47 @@
+"""What every renderer shares: the action symbols, the value-formatting pieces and the attendee
+difference, so the terminal, Markdown and the apply reports say the same thing the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import Action
+
+#: Terraform-like marks of the actions: `+` create, `~` update, `-` cancel, `->` move, `=` release
+#: (left in the calendars, unmanaged), `<-` adopt (taken over from a previous namespace).
+SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.CANCEL: "-",
+    Action.MOVE: "->",
+    Action.RELEASE: "=",
+    Action.ADOPT: "<-",
+    Action.NOOP: " ",
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its first `limit - 1` and an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def is_unset(value: Any) -> bool:
+    """Whether a canonical value says nothing (no value, an empty list or text): renderers leave
+    such parts of a mapping (a series pattern) out."""
+    return value in (None, [], "")
+
+
+@dataclass(frozen=True)
+class AttendeeDiff:
+    """Who an attendee field gains and loses, each sorted: renderers show these, not the lists."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def attendee_diff(before: Iterable[str] | None, after: Iterable[str] | None) -> AttendeeDiff:
+    """The addresses in `after` but not `before` (added) and the reverse (removed)."""
+    old, new = set(before or []), set(after or [])
+    return AttendeeDiff(added=tuple(sorted(new - old)), removed=tuple(sorted(old - new)))
