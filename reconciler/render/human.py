@@ -170,8 +170,8 @@ def render(plan: Plan, *, color: bool = False) -> str:
 
 def render_progress(outcome: Outcome) -> str:
     """One line as a change finishes: `ok`, or `FAILED` with the reason."""
-    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {outcome.message}"
-    return f"  {SYMBOLS[outcome.change.action]} {outcome.change.meeting_id}: {mark}\n"
+    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {visible(outcome.message)}"
+    return f"  {SYMBOLS[outcome.change.action]} {visible(outcome.change.meeting_id)}: {mark}\n"
 
 
 def render_apply_problems(report: ApplyReport) -> str:

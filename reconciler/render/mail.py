@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from reconciler.received import ReceivedMail
+from reconciler.text import visible
 
 
 def _line(mail: ReceivedMail) -> str:
@@ -17,7 +18,7 @@ def _line(mail: ReceivedMail) -> str:
     when = f"{mail.start[:16].replace('T', ' ')} {mail.timezone}"
     occurrence = f" (occurrence {mail.occurrence})" if mail.occurrence else ""
     comment = f' — "{mail.comment}"' if mail.comment else ""
-    return (
+    return visible(
         f"{mail.kind.value:<12} {mail.subject!r} from {mail.organizer} [{mail.meeting_id}] {when}{occurrence}{comment}"
     )
 

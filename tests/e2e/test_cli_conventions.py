@@ -416,3 +416,21 @@ def test_github_annotations_show_hidden_characters_escaped(workdir: Path, monkey
     annotations = [line for line in out.splitlines() if line.startswith("::error file=meetings/tz.yaml")]
     assert annotations and all("\x1b" not in line for line in annotations)
     assert "Mars" in annotations[0] and "[2J" in annotations[0] and "\x1b" not in err
+
+
+def test_the_mail_a_person_received_is_listed_with_hidden_characters_escaped(workdir: Path) -> None:
+    _meeting_file(
+        workdir,
+        "esc.yaml",
+        'id: team/esc\nsubject: "X\\x1b[31mRED"\nstart: 2026-12-03T10:00\ncancelled: "Bye\\x07"\n'
+        "attendees:\n  required: [dana@contoso.com]\n",
+    )
+    _meeting_file(
+        workdir,
+        "esc2.yaml",
+        'id: team/esc2\nsubject: "Y\\x1b]0;t\\x07"\nstart: 2026-12-03T11:00\n'
+        "attendees:\n  required: [dana@contoso.com]\n",
+    )
+    assert run("apply", "--auto-approve")[0] == EXIT_OK
+    code, out, _ = run("sandbox", "mail", "dana@contoso.com")
+    assert code == EXIT_OK and "\x1b" not in out and "\x07" not in out and "invitation" in out
