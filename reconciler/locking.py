@@ -127,6 +127,8 @@ class ApplyLock:
         self._clock, self._sleep, self._settings = clock, sleep, settings
         self._monotonic, self._jitter = monotonic, jitter
         self.held: dict[str, HeldLock] = {}
+        #: Until when no held lock needs renewing (None: check them all at the next call).
+        self._fresh_until: datetime | None = None
         #: What `remember` recorded, written with the release: meeting ids by mailbox, organizers.
         self._memory: tuple[dict[str, frozenset[str]], tuple[str, ...]] | None = None
 
@@ -270,6 +272,9 @@ class ApplyLock:
         """Extend every held lock that has less than half its ttl left. Raises LockLostError when a
         lock was taken over or cleared meanwhile: the caller must stop writing."""
         now, ttl = self._clock(), self._settings.ttl
+        # Called before every write: most calls find every lock fresh, and say so without a loop.
+        if self._fresh_until is not None and now < self._fresh_until:
+            return
         for organizer, held in list(self.held.items()):
             expires = held.record.expires
             if expires is not None and expires - now > ttl / 2:
@@ -289,6 +294,8 @@ class ApplyLock:
                 self.held[organizer] = current
                 continue
             self.held[organizer] = replace(held, change_key=key, record=renewed)
+        due = [h.record.expires - ttl / 2 for h in self.held.values() if h.record.expires is not None]
+        self._fresh_until = min(due) if len(due) == len(self.held) and due else None
 
     def _current(self, organizer: str, held: HeldLock) -> HeldLock | None:
         """The held lock as the mailbox shows it now, or None when it is no longer ours."""

@@ -20,6 +20,7 @@ join information.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -74,9 +75,15 @@ def render_body(fields: Mapping[str, Any]) -> tuple[str, str]:
         return "text", body
     if body_format == "html":
         return "html", body
+    return "html", _markdown().render(body) if body else ""
+
+
+@functools.cache
+def _markdown() -> Any:
+    """The CommonMark renderer, built once: building one costs more than rendering a body."""
     from markdown_it import MarkdownIt  # imported here: only writes need it
 
-    return "html", MarkdownIt("commonmark").render(body) if body else ""
+    return MarkdownIt("commonmark")
 
 
 _HEAD = re.compile(r"<head\b.*?</head>", re.IGNORECASE | re.DOTALL)

@@ -229,6 +229,11 @@ class Provider(NamespaceItems, Protocol):
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]: ...
 
+    def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
+        """The meeting ids of the items `list_managed` would return (same exact checks), read as
+        cheaply as the backend allows: only ids, no series re-reads."""
+        ...
+
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         """Items of `organizer`'s calendar whose namespace marker is set and is not exactly
         `namespace`; never written. The plan warns when it creates meetings identical to them."""

@@ -93,12 +93,18 @@ def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Pl
     The next plan then tells a meeting removed in Outlook from one never created, and finds every
     mailbox even when no file or `organizers:` entry names it any more."""
     held = sorted(lock.held)
-    seen = observe(provider, held, namespace)
-    ids: dict[str, set[str]] = {o: set() for o in held if o not in seen.unavailable}
-    for item in seen.items:
-        ids.setdefault(item.organizer, set()).add(item.meeting_id)
-    in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | set(seen.unavailable)
-    lock.remember({o: frozenset(found) for o, found in ids.items()}, sorted(in_use))
+
+    def one(organizer: str) -> frozenset[str] | None:
+        try:
+            return provider.managed_ids(organizer, namespace)
+        except MailboxUnavailableError:
+            return None  # unknown, never empty: it stays in the record below
+
+    read = dict(zip(held, _each(held, one), strict=True))
+    ids = {organizer: found for organizer, found in read.items() if found is not None}
+    unknown = {organizer for organizer, found in read.items() if found is None}
+    in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | unknown
+    lock.remember(ids, sorted(in_use))
 
 
 @dataclass(frozen=True)

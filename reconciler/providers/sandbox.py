@@ -239,6 +239,12 @@ class SandboxProvider(SandboxNamespaceItems):
         items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
         return [observe_document(item) for item in items]
 
+    def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
+        self.check_available(organizer)
+        marker, meeting = extended_property_id(PROP_NAMESPACE), extended_property_id(PROP_MEETING_ID)
+        items = self.store.list_items(organizer, extended_equals=(marker, namespace))
+        return frozenset(item.doc.get("extended", {}).get(meeting, "") for item in items)
+
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         self.check_available(organizer)
         marker, meeting = extended_property_id(PROP_NAMESPACE), extended_property_id(PROP_MEETING_ID)

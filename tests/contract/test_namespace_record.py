@@ -150,3 +150,10 @@ def test_a_namespace_differing_only_by_case_shares_neither_the_lock_nor_the_reco
     )
     (change,) = upper.changes
     assert (change.action, change.recreated) == (Action.CREATE, False)
+
+
+def test_the_managed_ids_are_those_of_the_managed_meetings_matched_exactly(backend: Backend) -> None:
+    apply_as_the_cli_does(backend, plan(backend, [meeting(), meeting("team/retro", subject="Retro")]))
+    listed = {item.meeting_id for item in backend.provider.list_managed(ORGANIZER, NAMESPACE)}
+    assert backend.provider.managed_ids(ORGANIZER, NAMESPACE) == listed == {"team/sync", "team/retro"}
+    assert backend.provider.managed_ids(ORGANIZER, "CONTRACT") == frozenset()

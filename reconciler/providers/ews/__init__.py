@@ -366,6 +366,27 @@ class EwsProvider(EwsNamespaceItems):
         except (ValueError, TypeError, KeyError) as error:
             raise RequestRejectedError(f"The meeting cannot be written through EWS: {error}.") from error
 
+    def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
+        from reconciler.providers.ews import _mapping, _sdk
+
+        marker, meeting = _mapping.NAMESPACE_ATTR, _mapping.MEETING_ID_ATTR
+
+        def query() -> frozenset[str]:
+            folder = self._connection.calendar(organizer)
+            found = folder.filter(**{marker: namespace}).only("my_response_type", marker, meeting)
+            found.page_size = PAGE_SIZE
+            ids = set()
+            for item in found:
+                if isinstance(item, Exception):
+                    raise item
+                # The same checks as _query: the organizer's own items, the namespace exactly.
+                if item.my_response_type in (None, "Organizer") and getattr(item, marker, None) == namespace:
+                    ids.add(getattr(item, meeting, None) or "")
+            return frozenset(ids)
+
+        with _sdk.reading_mailbox(organizer):
+            return self._retrier.run(query, what=f"listing {organizer}'s managed meeting ids", write=False)
+
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         from reconciler.providers.ews import _mapping, _sdk
 

@@ -198,6 +198,30 @@ class GraphProvider:
         ours = [event for event in events if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace]
         return [self._observe(event, organizer) for event in self._run(self._complete(organizer, ours, action))]
 
+    def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
+        action = f"listing the {namespace} meeting ids in {organizer}'s calendar"
+        marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace)
+        expand = wire.expand_marker()
+        try:
+            events = self._run(
+                self._pages(
+                    organizer,
+                    action,
+                    lambda: self._client.list_events(
+                        organizer, filter=marker, expand=expand, select=("id",), top=self.page_size, prefer=wire.PREFER
+                    ),
+                )
+            )
+        except AuthError as error:
+            raise self._denied_mailbox(error, organizer) from error.__cause__
+        found = (wire.extended_values(event) for event in events)
+        # Exchange compares the value ignoring case; ours is exact, as in list_managed.
+        return frozenset(
+            values.get(wire.MEETING_ID_PROPERTY, "")
+            for values in found
+            if values.get(wire.NAMESPACE_PROPERTY) == namespace
+        )
+
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         action = f"listing other namespaces' meetings in {organizer}'s calendar"
         marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace, operator="ne")

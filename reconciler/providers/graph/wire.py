@@ -91,6 +91,12 @@ def property_filter(property_id: str, value: str, *, operator: str = "eq") -> st
     return f"singleValueExtendedProperties/Any(ep: {condition})"
 
 
+def expand_marker() -> str:
+    """`$expand` returning the namespace and meeting id properties only (no record)."""
+    ids = " or ".join(f"id eq {odata_string(p)}" for p in (NAMESPACE_PROPERTY, MEETING_ID_PROPERTY))
+    return f"singleValueExtendedProperties($filter={ids})"
+
+
 def expand_ownership() -> str:
     """`$expand` returning our three ownership properties with each event."""
     ids = " or ".join(f"id eq {odata_string(p)}" for p in OWNERSHIP_PROPERTIES)
