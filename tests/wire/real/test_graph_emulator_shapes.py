@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore, SendMode
 
 CAPTURES = Path(__file__).parent / "graph"
@@ -133,25 +131,6 @@ def adapted(body: dict[str, Any], year: int = 2026) -> dict[str, Any]:
     text = json.dumps(body)
     moved: dict[str, Any] = json.loads(re.sub(r'"20(1\d)-', lambda m: f'"{year}-', text))
     return moved
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[MailboxStore]:
-    store = MailboxStore(tmp_path / "store.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def graph(store: MailboxStore) -> Iterator[GraphServer]:
-    with serve_graph(store) as server:
-        yield server
-
-
-@pytest.fixture
-def http(graph: GraphServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=graph.graph_url, trust_env=False, timeout=10) as client:
-        yield client
 
 
 def post(http: httpx.Client, name: str) -> httpx.Response:
