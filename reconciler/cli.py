@@ -130,6 +130,14 @@ class _Options:
 
 OPTIONS = _Options()
 
+#: Options that `plan` and `apply` share.
+AllowMassCancel = Annotated[
+    bool, typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations.")
+]
+AllowLate = Annotated[
+    bool, typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice.")
+]
+
 
 def _show_version(value: bool) -> None:
     if value:
@@ -327,14 +335,8 @@ def plan(
             help="Exit 0 without changes, 2 with changes (drift kept by policy.drift: warn counts as a change).",
         ),
     ] = False,
-    allow_mass_cancel: Annotated[
-        bool,
-        typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
-    ] = False,
-    allow_late: Annotated[
-        bool,
-        typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice."),
-    ] = False,
+    allow_mass_cancel: AllowMassCancel = False,
+    allow_late: AllowLate = False,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -499,14 +501,8 @@ def apply(
             help="human, markdown (a job summary) or json (one document on stdout: schemas/apply.schema.json).",
         ),
     ] = Format.HUMAN,
-    allow_mass_cancel: Annotated[
-        bool,
-        typer.Option("--allow-mass-cancel", help="Allow more cancellations than policy.max_cancellations."),
-    ] = False,
-    allow_late: Annotated[
-        bool,
-        typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice."),
-    ] = False,
+    allow_mass_cancel: AllowMassCancel = False,
+    allow_late: AllowLate = False,
     lock_timeout: Annotated[
         float,
         typer.Option(

@@ -233,9 +233,6 @@ class EwsProvider(EwsNamespaceItems):
         )
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
-        from exchangelib import CalendarItem
-        from exchangelib.items import NEVER_OVERWRITE
-
         from reconciler.providers.ews import _mapping
 
         writes = _mapping.occurrence_writes(request.meeting_id, request.fields, request.writes)
@@ -254,19 +251,9 @@ class EwsProvider(EwsNamespaceItems):
             names.append(_mapping.NAMESPACE_ATTR)
         what = f"updating {request.meeting_id}"
         send = _SEND_MODES[update_scope(master)]
-        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
-
-        def write() -> Any:
-            item = CalendarItem(
-                account=self._connection.account(request.organizer),
-                folder=folder,
-                id=request.item_id,
-                changekey=request.change_key,
-                **{name: values[name] for name in names},
-            )
-            return item.save(update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send)
-
-        item = self._retrier.run(write, what=what, write=True)
+        item = self._save_fields(
+            request.organizer, request.item_id, request.change_key, {n: values[n] for n in names}, send, what
+        )
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
         return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
@@ -294,28 +281,35 @@ class EwsProvider(EwsNamespaceItems):
 
     def release(self, request: ReleaseRequest) -> None:
         """UpdateItem deleting our three properties (DeleteItemField), SendToNone: no mail."""
-        from exchangelib import CalendarItem
-        from exchangelib.items import NEVER_OVERWRITE, SEND_TO_NONE
+        from exchangelib.items import SEND_TO_NONE
 
         from reconciler.providers.ews import _mapping
 
         names = [_mapping.NAMESPACE_ATTR, _mapping.MEETING_ID_ATTR, _mapping.RECORD_ATTR]
         what = f"releasing {request.meeting_id}"
-        folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
+        self._save_fields(
+            request.organizer, request.item_id, request.change_key, dict.fromkeys(names), SEND_TO_NONE, what
+        )
+
+    def _save_fields(
+        self, organizer: str, item_id: str, change_key: str, values: dict[str, Any], send: str, what: str
+    ) -> Any:
+        """UpdateItem of exactly `values` (None deletes a field) on the item as we read it: a stale
+        change key is refused (NeverOverwrite), `send` says who is mailed."""
+        from exchangelib import CalendarItem
+        from exchangelib.items import NEVER_OVERWRITE
+
+        folder = self._retrier.run(lambda: self._connection.calendar(organizer), what=what, write=False)
 
         def write() -> Any:
             item = CalendarItem(
-                account=self._connection.account(request.organizer),
-                folder=folder,
-                id=request.item_id,
-                changekey=request.change_key,
-                **dict.fromkeys(names),
+                account=self._connection.account(organizer), folder=folder, id=item_id, changekey=change_key, **values
             )
             return item.save(
-                update_fields=names, conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=SEND_TO_NONE
+                update_fields=list(values), conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send
             )
 
-        self._retrier.run(write, what=what, write=True)
+        return self._retrier.run(write, what=what, write=True)
 
     # -- helpers -----------------------------------------------------------------------------------
 
