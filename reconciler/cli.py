@@ -201,8 +201,9 @@ def _print_diagnostics(diagnostics: tuple[Diagnostic, ...]) -> None:
         if in_actions:
             message = visible(diagnostic.message).replace("%", "%25").replace("\n", "%0A")
             _say(f"::error file={diagnostic.path},line={diagnostic.line},col={diagnostic.column}::{message}")
-    count = len(diagnostics)
-    _say(f"{count} problem{'s' if count != 1 else ''} found; nothing was changed.", err=True)
+    from reconciler.render.commands import problems_found
+
+    _say(problems_found(len(diagnostics)), err=True)
 
 
 @contextmanager
@@ -314,10 +315,12 @@ def validate() -> None:
     """Check every meeting file and reconciler.yaml; print every problem as file:line:col: message."""
     with _user_errors():
         config, loaded = _load()
-        for warning in loaded.warnings:
-            _say(f"Warning: {warning}", err=True)
-        count = len(loaded.meetings)
-        _say(f"{count} meeting{'s' if count != 1 else ''} in {config.meetings_dir} are valid.")
+        from reconciler.render.commands import valid_meetings, warning_line
+        from reconciler.render.notices import ordered
+
+        for warning in ordered(loaded.warnings):
+            _say(warning_line(warning), err=True)
+        _say(valid_meetings(len(loaded.meetings), config.meetings_dir))
 
 
 @app.command()
@@ -391,6 +394,7 @@ def fmt(
     comments; the meetings they declare never change."""
     from reconciler.formatting import format_files
     from reconciler.loading.files import meeting_files
+    from reconciler.render.commands import fmt_result, reformatted_file
 
     with _user_errors():
         config, _ = _load()  # only valid files are formatted: every problem is reported first
@@ -399,10 +403,8 @@ def fmt(
         for file in changed:
             if not check:
                 file.path.write_text(file.formatted, encoding="utf-8")
-            _say(f"{'would reformat' if check else 'reformatted'} {file.display}", err=check)
-        total = len(listing.files)
-        verb = "would be reformatted" if check else "reformatted"
-        _say(f"{len(changed)} of {total} meeting file{'s' if total != 1 else ''} {verb}.", err=check)
+            _say(reformatted_file(file.display, check=check), err=check)
+        _say(fmt_result(len(changed), len(listing.files), check=check), err=check)
         if check and changed:
             _exit(EXIT_FAILURE)
 
@@ -619,6 +621,7 @@ def unlock(
     from reconciler.locking import unlock as clear_lock
     from reconciler.providers.factory import open_provider
     from reconciler.reconcile import organizers_to_scan
+    from reconciler.render.commands import lock_removed, lock_state_reset, no_lock
 
     with _user_errors():
         if organizer is None:
@@ -637,22 +640,11 @@ def unlock(
             for mailbox in organizers:
                 removed = clear_lock(provider, config.namespace, mailbox)
                 for record in removed:
-                    if record.holder is None:
-                        _say(f"Reset an unreadable apply lock state in {mailbox}'s calendar.")
-                        continue
-                    expired = record.expires is not None and record.expires <= _now()
-                    _say(
-                        f"Removed the apply lock of {record.holder.describe()} (since {_utc(record.since)},"
-                        f" {'expired' if expired else 'expires'} {_utc(record.expires)}) in {mailbox}'s calendar."
-                    )
+                    _say(lock_state_reset(mailbox) if record.holder is None else lock_removed(record, mailbox, _now()))
                 if not removed:
-                    _say(f"No apply lock was held in {mailbox}'s calendar.")
+                    _say(no_lock(mailbox))
         finally:
             provider.close()
-
-
-def _utc(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "?"
 
 
 @app.command()
@@ -668,20 +660,17 @@ def init(
 ) -> None:
     """Scaffold a meetings repository: configuration, an example meeting, GitHub workflows, editor and
     pre-commit set-up."""
+    from reconciler.render.commands import init_next_steps, init_placeholder, init_wrote
     from reconciler.scaffold import default_action, init_repository, uses_placeholder
 
     with _user_errors():
         chosen = action or default_action()
         for path in init_repository(directory, force=force, action=chosen):
-            _say(f"  wrote {path}")
-        _say(f"Next: cd {directory} && meetings plan   (sandbox: nobody receives mail)")
-        _say("Then push to GitHub; docs/github-actions.md explains how to switch it to Microsoft Graph.")
+            _say(init_wrote(path))
+        for line in init_next_steps(directory):
+            _say(line)
         if uses_placeholder(chosen):
-            _say(
-                f"Replace OWNER in {chosen} (.github/workflows/, .pre-commit-config.yaml), or run again with "
-                "--action OWNER/REPOSITORY@REF --force.",
-                err=True,
-            )
+            _say(init_placeholder(chosen), err=True)
 
 
 @sandbox_app.command("mail")
@@ -716,6 +705,7 @@ def sandbox_serve(
 
     from reconciler.emulator.store import MailboxStore
     from reconciler.errors import ConfigError
+    from reconciler.render.commands import STOPPED, serving
 
     with _user_errors(), ExitStack() as running:
         config = _config()
@@ -732,13 +722,12 @@ def sandbox_serve(
                 f"Cannot listen on 127.0.0.1:{port} and {port + 1} ({error.strerror}); pass --port with free"
                 " ports, or --port 0 for any."
             ) from None
-        _say(f"Graph emulator: {graph.base_url}/v1.0")
-        _say(f"EWS emulator:   {ews.base_url}/EWS/Exchange.asmx")
-        _say("Press Ctrl+C to stop.")
+        for line in serving(graph.base_url, ews.base_url):
+            _say(line)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
-            _say("Stopped.")
+            _say(STOPPED)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Plan warnings for series whose start moves for attendees in other time zones (pure).
+"""Plan warnings (`notices.DstShift`) for series whose start moves for attendees in other zones (pure).
 
 Exchange expands a series in the series' own time zone, so a weekly 10:00 Europe/Berlin meeting is
 at 10:00 in Berlin all year. An attendee whose zone changes for daylight saving on other dates, or
@@ -15,10 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from reconciler.notices import DstShift, TimeRun
 from reconciler.recurrence import occurrence_starts, parse_local
-
-#: Periods named in one warning; any further ones are only counted, to keep the plan readable.
-MAX_PERIODS = 3
 
 #: A run of consecutive occurrences at the same unusual time: (HH:MM, first date, last date).
 _Run = tuple[str, date, date]
@@ -26,7 +24,7 @@ _Run = tuple[str, date, date]
 
 def dst_warnings(
     meeting_id: str, fields: Mapping[str, Any], zones: Sequence[str], now: datetime, *, horizon_days: int = 400
-) -> list[str]:
+) -> list[DstShift]:
     """One warning per zone of `zones` in which the series' start time moves, sorted by zone name.
 
     `fields` is a canonical meeting (`model.canonical_fields`); `zones` are valid IANA names (the
@@ -34,9 +32,10 @@ def dst_warnings(
     [`now`, `now + horizon_days`) count, so a series without end is cut off there. All-day meetings
     and single meetings give none, and so does a zone whose offset from the series' zone is the same
     at every counted occurrence (the series' own zone, or Europe/Paris for a Berlin series), whatever
-    its name. A warning names the time most occurrences start at in the zone, then up to
-    `MAX_PERIODS` runs of consecutive occurrences at another time, each with its first and last date
-    in that zone; times are local times of day even when the date differs from the series' date:
+    its name. A warning names the time most occurrences start at in the zone, then every run of
+    consecutive occurrences at another time, each with its first and last date in that zone; times
+    are local times of day even when the date differs from the series' date. `render.notices` words
+    it as
 
         platform/weekly-sync: 10:00 Europe/Berlin is 04:00 in America/New_York, but 05:00 from
         2027-03-16 to 2027-03-23 (daylight-saving changes on different dates)
@@ -48,7 +47,7 @@ def dst_warnings(
     starts = _upcoming(fields, home, now, now + timedelta(days=horizon_days))
     home_offsets = [_offset(start.astimezone(home)) for start in starts]
     wall = parse_local(fields["start"]).strftime("%H:%M")
-    warnings: list[str] = []
+    warnings: list[DstShift] = []
     for name in sorted(set(zones)):
         zone = ZoneInfo(name)
         local = [start.astimezone(zone) for start in starts]
@@ -58,9 +57,9 @@ def dst_warnings(
         if same_difference or len(set(times)) <= 1:
             continue
         usual = Counter(times).most_common(1)[0][0]
-        periods = _listing([_period(run) for run in _runs(local, times, usual)])
-        reason = _reason((home, home_offsets), (zone, offsets), now, horizon_days)
-        warnings.append(f"{meeting_id}: {wall} {home_name} is {usual} in {name}, but {periods} ({reason})")
+        runs = tuple(TimeRun(*run) for run in _runs(local, times, usual))
+        steady = _steady((home, home_offsets), (zone, offsets), now, horizon_days)
+        warnings.append(DstShift(meeting_id, wall, home_name, name, usual, runs, steady))
     return warnings
 
 
@@ -104,26 +103,13 @@ def _changes(zone: ZoneInfo, offsets: Sequence[timedelta], now: datetime, horizo
     return len(seen | set(offsets)) > 1
 
 
-def _period(run: _Run) -> str:
-    time, first, last = run
-    return f"{time} on {first}" if first == last else f"{time} from {first} to {last}"
-
-
-def _listing(periods: Sequence[str]) -> str:
-    """`a`, `a and b`, `a, b and c`, or `a, b, c and N more periods` beyond MAX_PERIODS."""
-    hidden = len(periods) - MAX_PERIODS
-    if hidden > 0:
-        return f"{', '.join(periods[:MAX_PERIODS])} and {hidden} more period{'s' if hidden > 1 else ''}"
-    return periods[0] if len(periods) == 1 else f"{', '.join(periods[:-1])} and {periods[-1]}"
-
-
-def _reason(
+def _steady(
     home: tuple[ZoneInfo, Sequence[timedelta]], other: tuple[ZoneInfo, Sequence[timedelta]], now: datetime, days: int
-) -> str:
-    """Why the time moves, from which of the two zones, each with its offsets at the counted
-    occurrences, changes its UTC offset (at least one does)."""
+) -> str | None:
+    """Why the time moves: the zone of the two (each with its offsets at the counted occurrences)
+    that keeps its UTC offset while the other changes for daylight saving, or None when both change
+    (on different dates; at least one changes)."""
     home_changes, other_changes = (_changes(zone, offsets, now, days) for zone, offsets in (home, other))
     if home_changes and other_changes:
-        return "daylight-saving changes on different dates"
-    changing, steady = (home[0], other[0]) if home_changes else (other[0], home[0])
-    return f"{changing.key} changes for daylight saving, {steady.key} does not"
+        return None
+    return other[0].key if home_changes else home[0].key

@@ -38,6 +38,33 @@ from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
+from reconciler.notices import (
+    AlreadyEnded,
+    DriftKept,
+    DuplicateItem,
+    Effect,
+    FileDeletedKept,
+    FileMayBeDeleted,
+    ForeignLookalike,
+    ForeignLookalikes,
+    LateChange,
+    LateChanges,
+    MarkerRemoval,
+    MovedIntoPast,
+    NamespaceRewrite,
+    NothingToRelease,
+    Notice,
+    OnlineMeetingOff,
+    OrganizerChanged,
+    PreviousNamespaceItemLeft,
+    PreviousNamespaceTwin,
+    ProtectedFileDeleted,
+    Recreated,
+    RemovedOutsideGitKept,
+    SeriesEnded,
+    TooManyCancellations,
+    order_key,
+)
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
 from reconciler.port import Capabilities, ForeignItem
@@ -92,10 +119,11 @@ class Change:
     previous_id: str | None = None
     comment: str | None = None
     drift: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Notice, ...] = ()
     source: str | None = None
-    #: What happens to a series' occurrences, in sentences (see `effects.series_effects`).
-    effects: tuple[str, ...] = ()
+    #: What happens to a series' occurrences (see `effects.series_effects`) or what a marker write
+    #: costs in mail.
+    effects: tuple[Effect, ...] = ()
     #: How a create or update is written: the master write's extent and the occurrence writes
     #: after it (`occurrences.series_edits`), decided here once; the mail, the effects, the saved
     #: plan and the provider's writes all follow this one value.
@@ -118,15 +146,18 @@ class Change:
 
 @dataclass(frozen=True)
 class Plan:
-    """The whole plan: changes to make, errors that forbid applying it, warnings to read."""
+    """The whole plan: changes to make, errors that forbid applying it, warnings to read.
+
+    `errors` and `warnings` are `notices` records (`notices.order_key` order); renderers word them
+    and show them in the order of `render.notices.ordered`."""
 
     backend: str
     namespace: str
     created_at: str
     changes: tuple[Change, ...]
     unchanged: int = 0
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    errors: tuple[Notice, ...] = ()
+    warnings: tuple[Notice, ...] = ()
     #: Mailboxes that could not be read; a run with any fails after applying the rest.
     unavailable: tuple[UnavailableMailbox, ...] = ()
     #: Meetings edited outside git whose edits the plan leaves as they are (`policy.drift: warn`):
@@ -156,8 +187,8 @@ class _Builder:
     policy: PlanPolicy
     capabilities: Capabilities
     changes: list[Change] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[Notice] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     unchanged: int = 0
     late: list[str] = field(default_factory=list)
     drift_kept: list[str] = field(default_factory=list)
@@ -215,16 +246,9 @@ def build_plan(
     _leave_earlier(earlier, claimed, b)
     cancels = sum(1 for c in b.changes if c.action is Action.CANCEL)
     if cancels > policy.max_cancellations and not allow_mass_cancel:
-        b.errors.append(
-            f"The plan cancels {cancels} meetings, more than policy.max_cancellations ({policy.max_cancellations});"
-            " pass --allow-mass-cancel if this is intended."
-        )
+        b.errors.append(TooManyCancellations(cancels, policy.max_cancellations))
     if b.late and not allow_late and policy.min_notice is not None:
-        b.errors.append(
-            f"The plan changes or cancels {len(b.late)} meeting{'s' if len(b.late) != 1 else ''} starting within"
-            f" policy.min_notice ({_duration(policy.min_notice)}): {', '.join(sorted(b.late))}; attendees may not"
-            " see the mail in time. Pass --allow-late if this is intended."
-        )
+        b.errors.append(LateChanges(tuple(sorted(b.late)), policy.min_notice))
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
     return Plan(
         backend=backend,
@@ -232,8 +256,8 @@ def build_plan(
         created_at=now.isoformat(),
         changes=tuple(changes),
         unchanged=b.unchanged,
-        errors=tuple(sorted(b.errors)),
-        warnings=tuple(sorted(b.warnings)),
+        errors=tuple(sorted(b.errors, key=order_key)),
+        warnings=tuple(sorted(b.warnings, key=order_key)),
         unavailable=tuple(
             UnavailableMailbox(mailbox, reason, tuple(sorted(m.id for m in held if m.organizer == mailbox)))
             for mailbox, reason in sorted(unreadable.items())
@@ -274,24 +298,10 @@ def _leave_earlier(earlier: Mapping[str, Mapping[str, list[ObservedMeeting]]], c
             for item in items:
                 if item.item_id in claimed or has_ended(item.fields, b.now):
                     continue
-                b.warnings.append(
-                    f"{item.meeting_id}: a calendar item of the previous namespace {namespace!r} in {item.organizer}'s"
-                    " calendar has no meeting file; it is left alone."
-                )
+                b.warnings.append(PreviousNamespaceItemLeft(item.meeting_id, namespace, item.organizer))
                 twin = creates.get((item.organizer, str(item.fields.get("subject")), item.fields.get("start")))
                 if twin is not None:
-                    b.warnings.append(
-                        f"{twin}: a meeting with the same organizer, subject and start exists under the previous"
-                        f" namespace {namespace!r} as {item.meeting_id}; creating it makes a duplicate. Give the file"
-                        f" the id {item.meeting_id} (or moved_from: [{item.meeting_id}]) to adopt it instead."
-                    )
-
-
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)}d"
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+                    b.warnings.append(PreviousNamespaceTwin(twin, namespace, item.meeting_id))
 
 
 def _late(change: Change, states: Sequence[Mapping[str, Any] | None], b: _Builder) -> Change:
@@ -304,11 +314,7 @@ def _late(change: Change, states: Sequence[Mapping[str, Any] | None], b: _Builde
     if not starts or min(starts) - b.now >= notice:
         return change
     b.late.append(change.meeting_id)
-    when = min(starts).strftime("%Y-%m-%d %H:%M UTC")
-    warning = (
-        f"{change.meeting_id}: late change: the meeting starts at {when}, within policy.min_notice"
-        f" ({_duration(notice)})."
-    )
+    warning = LateChange(change.meeting_id, min(starts), notice)
     return replace(change, late=True, warnings=(*change.warnings, warning))
 
 
@@ -348,24 +354,21 @@ def _plan_meeting(
         _plan_create(meeting, desired, common, b)
         return
     if item.organizer != meeting.organizer:
-        b.errors.append(
-            f"{meeting.id}: the organizer changed from {item.organizer} to {meeting.organizer}; Exchange cannot move a"
-            " meeting between mailboxes. Cancel it (cancelled:) and declare a new meeting with a new id instead."
-        )
+        b.errors.append(OrganizerChanged(meeting.id, item.organizer, meeting.organizer))
         return
     if has_ended(item.fields, b.now):
         b.unchanged += 1
         return
     if has_ended(desired, b.now):
-        b.warnings.append(f"{meeting.id}: the file puts the meeting in the past; a meeting is not moved into the past.")
+        b.warnings.append(MovedIntoPast(meeting.id))
         b.unchanged += 1
         return
     fields = diff_fields(align_override_bodies(item.fields, desired), desired)
     drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Notice, ...] = ()
     if drift and b.policy.drift == "warn":
         b.drift_kept.append(meeting.id)
-        warnings = (f"{meeting.id}: {', '.join(drift)} changed outside git; left as is (policy.drift: warn).",)
+        warnings = (DriftKept(meeting.id, drift),)
         fields = tuple(f for f in fields if f.name not in drift)
         drift = ()
     if {f.name for f in fields} & _TIMING_FIELDS:
@@ -382,7 +385,7 @@ def _plan_meeting(
     action = Action.MOVE if moved else Action.UPDATE
     if previous_namespace is not None:
         action = Action.ADOPT
-        effects = (_marker_sentence(f"rewrites the item's namespace marker from {previous_namespace!r}", b), *effects)
+        effects = (NamespaceRewrite(previous_namespace, b.capabilities.silent_organizer_fields), *effects)
     change = Change(
         action,
         **common,
@@ -409,21 +412,11 @@ def update_writes(desired: Mapping[str, Any], fields: Sequence[FieldChange]) -> 
     return series_edits(before, desired, {f.name for f in fields})
 
 
-def _marker_sentence(what: str, b: _Builder) -> str:
-    """What writing only our marker costs in mail on this backend, in a sentence."""
-    if b.capabilities.silent_organizer_fields:
-        return f"The write {what}; that alone sends attendees no mail."
-    return (
-        f"The write {what}. This backend documents no silent way to change extended properties, so"
-        " attendees may receive an update for it (listed below)."
-    )
-
-
 def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previous_namespace: str | None) -> None:
     """Remove our marker from the item so it stays in every calendar, unmanaged."""
     if item is None or has_ended(item.fields, b.now):
         if item is None:
-            b.warnings.append(f"{meeting.id}: release: true, but no calendar item carries this id; nothing to release.")
+            b.warnings.append(NothingToRelease(meeting.id))
         b.unchanged += 1
         return
     b.changes.append(
@@ -437,10 +430,7 @@ def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previo
             notifications=notify.for_update(
                 item.fields, item.fields, frozenset(), b.capabilities, series_edits(item.fields, item.fields, ())
             ),
-            effects=(
-                _marker_sentence("removes our marker; the meeting stays in every calendar, no longer managed", b),
-                "After this apply the meeting file can be deleted without cancelling the meeting.",
-            ),
+            effects=(MarkerRemoval(b.capabilities.silent_organizer_fields), FileMayBeDeleted()),
         )
     )
 
@@ -449,26 +439,19 @@ def _plan_create(meeting: Meeting, desired: Mapping[str, Any], common: Mapping[s
     """A meeting without an item: created, unless it already ended; a meeting the last apply left
     in this mailbox (`b.recorded`) was removed outside git, and the plan says so."""
     if has_ended(desired, b.now):
-        b.warnings.append(f"{meeting.id}: the meeting already ended; it is not created.")
+        b.warnings.append(AlreadyEnded(meeting.id))
         b.unchanged += 1
         return
     known = b.recorded.get(meeting.organizer, frozenset())
     recreated = any(i in known for i in (meeting.id, *meeting.moved_from))
     if recreated and b.policy.drift == "warn":
         b.drift_kept.append(meeting.id)
-        b.warnings.append(
-            f"{meeting.id}: the meeting was cancelled or deleted outside git after the last apply; left as is"
-            " (policy.drift: warn)."
-        )
+        b.warnings.append(RemovedOutsideGitKept(meeting.id))
         b.unchanged += 1
         return
-    warnings = tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
+    warnings: tuple[Notice, ...] = tuple(dst_warnings(meeting.id, desired, b.policy.attendee_timezones, b.now))
     if recreated:
-        warnings = (
-            f"{meeting.id}: the meeting was cancelled or deleted outside git (in Outlook) after the last apply;"
-            " this plan creates it again, so every attendee is invited anew.",
-            *warnings,
-        )
+        warnings = (Recreated(meeting.id), *warnings)
     writes = creation_edits(desired)
     b.changes.append(
         Change(
@@ -507,24 +490,15 @@ def with_foreign_lookalikes(plan: Plan, foreign: Mapping[str, Sequence[ForeignIt
             changes.append(change)
             continue
         count, namespaces = count + 1, namespaces | {twin.namespace}
-        warning = (
-            f"{change.meeting_id}: {change.organizer}'s calendar already holds a meeting with this subject and start"
-            f" under namespace {twin.namespace!r} ({twin.meeting_id or 'no id'}); creating it invites everyone a"
-            " second time."
-        )
+        warning = ForeignLookalike(change.meeting_id, change.organizer, twin.namespace, twin.meeting_id or None)
         changes.append(replace(change, warnings=(*change.warnings, warning)))
     if not count:
         return plan
-    names = ", ".join(repr(n) for n in sorted(namespaces))
-    summary = (
-        f"{count} meeting{'s' if count != 1 else ''} this plan creates look{'s' if count == 1 else ''} identical to"
-        f" meetings of namespace {names} in the same calendars. If this repository's namespace was renamed, list"
-        f" {names} under previous_namespaces in reconciler.yaml: they are then adopted, not created again."
-    )
-    return replace(plan, changes=tuple(changes), warnings=tuple(sorted((*plan.warnings, summary))))
+    summary = ForeignLookalikes(count, tuple(sorted(namespaces)))
+    return replace(plan, changes=tuple(changes), warnings=tuple(sorted((*plan.warnings, summary), key=order_key)))
 
 
-def _online_meeting_warnings(meeting_id: str, fields: Sequence[FieldChange]) -> tuple[str, ...]:
+def _online_meeting_warnings(meeting_id: str, fields: Sequence[FieldChange]) -> tuple[Notice, ...]:
     """Turning a Teams meeting off takes its join link away from everyone who was invited.
 
     Exchange keeps the online meeting only while its join block stays in the body (Graph's event
@@ -533,10 +507,7 @@ def _online_meeting_warnings(meeting_id: str, fields: Sequence[FieldChange]) -> 
     online = next((f for f in fields if f.name == "online_meeting"), None)
     if online is None or not online.before or online.after:
         return ()
-    return (
-        f"{meeting_id}: online_meeting turns off: the Teams join link is removed from the meeting, and attendees"
-        " who kept the link can no longer join with it.",
-    )
+    return (OnlineMeetingOff(meeting_id),)
 
 
 def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None:
@@ -544,31 +515,19 @@ def _plan_orphan(item: ObservedMeeting, b: _Builder, *, duplicate: bool) -> None
     if has_ended(item.fields, b.now):
         return
     if duplicate:
-        starts = item.starts_at_utc.strftime("%Y-%m-%d %H:%M UTC")
-        warning = (
-            f"{item.meeting_id}: a second calendar item (starting {starts}) carries this id, left by two applies"
-            " that ran at the same time or by a version without the apply lock; this copy is cancelled, so its"
-            " attendees get one cancellation for it and no new invitation."
-        )
         change = Change(
             Action.CANCEL,
             **_item_common(item),
             notifications=notify.for_cancel(item.fields, None),
-            warnings=(warning,),
+            warnings=(DuplicateItem(item.meeting_id, item.starts_at_utc),),
         )
         b.changes.append(_late(change, (item.fields,), b))
         return
     if not b.policy.prune:
-        b.warnings.append(
-            f"{item.meeting_id}: the meeting file was deleted; the meeting is left in the calendar"
-            " (policy.prune is off)."
-        )
+        b.warnings.append(FileDeletedKept(item.meeting_id))
         return
     if item.protect:
-        b.errors.append(
-            f"{item.meeting_id}: the meeting file was deleted but the meeting is protected (protect: true); restore"
-            " the file, or keep it with `cancelled:` to cancel the meeting on purpose."
-        )
+        b.errors.append(ProtectedFileDeleted(item.meeting_id))
         return
     _retire(item, b, comment=None, source=None)
 
@@ -627,10 +586,7 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
         fields=fields,
         desired=desired,
         previous_id=item.meeting_id,
-        warnings=(
-            f"{item.meeting_id}: the series has started, so it is ended after "
-            f"{last_started.date().isoformat()} instead of being cancelled; past occurrences stay.",
-        ),
+        warnings=(SeriesEnded(item.meeting_id, last_started.date()),),
         notifications=notify.for_update(item.fields, desired, changed, b.capabilities, writes),
         effects=series_effects(item.fields, desired, changed, writes, b.now),
         writes=writes,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import Diagnostic
+from reconciler.notices import FileNotRead
 
 MEETING_SUFFIXES = (".yaml", ".yml")
 _SILENT_SUFFIXES = (".md",)
@@ -34,7 +35,7 @@ class Listing:
     skipped with a warning; the links that cannot be followed, as located problems."""
 
     files: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[FileNotRead] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
 
 
@@ -43,7 +44,7 @@ def meeting_files(directory: Path, root: Path) -> Listing:
     walk = _Walk(root, directory)
     walk.run()
     walk.listing.files.sort(key=lambda item: item[1])
-    walk.listing.warnings.sort()
+    walk.listing.warnings.sort(key=lambda warning: warning.path)
     return walk.listing
 
 
@@ -98,9 +99,7 @@ class _Walk:
         lowered = entry.name.lower()
         if not lowered.endswith(MEETING_SUFFIXES):
             if not lowered.endswith(_SILENT_SUFFIXES):
-                self.listing.warnings.append(
-                    f"{self.display(entry.path)} is not read: only .yaml and .yml files are meeting files"
-                )
+                self.listing.warnings.append(FileNotRead(self.display(entry.path)))
         elif not entry.is_symlink() or self._target(entry.path) is not None:
             self.listing.files.append((entry.path, self.display(entry.path)))
 

@@ -30,6 +30,7 @@ from reconciler.loading.values import (
     timezone_problem,
 )
 from reconciler.loading.yamldoc import Document, NodePath, Pos, Source, read_yaml
+from reconciler.notices import FileNotRead, InputFinding
 from reconciler.port import BACKEND_CAPABILITIES, Capabilities, capabilities_of
 from reconciler.text import hidden_characters
 
@@ -40,11 +41,11 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Loaded:
     """What the meeting files declare: the meetings, sorted by (organizer, id), and warnings that
-    validate and plan show: one per file under the meetings directory that is not read, and located
-    ones (`file:line:col: ...`) such as hidden characters in a value."""
+    validate and plan show (`notices` records): one per file under the meetings directory that is
+    not read, and located findings such as hidden characters in a value."""
 
     meetings: tuple[model.Meeting, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[FileNotRead | InputFinding, ...] = ()
 
 
 def load_meetings(config: Config) -> Loaded:
@@ -78,7 +79,7 @@ def load_meetings(config: Config) -> Loaded:
     if diagnostics:
         raise InputError(diagnostics)
     meetings = sorted((d.meeting for d in declared if d.meeting is not None), key=lambda m: (m.organizer, m.id))
-    return Loaded(tuple(meetings), (*listing.warnings, *(str(w) for w in warnings)))
+    return Loaded(tuple(meetings), (*listing.warnings, *(InputFinding(w) for w in warnings)))
 
 
 def _empty_problems(source: Source, display: str) -> list[Diagnostic]:

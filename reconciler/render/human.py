@@ -15,6 +15,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.notices import ordered, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
 
@@ -119,11 +120,11 @@ def _header(change: Change, color: bool) -> str:
 def render_change(change: Change, *, color: bool = False) -> list[str]:
     lines = [_header(change, color)]
     lines += [f"      {_field_line(f, change.action)}" for f in change.fields]
-    lines += [f"      * {visible(effect)}" for effect in change.effects]
+    lines += [f"      * {visible(word_effect(effect))}" for effect in change.effects]
     if change.drift:
         verb = "it" if len(change.drift) == 1 else "them"
         lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes {verb} back")
-    lines += [f"      ! {visible(w)}" for w in change.warnings]
+    lines += [f"      ! {visible(word(w))}" for w in change.warnings]
     lines += [f"      {m}" for m in _mail_lines(change)]
     return lines
 
@@ -153,8 +154,8 @@ def render(plan: Plan, *, color: bool = False) -> str:
     for change in plan.changes:
         lines += render_change(change, color=color)
         lines.append("")
-    lines += [f"Warning: {visible(w)}" for w in plan.warnings]
-    lines += [f"Error: {visible(e)}" for e in plan.errors]
+    lines += [f"Warning: {visible(w)}" for w in ordered(plan.warnings)]
+    lines += [f"Error: {visible(e)}" for e in ordered(plan.errors)]
     for mailbox in plan.unavailable:
         held = f" Not planned: {', '.join(mailbox.meeting_ids)}." if mailbox.meeting_ids else ""
         lines.append(f"Unavailable mailbox {visible(mailbox.mailbox)}: {visible(mailbox.reason + held)}")

@@ -1,22 +1,27 @@
 """The JSON plan: the public machine contract (schemas/plan.schema.json) and the plan file format.
 
-`to_document` is lossless for everything `apply` needs, so `from_document(to_document(plan))`
-equals `plan`: a saved plan is applied exactly as it was reviewed, down to a series' occurrence
-writes (`writes`, the planner's `Change.writes`), which providers execute as saved.
+`to_document` is lossless for everything `apply` needs: a saved plan is applied exactly as it was
+reviewed, down to a series' occurrence writes (`writes`, the planner's `Change.writes`), which
+providers execute as saved. Errors, warnings and effects are only shown, so the file keeps them as
+their words (`render.notices`, the strings the schema publishes) and reads them back as
+`notices.Worded`: `from_document(to_document(plan))` equals `plan` with every notice worded, and
+renders exactly as `plan` does.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.diff import FieldChange
 from reconciler.errors import PlanError
 from reconciler.model import Action, MailKind
+from reconciler.notices import Worded
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdits, creation_edits
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox, update_writes
+from reconciler.render.notices import ordered, word, word_effect
 
 #: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
 _OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
@@ -58,8 +63,8 @@ def _change(change: Change) -> dict[str, Any]:
         "previous_id": change.previous_id,
         "comment": change.comment,
         "drift": list(change.drift),
-        "warnings": list(change.warnings),
-        "effects": list(change.effects),
+        "warnings": [word(w) for w in change.warnings],
+        "effects": [word_effect(e) for e in change.effects],
         "fields": {f.name: {"before": f.before, "after": f.after} for f in change.fields},
         "notifications": [
             {"kind": n.kind.value, "recipients": list(n.recipients), "comment": n.comment, "occurrence": n.occurrence}
@@ -114,8 +119,8 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "namespace": plan.namespace,
         "created_at": plan.created_at,
         "summary": summary(plan),
-        "errors": list(plan.errors),
-        "warnings": list(plan.warnings),
+        "errors": ordered(plan.errors),
+        "warnings": ordered(plan.warnings),
         "changes": [_change(c) for c in plan.changes],
         **(
             {
@@ -150,8 +155,8 @@ def from_document(document: Mapping[str, Any]) -> Plan:
             created_at=document["created_at"],
             changes=changes,
             unchanged=document["summary"]["no-op"],
-            errors=tuple(document["errors"]),
-            warnings=tuple(document["warnings"]),
+            errors=_worded(document["errors"]),
+            warnings=_worded(document["warnings"]),
             unavailable=tuple(
                 UnavailableMailbox(u["mailbox"], u["reason"], tuple(u["meetings"]))
                 for u in document.get("unavailable_mailboxes", [])
@@ -176,8 +181,8 @@ def _read_change(c: Mapping[str, Any]) -> Change:
         previous_id=c["previous_id"],
         comment=c["comment"],
         drift=tuple(c["drift"]),
-        warnings=tuple(c["warnings"]),
-        effects=tuple(c["effects"]),
+        warnings=_worded(c["warnings"]),
+        effects=_worded(c["effects"]),
         fields=fields,
         notifications=tuple(
             Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"], n["occurrence"])
@@ -189,6 +194,13 @@ def _read_change(c: Mapping[str, Any]) -> Change:
         previous_namespace=c.get("previous_namespace"),
         writes=_read_writes(c, action, fields),
     )
+
+
+def _worded(texts: Sequence[Any]) -> tuple[Worded, ...]:
+    """Saved messages, as they were worded when the plan was made."""
+    if not all(isinstance(text, str) for text in texts):
+        raise ValueError("a message is not a string")
+    return tuple(Worded(text) for text in texts)
 
 
 def parse(text: str) -> Plan:

@@ -23,6 +23,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.notices import ordered, word, word_effect
 from reconciler.text import visible
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def _notes(change: Change) -> list[str]:
     if kept:
         names = ", ".join(f"<code>{escape(n)}</code>" for n in kept)
         lines.append(f"- **Drift:** {names} changed outside git (in Outlook); left as is.")
-    lines += [f"- **Warning:** {escape(_shorten(w, 2 * MAX_VALUE))}" for w in change.warnings]
+    lines += [f"- **Warning:** {escape(_shorten(word(w), 2 * MAX_VALUE))}" for w in change.warnings]
     return [*lines, ""] if lines else []
 
 
@@ -219,7 +220,7 @@ def change_block(change: Change, *, reason: str | None = None, mail_heading: str
     if change.comment:
         lines += [f"Message to attendees: {escape(_shorten(change.comment))}", ""]
     lines += _field_table(change)
-    lines += [f"- {escape(_shorten(effect, 2 * MAX_VALUE))}" for effect in change.effects]
+    lines += [f"- {escape(_shorten(word_effect(effect), 2 * MAX_VALUE))}" for effect in change.effects]
     lines += [""] if change.effects else []
     lines += _notes(change)
     lines += _mail_table(change.notifications, mail_heading)
@@ -353,7 +354,7 @@ def _plan_banners(plan: Plan, budget: int) -> list[str]:
             f" Fix {'it' if len(plan.errors) == 1 else 'them'} and plan again.",
             ">",
             *_bounded_list(
-                [_sentence(e) for e in plan.errors],
+                [_sentence(e) for e in ordered(plan.errors)],
                 budget,
                 lambda n: f"… and {_count(n, 'more error')} not shown; run `meetings plan` to see all.",
             ),
@@ -365,7 +366,7 @@ def _plan_banners(plan: Plan, budget: int) -> list[str]:
             f"> {_count(len(plan.warnings), 'warning')}:",
             ">",
             *_bounded_list(
-                [_sentence(w) for w in plan.warnings],
+                [_sentence(w) for w in ordered(plan.warnings)],
                 budget,
                 lambda n: f"… and {_count(n, 'more warning')} not shown; run `meetings plan` to see all.",
             ),

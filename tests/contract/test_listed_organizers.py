@@ -14,6 +14,7 @@ from pathlib import Path
 from reconciler.config import load_config
 from reconciler.loading import load_meetings
 from reconciler.model import Action
+from reconciler.notices import FileDeletedKept
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.reconcile import apply_plan, make_plan
 from tests.contract.backends.harness import Backend
@@ -94,6 +95,6 @@ def test_without_prune_the_deleted_organizers_meetings_are_released_with_a_warni
 
     assert (released.changes, released.warnings) == (
         (),
-        ("company/offsite: the meeting file was deleted; the meeting is left in the calendar (policy.prune is off).",),
+        (FileDeletedKept("company/offsite"),),
     )
     assert [item.doc.get("subject") for item in backend.store.list_items("office@contoso.com")] == ["Offsite"]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from reconciler.locking import apply_lock, recorded
 from reconciler.lockstate import Holder
 from reconciler.model import Action, Meeting
+from reconciler.notices import ForeignLookalike, ForeignLookalikes, Recreated
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.reconcile import apply_plan, make_plan, organizers_to_scan, remember_state
 from tests.contract.backends.harness import Backend
@@ -69,10 +70,7 @@ def test_a_meeting_cancelled_in_outlook_is_planned_as_removed_outside_git_and_in
     again = plan(backend, [meeting()], later=5)
     (change,) = again.changes
     assert (change.action, change.recreated) == (Action.CREATE, True)
-    assert change.warnings[0] == (
-        "team/sync: the meeting was cancelled or deleted outside git (in Outlook) after the last apply; this plan"
-        " creates it again, so every attendee is invited anew."
-    )
+    assert change.warnings == (Recreated("team/sync"),)
     seq = last_seq(backend)
     apply_as_the_cli_does(backend, again)
     assert mail_since(backend, seq) == announced(again)
@@ -120,15 +118,8 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
     )
     warned = {c.meeting_id: c.warnings for c in renamed.changes}
     assert warned["team/new"] == ()
-    assert warned["team/sync"] == (
-        "team/sync: lead@contoso.com's calendar already holds a meeting with this subject and start under namespace"
-        " 'contract' (team/sync); creating it invites everyone a second time.",
-    )
-    assert renamed.warnings == (
-        "2 meetings this plan creates look identical to meetings of namespace 'contract' in the same calendars. If"
-        " this repository's namespace was renamed, list 'contract' under previous_namespaces in reconciler.yaml:"
-        " they are then adopted, not created again.",
-    )
+    assert warned["team/sync"] == (ForeignLookalike("team/sync", ORGANIZER, "contract", "team/sync"),)
+    assert renamed.warnings == (ForeignLookalikes(2, ("contract",)),)
     adopted = make_plan(
         [meeting(), meeting("team/retro", subject="Retro")],
         backend.provider,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import Action, MailKind
+from reconciler.notices import ProtectedFileDeleted
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render import markdown
@@ -176,7 +177,7 @@ def test_a_meeting_with_thousands_of_attendees_lists_the_first_fifty_and_counts_
 
 
 def test_thousands_of_errors_are_cut_so_the_summary_and_changes_still_show() -> None:
-    plan = replace(many_changes(3), errors=tuple(f"team/m{k}: the organizer changed." for k in range(5000)))
+    plan = replace(many_changes(3), errors=tuple(ProtectedFileDeleted(f"team/m{k}") for k in range(5000)))
     text = markdown.render(plan)
     assert len(text) <= markdown.GITHUB_COMMENT_LIMIT
     assert "more errors not shown; run `meetings plan` to see all." in text

@@ -13,9 +13,16 @@ import pytest
 
 from reconciler.dst import dst_warnings
 from reconciler.model import Every, Recurrence, Weekday, canonical_fields
+from reconciler.notices import DstShift, TimeRun
+from reconciler.render.notices import word
 from tests.factories import meeting
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
+
+
+def said(meeting_id: str, fields: dict[str, Any], zones: list[str], now: datetime, **options: int) -> list[str]:
+    """The DST warnings for `fields`, worded as every renderer shows them."""
+    return [word(w) for w in dst_warnings(meeting_id, fields, zones, now, **options)]
 
 
 def tuesdays(
@@ -42,34 +49,48 @@ KOLKATA = (
 
 
 def test_a_berlin_series_moves_an_hour_for_new_york_while_only_the_us_is_on_summer_time() -> None:
-    assert dst_warnings("platform/weekly-sync", SPRING_2027, ["America/New_York"], NOW) == [NEW_YORK]
+    assert said("platform/weekly-sync", SPRING_2027, ["America/New_York"], NOW) == [NEW_YORK]
+
+
+def test_the_warning_carries_the_facts_the_words_are_made_of() -> None:
+    assert dst_warnings("platform/weekly-sync", SPRING_2027, ["Asia/Kolkata"], NOW) == [
+        DstShift(
+            "platform/weekly-sync",
+            "10:00",
+            "Europe/Berlin",
+            "Asia/Kolkata",
+            "14:30",
+            (TimeRun("13:30", date(2027, 3, 30), date(2027, 6, 29)),),
+            steady_zone="Asia/Kolkata",
+        )
+    ]
 
 
 def test_a_zone_without_daylight_saving_sees_the_series_move_for_the_whole_summer() -> None:
-    assert dst_warnings("platform/weekly-sync", SPRING_2027, ["Asia/Kolkata"], NOW) == [KOLKATA]
+    assert said("platform/weekly-sync", SPRING_2027, ["Asia/Kolkata"], NOW) == [KOLKATA]
 
 
 @pytest.mark.parametrize("zones", [[], ["Europe/Berlin"], ["Europe/Paris"], ["Europe/Paris", "Europe/Berlin"]])
 def test_zones_that_change_with_the_series_zone_give_no_warning_whatever_their_name(zones: list[str]) -> None:
-    assert dst_warnings("platform/weekly-sync", SPRING_2027, zones, NOW) == []
+    assert said("platform/weekly-sync", SPRING_2027, zones, NOW) == []
 
 
 def test_the_series_zone_gives_no_warning_when_an_occurrence_falls_in_the_hour_skipped_in_spring() -> None:
     # 02:30 does not exist on 28 March 2027 in Berlin, so that occurrence starts at 03:30 local time.
     start = datetime(2027, 3, 21, 2, 30)
     series = meeting(start=start, end=start.replace(hour=3), recurrence=Recurrence(every=Every.DAY, count=14))
-    assert dst_warnings("team/sync", canonical_fields(series), ["Europe/Berlin", "Europe/Paris"], NOW) == []
+    assert said("team/sync", canonical_fields(series), ["Europe/Berlin", "Europe/Paris"], NOW) == []
 
 
 def test_one_warning_per_zone_sorted_by_zone_name_even_when_a_zone_is_listed_twice() -> None:
     zones = ["Asia/Kolkata", "Europe/Paris", "America/New_York", "Asia/Kolkata"]
-    assert dst_warnings("platform/weekly-sync", SPRING_2027, zones, NOW) == [NEW_YORK, KOLKATA]
+    assert said("platform/weekly-sync", SPRING_2027, zones, NOW) == [NEW_YORK, KOLKATA]
 
 
 def test_dates_are_the_attendees_own_and_every_other_time_gets_its_own_period() -> None:
     # 18:00 on Tuesday in Berlin is Wednesday morning in Sydney, whose summer is the northern winter.
     fields = tuesdays(at="18:00", until=date(2027, 6, 30))
-    assert dst_warnings("platform/weekly-sync", fields, ["Australia/Sydney"], NOW) == [
+    assert said("platform/weekly-sync", fields, ["Australia/Sydney"], NOW) == [
         "platform/weekly-sync: 18:00 Europe/Berlin is 04:00 in Australia/Sydney, "
         "but 03:00 on 2027-03-31 and 02:00 from 2027-04-07 to 2027-06-30 (daylight-saving changes on different dates)"
     ]
@@ -77,24 +98,24 @@ def test_dates_are_the_attendees_own_and_every_other_time_gets_its_own_period() 
 
 def test_a_series_entirely_in_winter_gives_no_warning() -> None:
     fields = tuesdays(until=date(2027, 2, 28))
-    assert dst_warnings("platform/weekly-sync", fields, ["America/New_York", "Asia/Kolkata"], NOW) == []
+    assert said("platform/weekly-sync", fields, ["America/New_York", "Asia/Kolkata"], NOW) == []
 
 
 def test_skipped_occurrences_do_not_count() -> None:
     fields = tuesdays(until=date(2027, 6, 30), skip=(date(2027, 3, 16), date(2027, 3, 23)))
-    assert dst_warnings("platform/weekly-sync", fields, ["America/New_York"], NOW) == []
+    assert said("platform/weekly-sync", fields, ["America/New_York"], NOW) == []
 
 
 def test_a_single_meeting_gives_no_warning() -> None:
     start = datetime(2027, 3, 16, 10, 0)
     fields = canonical_fields(meeting(start=start, end=start.replace(minute=30)))
-    assert dst_warnings("team/sync", fields, ["America/New_York"], NOW) == []
+    assert said("team/sync", fields, ["America/New_York"], NOW) == []
 
 
 def test_an_all_day_series_gives_no_warning() -> None:
     recurrence = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), until=date(2027, 6, 30))
     series = meeting(start=date(2026, 12, 1), end=date(2026, 12, 2), all_day=True, recurrence=recurrence)
-    assert dst_warnings("team/sync", canonical_fields(series), ["America/New_York"], NOW) == []
+    assert said("team/sync", canonical_fields(series), ["America/New_York"], NOW) == []
 
 
 @pytest.mark.parametrize(
@@ -107,7 +128,7 @@ def test_an_all_day_series_gives_no_warning() -> None:
 )
 def test_occurrences_that_started_before_now_are_ignored(now: datetime, expected: list[str]) -> None:
     fields = tuesdays("2026-10-06", until=date(2027, 3, 9))
-    assert dst_warnings("platform/weekly-sync", fields, ["America/New_York"], now) == [
+    assert said("platform/weekly-sync", fields, ["America/New_York"], now) == [
         f"platform/weekly-sync: 10:00 Europe/Berlin is 04:00 in America/New_York, but {period} "
         "(daylight-saving changes on different dates)"
         for period in expected
@@ -127,7 +148,7 @@ def test_only_occurrences_before_the_horizon_count_so_a_series_without_end_is_cu
 ) -> None:
     fields = tuesdays()  # no end
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    assert dst_warnings("platform/weekly-sync", fields, ["America/New_York"], now, horizon_days=horizon_days) == [
+    assert said("platform/weekly-sync", fields, ["America/New_York"], now, horizon_days=horizon_days) == [
         f"platform/weekly-sync: 10:00 Europe/Berlin is 04:00 in America/New_York, but {period} "
         "(daylight-saving changes on different dates)"
         for period in expected
@@ -140,7 +161,7 @@ def test_only_occurrences_before_the_horizon_count_so_a_series_without_end_is_cu
 )
 def test_at_most_three_periods_are_named_and_the_rest_counted(horizon_days: int, rest: str) -> None:
     now = datetime(2026, 10, 1, tzinfo=UTC)
-    warnings = dst_warnings(
+    warnings = said(
         "platform/weekly-sync", tuesdays("2026-10-06"), ["America/New_York"], now, horizon_days=horizon_days
     )
     assert warnings == [

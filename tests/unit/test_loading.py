@@ -23,12 +23,19 @@ from reconciler.errors import ConfigError, InputError
 from reconciler.loading import load_meetings
 from reconciler.loading.schema import SCHEMAS_DIR, SchemaCheck, schema_check
 from reconciler.loading.yamldoc import parse_yaml, parser_names
+from reconciler.notices import FileNotRead, Notice
+from reconciler.render.notices import word
 
 GROUPS = {
     "platform-team": ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
     "leads": ("dave@contoso.com",),
     "partners": ("eve@fabrikam.com",),
 }
+
+
+def said(warnings: tuple[Notice, ...]) -> tuple[str, ...]:
+    """The loader's warnings as validate and plan show them."""
+    return tuple(word(w) for w in warnings)
 
 
 def make_config(tmp_path: Path, **changes: Any) -> Config:
@@ -350,10 +357,10 @@ def test_files_that_are_not_read_are_named_in_warnings_and_docs_and_hidden_files
     loaded = load_meetings(make_config(tmp_path))
     assert [m.id for m in loaded.meetings] == ["team/sync"]
     assert loaded.warnings == (
-        "meetings/a.yaml~ is not read: only .yaml and .yml files are meeting files",
-        "meetings/b.json is not read: only .yaml and .yml files are meeting files",
-        "meetings/team/TODO is not read: only .yaml and .yml files are meeting files",
-        "meetings/team/b.yaml.bak is not read: only .yaml and .yml files are meeting files",
+        FileNotRead("meetings/a.yaml~"),
+        FileNotRead("meetings/b.json"),
+        FileNotRead("meetings/team/TODO"),
+        FileNotRead("meetings/team/b.yaml.bak"),
     )
 
 
@@ -364,7 +371,7 @@ def test_hidden_characters_in_a_value_are_a_located_warning_and_ordinary_text_is
     write(tmp_path, {"a.yaml": text})
     loaded = load_meetings(make_config(tmp_path))
     assert [m.subject for m in loaded.meetings] == ["X\x07\x1b[31mRED"]
-    assert loaded.warnings == (
+    assert said(loaded.warnings) == (
         'meetings/a.yaml:2:10: "subject" contains hidden characters (\\x07, \\x1b): plans show them escaped;'
         " remove them unless they are intended",
         'meetings/a.yaml:4:11: "location" contains hidden characters (\\u202e): plans show them escaped;'
@@ -1263,7 +1270,7 @@ def test_a_local_time_that_daylight_saving_skips_or_repeats_is_a_located_warning
         "  every: day\n  count: 250\n  overrides:\n    - date: 2027-10-31\n      start: 2027-10-31T02:15\n"
     )
     write(tmp_path, {"a.yaml": text})
-    assert load_meetings(make_config(tmp_path)).warnings == (
+    assert said(load_meetings(make_config(tmp_path)).warnings) == (
         'meetings/a.yaml:4:8: "start" 2027-03-28T02:30 does not exist in Europe/Berlin: daylight saving moves the'
         " clocks forward by 1h at that time; write a time outside the change to be sure",
         'meetings/a.yaml:10:14: "recurrence.overrides[0].start" 2027-10-31T02:15 happens twice in Europe/Berlin:'
@@ -1278,6 +1285,6 @@ def test_a_skip_date_listed_twice_is_a_warning_naming_the_first(tmp_path: Path) 
     text += "  skip:\n    - 2026-12-08\n    - 2026-12-15\n    - 2026-12-08\n"
     write(tmp_path, {"a.yaml": text})
     loaded = load_meetings(make_config(tmp_path))
-    assert loaded.warnings == ("meetings/a.yaml:9:7: skip date 2026-12-08 is already listed at line 7",)
+    assert said(loaded.warnings) == ("meetings/a.yaml:9:7: skip date 2026-12-08 is already listed at line 7",)
     assert loaded.meetings[0].recurrence is not None
     assert loaded.meetings[0].recurrence.skip == (date(2026, 12, 8), date(2026, 12, 15))

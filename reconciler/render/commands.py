@@ -1,0 +1,100 @@
+"""The words of the commands' own results: validate, fmt, unlock, init and `sandbox serve`.
+
+The CLI decides what happened and where a line goes (stdout or stderr); these functions say it.
+Plans and apply reports have their own renderers (`human`, `markdown`, `jsonplan`, `jsonapply`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.lockstate import LockRecord
+
+
+def _count(n: int, singular: str) -> str:
+    return f"{n} {singular}{'s' if n != 1 else ''}"
+
+
+def problems_found(count: int) -> str:
+    """The closing line after the diagnostics of invalid input."""
+    return f"{_count(count, 'problem')} found; nothing was changed."
+
+
+def valid_meetings(count: int, directory: Path) -> str:
+    """`validate`'s result when every file is valid."""
+    return f"{_count(count, 'meeting')} in {directory} are valid."
+
+
+def warning_line(text: str) -> str:
+    """A warning of the loader, as `validate` prints it."""
+    return f"Warning: {text}"
+
+
+def reformatted_file(display: str, *, check: bool) -> str:
+    """`fmt` names a file it rewrote, or under `--check` one it would rewrite."""
+    return f"{'would reformat' if check else 'reformatted'} {display}"
+
+
+def fmt_result(changed: int, total: int, *, check: bool) -> str:
+    """`fmt`'s closing line: how many of the meeting files were (or would be) reformatted."""
+    verb = "would be reformatted" if check else "reformatted"
+    return f"{changed} of {_count(total, 'meeting file')} {verb}."
+
+
+def lock_state_reset(mailbox: str) -> str:
+    """`unlock` cleared a namespace item whose lock state could not be read."""
+    return f"Reset an unreadable apply lock state in {mailbox}'s calendar."
+
+
+def lock_removed(record: LockRecord, mailbox: str, now: datetime) -> str:
+    """`unlock` removed a lock someone held (`record.holder` is set); `now` tells expired from not."""
+    assert record.holder is not None
+    expired = record.expires is not None and record.expires <= now
+    return (
+        f"Removed the apply lock of {record.holder.describe()} (since {_utc(record.since)},"
+        f" {'expired' if expired else 'expires'} {_utc(record.expires)}) in {mailbox}'s calendar."
+    )
+
+
+def no_lock(mailbox: str) -> str:
+    """`unlock` found no lock in the mailbox."""
+    return f"No apply lock was held in {mailbox}'s calendar."
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "?"
+
+
+def init_wrote(path: Path) -> str:
+    """`init` wrote one file of the scaffold."""
+    return f"  wrote {path}"
+
+
+def init_next_steps(directory: Path) -> list[str]:
+    """What to do after `init`."""
+    return [
+        f"Next: cd {directory} && meetings plan   (sandbox: nobody receives mail)",
+        "Then push to GitHub; docs/github-actions.md explains how to switch it to Microsoft Graph.",
+    ]
+
+
+def init_placeholder(action: str) -> str:
+    """`init` wrote workflows that name the placeholder OWNER in the action reference."""
+    return (
+        f"Replace OWNER in {action} (.github/workflows/, .pre-commit-config.yaml), or run again with "
+        "--action OWNER/REPOSITORY@REF --force."
+    )
+
+
+def serving(graph_url: str, ews_url: str) -> list[str]:
+    """`sandbox serve` is listening: where each emulator answers, and how to stop it."""
+    return [
+        f"Graph emulator: {graph_url}/v1.0",
+        f"EWS emulator:   {ews_url}/EWS/Exchange.asmx",
+        "Press Ctrl+C to stop.",
+    ]
+
+
+#: `sandbox serve` was interrupted.
+STOPPED = "Stopped."
