@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import TypeAlias
 
 from reconciler.errors import Diagnostic
@@ -229,6 +230,22 @@ class Worded:
     """A message read back from a saved plan: the words it was shown with when the plan was made."""
 
     text: str
+
+
+# -- apply -------------------------------------------------------------------------------------------
+
+
+class StaleReason(StrEnum):
+    """Why a change of a saved plan is refused before writing: its item moved since the plan."""
+
+    #: A create, but an item with its id appeared in the calendar meanwhile.
+    CREATED_SINCE = "created-since"
+    #: The item the change writes is no longer in the calendar.
+    GONE = "gone"
+    #: The item's change key moved, and it holds what an apply recorded: another apply wrote it.
+    CHANGED_BY_APPLY = "changed-by-apply"
+    #: The item's change key moved, and it differs from what an apply recorded: edited in Outlook.
+    EDITED_IN_OUTLOOK = "edited-in-outlook"
 
 
 # -- series effects ----------------------------------------------------------------------------------

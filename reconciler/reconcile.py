@@ -21,6 +21,7 @@ from reconciler.errors import MailboxUnavailableError, ProviderError, TransientE
 from reconciler.locking import ApplyLock, recorded
 from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
+from reconciler.notices import StaleReason
 from reconciler.occurrences import SeriesEdits, series_edits
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
@@ -224,13 +225,13 @@ def apply_plan(
     return ApplyReport(tuple(outcomes))
 
 
-def _why_changed(item: ObservedMeeting) -> str:
+def _why_changed(item: ObservedMeeting) -> StaleReason:
     """Who changed an item after the plan was made: an apply leaves the item as it recorded it, an
     edit in Outlook does not."""
     applied = item.last_applied
     if applied is not None and all(item.fields.get(name) == value for name, value in applied.items()):
-        return "changed by another apply after the plan was made"
-    return "edited in Outlook after the plan was made"
+        return StaleReason.CHANGED_BY_APPLY
+    return StaleReason.EDITED_IN_OUTLOOK
 
 
 def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]:
@@ -250,20 +251,15 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
         if change.organizer in seen.unavailable:
             stale.append(Outcome(change, OutcomeStatus.FAILED, seen.unavailable[change.organizer]))
             continue
+        reason: StaleReason | None = None
         if change.action is Action.CREATE:
-            reason = (
-                "created in the calendar after the plan was made"
-                if (change.organizer, change.meeting_id) in ids
-                else ""
-            )
+            reason = StaleReason.CREATED_SINCE if (change.organizer, change.meeting_id) in ids else None
         elif change.item_id not in current:
-            reason = "no longer in the calendar"
+            reason = StaleReason.GONE
         elif current[change.item_id].change_key != change.change_key:
             reason = _why_changed(current[change.item_id])
-        else:
-            reason = ""
-        if reason:
-            stale.append(Outcome(change, OutcomeStatus.STALE, f"stale: {reason}; plan again."))
+        if reason is not None:
+            stale.append(Outcome(change, OutcomeStatus.STALE, stale=reason))
         else:
             valid.append(change)
     return replace(saved, changes=tuple(valid)), stale

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from reconciler.notices import StaleReason
 from reconciler.plan import Change
 
 
@@ -19,11 +20,13 @@ class OutcomeStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one change: applied, failed (with the reason) or refused as stale."""
+    """What happened to one change: applied, failed (`message`: the provider's sentence) or refused
+    as stale (`stale`: why)."""
 
     change: Change
     status: OutcomeStatus
     message: str = ""
+    stale: StaleReason | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
-from reconciler.render.notices import ordered, word, word_effect
+from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
 
@@ -171,14 +171,16 @@ def render(plan: Plan, *, color: bool = False) -> str:
 
 def render_progress(outcome: Outcome) -> str:
     """One line as a change finishes: `ok`, or `FAILED` with the reason."""
-    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {visible(outcome.message)}"
+    mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {visible(outcome_message(outcome))}"
     return f"  {SYMBOLS[outcome.change.action]} {visible(outcome.change.meeting_id)}: {mark}\n"
 
 
 def render_apply_problems(report: ApplyReport) -> str:
     """A line per failed change, then per change refused as stale, with the reason ("" if none)."""
     problems = report.with_status(OutcomeStatus.FAILED) + report.with_status(OutcomeStatus.STALE)
-    return "".join(f"  ! {SYMBOLS[o.change.action]} {o.change.meeting_id}: {visible(o.message)}\n" for o in problems)
+    return "".join(
+        f"  ! {SYMBOLS[o.change.action]} {o.change.meeting_id}: {visible(outcome_message(o))}\n" for o in problems
+    )
 
 
 def render_apply_result(report: ApplyReport) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.plan import Plan
 from reconciler.render import jsonplan
+from reconciler.render.notices import outcome_message
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 
 #: Version of the apply document; a field is added only with a new version.
@@ -25,7 +26,7 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
         "organizer": change.organizer,
         "action": change.action.value,
         "status": outcome.status.value,
-        "message": outcome.message,
+        "message": outcome_message(outcome),
     }
 
 

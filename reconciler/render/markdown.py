@@ -23,7 +23,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
-from reconciler.render.notices import ordered, word, word_effect
+from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.text import visible
 
 if TYPE_CHECKING:
@@ -467,7 +467,7 @@ def _apply_banner(outcomes: Sequence[Outcome], budget: int) -> list[str]:
 
 def _reason(outcome: Outcome) -> str:
     """The outcome's message without a leading repetition of the meeting id."""
-    message = outcome.message or outcome.status
+    message = outcome_message(outcome) or outcome.status
     prefix = f"{outcome.change.meeting_id}: "
     return message[len(prefix) :] if message.startswith(prefix) else message
 

@@ -1,7 +1,8 @@
 """The words of every plan error, warning and effect (`reconciler.notices`), written once.
 
 The terminal, Markdown and the JSON plan all show `word(notice)` and `word_effect(effect)`, and
-list a plan's errors and warnings in the order of `ordered`, so no two renderings can disagree.
+list a plan's errors and warnings in the order of `ordered`, so no two renderings can disagree; the
+apply reports say why a change was not applied with `outcome_message`.
 Each sentence starts with the meeting id it is about, where there is one.
 """
 
@@ -50,11 +51,13 @@ from reconciler.notices import (
     SeriesRewritten,
     SkipLifted,
     Span,
+    StaleReason,
     TextChanged,
     TooManyCancellations,
     ValueSet,
     Worded,
 )
+from reconciler.report import Outcome
 
 #: Periods of a DST warning named; any further ones are only counted, to keep the plan readable.
 MAX_PERIODS = 3
@@ -215,6 +218,24 @@ def _periods(periods: Sequence[str]) -> str:
     if hidden > 0:
         return f"{', '.join(periods[:MAX_PERIODS])} and {hidden} more period{'s' if hidden > 1 else ''}"
     return periods[0] if len(periods) == 1 else f"{', '.join(periods[:-1])} and {periods[-1]}"
+
+
+# -- apply outcomes ----------------------------------------------------------------------------------
+
+_STALE = {
+    StaleReason.CREATED_SINCE: "created in the calendar after the plan was made",
+    StaleReason.GONE: "no longer in the calendar",
+    StaleReason.CHANGED_BY_APPLY: "changed by another apply after the plan was made",
+    StaleReason.EDITED_IN_OUTLOOK: "edited in Outlook after the plan was made",
+}
+
+
+def outcome_message(outcome: Outcome) -> str:
+    """Why a change was not applied: the provider's sentence, or why it was refused as stale ("" for
+    a change applied)."""
+    if outcome.stale is not None:
+        return f"stale: {_STALE[outcome.stale]}; plan again."
+    return outcome.message
 
 
 # -- effects -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from reconciler.notices import StaleReason
 from reconciler.render import human, jsonapply
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from tests.golden.test_golden import SCHEMA_PATH, check_golden
@@ -26,7 +27,7 @@ def _report() -> ApplyReport:
             Outcome(second, OutcomeStatus.FAILED, "platform/weekly-sync: Graph refused the request: 400."),
             Outcome(third, OutcomeStatus.APPLIED),
             Outcome(cancel, OutcomeStatus.APPLIED),
-            Outcome(update, OutcomeStatus.STALE, "stale: edited in Outlook after the plan was made; plan again."),
+            Outcome(update, OutcomeStatus.STALE, stale=StaleReason.EDITED_IN_OUTLOOK),
         )
     )
 

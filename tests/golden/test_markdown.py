@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import Action, MailKind
-from reconciler.notices import ProtectedFileDeleted
+from reconciler.notices import ProtectedFileDeleted, StaleReason
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render import markdown
@@ -209,7 +209,7 @@ def mixed_report() -> ApplyReport:
             ),
             Outcome(third, OutcomeStatus.APPLIED),
             Outcome(cancel, OutcomeStatus.APPLIED),
-            Outcome(update, OutcomeStatus.STALE, "stale: edited in Outlook after the plan was made; plan again."),
+            Outcome(update, OutcomeStatus.STALE, stale=StaleReason.EDITED_IN_OUTLOOK),
         )
     )
 

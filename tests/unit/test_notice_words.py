@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from reconciler.errors import Diagnostic
+from reconciler.model import Action
 from reconciler.notices import (
     AttendeeChanged,
     DriftKept,
@@ -32,12 +33,15 @@ from reconciler.notices import (
     RemovedOutsideGitKept,
     SeriesRewritten,
     Span,
+    StaleReason,
     TextChanged,
     TooManyCancellations,
     ValueSet,
     Worded,
 )
-from reconciler.render.notices import duration, ordered, word, word_effect
+from reconciler.plan import Change
+from reconciler.render.notices import duration, ordered, outcome_message, word, word_effect
+from reconciler.report import Outcome, OutcomeStatus
 
 NOTICES: list[tuple[Notice, str]] = [
     (
@@ -187,3 +191,22 @@ def test_the_loaders_findings_come_first_as_listed_and_the_planners_follow_sorte
 )
 def test_a_policy_duration_is_written_as_in_the_configuration(value: timedelta, written: str) -> None:
     assert duration(value) == written
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        (StaleReason.CREATED_SINCE, "stale: created in the calendar after the plan was made; plan again."),
+        (StaleReason.GONE, "stale: no longer in the calendar; plan again."),
+        (StaleReason.CHANGED_BY_APPLY, "stale: changed by another apply after the plan was made; plan again."),
+        (StaleReason.EDITED_IN_OUTLOOK, "stale: edited in Outlook after the plan was made; plan again."),
+    ],
+)
+def test_a_change_refused_as_stale_says_why(reason: StaleReason, words: str) -> None:
+    outcome = Outcome(Change(Action.UPDATE, "team/sync", "lead@contoso.com", "Sync"), OutcomeStatus.STALE, stale=reason)
+    assert outcome_message(outcome) == words
+
+
+def test_a_failed_change_shows_the_providers_sentence() -> None:
+    change = Change(Action.CREATE, "team/sync", "lead@contoso.com", "Sync")
+    assert outcome_message(Outcome(change, OutcomeStatus.FAILED, "The mailbox is full.")) == "The mailbox is full."
