@@ -240,14 +240,11 @@ def _config() -> Config:
     """The configuration (`--config`, else the nearest reconciler.yaml); without one, the defaults,
     and a line on stderr saying so, so nobody plans against the sandbox by mistake."""
     from reconciler.config import CONFIG_FILE, load_config
+    from reconciler.render.commands import using_defaults
 
     config = load_config(OPTIONS.config, env=os.environ, cwd=Path.cwd())
     if config.source is None:
-        _say(
-            f"No {CONFIG_FILE} in {Path.cwd()} or its parents: using the defaults (backend {config.backend},"
-            f" meetings in {config.meetings_dir}).",
-            err=True,
-        )
+        _say(using_defaults(Path.cwd(), CONFIG_FILE, config.backend, config.meetings_dir), err=True)
     return config
 
 
@@ -344,6 +341,7 @@ def plan(
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
     from reconciler.render import jsonplan
+    from reconciler.render.commands import plan_saved
 
     with _user_errors():
         if out is not None:
@@ -357,7 +355,7 @@ def plan(
         typer.echo(_render(result, output), nl=False)
         if out is not None:
             _save_plan(out, jsonplan.render(result))
-            _say(f"Plan saved to {out}; apply it with: meetings apply {out}", err=True)
+            _say(plan_saved(out), err=True)
         if result.errors or result.unavailable:
             _exit(EXIT_FAILURE)
         # Drift left alone (policy.drift: warn) is still a difference: the nightly drift check must see it.
@@ -471,6 +469,7 @@ def _holder(command: str) -> Holder:
 
 def _confirm(auto_approve: bool) -> None:
     from reconciler.errors import PlanError
+    from reconciler.render.commands import APPLY_CANCELLED
 
     if auto_approve:
         return
@@ -480,7 +479,7 @@ def _confirm(auto_approve: bool) -> None:
             "Pass --auto-approve to apply non-interactively."
         )
     if not typer.confirm("Apply these changes?", default=False):
-        _say("Apply cancelled; nothing was changed.")
+        _say(APPLY_CANCELLED)
         _exit(EXIT_FAILURE)
 
 
@@ -522,6 +521,7 @@ def apply(
     from reconciler.providers.factory import open_provider
     from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
     from reconciler.render import human, jsonapply, markdown
+    from reconciler.render.commands import PLAN_HAS_ERRORS
     from reconciler.report import ApplyReport
 
     with _user_errors():
@@ -584,7 +584,7 @@ def apply(
                 if result.errors:
                     if output is Format.JSON:
                         typer.echo(jsonapply.render(result, ApplyReport(())), nl=False)
-                    _say("The plan has errors; nothing was changed.", err=True)
+                    _say(PLAN_HAS_ERRORS, err=True)
                     _exit(EXIT_FAILURE)
                 outcomes: tuple[Outcome, ...] = ()
                 if result.changes:

@@ -1,4 +1,5 @@
-"""The words of the commands' own results: validate, fmt, unlock, init and `sandbox serve`.
+"""The words of the commands' own results: validate, fmt, unlock, init, `sandbox serve`, and the
+lines plan and apply print around a plan (defaults used, plan saved, nothing changed).
 
 The CLI decides what happened and where a line goes (stdout or stderr); these functions say it.
 Plans and apply reports have their own renderers (`human`, `markdown`, `jsonplan`, `jsonapply`).
@@ -14,6 +15,25 @@ from reconciler.lockstate import LockRecord
 
 def _count(n: int, singular: str) -> str:
     return f"{n} {singular}{'s' if n != 1 else ''}"
+
+
+def using_defaults(directory: Path, config_file: str, backend: str, meetings_dir: Path) -> str:
+    """No configuration file was found from `directory` up: the defaults are used."""
+    return (
+        f"No {config_file} in {directory} or its parents: using the defaults (backend {backend},"
+        f" meetings in {meetings_dir})."
+    )
+
+
+def plan_saved(path: Path) -> str:
+    """`plan --out` saved the plan."""
+    return f"Plan saved to {path}; apply it with: meetings apply {path}"
+
+
+#: `apply` refuses a plan with errors.
+PLAN_HAS_ERRORS = "The plan has errors; nothing was changed."
+#: The user answered no at `apply`'s prompt.
+APPLY_CANCELLED = "Apply cancelled; nothing was changed."
 
 
 def problems_found(count: int) -> str:
