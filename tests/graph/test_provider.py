@@ -413,7 +413,7 @@ def test_a_provider_allowing_more_in_flight_would_be_throttled_by_the_mailbox_li
 ) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False, max_in_flight=8, sleep=sleeps)
     try:
-        store.inject_fault("graph", "list", "delay", times=8, seconds=0.3)
+        store.inject_fault("graph", "list", "delay", times=8, seconds=1.0)
         errors: list[ProviderError] = []
 
         def look() -> None:
