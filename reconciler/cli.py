@@ -137,6 +137,13 @@ AllowMassCancel = Annotated[
 AllowLate = Annotated[
     bool, typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice.")
 ]
+AllowAdoptMail = Annotated[
+    bool,
+    typer.Option(
+        "--allow-adopt-mail",
+        help="Allow adoptions of unmanaged meetings whose marker write may mail every attendee (Graph).",
+    ),
+]
 
 
 def _show_version(value: bool) -> None:
@@ -266,6 +273,7 @@ def _plan(
     allow_mass_cancel: bool,
     allow_late: bool,
     organizers: list[str] | None = None,
+    allow_adopt_mail: bool = False,
 ) -> Plan:
     """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
     not read, hidden characters) first among its warnings."""
@@ -293,6 +301,7 @@ def _plan(
         allow_mass_cancel=allow_mass_cancel,
         allow_late=allow_late,
         previous_namespaces=config.previous_namespaces,
+        allow_adopt_mail=allow_adopt_mail,
         organizers=organizers,
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
@@ -337,6 +346,7 @@ def plan(
     ] = False,
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
+    allow_adopt_mail: AllowAdoptMail = False,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -348,7 +358,14 @@ def plan(
         config, loaded = _load()
         provider = open_provider(config)
         try:
-            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
+            result = _plan(
+                config,
+                loaded,
+                provider,
+                allow_mass_cancel=allow_mass_cancel,
+                allow_late=allow_late,
+                allow_adopt_mail=allow_adopt_mail,
+            )
         finally:
             provider.close()
         typer.echo(_render(result, output), nl=False)
@@ -503,6 +520,7 @@ def apply(
     ] = Format.HUMAN,
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
+    allow_adopt_mail: AllowAdoptMail = False,
     lock_timeout: Annotated[
         float,
         typer.Option(
@@ -524,10 +542,12 @@ def apply(
 
     with _user_errors():
         saved: Plan | None = None
-        if planfile is not None and (allow_mass_cancel or allow_late):
+        if planfile is not None and (allow_mass_cancel or allow_late or allow_adopt_mail):
             from reconciler.errors import PlanError
 
-            flag = "--allow-mass-cancel" if allow_mass_cancel else "--allow-late"
+            flag = (
+                "--allow-mass-cancel" if allow_mass_cancel else "--allow-late" if allow_late else "--allow-adopt-mail"
+            )
             raise PlanError(
                 f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`: a saved plan is applied"
                 f" exactly as it was reviewed. Plan again with {flag}, review, then apply that plan."
@@ -566,6 +586,7 @@ def apply(
                         allow_mass_cancel=allow_mass_cancel,
                         allow_late=allow_late,
                         organizers=organizers,
+                        allow_adopt_mail=allow_adopt_mail,
                     )
                 else:
                     result, refused = _still_valid(saved, provider)
@@ -653,6 +674,64 @@ def unlock(
 
 def _utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "?"
+
+
+@app.command("import")
+def import_(
+    organizer: Annotated[str, typer.Option("--organizer", help="The mailbox whose meetings are imported.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", formats=["%Y-%m-%d"], help="Only meetings (or series) ending on or after this date."),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Only subjects matching this regular expression.")
+    ] = None,
+    attendee: Annotated[str | None, typer.Option("--attendee", help="Only meetings with this attendee.")] = None,
+    series_only: Annotated[bool, typer.Option("--series-only", help="Only recurring meetings.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for the new files (default: the meetings directory).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the files instead of writing them.")] = False,
+) -> None:
+    """Write a meeting file for each of the organizer's meetings that no namespace manages yet, so
+    the next apply adopts them (marks them ours) instead of inviting everyone again."""
+    import re
+
+    from reconciler.calendar_import import run_import
+    from reconciler.errors import ConfigError
+    from reconciler.importing import ImportFilter
+    from reconciler.providers.factory import open_provider
+
+    with _user_errors():
+        try:
+            pattern = re.compile(subject) if subject is not None else None
+        except re.error as error:
+            raise ConfigError(f"--subject {subject!r} is not a regular expression: {error}.") from error
+        config, loaded = _load()
+        directory = out if out is not None else config.meetings_dir
+        choose = ImportFilter(since.date() if since else None, pattern, attendee, series_only)
+        provider = open_provider(config)
+        try:
+            result = run_import(provider, config, loaded.meetings, organizer.lower(), choose)
+        finally:
+            provider.close()
+        for skipped in result.skipped:
+            _say(f"skipped {skipped.subject!r}: {skipped.reason}", err=True)
+        for file in result.files:
+            target = directory / file.file_name
+            if dry_run:
+                typer.echo(f"# {target}\n{file.text}", nl=False)
+                continue
+            if target.exists():
+                raise ConfigError(f"{target} exists already; choose another --out directory.")
+            directory.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.text, encoding="utf-8")
+            _say(f"wrote {target} ({file.meeting_id})")
+        count = len(result.files)
+        verb = "would be written" if dry_run else "written"
+        _say(
+            f"{count} meeting file{'s' if count != 1 else ''} {verb}; `meetings plan` shows them as adopt.", err=dry_run
+        )
 
 
 @app.command()
