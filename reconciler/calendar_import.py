@@ -56,7 +56,8 @@ def run_import(
         wanted.append(found)
     files = import_meetings(wanted, taken_ids={m.id for m in existing}, groups=config.groups, defaults=config.defaults)
     files = [replace(f, text=format_text(f.text)) for f in files]
-    good, bad = _checked(config, list(zip(files, wanted, strict=True)))
+    items = {found.meeting.item_id: found for found in wanted}
+    good, bad = _checked(config, [(file, items[file.item_id]) for file in files])
     return ImportResult(tuple(good), (*skipped, *bad))
 
 

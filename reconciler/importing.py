@@ -63,11 +63,12 @@ class ImportFilter:
 
 @dataclass(frozen=True)
 class ImportedMeeting:
-    """One meeting file to write: its id, the file name and its YAML text."""
+    """One meeting file to write: its id, the file name, its YAML text and the item it describes."""
 
     meeting_id: str
     file_name: str
     text: str
+    item_id: str
 
 
 def _people(fields: Mapping[str, Any]) -> frozenset[str]:
@@ -104,7 +105,9 @@ def import_meetings(
     for item in sorted(found, key=lambda f: (f.meeting.starts_at_utc, f.meeting.item_id)):
         meeting_id = unique_id(prefix + slug(str(item.meeting.fields.get("subject", ""))), taken)
         document = meeting_document(item, meeting_id, groups=groups, defaults=defaults)
-        out.append(ImportedMeeting(meeting_id, meeting_id.replace("/", "-") + ".yaml", dump(document)))
+        out.append(
+            ImportedMeeting(meeting_id, meeting_id.replace("/", "-") + ".yaml", dump(document), item.meeting.item_id)
+        )
     return out
 
 

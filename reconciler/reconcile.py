@@ -353,7 +353,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         change_key=change.change_key,
         fields=change.desired,
         changed=change.changed_names,
-        previous_meeting_id=change.previous_id or change.meeting_id,
+        previous_meeting_id=change.meeting_id if change.previous_id is None else change.previous_id,
         writes=change.writes,
         previous_namespace=change.previous_namespace,
     )
