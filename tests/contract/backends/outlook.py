@@ -194,11 +194,10 @@ class EwsOutlook:
         self._occurrence(organizer, item_id, day).delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
 
     def move(self, organizer: str, item_id: str, day: str, start: str, end: str) -> None:
+        from exchangelib import EWSDateTime
         from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
         from reconciler.providers.ews._mapping import ews_zone
-
-        from exchangelib import EWSDateTime
 
         zone = ews_zone(self._fields[item_id]["timezone"])
         occurrence = self._occurrence(
