@@ -678,7 +678,9 @@ def _utc(moment: datetime | None) -> str:
 
 @app.command("import")
 def import_(
-    organizer: Annotated[str, typer.Option("--organizer", help="The mailbox whose meetings are imported.")],
+    organizer: Annotated[
+        str | None, typer.Option("--organizer", help="The mailbox whose meetings are imported.")
+    ] = None,
     since: Annotated[
         datetime | None,
         typer.Option("--since", formats=["%Y-%m-%d"], help="Only meetings (or series) ending on or after this date."),
@@ -692,9 +694,14 @@ def import_(
         Path | None, typer.Option("--out", help="Directory for the new files (default: the meetings directory).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the files instead of writing them.")] = False,
+    drift: Annotated[
+        bool,
+        typer.Option("--drift", help="Instead: write the edits made in Outlook to managed meetings into their files."),
+    ] = False,
 ) -> None:
     """Write a meeting file for each of the organizer's meetings that no namespace manages yet, so
-    the next apply adopts them (marks them ours) instead of inviting everyone again."""
+    the next apply adopts them (marks them ours) instead of inviting everyone again. With --drift,
+    write the edits people made in Outlook to managed meetings back into the meeting files."""
     import re
 
     from reconciler.calendar_import import run_import
@@ -708,6 +715,11 @@ def import_(
         except re.error as error:
             raise ConfigError(f"--subject {subject!r} is not a regular expression: {error}.") from error
         config, loaded = _load()
+        if drift:
+            _write_back_drift(config, loaded, dry_run=dry_run)
+            return
+        if organizer is None:
+            raise ConfigError("meetings import needs --organizer (the mailbox whose meetings to import), or --drift.")
         directory = out if out is not None else config.meetings_dir
         choose = ImportFilter(since.date() if since else None, pattern, attendee, series_only)
         provider = open_provider(config)
@@ -732,6 +744,47 @@ def import_(
         _say(
             f"{count} meeting file{'s' if count != 1 else ''} {verb}; `meetings plan` shows them as adopt.", err=dry_run
         )
+
+
+def _write_back_drift(config: Config, loaded: Loaded, *, dry_run: bool) -> None:
+    """`meetings import --drift`: plan with drift reverted, then write each drifted field into its file."""
+    import difflib
+    from dataclasses import replace
+
+    from reconciler.providers.factory import open_provider
+    from reconciler.writeback import drift_edits
+
+    provider = open_provider(config)
+    try:
+        reverting = replace(config, policy=replace(config.policy, drift="revert"))
+        result = _plan(reverting, loaded, provider, allow_mass_cancel=True, allow_late=True)
+    finally:
+        provider.close()
+    edits, skipped = drift_edits(result, loaded.meetings, config.groups, config.root)
+    for edit in edits:
+        if dry_run:
+            old = edit.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            name = str(edit.path.relative_to(config.root)) if edit.path.is_relative_to(config.root) else str(edit.path)
+            diff = difflib.unified_diff(old, edit.text.splitlines(keepends=True), f"a/{name}", f"b/{name}")
+            typer.echo("".join(diff), nl=False)
+        else:
+            edit.path.write_text(edit.text, encoding="utf-8")
+        for meeting_id, names in edit.fields.items():
+            _say(
+                f"{'would write' if dry_run else 'wrote'} {', '.join(names)} of {meeting_id} into {edit.path}",
+                err=dry_run,
+            )
+    for left in skipped:
+        _say(
+            f"{left.meeting_id}: {', '.join(left.fields)} changed in Outlook but cannot be written back simply;"
+            " edit the file by hand to keep them (the plan reverts them otherwise).",
+            err=True,
+        )
+    count = sum(len(e.fields) for e in edits)
+    _say(
+        f"{count} meeting{'s' if count != 1 else ''} edited outside git {'would be ' if dry_run else ''}written back.",
+        err=dry_run,
+    )
 
 
 @app.command()

@@ -215,3 +215,83 @@ def test_import_options_narrow_what_is_imported(backend: Backend, tmp_path: Path
     backend.outlook.create(ORGANIZER, canonical_fields(meeting(subject="Weekly", recurrence=weekly)))
     result = run_import(backend.provider, repository(tmp_path), [], ORGANIZER, choose)
     assert [f.meeting_id for f in result.files] == ["weekly"]
+
+
+DRIFT_FILES = {
+    "planning.yaml": """\
+# Quarterly planning: keep this comment.
+id: team/planning
+organizer: lead@contoso.com
+subject: "Planning"   # the subject people see
+start: 2026-12-03T10:00
+duration: 1h
+timezone: Europe/Berlin
+attendees:
+  required: ["@review-team", alice@contoso.com]
+location: Room 1
+""",
+    "retro.yaml": """\
+id: team/retro
+organizer: lead@contoso.com
+subject: Retro
+start: 2026-12-04T15:00
+end: 2026-12-04T16:00
+timezone: Europe/Berlin
+attendees:
+  required: [bob@contoso.com]
+location: Room 2
+---
+# A second meeting in the same file.
+id: team/demo
+organizer: lead@contoso.com
+subject: Demo
+start: 2026-12-05T11:00
+duration: 30m
+timezone: Europe/Berlin
+attendees:
+  required: [carol@contoso.com]
+""",
+}
+
+
+def changed_lines(config: Config, name: str) -> tuple[list[str], list[str]]:
+    """(lines removed, lines added) between the file as written in DRIFT_FILES and as it is now."""
+    import difflib
+
+    now = (config.meetings_dir / name).read_text(encoding="utf-8").splitlines()
+    diff = list(difflib.ndiff(DRIFT_FILES[name].splitlines(), now))
+    return [d[2:] for d in diff if d.startswith("- ")], [d[2:] for d in diff if d.startswith("+ ")]
+
+
+def test_edits_made_in_outlook_are_written_back_into_the_files_with_a_minimal_diff_and_the_plan_is_then_empty(
+    backend: Backend, tmp_path: Path
+) -> None:
+    from reconciler.writeback import drift_edits
+
+    assert backend.outlook is not None
+    config = repository(tmp_path)
+    for name, text in DRIFT_FILES.items():
+        (config.meetings_dir / name).write_text(text, encoding="utf-8")
+    meetings = list(load_meetings(config).meetings)
+    apply_plan(plan_of(backend, meetings), backend.provider)
+    items = {o.meeting_id: o.item_id for o in backend.provider.list_managed(ORGANIZER, NAMESPACE)}
+    backend.outlook.edit(ORGANIZER, items["team/planning"], {"subject": "Q1 planning"})
+    backend.outlook.edit(ORGANIZER, items["team/retro"], {"location": "Room 9"})
+    backend.outlook.edit(ORGANIZER, items["team/demo"], {"subject": "Demo day", "location": "Hall"})
+
+    drifted = plan_of(backend, meetings)
+    assert sorted(c.meeting_id for c in drifted.changes if c.drift) == ["team/demo", "team/planning", "team/retro"]
+    edits, skipped = drift_edits(drifted, meetings, config.groups, config.root)
+    assert skipped == []
+    for edit in edits:
+        edit.path.write_text(edit.text, encoding="utf-8")
+
+    assert changed_lines(config, "planning.yaml") == (
+        ['subject: "Planning"   # the subject people see'],
+        ['subject: "Q1 planning" # the subject people see'],
+    )
+    assert changed_lines(config, "retro.yaml") == (
+        ["location: Room 2", "subject: Demo"],
+        ["location: Room 9", "subject: Demo day", "location: Hall"],
+    )
+    assert plan_of(backend, list(load_meetings(config).meetings)).changes == ()
