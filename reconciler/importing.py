@@ -288,6 +288,10 @@ class _Markdown(HTMLParser):
         self.line.append(text)
 
 
+def _is_item(block: str) -> bool:
+    return block.startswith(("- ", "1. "))
+
+
 def html_to_markdown(content: str) -> str | None:
     """Markdown for simple HTML (see `_Markdown`), None when the HTML is not simple."""
     parser = _Markdown()
@@ -296,12 +300,12 @@ def html_to_markdown(content: str) -> str | None:
     parser._flush()
     if not parser.simple:
         return None
-    items = parser.blocks
-    # List items are one block each; join consecutive items tightly, paragraphs with a blank line.
+    # List items are one block each: consecutive items join tightly, other blocks with a blank line.
     out: list[str] = []
-    for block in items:
-        tight = out and block[:2] in ("- ", "1.") and out[-1][:2] in ("- ", "1.")
-        out.append(("\n" if tight else "\n\n") + block if out else block)
+    for previous, block in zip(["", *parser.blocks], parser.blocks, strict=False):
+        if out:
+            out.append("\n" if _is_item(previous) and _is_item(block) else "\n\n")
+        out.append(block)
     return "".join(out) + "\n" if out else None
 
 
