@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from reconciler.config import Defaults
 from reconciler.importing import html_to_markdown, import_meetings, slug, unique_id
@@ -14,7 +15,7 @@ from reconciler.port import UNMANAGED, Capabilities, UnmanagedMeeting
 from tests.unit.test_plan_rules import LOUD, NOW, SILENT, item, meeting
 
 
-def unmanaged(number: int = 1, **changes: object) -> ObservedMeeting:
+def unmanaged(number: int = 1, **changes: Any) -> ObservedMeeting:
     """An item made in Outlook: no meeting id, no record, the body read as its visible text."""
     seen = item(meeting(**changes), number, record=False)
     body = body_text(render_body(seen.fields)[1])
@@ -33,7 +34,7 @@ def plan_with(
         backend="sandbox",
         namespace="team",
         unmanaged=found,
-        **options,  # type: ignore[arg-type]
+        allow_adopt_mail=allow_adopt_mail,
     )
 
 
