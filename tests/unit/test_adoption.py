@@ -23,7 +23,11 @@ def unmanaged(number: int = 1, **changes: Any) -> ObservedMeeting:
 
 
 def plan_with(
-    desired: list, found: list[ObservedMeeting], capabilities: Capabilities = SILENT, **options: object
+    desired: list[Meeting],
+    found: list[ObservedMeeting],
+    capabilities: Capabilities = SILENT,
+    *,
+    allow_adopt_mail: bool = False,
 ) -> Plan:
     return build_plan(
         desired,
