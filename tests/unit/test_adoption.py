@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.config import Defaults
 from reconciler.importing import html_to_markdown, import_meetings, slug, unique_id
-from reconciler.model import Action, ObservedMeeting, canonical_fields
+from reconciler.model import Action, Meeting, ObservedMeeting, canonical_fields
 from reconciler.ownership import body_text, render_body
 from reconciler.plan import Plan, PlanPolicy, build_plan
 from reconciler.port import UNMANAGED, Capabilities, UnmanagedMeeting
