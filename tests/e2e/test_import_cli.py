@@ -48,7 +48,11 @@ def test_import_writes_a_file_that_the_next_plan_adopts_and_a_second_import_writ
     assert "skipped 'Design review': already in the repository as design-review" in err
     assert "0 meeting files written" in out
 
-    assert run("apply", "--auto-approve")[0] == 0
+    # A saved plan adopts the same item: its change key is checked like any other change's.
+    assert run("plan", "--out", "adopt.json")[0] == 0
+    code, out, err = run("apply", "adopt.json")
+    assert code == 0, err
+    assert "Apply finished: 1 applied, 0 failed, 0 refused as stale." in out
     code, out, _ = run("plan", "--detailed-exitcode")
     assert code == 0, out
 
