@@ -9,6 +9,7 @@ announced); the next plan is empty.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -207,12 +208,22 @@ def test_on_graph_an_adoption_that_changes_nothing_else_needs_allow_adopt_mail(b
     assert change.action is Action.ADOPT and [f.name for f in change.fields] == ["location"]
 
 
-@pytest.mark.parametrize("choose", [ImportFilter(series_only=True), ImportFilter(since=date(2027, 1, 1))])
+@pytest.mark.parametrize(
+    "choose",
+    [
+        ImportFilter(series_only=True),
+        ImportFilter(since=date(2027, 1, 1)),
+        ImportFilter(subject=re.compile("^Week")),
+        ImportFilter(attendee="Dora@contoso.com"),
+    ],
+    ids=["series-only", "since", "subject", "attendee"],
+)
 def test_import_options_narrow_what_is_imported(backend: Backend, tmp_path: Path, choose: ImportFilter) -> None:
     assert backend.outlook is not None
     backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
     weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), until=date(2027, 3, 30))
-    backend.outlook.create(ORGANIZER, canonical_fields(meeting(subject="Weekly", recurrence=weekly)))
+    weekly_meeting = meeting(subject="Weekly", recurrence=weekly, optional=("dora@contoso.com",))
+    backend.outlook.create(ORGANIZER, canonical_fields(weekly_meeting))
     result = run_import(backend.provider, repository(tmp_path), [], ORGANIZER, choose)
     assert [f.meeting_id for f in result.files] == ["weekly"]
 
