@@ -1,8 +1,10 @@
 """`meetings import`: an unmanaged meeting as it was read (`port.UnmanagedMeeting`) -> one meeting
 file in the project's own format (pure; the command in `cli` lists, filters, checks and writes).
 
-This is the one module that reads the canonical meeting state (`ObservedMeeting.fields`, a
-mapping today) to write YAML; everything it needs of that shape is here.
+This is the one module that maps the canonical meeting state (`ObservedMeeting.fields`, a mapping
+today) to YAML; the only other readers of that shape added with it are `adoption.match_key` and
+`adoption.with_file_body` (and `calendar_import`'s field-by-field check), so a typed state converts
+here and in those two functions.
 
 What a generated file holds (the loader reading it back yields the item's canonical fields, which
 `cli` checks before writing, so a plan right after the import shows an `adopt` with no field
