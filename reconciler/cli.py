@@ -137,6 +137,13 @@ AllowMassCancel = Annotated[
 AllowLate = Annotated[
     bool, typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice.")
 ]
+AllowAdoptMail = Annotated[
+    bool,
+    typer.Option(
+        "--allow-adopt-mail",
+        help="Allow adoptions of unmanaged meetings whose marker write may mail every attendee (Graph).",
+    ),
+]
 
 
 def _show_version(value: bool) -> None:
@@ -264,6 +271,7 @@ def _plan(
     allow_mass_cancel: bool,
     allow_late: bool,
     organizers: list[str] | None = None,
+    allow_adopt_mail: bool = False,
 ) -> Plan:
     """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
     not read, hidden characters) first among its warnings."""
@@ -291,6 +299,7 @@ def _plan(
         allow_mass_cancel=allow_mass_cancel,
         allow_late=allow_late,
         previous_namespaces=config.previous_namespaces,
+        allow_adopt_mail=allow_adopt_mail,
         organizers=organizers,
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
@@ -337,6 +346,7 @@ def plan(
     ] = False,
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
+    allow_adopt_mail: AllowAdoptMail = False,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -349,7 +359,14 @@ def plan(
         config, loaded = _load()
         provider = open_provider(config)
         try:
-            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
+            result = _plan(
+                config,
+                loaded,
+                provider,
+                allow_mass_cancel=allow_mass_cancel,
+                allow_late=allow_late,
+                allow_adopt_mail=allow_adopt_mail,
+            )
         finally:
             provider.close()
         typer.echo(_render(result, output), nl=False)
@@ -504,6 +521,7 @@ def apply(
     ] = Format.HUMAN,
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
+    allow_adopt_mail: AllowAdoptMail = False,
     lock_timeout: Annotated[
         float,
         typer.Option(
@@ -526,10 +544,12 @@ def apply(
 
     with _user_errors():
         saved: Plan | None = None
-        if planfile is not None and (allow_mass_cancel or allow_late):
+        if planfile is not None and (allow_mass_cancel or allow_late or allow_adopt_mail):
             from reconciler.errors import PlanError
 
-            flag = "--allow-mass-cancel" if allow_mass_cancel else "--allow-late"
+            flag = (
+                "--allow-mass-cancel" if allow_mass_cancel else "--allow-late" if allow_late else "--allow-adopt-mail"
+            )
             raise PlanError(
                 f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`: a saved plan is applied"
                 f" exactly as it was reviewed. Plan again with {flag}, review, then apply that plan."
@@ -568,6 +588,7 @@ def apply(
                         allow_mass_cancel=allow_mass_cancel,
                         allow_late=allow_late,
                         organizers=organizers,
+                        allow_adopt_mail=allow_adopt_mail,
                     )
                 else:
                     result, refused = _still_valid(saved, provider)
@@ -645,6 +666,105 @@ def unlock(
                     _say(no_lock(mailbox))
         finally:
             provider.close()
+
+
+@app.command("import")
+def import_(
+    organizer: Annotated[
+        str | None, typer.Option("--organizer", help="The mailbox whose meetings are imported.")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", formats=["%Y-%m-%d"], help="Only meetings (or series) ending on or after this date."),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Only subjects matching this regular expression.")
+    ] = None,
+    attendee: Annotated[str | None, typer.Option("--attendee", help="Only meetings with this attendee.")] = None,
+    series_only: Annotated[bool, typer.Option("--series-only", help="Only recurring meetings.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for the new files (default: the meetings directory).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the files instead of writing them.")] = False,
+    drift: Annotated[
+        bool,
+        typer.Option("--drift", help="Instead: write the edits made in Outlook to managed meetings into their files."),
+    ] = False,
+) -> None:
+    """Write a meeting file for each of the organizer's meetings that no namespace manages yet, so
+    the next apply adopts them (marks them ours) instead of inviting everyone again. With --drift,
+    write the edits people made in Outlook to managed meetings back into the meeting files."""
+    import re
+
+    from reconciler.calendar_import import run_import
+    from reconciler.errors import ConfigError
+    from reconciler.importing import ImportFilter
+    from reconciler.providers.factory import open_provider
+    from reconciler.render import commands as words
+
+    with _user_errors():
+        try:
+            pattern = re.compile(subject) if subject is not None else None
+        except re.error as error:
+            raise ConfigError(f"--subject {subject!r} is not a regular expression: {error}.") from error
+        config, loaded = _load()
+        if drift:
+            _write_back_drift(config, loaded, dry_run=dry_run)
+            return
+        if organizer is None:
+            raise ConfigError("meetings import needs --organizer (the mailbox whose meetings to import), or --drift.")
+        directory = out if out is not None else config.meetings_dir
+        choose = ImportFilter(since.date() if since else None, pattern, attendee, series_only)
+        provider = open_provider(config)
+        try:
+            result = run_import(provider, config, loaded.meetings, organizer.lower(), choose)
+        finally:
+            provider.close()
+        for skipped in result.skipped:
+            _say(words.import_skipped(skipped.subject, skipped.reason), err=True)
+        for file in result.files:
+            target = directory / file.file_name
+            if dry_run:
+                typer.echo(f"# {target}\n{file.text}", nl=False)
+                continue
+            if target.exists():
+                raise ConfigError(f"{target} exists already; choose another --out directory.")
+            directory.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.text, encoding="utf-8")
+            _say(words.import_wrote(target, file.meeting_id))
+        _say(words.import_result(len(result.files), dry_run=dry_run), err=dry_run)
+
+
+def _write_back_drift(config: Config, loaded: Loaded, *, dry_run: bool) -> None:
+    """`meetings import --drift`: plan with drift reverted, then write each drifted field into its file."""
+    import difflib
+    from dataclasses import replace
+
+    from reconciler.providers.factory import open_provider
+    from reconciler.render import commands as words
+    from reconciler.writeback import drift_edits
+
+    provider = open_provider(config)
+    try:
+        reverting = replace(config, policy=replace(config.policy, drift="revert"))
+        result = _plan(reverting, loaded, provider, allow_mass_cancel=True, allow_late=True)
+    finally:
+        provider.close()
+    edits, skipped = drift_edits(result, loaded.meetings, config.groups, config.root)
+    for edit in edits:
+        if dry_run:
+            old = edit.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            name = str(edit.path.relative_to(config.root)) if edit.path.is_relative_to(config.root) else str(edit.path)
+            diff = difflib.unified_diff(old, edit.text.splitlines(keepends=True), f"a/{name}", f"b/{name}")
+            typer.echo("".join(diff), nl=False)
+        else:
+            edit.path.write_text(edit.text, encoding="utf-8")
+        for meeting_id, names in edit.fields.items():
+            _say(words.drift_written(names, meeting_id, edit.path, dry_run=dry_run), err=dry_run)
+    for left in skipped:
+        _say(words.drift_not_written(left.meeting_id, left.fields), err=True)
+    count = sum(len(e.fields) for e in edits)
+    _say(words.drift_result(count, dry_run=dry_run), err=dry_run)
 
 
 @app.command()

@@ -99,7 +99,8 @@ class FormattedFile:
         return self.original != self.formatted
 
 
-def _yaml() -> Any:
+def round_trip_yaml() -> Any:
+    """The ruamel.yaml round-trip loader and dumper of meeting files (also used by `writeback`)."""
     from ruamel.yaml import YAML  # imported here: only fmt needs the round-trip loader
 
     yaml = YAML(typ="rt")
@@ -111,7 +112,7 @@ def _yaml() -> Any:
 
 def format_text(text: str) -> str:
     """`text` (one or more YAML documents) in the canonical layout described in the module docstring."""
-    yaml = _yaml()
+    yaml = round_trip_yaml()
     documents = list(yaml.load_all(text))
     for document in documents:
         _arrange(document, _MEETING_KEYS)

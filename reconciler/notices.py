@@ -211,6 +211,54 @@ class SeriesEnded:
 
 
 @dataclass(frozen=True)
+class UnmanagedItem:
+    """An item no namespace manages, as a plan message names it: its subject, first start (UTC),
+    organizer and id."""
+
+    subject: str
+    starts: datetime
+    organizer: str
+    item_id: str
+
+
+@dataclass(frozen=True)
+class AdoptedUnmanaged:
+    """The file matches `item` (same organizer, subject, start, attendees): adopted, not created."""
+
+    meeting_id: str
+    item: UnmanagedItem
+
+
+@dataclass(frozen=True)
+class AmbiguousFiles:
+    """Several meeting files match the one unmanaged `item`; the planner does not guess."""
+
+    meeting_ids: tuple[str, ...]
+    item: UnmanagedItem
+
+    @property
+    def meeting_id(self) -> str:
+        return self.meeting_ids[0]
+
+
+@dataclass(frozen=True)
+class AmbiguousItems:
+    """The file matches several unmanaged items (`item_ids`); the planner does not guess."""
+
+    meeting_id: str
+    item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AdoptMailNeeded:
+    """Adopting the unmanaged item changes nothing else, yet the backend (`backend_title`) has no
+    silent marker write: it needs `--allow-adopt-mail`."""
+
+    meeting_id: str
+    backend_title: str
+
+
+@dataclass(frozen=True)
 class FileNotRead:
     """A file under the meetings directory that is not a meeting file (`path` as shown)."""
 
@@ -265,6 +313,13 @@ class NamespaceRewrite:
     changes the marker without mailing attendees."""
 
     previous_namespace: str
+    silent: bool
+
+
+@dataclass(frozen=True)
+class UnmanagedAdoption:
+    """Our marker and record are put on an unmanaged item; `silent` as for `NamespaceRewrite`."""
+
     silent: bool
 
 
@@ -406,6 +461,10 @@ Notice: TypeAlias = (
     | LateChange
     | DuplicateItem
     | SeriesEnded
+    | AdoptedUnmanaged
+    | AmbiguousFiles
+    | AmbiguousItems
+    | AdoptMailNeeded
     | FileNotRead
     | InputFinding
     | Worded
@@ -414,6 +473,7 @@ Notice: TypeAlias = (
 #: What a change does to a series' occurrences, or what a marker write costs (`Change.effects`).
 Effect: TypeAlias = (
     NamespaceRewrite
+    | UnmanagedAdoption
     | MarkerRemoval
     | FileMayBeDeleted
     | OccurrencesDropped

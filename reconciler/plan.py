@@ -19,6 +19,11 @@ Rules (docs/architecture.md section 9), in the order `build_plan` applies them:
 * An item carrying the id under one of `previous_namespaces` is adopted (action `adopt`: its
   marker is rewritten to the current namespace) instead of creating a duplicate; such items that
   no file claims are left alone.
+* A file that no managed item matches but one unmanaged item does (same organizer, subject,
+  start and attendees: `adoption`) adopts that item (action `adopt`, `previous_namespace ==
+  port.UNMANAGED`) instead of creating a duplicate; an ambiguous match is a plan error. Where the
+  backend cannot write our marker silently, an adoption that changes nothing else needs
+  `allow_adopt_mail`.
 * A mailbox that could not be read is unknown, not empty: none of its meetings is created,
   changed or cancelled; the plan lists it with its reason and the meetings it holds back.
 * Output is deterministic: changes sorted by (organizer, id), recipients sorted.
@@ -33,12 +38,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from reconciler import notify
+from reconciler import adoption, notify
 from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notices import (
+    AdoptedUnmanaged,
+    AdoptMailNeeded,
     AlreadyEnded,
     DriftKept,
     DuplicateItem,
@@ -63,11 +70,12 @@ from reconciler.notices import (
     RemovedOutsideGitKept,
     SeriesEnded,
     TooManyCancellations,
+    UnmanagedAdoption,
     order_key,
 )
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
-from reconciler.port import Capabilities, ForeignItem
+from reconciler.port import UNMANAGED, Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
 PLAN_FORMAT_VERSION = 1
@@ -193,6 +201,7 @@ class _Builder:
     late: list[str] = field(default_factory=list)
     drift_kept: list[str] = field(default_factory=list)
     recorded: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    allow_adopt_mail: bool = False
 
 
 def _where(meeting: Meeting) -> str | None:
@@ -213,15 +222,18 @@ def build_plan(
     unavailable: Mapping[str, str] | None = None,
     previous: Mapping[str, Sequence[ObservedMeeting]] | None = None,
     recorded: Mapping[str, frozenset[str]] | None = None,
+    unmanaged: Sequence[ObservedMeeting] = (),
+    allow_adopt_mail: bool = False,
 ) -> Plan:
     """Compare desired meetings with the managed items observed; see the module docstring.
 
     `unavailable` maps each mailbox that could not be read to the reason; `previous` holds the
     items found under each of `previous_namespaces` (namespace -> items), which may be adopted;
     `recorded` holds, by mailbox, the meeting ids the last apply left there (from the mailbox's
-    namespace item), so a meeting missing now was removed outside git.
+    namespace item), so a meeting missing now was removed outside git; `unmanaged` holds the
+    organizers' meetings that carry no marker, which a file may adopt.
     """
-    b = _Builder(now, policy, capabilities, recorded=recorded or {})
+    b = _Builder(now, policy, capabilities, recorded=recorded or {}, allow_adopt_mail=allow_adopt_mail)
     unreadable = {mailbox.lower(): reason for mailbox, reason in (unavailable or {}).items()}
     held = [m for m in desired if m.organizer in unreadable]
     planned = [m for m in desired if m.organizer not in unreadable]
@@ -232,12 +244,21 @@ def build_plan(
     claimed: set[str] = set()
     # Own ids first, moved_from second, so matching never depends on the order of the files.
     matched = {m.id: _take(by_id, claimed, (m.id,)) for m in planned}
+    unmatched: list[Meeting] = []
     for meeting in planned:
         item = matched[meeting.id] or _take(by_id, claimed, meeting.moved_from)
         namespace_before = None
         if item is None:
             namespace_before, item = _take_earlier(earlier, claimed, (meeting.id, *meeting.moved_from))
+        if item is None and unmanaged and meeting.cancelled is None and not meeting.release:
+            unmatched.append(meeting)
+            continue
         _plan_meeting(meeting, item, b, previous_namespace=namespace_before)
+    found, ambiguous = adoption.match_unmanaged(unmatched, unmanaged)
+    b.errors.extend(ambiguous)
+    for meeting in unmatched:
+        item = found.get(meeting.id)
+        _plan_meeting(meeting, item, b, previous_namespace=UNMANAGED if item is not None else None)
     declared = {m.id for m in planned if m.cancelled is None}
     for meeting_id, items in sorted(by_id.items()):
         for index, orphan in enumerate(items):
@@ -363,7 +384,8 @@ def _plan_meeting(
         b.warnings.append(MovedIntoPast(meeting.id))
         b.unchanged += 1
         return
-    fields = diff_fields(align_override_bodies(item.fields, desired), desired)
+    seen = item.fields if previous_namespace != UNMANAGED else adoption.with_file_body(item.fields, desired)
+    fields = diff_fields(align_override_bodies(seen, desired), desired)
     drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
     warnings: tuple[Notice, ...] = ()
     if drift and b.policy.drift == "warn":
@@ -383,7 +405,13 @@ def _plan_meeting(
     writes = update_writes(desired, fields)
     effects = series_effects(item.fields, desired, changed, writes, b.now)
     action = Action.MOVE if moved else Action.UPDATE
-    if previous_namespace is not None:
+    if previous_namespace == UNMANAGED:
+        action = Action.ADOPT
+        effects = (UnmanagedAdoption(b.capabilities.silent_organizer_fields), *effects)
+        warnings = (AdoptedUnmanaged(meeting.id, adoption.unmanaged_item(item)), *warnings)
+        if not fields and not b.capabilities.silent_organizer_fields and not b.allow_adopt_mail:
+            b.errors.append(AdoptMailNeeded(meeting.id, b.capabilities.title))
+    elif previous_namespace is not None:
         action = Action.ADOPT
         effects = (NamespaceRewrite(previous_namespace, b.capabilities.silent_organizer_fields), *effects)
     change = Change(

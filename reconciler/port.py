@@ -27,7 +27,12 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   the backend allows (none where `silent_organizer_fields`); the item stays in every calendar and
   is never listed again. A stale change key raises ConflictError.
 * `update` with `previous_namespace` (an adoption) also rewrites the namespace marker, even when
-  no field changes.
+  no field changes; `previous_namespace == UNMANAGED` adopts an item that carries no marker yet
+  (it gains the namespace, the meeting id and the record).
+* `list_unmanaged` returns the organizer's own meetings with attendees that carry no namespace
+  marker (none, or the empty value a Graph release leaves), read into canonical terms by the same
+  code as `list_managed` (no record, so the body reads as its visible text), each with the body as
+  the server holds it. Items the organizer was only invited to are never listed.
 * `list_managed` raises MailboxUnavailableError when the organizer's mailbox cannot be used at
   all (missing, not enabled, access denied), so the reconciler can go on with the others.
 * Namespace items (the port `NamespaceItems`, used by `reconciler.locking`): one plain appointment
@@ -183,6 +188,24 @@ class ForeignItem:
     starts_at_utc: datetime
 
 
+#: `UpdateRequest.previous_namespace` / `plan.Change.previous_namespace` of an item adopted while it
+#: carries no namespace marker at all (made in Outlook, or released).
+UNMANAGED = ""
+
+
+@dataclass(frozen=True)
+class UnmanagedMeeting:
+    """One of the organizer's own meetings that no namespace manages, as `list_unmanaged` read it.
+
+    `meeting` is canonical like a managed item's (`meeting_id` empty, `last_applied` None, the body
+    as its visible text with `body_format: text`); `body_type` (`html` or `text`) and `body` are the
+    body as the server holds it, so an import can turn simple HTML back into Markdown."""
+
+    meeting: ObservedMeeting
+    body_type: str
+    body: str
+
+
 @dataclass(frozen=True)
 class NamespaceItem:
     """A namespace item as listed: its id, change key, the server's creation time (aware, UTC) and
@@ -237,6 +260,10 @@ class Provider(NamespaceItems, Protocol):
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         """Items of `organizer`'s calendar whose namespace marker is set and is not exactly
         `namespace`; never written. The plan warns when it creates meetings identical to them."""
+        ...
+
+    def list_unmanaged(self, organizer: str) -> list[UnmanagedMeeting]:
+        """The organizer's own meetings with attendees and no namespace marker (module docstring)."""
         ...
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...

@@ -26,6 +26,7 @@ from reconciler.occurrences import SeriesEdits, series_edits
 from reconciler.ownership import transaction_id
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
 from reconciler.port import (
+    UNMANAGED,
     CancelRequest,
     CreateRequest,
     ForeignItem,
@@ -147,11 +148,13 @@ def make_plan(
     allow_late: bool = False,
     previous_namespaces: Sequence[str] = (),
     organizers: Sequence[str] | None = None,
+    allow_adopt_mail: bool = False,
 ) -> Plan:
     """Observe the calendars and plan the changes that bring them to `meetings`. `organizers`
     (default: `organizers_to_scan`) are the mailboxes observed; an apply passes those it locked.
     Items of `previous_namespaces` are read too, so the planner can adopt them instead of
-    duplicating them."""
+    duplicating them; so are the unmanaged meetings of each mailbox where the plan would create
+    one (one more read per such mailbox, none when nothing is created), which a file may adopt."""
     if organizers is None:
         names = set(organizers_to_scan(meetings, provider, extra_organizers))
         found = _registered(provider, namespace, names)
@@ -166,21 +169,43 @@ def make_plan(
     for earlier in previous.values():
         # A mailbox readable under one namespace and not under another is still unreadable.
         unavailable.update({k: v for k, v in earlier.unavailable.items() if k not in unavailable})
-    plan = build_plan(
-        meetings,
-        [o for o in observed.items if o.organizer not in unavailable],
-        now=now,
-        policy=policy,
-        capabilities=provider.capabilities,
-        backend=provider.name,
-        namespace=namespace,
-        allow_mass_cancel=allow_mass_cancel,
-        allow_late=allow_late,
-        unavailable=unavailable,
-        previous={ns: earlier.items for ns, earlier in previous.items()},
-        recorded={o: record.meetings for o, record in records.items() if record.meetings is not None},
-    )
+
+    def planned(unmanaged: Sequence[ObservedMeeting]) -> Plan:
+        return build_plan(
+            meetings,
+            [o for o in observed.items if o.organizer not in unavailable],
+            now=now,
+            policy=policy,
+            capabilities=provider.capabilities,
+            backend=provider.name,
+            namespace=namespace,
+            allow_mass_cancel=allow_mass_cancel,
+            allow_late=allow_late,
+            unavailable=unavailable,
+            previous={ns: earlier.items for ns, earlier in previous.items()},
+            recorded={o: record.meetings for o, record in records.items() if record.meetings is not None},
+            unmanaged=unmanaged,
+            allow_adopt_mail=allow_adopt_mail,
+        )
+
+    plan = planned(())
+    unmanaged = unmanaged_items(provider, sorted({c.organizer for c in plan.changes if c.action is Action.CREATE}))
+    if unmanaged:
+        plan = planned(unmanaged)
     return with_foreign_lookalikes(plan, _foreign(provider, plan, namespace, previous_namespaces))
+
+
+def unmanaged_items(provider: Provider, organizers: Sequence[str]) -> list[ObservedMeeting]:
+    """The unmanaged meetings of these mailboxes (`Provider.list_unmanaged`), read concurrently;
+    a mailbox that cannot be read has none."""
+
+    def one(organizer: str) -> list[ObservedMeeting]:
+        try:
+            return [found.meeting for found in provider.list_unmanaged(organizer)]
+        except MailboxUnavailableError:
+            return []
+
+    return [item for items in _each(organizers, one) for item in items]
 
 
 def _foreign(provider: Provider, plan: Plan, namespace: str, previous: Sequence[str]) -> dict[str, list[ForeignItem]]:
@@ -244,6 +269,8 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
     seen = observe(provider, organizers, saved.namespace)
     namespaces = sorted({c.previous_namespace for c in saved.changes if c.previous_namespace})
     adoptable = [o for ns in namespaces for o in observe(provider, organizers, ns).items]
+    if any(c.action is Action.ADOPT and c.previous_namespace == UNMANAGED for c in saved.changes):
+        adoptable += unmanaged_items(provider, organizers)
     current = {o.item_id: o for o in (*seen.items, *adoptable)}
     ids = {(o.organizer, o.meeting_id) for o in seen.items}
     valid, stale = [], []
@@ -322,7 +349,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         change_key=change.change_key,
         fields=change.desired,
         changed=change.changed_names,
-        previous_meeting_id=change.previous_id or change.meeting_id,
+        previous_meeting_id=change.meeting_id if change.previous_id is None else change.previous_id,
         writes=change.writes,
         previous_namespace=change.previous_namespace,
     )
@@ -332,8 +359,9 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         current = provider.find(change.organizer, plan.namespace, change.meeting_id) or provider.find(
             change.organizer, plan.namespace, request.previous_meeting_id
         )
-        if current is None and change.previous_namespace is not None:
+        if current is None and change.previous_namespace:
             # An adoption whose answer was lost and did not commit: the item still has the old marker.
+            # (An unmanaged item's is not found by marker: the error stands, and the next plan adopts it.)
             current = provider.find(change.organizer, change.previous_namespace, request.previous_meeting_id)
             if current is not None:
                 writes = _remaining_writes(current, change.desired, request.changed)

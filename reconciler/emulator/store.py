@@ -50,7 +50,9 @@ Item documents are JSON objects in a protocol-neutral shape::
       "timezone_name": str,                                      # the zone as the client named it
       "show_as": str, "sensitivity": str, "importance": str, "categories": [str],
       "response_requested": bool, "allow_new_time_proposals": bool,
-      "extended": {"String {GUID} Name <name>": str}             # single-value extended properties
+      "extended": {"String {GUID} Name <name>": str},            # single-value extended properties
+      "organizer": str,                                          # only on an invitation's copy in an
+                                                                 # attendee's calendar: who organizes it
     }
 
 The store validates nothing about the document beyond what it needs to route mail: protocol apps

@@ -50,6 +50,7 @@ from reconciler.port import (
     CreateRequest,
     ForeignItem,
     ReleaseRequest,
+    UnmanagedMeeting,
     UpdateRequest,
 )
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
@@ -256,6 +257,22 @@ class SandboxProvider(SandboxNamespaceItems):
                 found.append(
                     ForeignItem(
                         extended[marker], extended.get(meeting, ""), observed.fields["subject"], observed.starts_at_utc
+                    )
+                )
+        return found
+
+    def list_unmanaged(self, organizer: str) -> list[UnmanagedMeeting]:
+        self.check_available(organizer)
+        marker = extended_property_id(PROP_NAMESPACE)
+        found = []
+        for item in self.store.list_items(organizer):
+            doc = item.doc
+            own = doc.get("organizer", item.mailbox) == item.mailbox
+            if own and doc.get("attendees") and not doc.get("extended", {}).get(marker):
+                body = doc.get("body") or {}
+                found.append(
+                    UnmanagedMeeting(
+                        observe_document(item), str(body.get("type", "text")), str(body.get("content", ""))
                     )
                 )
         return found

@@ -118,3 +118,37 @@ def serving(graph_url: str, ews_url: str) -> list[str]:
 
 #: `sandbox serve` was interrupted.
 STOPPED = "Stopped."
+
+
+def import_skipped(subject: str, reason: str) -> str:
+    """`import` leaves a calendar item out, and why."""
+    return f"skipped {subject!r}: {reason}"
+
+
+def import_wrote(target: Path, meeting_id: str) -> str:
+    """`import` wrote the file of one meeting."""
+    return f"wrote {target} ({meeting_id})"
+
+
+def import_result(count: int, *, dry_run: bool) -> str:
+    """`import`'s closing line."""
+    verb = "would be written" if dry_run else "written"
+    return f"{_count(count, 'meeting file')} {verb}; `meetings plan` shows them as adopt."
+
+
+def drift_written(names: list[str] | tuple[str, ...], meeting_id: str, path: Path, *, dry_run: bool) -> str:
+    """`import --drift` wrote (or would write) the Outlook edits of one meeting into its file."""
+    return f"{'would write' if dry_run else 'wrote'} {', '.join(names)} of {meeting_id} into {path}"
+
+
+def drift_not_written(meeting_id: str, names: list[str] | tuple[str, ...]) -> str:
+    """Outlook edits `import --drift` cannot write back into a file."""
+    return (
+        f"{meeting_id}: {', '.join(names)} changed in Outlook but cannot be written back simply;"
+        " edit the file by hand to keep them (the plan reverts them otherwise)."
+    )
+
+
+def drift_result(count: int, *, dry_run: bool) -> str:
+    """`import --drift`'s closing line."""
+    return f"{_count(count, 'meeting')} edited outside git {'would be ' if dry_run else ''}written back."

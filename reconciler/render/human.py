@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
+from reconciler.port import UNMANAGED
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
@@ -105,7 +106,9 @@ def _header(change: Change, color: bool) -> str:
     if color:
         symbol = f"\x1b[{_COLORS[change.action]}m{symbol}\x1b[0m"
     moved = f" (moved from {visible(change.previous_id or '')})" if change.action is Action.MOVE else ""
-    if change.action is Action.ADOPT:
+    if change.action is Action.ADOPT and change.previous_namespace == UNMANAGED:
+        moved = " (adopted: an unmanaged calendar item)"
+    elif change.action is Action.ADOPT:
         moved = f" (adopted from namespace {visible(repr(change.previous_namespace))})"
     elif change.action is Action.RELEASE:
         moved = " (released)"

@@ -38,7 +38,7 @@ _SECTION_TITLES = {
     Action.CANCEL: "Cancellations",
     Action.UPDATE: "Updates",
     Action.MOVE: "Moves",
-    Action.ADOPT: "Adopted from a previous namespace",
+    Action.ADOPT: "Adopted (calendar items taken over: from a previous namespace or unmanaged)",
     Action.RELEASE: "Released (left in the calendars, no longer managed)",
     Action.CREATE: "New meetings",
 }
@@ -199,6 +199,8 @@ def _summary_line(change: Change) -> str:
     moved = f" (moved from {_code(change.previous_id)})" if change.action is Action.MOVE and change.previous_id else ""
     if change.action is Action.ADOPT and change.previous_namespace:
         moved = f" (from namespace {_code(change.previous_namespace)})"
+    elif change.action is Action.ADOPT:
+        moved = " (an unmanaged calendar item)"
     if change.recreated:
         moved += " · <b>cancelled outside git</b>"
     if change.late:

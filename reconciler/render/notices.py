@@ -13,7 +13,11 @@ from datetime import date, timedelta
 from typing import assert_never
 
 from reconciler.notices import (
+    AdoptedUnmanaged,
+    AdoptMailNeeded,
     AlreadyEnded,
+    AmbiguousFiles,
+    AmbiguousItems,
     AttendeeChanged,
     DriftKept,
     DstShift,
@@ -54,6 +58,8 @@ from reconciler.notices import (
     StaleReason,
     TextChanged,
     TooManyCancellations,
+    UnmanagedAdoption,
+    UnmanagedItem,
     ValueSet,
     Worded,
 )
@@ -173,6 +179,28 @@ def word(notice: Notice) -> str:
                 f"{meeting_id}: the series has started, so it is ended after {last.isoformat()} instead of being"
                 " cancelled; past occurrences stay."
             )
+        case AdoptedUnmanaged(meeting_id, item):
+            return (
+                f"{meeting_id}: matches {_unmanaged(item)} (same organizer, subject, start and attendees; item id"
+                f" {item.item_id}); it is adopted instead of created again."
+            )
+        case AmbiguousFiles(meeting_ids, item):
+            return (
+                f"{', '.join(meeting_ids)}: these meeting files all match {_unmanaged(item)}; give each file its own"
+                " subject, start or attendees, or delete all but one."
+            )
+        case AmbiguousItems(meeting_id, item_ids):
+            return (
+                f"{meeting_id}: the file matches {len(item_ids)} unmanaged calendar items with the same organizer,"
+                f" subject, start and attendees ({', '.join(item_ids)}); delete the duplicates in Outlook so one is"
+                " left to adopt."
+            )
+        case AdoptMailNeeded(meeting_id, backend_title):
+            return (
+                f"{meeting_id}: adopting this unmanaged meeting writes our marker on it; {backend_title} documents no"
+                " silent way to write it, so every attendee may receive an update. Pass --allow-adopt-mail to accept"
+                " that; an adoption that also changes the meeting needs no flag (the marker goes with that one update)."
+            )
         case FileNotRead(path):
             return f"{path} is not read: only .yaml and .yml files are meeting files"
         case InputFinding(diagnostic):
@@ -181,6 +209,11 @@ def word(notice: Notice) -> str:
             return text
         case _:
             assert_never(notice)
+
+
+def _unmanaged(item: UnmanagedItem) -> str:
+    starts = item.starts.strftime(_UTC_MINUTE)
+    return f"the unmanaged calendar item {item.subject!r} starting {starts} in {item.organizer}'s calendar"
 
 
 def duration(value: timedelta) -> str:
@@ -246,6 +279,8 @@ def word_effect(effect: Effect) -> str:
     match effect:
         case NamespaceRewrite(previous_namespace, silent):
             return _marker_write(f"rewrites the item's namespace marker from {previous_namespace!r}", silent)
+        case UnmanagedAdoption(silent):
+            return _marker_write("puts our marker and record on the unmanaged item", silent)
         case MarkerRemoval(silent):
             return _marker_write("removes our marker; the meeting stays in every calendar, no longer managed", silent)
         case FileMayBeDeleted():

@@ -117,8 +117,31 @@ const repos = {
   },
 };
 
+const pulls = {
+  async list(p) {
+    call('pulls.list', p, false);
+    const branch = (p.head || '').split(':').pop();
+    return { data: state.pulls.filter((pull) => (pull.state || 'open') === (p.state || 'open') && pull.head === branch) };
+  },
+  async create(p) {
+    call('pulls.create', p, true);
+    const pull = { number: state.next_id++, title: p.title, body: p.body, head: p.head, base: p.base, state: 'open' };
+    state.pulls.push(pull);
+    return { data: pull };
+  },
+  async update(p) {
+    call('pulls.update', p, true);
+    const pull = state.pulls.find((candidate) => candidate.number === p.pull_number);
+    if (!pull) throw httpError(404, 'Not Found');
+    for (const key of ['title', 'body', 'state']) {
+      if (p[key] !== undefined) pull[key] = p[key];
+    }
+    return { data: pull };
+  },
+};
+
 const github = {
-  rest: { issues, repos },
+  rest: { issues, repos, pulls },
   async paginate(method, params) {
     const { data } = await method(params);
     return data;

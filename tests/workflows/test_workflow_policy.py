@@ -25,6 +25,11 @@ CREDENTIAL_JOBS = {
 }
 
 
+#: The jobs that may push (a branch of their own, never main): they hold no calendar credentials and
+#: run no code of a pull request.
+REPOSITORY_WRITERS = {"meetings-drift.yml": {"pull-request"}}
+
+
 def workflow(name: str) -> dict[str, Any]:
     document = load_yaml(WORKFLOW_DIR / name)
     assert isinstance(document, dict)
@@ -61,7 +66,8 @@ def test_every_workflow_grants_nothing_by_default_and_each_job_only_what_it_need
         permissions = job["permissions"]
         assert isinstance(permissions, dict), f"{job_id} must list its permissions"
         assert set(permissions.values()) <= {"read", "write"}
-        assert permissions.get("contents", "read") == "read", f"{job_id} must not write the repository"
+        writer = job_id in REPOSITORY_WRITERS.get(path.name, set())
+        assert permissions.get("contents", "read") == ("write" if writer else "read"), f"{job_id}: contents"
         has_token = permissions.get("id-token") == "write"
         assert has_token == (job_id in CREDENTIAL_JOBS[path.name]), f"{job_id}: id-token"
         if has_token:
@@ -111,10 +117,22 @@ def test_drift_runs_nightly_and_on_demand_and_only_its_issue_job_writes_issues()
     assert set(on) == {"schedule", "workflow_dispatch"}
     assert len(on["schedule"]) == 1
     assert document["concurrency"]["cancel-in-progress"] is False
-    [plan] = [s for s in document["jobs"]["drift"]["steps"] if s.get("uses") == "./"]
+    [plan] = [s for s in document["jobs"]["drift"]["steps"] if s.get("id") == "plan"]
+    assert plan["uses"] == "./"
     assert plan["with"]["command"] == "plan"
     assert plan["with"]["detailed-exitcode"] == "true"
     assert document["jobs"]["issue"]["permissions"] == {"issues": "write"}
+
+
+def test_the_drift_pull_request_is_opt_in_and_its_job_pushes_only_its_own_branch_without_credentials() -> None:
+    document = workflow("meetings-drift.yml")
+    job = document["jobs"]["pull-request"]
+    assert "vars.MEETINGS_DRIFT_PULL_REQUEST == 'true'" in job["if"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    [push] = [s for s in job["steps"] if s.get("id") == "branch"]
+    assert "push --quiet --force origin HEAD:refs/heads/meetings/drift-write-back" in push["run"]
+    [write_back] = [s for s in document["jobs"]["drift"]["steps"] if s.get("id") == "write-back"]
+    assert write_back["with"]["command"] == "write-back-drift"
 
 
 @pytest.mark.parametrize("path", [*ALL_WORKFLOWS, REPO / "action.yml"], ids=lambda p: p.name)

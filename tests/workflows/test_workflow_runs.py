@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from reconciler.emulator.store import MailboxStore, SendMode
 from tests.workflows.conftest import NOW, meetings
 from tests.workflows.runner import REPO, FakeGitHub, JobResult, Run, run_workflow
 
@@ -317,3 +319,70 @@ def test_a_drift_run_without_a_plan_fails_and_leaves_the_issue_alone(meetings_re
     assert jobs["issue"].step("report").outputs["state"] == "unknown"
     assert api.issues == []
     assert api.calls == []
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
+def test_the_opt_in_drift_pull_request_carries_the_outlook_edit_and_is_updated_not_duplicated(
+    meetings_repo: Path,
+) -> None:
+    origin = meetings_repo.parent / "origin.git"
+    git(meetings_repo.parent, "init", "--quiet", "--bare", str(origin))
+    (meetings_repo / ".gitignore").write_text(".meetings/\n", encoding="utf-8")
+    git(meetings_repo, "init", "--quiet", "--initial-branch=main")
+    git(meetings_repo, "add", "-A")
+    git(meetings_repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "meetings")
+    git(meetings_repo, "remote", "add", "origin", str(origin))
+    git(meetings_repo, "push", "--quiet", "origin", "main")
+    assert meetings(meetings_repo, "apply", "--auto-approve").returncode == 0
+    store = MailboxStore(meetings_repo / ".meetings" / "sandbox.db")
+    try:
+        (review,) = [i for i in store.list_items("lead@contoso.com") if i.doc.get("subject") == "Quarterly review"]
+        store.update_item(review.item_id, {"location": "Room 7"}, send=SendMode.ALL)  # edited in Outlook
+    finally:
+        store.close()
+    api = FakeGitHub()
+
+    def nightly() -> dict[str, JobResult]:
+        github: dict[str, Any] = {
+            "repository": "acme/meetings",
+            "event_name": "schedule",
+            "sha": "n1ght",
+            "run_id": "4444",
+            "server_url": "https://github.com",
+            "ref": "refs/heads/main",
+            "ref_name": "main",
+            "event": {},
+        }
+        run = Run(
+            meetings_repo,
+            github,
+            api,
+            env={"MEETINGS_NOW": NOW},
+            scratch=scratch(meetings_repo),
+            vars={"MEETINGS_DRIFT_PULL_REQUEST": "true"},
+        )
+        return run_workflow(WORKFLOWS / "meetings-drift.yml", run)
+
+    first = nightly()
+    assert first["pull-request"].result == "success", first["pull-request"].steps
+    [pull] = api.pulls
+    assert pull["head"] == "meetings/drift-write-back" and pull["base"] == "main"
+    assert pull["body"].startswith("<!-- meetings-drift-write-back -->")
+    diff = git(meetings_repo, "diff", "main", "meetings/drift-write-back")
+    assert [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "+location: Room 7"
+    ]
+    assert git(meetings_repo.parent, "--git-dir", str(origin), "branch", "--list").split() == [
+        "main",
+        "meetings/drift-write-back",
+    ]
+    git(meetings_repo, "switch", "--quiet", "main")  # the next run's fresh checkout of main
+
+    nightly()
+    assert len(api.pulls) == 1
+    assert [c["method"] for c in api.calls].count("pulls.create") == 1
+    assert [c["method"] for c in api.calls].count("pulls.update") == 1

@@ -501,7 +501,7 @@ def _categories(parent: ET.Element, view: ItemView) -> None:
 
 
 def _organizer(parent: ET.Element, view: ItemView) -> None:
-    _mailbox(sub(parent, t("Organizer")), view.item.mailbox)
+    _mailbox(sub(parent, t("Organizer")), str(view.doc.get("organizer", view.item.mailbox)))
 
 
 def _duration(view: ItemView) -> str:
@@ -618,7 +618,11 @@ FIELDS: dict[str, Callable[[ET.Element, ItemView], None]] = {
         "IsResponseRequested", lambda v: ews_bool(bool(v.doc.get("response_requested", True)))
     ),
     "calendar:CalendarItemType": _simple("CalendarItemType", lambda v: v.kind),
-    "calendar:MyResponseType": _simple("MyResponseType", lambda v: "Organizer"),
+    # An invitation's copy in an attendee's calendar (store docstring) has not been answered yet.
+    "calendar:MyResponseType": _simple(
+        "MyResponseType",
+        lambda v: "Organizer" if v.doc.get("organizer", v.item.mailbox) == v.item.mailbox else "NoResponseReceived",
+    ),
     "calendar:Organizer": _organizer,
     "calendar:RequiredAttendees": _attendee_list("RequiredAttendees"),
     "calendar:OptionalAttendees": _attendee_list("OptionalAttendees"),

@@ -178,7 +178,8 @@ def event_json(
         "sensitivity": doc.get("sensitivity", "normal"),
         "isAllDay": bool(doc.get("is_all_day")),
         "isCancelled": item.state == "cancelled",
-        "isOrganizer": True,
+        # An invitation's copy in an attendee's calendar names its organizer (store docstring).
+        "isOrganizer": item.doc.get("organizer", item.mailbox) == item.mailbox,
         "responseRequested": bool(doc.get("response_requested", True)),
         "seriesMasterId": master_id,
         "showAs": doc.get("show_as", "busy"),
@@ -192,7 +193,10 @@ def event_json(
         "allowNewTimeProposals": bool(doc.get("allow_new_time_proposals", True)),
         "isDraft": False,
         "hideAttendees": bool(doc.get("hide_attendees", False)),
-        "responseStatus": {"response": "organizer", "time": _NEVER},
+        "responseStatus": {
+            "response": "organizer" if item.doc.get("organizer", item.mailbox) == item.mailbox else "notResponded",
+            "time": _NEVER,
+        },
         "body": {"contentType": content_type, "content": content},
         "start": _date_time(doc, "start", view),
         "end": _date_time(doc, "end", view),
@@ -224,7 +228,12 @@ def event_json(
             }
             for a in doc.get("attendees", [])
         ],
-        "organizer": {"emailAddress": {"name": item.mailbox, "address": item.mailbox}},
+        "organizer": {
+            "emailAddress": {
+                "name": item.doc.get("organizer", item.mailbox),
+                "address": item.doc.get("organizer", item.mailbox),
+            }
+        },
         "onlineMeeting": _online_meeting(doc, item) if online else None,
         "occurrenceId": None,
     }

@@ -50,6 +50,7 @@ from reconciler.port import (
     CreateRequest,
     ForeignItem,
     ReleaseRequest,
+    UnmanagedMeeting,
     UpdateRequest,
 )
 from reconciler.providers.ews.lock import EwsNamespaceItems
@@ -398,6 +399,29 @@ class EwsProvider(EwsNamespaceItems):
             return self._retrier.run(
                 query, what=f"listing other namespaces' meetings in {organizer}'s calendar", write=False
             )
+
+    def list_unmanaged(self, organizer: str) -> list[UnmanagedMeeting]:
+        """FindItem with a Not(Exists) restriction on our namespace property, then the same GetItem
+        and reading as `list_managed`; only the organizer's own items (MyResponseType Organizer)
+        with attendees are kept."""
+        from exchangelib import HTMLBody
+
+        from reconciler.providers.ews import _mapping, _sdk
+
+        def query() -> list[UnmanagedMeeting]:
+            found = [
+                item
+                for item in self._query(organizer, {f"{_mapping.NAMESPACE_ATTR}__exists": False})
+                if item.my_response_type == "Organizer"
+                and (item.required_attendees or item.optional_attendees or item.resources)
+            ]
+            return [
+                UnmanagedMeeting(seen, "html" if isinstance(item.body, HTMLBody) else "text", str(item.body or ""))
+                for item, seen in zip(found, self._observe(organizer, found), strict=True)
+            ]
+
+        with _sdk.reading_mailbox(organizer):
+            return self._retrier.run(query, what=f"listing {organizer}'s unmanaged meetings", write=False)
 
     def _query(
         self, organizer: str, filters: Mapping[str, Any], *, exclude: Mapping[str, str] | None = None

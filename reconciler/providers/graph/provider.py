@@ -74,6 +74,7 @@ from reconciler.port import (
     ForeignItem,
     NamespaceItem,
     ReleaseRequest,
+    UnmanagedMeeting,
     UpdateRequest,
 )
 from reconciler.providers.graph import auth, lock, wire
@@ -237,6 +238,43 @@ class GraphProvider:
                 continue
             seen = self._observe(event, organizer)
             found.append(ForeignItem(other, seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc))
+        return found
+
+    def list_unmanaged(self, organizer: str) -> list[UnmanagedMeeting]:
+        """Every event of the calendar (paged, with our properties expanded and `isOrganizer`),
+        kept when the organizer organizes it, it has attendees and no namespace marker value
+        (a release leaves an empty one); series masters are then read again like managed ones."""
+        action = f"listing the unmanaged meetings in {organizer}'s calendar"
+        expand, select = wire.expand_ownership(), (*wire.SELECT, "isOrganizer")
+        try:
+            events = self._run(
+                self._pages(
+                    organizer,
+                    action,
+                    lambda: self._client.list_events(
+                        organizer, filter=None, expand=expand, select=select, top=self.page_size, prefer=wire.PREFER
+                    ),
+                )
+            )
+        except AuthError as error:
+            raise self._denied_mailbox(error, organizer) from error.__cause__
+        plain = [
+            event
+            for event in events
+            if event.get("isOrganizer") is True
+            and event.get("attendees")
+            and not wire.extended_values(event).get(wire.NAMESPACE_PROPERTY)
+        ]
+        found = []
+        for event in self._run(self._complete(organizer, plain, action)):
+            body = event.get("body") or {}
+            found.append(
+                UnmanagedMeeting(
+                    self._observe(event, organizer),
+                    str(body.get("contentType") or "html"),
+                    str(body.get("content") or ""),
+                )
+            )
         return found
 
     def _denied_mailbox(self, error: AuthError, organizer: str) -> ProviderError:

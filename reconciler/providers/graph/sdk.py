@@ -208,7 +208,7 @@ class GraphClient:
         return self._client.users.by_user_id(mailbox).events
 
     async def list_events(
-        self, mailbox: str, *, filter: str, expand: str, select: Iterable[str], top: int, prefer: Iterable[str]
+        self, mailbox: str, *, filter: str | None, expand: str, select: Iterable[str], top: int, prefer: Iterable[str]
     ) -> Page:
         query = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
             filter=filter, expand=[expand], select=list(select), top=top

@@ -12,6 +12,7 @@ from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.harness import Backend, Seen
+from tests.contract.backends.outlook import EwsOutlook
 
 #: The contract's "lose the answer of the next write" for each Provider operation, as EWS sees it.
 WIRE_OPERATIONS = {"create": "CreateItem", "update": "UpdateItem", "cancel": "CancelCalendarItem"}
@@ -69,6 +70,7 @@ def ews_backend(store: MailboxStore) -> Iterator[Backend]:
                     "ews", WIRE_OPERATIONS[operation], "timeout-after-commit"
                 ),
                 view=lambda organizer, start, end: calendar_view(endpoint(running), organizer, start, end),
+                outlook=EwsOutlook(endpoint(running)),
             )
         finally:
             provider.close()

@@ -14,6 +14,7 @@ from reconciler.emulator.graph import ids, serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.graph import GraphProvider
 from tests.contract.backends.harness import Backend, Seen
+from tests.contract.backends.outlook import GraphOutlook
 
 
 def calendar_view(base_url: str, organizer: str, start: datetime, end: datetime) -> list[Seen]:
@@ -50,6 +51,7 @@ def graph_backend(store: MailboxStore) -> Iterator[Backend]:
                 lose_next_answer=lambda operation: store.inject_fault("graph", operation, "504-after-commit"),
                 store_id=ids.store_id,
                 view=lambda organizer, start, end: calendar_view(server.graph_url, organizer, start, end),
+                outlook=GraphOutlook(server.graph_url),
             )
         finally:
             provider.close()

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from reconciler.emulator.store import MailboxStore
 from reconciler.port import Provider
+from tests.contract.backends.outlook import Outlook
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Backend:
     view: Callable[[str, datetime, datetime], list[Seen]] | None = None
     #: The store's id of an item the provider names by `item_id` (Graph shows REST ids of its own).
     store_id: Callable[[str], str] = lambda item_id: item_id
+    #: A person's Outlook on this backend: meetings made with the real SDK and none of our properties.
+    outlook: Outlook | None = None
 
 
 #: One meeting or occurrence in a calendar view: (start UTC, end UTC, subject).

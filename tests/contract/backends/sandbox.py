@@ -10,6 +10,7 @@ from reconciler.emulator import series
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.sandbox import SandboxProvider
 from tests.contract.backends.harness import Backend, Seen
+from tests.contract.backends.outlook import StoreOutlook
 
 
 def store_view(store: MailboxStore, organizer: str, start: datetime, end: datetime) -> list[Seen]:
@@ -38,4 +39,5 @@ def sandbox_backend(store: MailboxStore) -> Iterator[Backend]:
         store=store,
         lose_next_answer=lambda operation: store.inject_fault("sandbox", operation, "timeout-after-commit"),
         view=lambda organizer, start, end: store_view(store, organizer, start, end),
+        outlook=StoreOutlook(store),
     )
