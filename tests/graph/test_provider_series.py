@@ -118,7 +118,7 @@ def test_a_new_series_changes_its_overridden_occurrences_one_by_one(
     desired = series(overrides={"2026-12-08": moved, "2026-12-15": people})
     created = create(provider, desired)
     writes = [r for r in graph.app.requests if r.method != "GET"]
-    assert [sorted(set(w.json()) - {"@odata.type"}) for w in writes[1:]] == [["end", "start", "subject"], ["attendees"]]
+    assert [sorted(w.json()) for w in writes[1:]] == [["end", "start", "subject"], ["attendees"]]
     assert writes[1].json()["start"] == {"dateTime": "2026-12-09T14:00:00", "timeZone": "W. Europe Standard Time"}
     assert mail(store) == (
         to_all("invitation", None)
@@ -157,7 +157,7 @@ def test_an_overridden_subject_updates_every_attendee_about_that_occurrence_only
     updated = update(provider, item, desired)
     sent = requests_since(graph, before)
     assert shape(sent) == ["GET instances", "PATCH item", "GET item"]
-    assert set(sent[1].json()) - {"@odata.type"} == {"subject"}
+    assert set(sent[1].json()) == {"subject"}
     assert mail(store, seq) == to_all("update", "2026-12-15")
     assert updated.fields["overrides"] == desired["overrides"]
     assert store.get_item(store_id(item.item_id)).doc["subject"] == "Team sync"
@@ -171,7 +171,7 @@ def test_an_attendee_only_override_mails_only_the_people_added_and_removed_for_t
     people = {"required": ["alice@contoso.com", "erin@contoso.com"], "optional": []}
     updated = update(provider, item, series(rooms=("room-1@contoso.com",), overrides={"2026-12-08": people}))
     patch = [r for r in requests_since(graph, before) if r.method == "PATCH"]
-    assert [set(p.json()) - {"@odata.type"} for p in patch] == [{"attendees"}]
+    assert [set(p.json()) for p in patch] == [{"attendees"}]
     assert {(a["type"], a["emailAddress"]["address"]) for a in patch[0].json()["attendees"]} == {
         ("required", "alice@contoso.com"),
         ("required", "erin@contoso.com"),
@@ -227,7 +227,7 @@ def test_bringing_a_skipped_occurrence_back_regenerates_the_series_and_writes_th
         "POST cancel",
         "GET item",
     ]
-    assert set(sent[0].json()) - {"@odata.type"} == {"recurrence", "singleValueExtendedProperties"}
+    assert set(sent[0].json()) == {"recurrence", "singleValueExtendedProperties"}
     assert mail(store, seq) == (
         to_all("update", None) + to_all("update", "2026-12-15") + to_all("cancellation", "2026-12-29")
     )
