@@ -22,7 +22,11 @@ Choices made here (reference/graph.md section 0):
   JSON also means the SDK's case-sensitive enum parsing cannot silently turn a value into None;
   `wire` compares enum values case-insensitively. Error answers become `GraphHTTPError`.
 * Paging follows `@odata.nextLink` by hand with the Prefer headers on every page (PageIterator
-  drops them), for `/events` and `/instances` alike; `$batch` is not used.
+  drops them), for `/events` and `/instances` alike.
+* Series masters are read by id in `$batch`es of up to 20 GETs (`get_events_batch`), the JSON
+  written by hand (relative URLs, `headers` per request, responses matched by `id`): the SDK's
+  `BatchRequestContent` is unusable (reference/graph.md G.8). Each response keeps its own status,
+  so one throttled GET (429 with its own `Retry-After`) is retried alone by the provider.
 * msgraph-core's `AsyncGraphTransport` has no `aclose()`, so closing the client would leave the
   connection pool open; `aclose` closes the pools beneath it too.
 """
@@ -30,9 +34,10 @@ Choices made here (reference/graph.md section 0):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from kiota_abstractions.api_error import APIError
@@ -58,7 +63,10 @@ from msgraph.graph_request_adapter import options as graph_options
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
-__all__ = ["Failure", "GraphClient", "GraphHTTPError", "Page", "anonymous_auth", "azure_auth", "classify"]
+#: Graph's limit of requests in one `$batch` (concepts/json-batching.md).
+MAX_BATCH = 20
+
+__all__ = ["MAX_BATCH", "Failure", "GraphClient", "GraphHTTPError", "Page", "anonymous_auth", "azure_auth", "classify"]
 
 
 def anonymous_auth() -> Any:
@@ -153,10 +161,16 @@ def _config(prefer: Iterable[str], *, query: Any = None, if_match: str | None = 
     return config
 
 
-def _json_request(method: Method, builder: Any, body: Mapping[str, Any], config: RequestConfiguration[Any]) -> Any:
-    """A request to `builder`'s URL with `body` as its JSON content, configured like the SDK's own
+def _json_request(
+    method: Method,
+    url_template: str,
+    path_parameters: Mapping[str, Any],
+    body: Mapping[str, Any],
+    config: RequestConfiguration[Any],
+) -> Any:
+    """A request to a builder's URL with `body` as its JSON content, configured like the SDK's own
     `to_post_request_information`/`to_patch_request_information` (headers, options, Accept)."""
-    info = RequestInformation(method, builder.url_template, builder.path_parameters)
+    info = RequestInformation(method, url_template, dict(path_parameters))
     info.configure(config)
     info.headers.try_add("Accept", "application/json")
     info.headers.try_add("Content-Type", "application/json")
@@ -185,6 +199,19 @@ def _answer(response: Any) -> Any:
             pass  # an HTML 502 from a gateway, an empty body: the status says enough
         raise GraphHTTPError(response.status_code, code, message, _retry_after(response.headers))
     return response.json() if response.content else None
+
+
+def _batched(item: Mapping[str, Any] | None) -> dict[str, Any] | GraphHTTPError:
+    """One response of a `$batch`: its JSON body, or GraphHTTPError for an error status."""
+    if item is None:
+        return GraphHTTPError(502, "", "The batch answer holds no response for this request.", None)
+    status, body = int(item.get("status") or 0), item.get("body")
+    if 200 <= status < 300 and isinstance(body, dict):
+        return dict(body)
+    error = (body.get("error") if isinstance(body, dict) else None) or {}
+    headers = {str(k).lower(): v for k, v in (item.get("headers") or {}).items()}
+    code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    return GraphHTTPError(status, code, message or f"status {status} in a batch", _retry_after(headers))
 
 
 def _page(answer: Any) -> Page:
@@ -248,15 +275,44 @@ class GraphClient:
         return await self._adapter.send_primitive_async(info, "bytes", None)
 
     async def create_event(self, mailbox: str, body: Mapping[str, Any], *, prefer: Iterable[str]) -> dict[str, Any]:
-        info = _json_request(Method.POST, self._events(mailbox), body, _config(prefer))
+        events = self._events(mailbox)
+        info = _json_request(Method.POST, events.url_template, events.path_parameters, body, _config(prefer))
         return dict(_answer(await self._send(info)))
 
     async def update_event(
         self, mailbox: str, event_id: str, body: Mapping[str, Any], *, if_match: str, prefer: Iterable[str]
     ) -> dict[str, Any]:
         builder = self._events(mailbox).by_event_id(event_id)
-        info = _json_request(Method.PATCH, builder, body, _config(prefer, if_match=if_match))
+        config = _config(prefer, if_match=if_match)
+        info = _json_request(Method.PATCH, builder.url_template, builder.path_parameters, body, config)
         return dict(_answer(await self._send(info)))
+
+    async def get_events_batch(
+        self,
+        mailbox: str,
+        event_ids: Sequence[str],
+        *,
+        expand: Iterable[str],
+        select: Iterable[str],
+        prefer: Iterable[str],
+    ) -> list[dict[str, Any] | GraphHTTPError]:
+        """Up to `MAX_BATCH` events by id in one `POST $batch` (written by hand: the SDK's batching
+        sends absolute URLs and drops JSON bodies, reference/graph.md G.8), in the order of
+        `event_ids`: each one's JSON, or the GraphHTTPError its own answer carries (a 429 with its
+        own `Retry-After`). A failure of the batch itself raises."""
+        if not 0 < len(event_ids) <= MAX_BATCH:
+            raise ValueError(f"A batch holds 1 to {MAX_BATCH} requests, not {len(event_ids)}.")
+        query = "$select=" + quote(",".join(select), safe=",") + "&$expand=" + quote(",".join(expand), safe="")
+        path = f"/users/{quote(mailbox, safe='@')}/events/"
+        headers = {"Prefer": ", ".join(prefer)}
+        requests = [
+            {"id": str(number), "method": "GET", "url": f"{path}{quote(event_id, safe='')}?{query}", "headers": headers}
+            for number, event_id in enumerate(event_ids, 1)
+        ]
+        info = _json_request(Method.POST, "{+baseurl}/$batch", {}, {"requests": requests}, _config(()))
+        answer = _answer(await self._send(info))
+        by_id = {str(item.get("id")): item for item in (answer or {}).get("responses") or ()}
+        return [_batched(by_id.get(str(number))) for number in range(1, len(event_ids) + 1)]
 
     async def cancel_event(
         self, mailbox: str, event_id: str, comment: str | None, *, if_match: str, prefer: Iterable[str]
