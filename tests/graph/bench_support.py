@@ -65,17 +65,19 @@ def bench_meetings(count: int, series_every: int = 3) -> list[Meeting]:
 
 
 def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
-    """Write the meetings straight into the store (as the sandbox backend would), without mail."""
+    """Write the meetings straight into the store (as the sandbox backend would) in their
+    organizers' mailboxes, without mail."""
     sandbox = SandboxProvider(store)
     for meeting in meetings:
         fields = canonical_fields(meeting)
+        organizer = meeting.organizer or ORGANIZER
         sandbox.create(
             CreateRequest(
                 NAMESPACE,
-                ORGANIZER,
+                organizer,
                 meeting.id,
                 fields,
-                transaction_id(NAMESPACE, ORGANIZER, meeting.id, "seed"),
+                transaction_id(NAMESPACE, organizer, meeting.id, "seed"),
                 creation_edits(fields),
             )
         )

@@ -164,3 +164,14 @@ def test_a_throttled_read_inside_a_batch_is_sent_again_alone_after_its_retry_aft
     assert sleeps.delays == [5.0]
     batches = [r.json()["requests"] for r in graph.app.requests if r.target.endswith("/$batch")]
     assert [len(b) for b in batches] == [3, 1]
+
+
+def test_a_batch_whose_answer_is_lost_is_read_again_whole(
+    provider: GraphProvider, graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+) -> None:
+    desired = _create_series(provider, 2)
+    store.inject_fault("graph", "batch", "504-after-commit")
+    listed = provider.list_managed(ORGANIZER, NAMESPACE)
+    assert {seen.meeting_id: seen.fields for seen in listed} == desired
+    batches = [r.json()["requests"] for r in graph.app.requests if r.target.endswith("/$batch")]
+    assert [len(b) for b in batches] == [2, 2] and len(sleeps.delays) == 1

@@ -211,7 +211,9 @@ class GraphApp:
             self.stats.by_operation["batch"] += 1
             self.requests.append(RecordedRequest(request.method, request.target, request.headers, request.body))
         fault = self._fault("batch")
-        if fault is not None and not fault[0].endswith("after-commit") and fault[0] != "delay":
+        if fault is not None and fault[0] == "delay":
+            time.sleep(float(fault[1].get("seconds", 1.0)))
+        elif fault is not None and not fault[0].endswith("after-commit"):
             return self._fault_response(fault, request, request_id)
         try:
             answer = batch.serve_batch(request, lambda inner: self._serve(inner, str(uuid.uuid4()), batched=True))
@@ -219,6 +221,8 @@ class GraphApp:
             return self._error(error, request, request_id)
         except batch.Dropped:
             return Response(0, drop_connection=True)
+        if fault is not None and fault[0].endswith("after-commit"):
+            return self._fault_response(fault, request, request_id)  # served, but the answer is lost
         headers = self._headers(request, request_id) | {"Content-Type": _JSON}
         return Response(200, headers, json.dumps(answer, ensure_ascii=False).encode())
 
