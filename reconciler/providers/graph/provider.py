@@ -49,6 +49,7 @@ thread-safe. No SDK type crosses this class's boundary.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import threading
 import urllib.parse
@@ -633,8 +634,13 @@ class GraphProvider:
             answers = await self._call(
                 organizer,
                 action,
-                lambda sent=sent: self._client.get_events_batch(  # type: ignore[misc]
-                    organizer, sent, expand=expand, select=wire.SERIES_SELECT, prefer=wire.PREFER
+                functools.partial(
+                    self._client.get_events_batch,
+                    organizer,
+                    sent,
+                    expand=expand,
+                    select=wire.SERIES_SELECT,
+                    prefer=wire.PREFER,
                 ),
                 write=False,
             )
