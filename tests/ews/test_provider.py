@@ -70,7 +70,7 @@ def test_create_stores_the_meeting_with_graph_compatible_ownership_properties_an
     )
     assert sorted(mail(emulator.store)) == [(a, "invitation") for a in ATTENDEES]
     assert observed.change_key == item.change_key
-    assert emulator.recorder.operations() == ["GetFolder", "GetFolder", "CreateItem"]
+    assert emulator.recorder.operations() == ["GetFolder", "CreateItem"]
     create = emulator.recorder.bodies("CreateItem")[0].find(".//{*}CreateItem")
     assert create is not None and create.get("SendMeetingInvitations") == "SendToAllAndSaveCopy"
 
@@ -158,6 +158,27 @@ def test_changing_the_subject_sets_only_the_subject_and_the_record_and_updates_e
     assert sorted(mail(emulator.store, seq)) == [(a, "update") for a in ATTENDEES]
     assert observed.fields["subject"] == "Team sync (moved)"
     assert observed.change_key == emulator.store.get_item(observed.item_id).change_key
+
+
+def test_an_update_without_occurrence_edits_is_one_update_item_whose_answer_gives_the_new_change_key(
+    emulator: Emulator, provider: EwsProvider
+) -> None:
+    before = meeting()
+    provider.create(create_request(before))
+    after = dataclasses.replace(before, location="Berlin 4.01")
+    request = update_request(provider, before, after)
+    emulator.recorder.clear()
+    observed = provider.update(request)
+    assert emulator.recorder.operations() == ["UpdateItem"]
+    stored = emulator.store.get_item(observed.item_id)
+    assert (observed.item_id, observed.change_key) == (request.item_id, stored.change_key)
+    assert observed.change_key != request.change_key
+    (listed,) = provider.list_managed(ORGANIZER, NAMESPACE)
+    assert (listed.fields, listed.last_applied, listed.change_key) == (
+        observed.fields,
+        observed.last_applied,
+        observed.change_key,
+    )
 
 
 def test_moving_the_time_sends_start_end_and_their_time_zones(emulator: Emulator, provider: EwsProvider) -> None:

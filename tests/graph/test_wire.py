@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import warnings
 from datetime import date
 from typing import Any
 
@@ -134,33 +132,6 @@ def test_filters_quote_values_as_odata_literals() -> None:
     text = wire.property_filter(wire.MEETING_ID_PROPERTY, "team/o'neil")
     assert text.endswith("ep/value eq 'team/o''neil')")
     assert text.startswith("singleValueExtendedProperties/Any(ep: ep/id eq 'String {")
-
-
-def test_the_sdk_serialises_exactly_the_json_body_given_including_explicit_nulls() -> None:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)\.")
-        from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
-
-        from reconciler.providers.graph import sdk
-
-    weekly = fields(recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=5))
-    for body in (
-        wire.create_body("ns", "team/sync", weekly, "tx-1"),
-        {"attendees": wire.event_properties(weekly, {"attendees"})["attendees"]},
-        {"subject": "New", "recurrence": None},
-    ):
-        writer = JsonSerializationWriter()
-        writer.write_object_value(None, sdk.event_model(body))
-        sent = json.loads(writer.get_serialized_content())
-        assert _without_odata_type(sent) == body
-
-
-def _without_odata_type(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_odata_type(v) for k, v in value.items() if k != "@odata.type"}
-    if isinstance(value, list):
-        return [_without_odata_type(v) for v in value]
-    return value
 
 
 WEEKLY = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6)

@@ -15,6 +15,9 @@ path segments percent-decoded, the UPN case-insensitive, `//` collapsed)::
                                   endDateTime required), paged like the list
     GET    calendarView           singles, occurrences and exceptions in a window, paged
     GET    outlook/supportedTimeZones
+    POST   /v1.0/$batch           up to 20 of the requests above, each served as if sent alone
+                                  (`batch`: its own limits, faults and status; 424 after a failed
+                                  `dependsOn`)
 
 Event ids are Graph REST ids (`ids`: URL-safe base64, about 150 characters, `AAMkA...`) over the
 store's own ids; `url_safe_ids=False` answers them in the EWS alphabet instead (`/`, `+`) for tests
@@ -37,8 +40,9 @@ modified instance"); a PATCH that rewrites the pattern drops every changed and c
 Limits per mailbox (Outlook's, for one app): 4 requests in flight and 10,000 per 10 minutes, over
 which the answer is 429 `ApplicationThrottled` with an integer `Retry-After`. Faults come from
 `store.inject_fault("graph", <operation>, <kind>, times=N, retry_after=S)` with operations `list`,
-`get`, `create`, `update`, `delete`, `cancel`, `instances`, `calendarview` (or `*`; occurrence
-writes count as `update`, `cancel` and `delete`) and kinds `429`, `503`, `500`, `412`
+`get`, `create`, `update`, `delete`, `cancel`, `instances`, `calendarview` and `batch` (or `*`;
+occurrence writes count as `update`, `cancel` and `delete`; `batch` is the envelope itself, the
+requests inside take the faults of their own operations) and kinds `429`, `503`, `500`, `412`
 (spurious change-key conflict), `401`/`403` (token refused, access denied), `504` (before commit),
 `504-after-commit`, `drop` (connection closed before commit), `drop-after-commit` and `delay`
 (answer normally after `seconds`, holding the request in flight); `failure_rate` adds random faults
@@ -67,7 +71,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from reconciler.emulator import series
-from reconciler.emulator.graph import events, ids, instances, render
+from reconciler.emulator.graph import batch, events, ids, instances, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -117,10 +121,13 @@ class GraphLimits:
 
 @dataclass
 class GraphStats:
-    """What the emulator served: requests by method and by operation, and throttled answers."""
+    """What the emulator served: HTTP requests by method (a `$batch` is one), operations (each
+    request inside a batch too), and throttled answers."""
 
     by_method: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
+    #: Requests served inside a `$batch` (counted in `by_operation`, not in `by_method`).
+    batched: int = 0
     throttled: int = 0
     faults: Counter[str] = field(default_factory=Counter)
 
@@ -193,6 +200,36 @@ class GraphApp:
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
+        if batch.is_batch(request):
+            return self._batch(request, request_id)
+        return self._serve(request, request_id)
+
+    def _batch(self, request: Request, request_id: str) -> Response:
+        """`POST $batch` (see `batch`): each request inside is served by `_serve` on its own."""
+        with self._lock:
+            self.stats.by_method[request.method] += 1
+            self.stats.by_operation["batch"] += 1
+            self.requests.append(RecordedRequest(request.method, request.target, request.headers, request.body))
+        fault = self._fault("batch")
+        if fault is not None and fault[0] == "delay":
+            time.sleep(float(fault[1].get("seconds", 1.0)))
+        elif fault is not None and not fault[0].endswith("after-commit"):
+            return self._fault_response(fault, request, request_id)
+        try:
+            answer = batch.serve_batch(request, lambda inner: self._serve(inner, str(uuid.uuid4()), batched=True))
+        except ODataError as error:
+            return self._error(error, request, request_id)
+        except batch.Dropped:
+            return Response(0, drop_connection=True)
+        if fault is not None and fault[0].endswith("after-commit"):
+            return self._fault_response(fault, request, request_id)  # served, but the answer is lost
+        headers = self._headers(request, request_id) | {"Content-Type": _JSON}
+        return Response(200, headers, json.dumps(answer, ensure_ascii=False).encode())
+
+    def _serve(self, request: Request, request_id: str, *, batched: bool = False) -> Response:
+        """One request, sent alone or (`batched`) inside a `$batch`: the limits, faults and
+        operation counts apply alike; only a request sent alone is an HTTP request of its own
+        (`stats.by_method`, `requests`)."""
         try:
             route = self._route(request)
         except ODataError as error:
@@ -205,9 +242,12 @@ class GraphApp:
             self._admit(route.mailbox)
             admitted = True
             with self._lock:
-                self.stats.by_method[request.method] += 1
                 self.stats.by_operation[route.operation] += 1
-                self.requests.append(RecordedRequest(request.method, request.target, request.headers, request.body))
+                if batched:
+                    self.stats.batched += 1
+                else:
+                    self.stats.by_method[request.method] += 1
+                    self.requests.append(RecordedRequest(request.method, request.target, request.headers, request.body))
             fault = self._fault(route.operation)
             if fault is not None and fault[0] == "delay":
                 time.sleep(float(fault[1].get("seconds", 1.0)))

@@ -16,7 +16,11 @@ How each Provider operation goes on the wire (see `reconciler.port` for the cont
 * update: UpdateItem of only the changed fields (plus our record), ConflictResolution
   NeverOverwrite with the observed change key, and the send mode that mails the fewest people
   (`notify.update_scope`: SILENT -> SendToNone, ATTENDEES_ONLY -> SendToChangedAndSaveCopy,
-  EVERYONE -> SendToAllAndSaveCopy). Then one GetItem to return the item as it now is.
+  EVERYONE -> SendToAllAndSaveCopy). The UpdateItem answer carries the new ItemId and ChangeKey
+  and the record written is the whole desired state, so an update is one request; only a series
+  with occurrence edits is read back (one GetItem), as after a create with them.
+* the calendar folder: one GetFolder per mailbox and provider (`_sdk.Connection.calendar`), not
+  exchangelib's two (root, then calendar).
 * series (the steps `request.writes` carries, as planned, after the master write of an update or the CreateItem of a
   create): the pattern is written again when Exchange must regenerate the series (a skipped date
   comes back, or the pattern or the series' time changes); then one DeleteItem of the cancelled
@@ -220,18 +224,7 @@ class EwsProvider(EwsNamespaceItems):
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
             return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
-        fields = dict(request.fields)
-        starts, ends = span_utc(fields)
-        return ObservedMeeting(
-            item_id=item.id,
-            change_key=item.changekey,
-            organizer=request.organizer.lower(),
-            meeting_id=request.meeting_id,
-            fields=fields,
-            last_applied=fields,
-            ends_at_utc=ends,
-            starts_at_utc=starts,
-        )
+        return self._written(request.organizer, request.meeting_id, item, request.fields)
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
         from reconciler.providers.ews import _mapping
@@ -257,7 +250,10 @@ class EwsProvider(EwsNamespaceItems):
         )
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
-        return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
+            return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
+        # The UpdateItem answer carries the item's new ItemId and ChangeKey (exchangelib sets them on
+        # `item`), and the record just written is the whole desired state: nothing left to read.
+        return self._written(request.organizer, request.meeting_id, item, request.fields)
 
     def cancel(self, request: CancelRequest) -> None:
         from exchangelib import Body, CalendarItem
@@ -313,6 +309,23 @@ class EwsProvider(EwsNamespaceItems):
         return self._retrier.run(write, what=what, write=True)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _written(organizer: str, meeting_id: str, item: Any, fields: Mapping[str, Any]) -> ObservedMeeting:
+        """The item as a write without occurrence edits left it: the id and change key from the
+        CreateItem/UpdateItem answer, the fields and record as written."""
+        written = dict(fields)
+        starts, ends = span_utc(written)
+        return ObservedMeeting(
+            item_id=item.id,
+            change_key=item.changekey,
+            organizer=organizer.lower(),
+            meeting_id=meeting_id,
+            fields=written,
+            last_applied=written,
+            ends_at_utc=ends,
+            starts_at_utc=starts,
+        )
 
     def _edit_occurrences(self, organizer: str, master: Any, writes: OccurrenceWrites, *, what: str) -> None:
         """Write a series' occurrence edits once its master (id, change key) is written: one

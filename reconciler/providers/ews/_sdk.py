@@ -30,7 +30,9 @@ import requests.adapters
 from exchangelib import DELEGATE, IMPERSONATION, Account, Build, Configuration, Credentials, EWSTimeZone, Version
 from exchangelib import errors as ews_errors
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Credentials
+from exchangelib.folders import Calendar
 from exchangelib.items import ALL_OCCURRENCES, HARD_DELETE, SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import BaseProtocol, FailFast, Protocol
 from exchangelib.services import DeleteItem
 from exchangelib.services.common import EWSService
@@ -232,10 +234,23 @@ class Connection:
         return self._accounts[key]
 
     def calendar(self, mailbox: str) -> Any:
-        """The organizer's calendar folder (two GetFolder requests the first time, cached after)."""
+        """The organizer's calendar folder: one GetFolder the first time (the mailbox's root,
+        which also tells an unknown or inaccessible mailbox early), cached after.
+
+        `account.calendar` costs two: the root, then the calendar. exchangelib needs the root anyway
+        (`Account.fetch` validates items against a folder under it), but not the calendar fetched:
+        every request addresses it by its DistinguishedFolderId and mailbox (exchangelib's `to_id`
+        prefers the distinguished id to the folder id), so it is built unfetched, as exchangelib's
+        own `get_default_folder` does when GetFolder is refused.
+        """
         key = mailbox.lower()
         if key not in self._calendars:
-            self._calendars[key] = self.account(key).calendar
+            account = self.account(key)
+            mailbox_id = Mailbox(email_address=account.primary_smtp_address)
+            self._calendars[key] = Calendar(
+                root=account.root,
+                _distinguished_id=DistinguishedFolderId(id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=mailbox_id),
+            )
         return self._calendars[key]
 
     def refresh_credentials(self) -> bool:
