@@ -282,6 +282,7 @@ def _plan(
         drift=config.policy.drift,
         attendee_timezones=config.attendee_timezones,
         min_notice=timedelta(minutes=notice) if notice else None,
+        send_limits=config.limits,
     )
     result = make_plan(
         list(loaded.meetings),

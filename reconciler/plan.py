@@ -34,9 +34,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler import notify
+from reconciler.budget import SendBudget, budget_errors, budget_warnings, send_budget
 from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
+from reconciler.limits import SendLimits
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
@@ -60,6 +62,8 @@ class PlanPolicy:
     #: A change that mails attendees of a meeting starting sooner than this needs `allow_late`
     #: (None: no limit).
     min_notice: timedelta | None = None
+    #: The organizers' sending limits: the plan's send budget is measured against them.
+    send_limits: SendLimits = field(default_factory=SendLimits)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,8 @@ class Plan:
     #: Meetings edited outside git whose edits the plan leaves as they are (`policy.drift: warn`):
     #: the calendars still differ from git, so a drift check counts them as changes present.
     drift_kept: tuple[str, ...] = ()
+    #: Messages and recipients per organizer against the sending limits (`budget.send_budget`).
+    budget: SendBudget = field(default_factory=SendBudget)
 
     @property
     def has_changes(self) -> bool:
@@ -226,6 +232,9 @@ def build_plan(
             " see the mail in time. Pass --allow-late if this is intended."
         )
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
+    budget = send_budget(changes, policy.send_limits)
+    b.errors += budget_errors(budget)
+    b.warnings += budget_warnings(budget)
     return Plan(
         backend=backend,
         namespace=namespace,
@@ -239,6 +248,7 @@ def build_plan(
             for mailbox, reason in sorted(unreadable.items())
         ),
         drift_kept=tuple(sorted(b.drift_kept)),
+        budget=budget,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
+from reconciler.render.budget import human_lines
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
@@ -153,6 +154,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
     for change in plan.changes:
         lines += render_change(change, color=color)
         lines.append("")
+    lines += human_lines(plan.budget)
     lines += [f"Warning: {visible(w)}" for w in plan.warnings]
     lines += [f"Error: {visible(e)}" for e in plan.errors]
     for mailbox in plan.unavailable:
