@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from reconciler.plan import Plan
     from reconciler.port import Provider
     from reconciler.report import Outcome
+    from reconciler.shards import Selection
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -137,6 +138,56 @@ AllowMassCancel = Annotated[
 AllowLate = Annotated[
     bool, typer.Option("--allow-late", help="Allow changes of meetings starting within policy.min_notice.")
 ]
+
+
+def _check_shard(value: str | None) -> str | None:
+    from reconciler.shards import parse_shard
+
+    if value is not None:
+        try:
+            parse_shard(value)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return value
+
+
+def _check_organizers(values: list[str] | None) -> list[str] | None:
+    from reconciler.loading.values import normalize_address
+
+    for value in values or []:
+        if normalize_address(value) is None:
+            raise typer.BadParameter(f"{value!r} is not an e-mail address.")
+    return values
+
+
+#: Options that restrict `plan` and `apply` to some mailboxes (`reconciler.shards`).
+OnlyOrganizers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--organizer",
+        metavar="ADDRESS",
+        callback=_check_organizers,
+        help="Plan (and apply) only this organizer's mailbox; repeat for several.",
+    ),
+]
+OnlyShard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        callback=_check_shard,
+        help="Plan (and apply) only the mailboxes of shard I of N (a stable hash of each address).",
+    ),
+]
+
+
+def _selection(organizers: list[str] | None, shard: str | None) -> Selection:
+    """The mailboxes `--organizer` and `--shard` select (both given: those named in the shard)."""
+    from reconciler.loading.values import normalize_address
+    from reconciler.shards import Selection, parse_shard
+
+    named = frozenset(filter(None, (normalize_address(o) for o in organizers or [])))
+    return Selection(named, parse_shard(shard) if shard is not None else None)
 
 
 def _show_version(value: bool) -> None:
@@ -266,6 +317,7 @@ def _plan(
     allow_mass_cancel: bool,
     allow_late: bool,
     organizers: list[str] | None = None,
+    selection: Selection | None = None,
 ) -> Plan:
     """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
     not read, hidden characters) first among its warnings."""
@@ -274,6 +326,7 @@ def _plan(
 
     from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
+    from reconciler.shards import Selection
 
     notice = config.policy.min_notice_minutes
     policy = PlanPolicy(
@@ -295,6 +348,7 @@ def _plan(
         allow_late=allow_late,
         previous_namespaces=config.previous_namespaces,
         organizers=organizers,
+        selection=selection or Selection(),
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
 
@@ -338,6 +392,8 @@ def plan(
     ] = False,
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
+    only_organizers: OnlyOrganizers = None,
+    shard: OnlyShard = None,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
     from reconciler.providers.factory import open_provider
@@ -349,7 +405,16 @@ def plan(
         config, loaded = _load()
         provider = open_provider(config)
         try:
-            result = _plan(config, loaded, provider, allow_mass_cancel=allow_mass_cancel, allow_late=allow_late)
+            selection = _selection(only_organizers, shard)
+            _say_selection(selection)
+            result = _plan(
+                config,
+                loaded,
+                provider,
+                allow_mass_cancel=allow_mass_cancel,
+                allow_late=allow_late,
+                selection=selection,
+            )
         finally:
             provider.close()
         typer.echo(_render(result, output), nl=False)
@@ -361,6 +426,11 @@ def plan(
         # Drift left alone (policy.drift: warn) is still a difference: the nightly drift check must see it.
         if detailed_exitcode and (result.has_changes or result.drift_kept):
             _exit(EXIT_CHANGES)
+
+
+def _say_selection(selection: Selection) -> None:
+    if not selection.everything:
+        _say(f"Only the mailboxes of {selection.describe()} are planned.", err=True)
 
 
 def _check_plan_destination(out: Path) -> None:
@@ -512,6 +582,8 @@ def apply(
             help="Seconds to wait for another apply of the namespace to finish (0: do not wait).",
         ),
     ] = 60.0,
+    only_organizers: OnlyOrganizers = None,
+    shard: OnlyShard = None,
 ) -> None:
     """Take the apply lock of every mailbox, plan again (or read PLANFILE), show the plan, ask,
     then write the changes."""
@@ -525,10 +597,20 @@ def apply(
 
     with _user_errors():
         saved: Plan | None = None
-        if planfile is not None and (allow_mass_cancel or allow_late):
+        given = [
+            name
+            for name, on in (
+                ("--allow-mass-cancel", allow_mass_cancel),
+                ("--allow-late", allow_late),
+                ("--organizer", bool(only_organizers)),
+                ("--shard", shard is not None),
+            )
+            if on
+        ]
+        if planfile is not None and given:
             from reconciler.errors import PlanError
 
-            flag = "--allow-mass-cancel" if allow_mass_cancel else "--allow-late"
+            flag = given[0]
             raise PlanError(
                 f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`: a saved plan is applied"
                 f" exactly as it was reviewed. Plan again with {flag}, review, then apply that plan."
@@ -539,10 +621,19 @@ def apply(
             config = _config()
         provider = open_provider(config)
         try:
+            selection = _selection(only_organizers, shard)
+            others: list[str] = []
             if planfile is None:
-                organizers = organizers_to_scan(
-                    loaded.meetings, provider, config.listed_organizers, namespace=config.namespace
+                _say_selection(selection)
+                scanned = organizers_to_scan(
+                    loaded.meetings,
+                    provider,
+                    (*config.listed_organizers, *selection.organizers),
+                    namespace=config.namespace,
                 )
+                # Only the selection's mailboxes are locked, planned and applied (one CI job per shard).
+                organizers = selection.only(scanned)
+                others = [o for o in scanned if o not in organizers]
             else:
                 saved = _read_saved_plan(planfile, config, provider)
                 organizers = sorted({c.organizer for c in saved.changes})
@@ -567,6 +658,7 @@ def apply(
                         allow_mass_cancel=allow_mass_cancel,
                         allow_late=allow_late,
                         organizers=organizers,
+                        selection=selection,
                     )
                 else:
                     result, refused = _still_valid(saved, provider)
@@ -590,7 +682,7 @@ def apply(
                     # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
                     _confirm(auto_approve or planfile is not None)
                     outcomes = apply_plan(result, provider, on_progress=_progress, guard=lock.renew_if_due).outcomes
-                remember_state(lock, provider, config.namespace, result)
+                remember_state(lock, provider, config.namespace, result, others)
         finally:
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
