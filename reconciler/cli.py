@@ -62,7 +62,7 @@ class _Commands(TyperGroup):
 
 
 #: Global options and whether each takes a value; accepted after the command too (`meetings plan --debug`).
-_GLOBAL_OPTIONS = {"--config": True, "--debug": False, "--no-color": False}
+_GLOBAL_OPTIONS = {"--config": True, "--debug": False, "--no-color": False, "--wire-log": True}
 
 
 def _global_options_first(args: list[str]) -> list[str]:
@@ -127,6 +127,7 @@ class _Options:
     config: Path | None = None
     debug: bool = False
     color: bool = True
+    wire_log: Path | None = None
 
 
 OPTIONS = _Options()
@@ -213,8 +214,17 @@ def _global(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,
+    wire_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--wire-log",
+            metavar="FILE",
+            help="Append every HTTP request and response to Graph or EWS to FILE as JSON lines, credentials"
+            " redacted (default: $MEETINGS_WIRE_LOG).",
+        ),
+    ] = None,
 ) -> None:
-    OPTIONS.config, OPTIONS.debug = config, debug
+    OPTIONS.config, OPTIONS.debug, OPTIONS.wire_log = config, debug, wire_log
     OPTIONS.color = not no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
@@ -299,6 +309,24 @@ def _config() -> Config:
             err=True,
         )
     return config
+
+
+def _open_provider(config: Config) -> Provider:
+    """The configured provider, writing the wire log (`--wire-log`, else MEETINGS_WIRE_LOG) if asked."""
+    from reconciler.providers.factory import open_provider
+    from reconciler.providers.wirelog import WIRE_LOG_VARIABLE, WireLog
+
+    named = OPTIONS.wire_log or (Path(os.environ[WIRE_LOG_VARIABLE]) if os.environ.get(WIRE_LOG_VARIABLE) else None)
+    if named is None:
+        return open_provider(config)
+    from reconciler.errors import ConfigError
+
+    try:
+        with named.open("a", encoding="utf-8"):
+            pass  # it can be written: checked before any request, not at the first one
+    except OSError as error:
+        raise ConfigError(f"Cannot write the wire log {named}: {error.strerror or error}.") from None
+    return open_provider(config, wire_log=WireLog(named))
 
 
 def _load() -> tuple[Config, Loaded]:
@@ -396,14 +424,13 @@ def plan(
     shard: OnlyShard = None,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
-    from reconciler.providers.factory import open_provider
     from reconciler.render import jsonplan
 
     with _user_errors():
         if out is not None:
             _check_plan_destination(out)
         config, loaded = _load()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
             selection = _selection(only_organizers, shard)
             _say_selection(selection)
@@ -590,7 +617,6 @@ def apply(
     import time
 
     from reconciler.locking import LockSettings, apply_lock
-    from reconciler.providers.factory import open_provider
     from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
     from reconciler.render import human, jsonapply, markdown
     from reconciler.report import ApplyReport
@@ -619,7 +645,7 @@ def apply(
             config, loaded = _load()
         else:
             config = _config()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
             selection = _selection(only_organizers, shard)
             others: list[str] = []
@@ -710,7 +736,6 @@ def unlock(
     An apply still running loses its lock and stops at its next renewal (within half the lock's
     10 minutes), before the write that follows it."""
     from reconciler.locking import unlock as clear_lock
-    from reconciler.providers.factory import open_provider
     from reconciler.reconcile import organizers_to_scan
 
     with _user_errors():
@@ -719,7 +744,7 @@ def unlock(
             meetings = loaded.meetings
         else:
             config, meetings = _config(), ()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
             if organizer is not None:
                 organizers = [organizer.lower()]

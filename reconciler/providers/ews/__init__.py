@@ -53,6 +53,7 @@ from reconciler.port import (
     UpdateRequest,
 )
 from reconciler.providers.ews.lock import EwsNamespaceItems
+from reconciler.providers.wirelog import WireLog
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
@@ -94,8 +95,10 @@ class EwsProvider(EwsNamespaceItems):
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
         max_wait: float = 300.0,
+        wire_log: WireLog | None = None,
     ) -> None:
-        """Connect to `endpoint` (https://host/EWS/Exchange.asmx) without autodiscover.
+        """Connect to `endpoint` (https://host/EWS/Exchange.asmx) without autodiscover; `wire_log`
+        records every HTTP exchange (token requests and NTLM handshakes included).
 
         `auth`: `oauth2` (app-only client credentials, impersonating each organizer), `ntlm` or
         `basic` (a service account with delegate access to the organizers' calendars), `token`
@@ -125,6 +128,7 @@ class EwsProvider(EwsNamespaceItems):
                 token_provider=token_provider,
                 timeout=timeout,
                 max_connections=self.capabilities.max_in_flight,
+                wire_log=wire_log,
             )
             self._connection: Connection = _sdk.Connection(settings)
         except ValueError as error:
@@ -134,7 +138,7 @@ class EwsProvider(EwsNamespaceItems):
         )
 
     @classmethod
-    def from_config(cls, config: Config) -> EwsProvider:
+    def from_config(cls, config: Config, *, wire_log: WireLog | None = None) -> EwsProvider:
         """Build from `reconciler.yaml`'s `ews:` section; secrets come only from the environment."""
         settings = config.ews
         if not settings.endpoint:
@@ -155,6 +159,7 @@ class EwsProvider(EwsNamespaceItems):
                 tenant_id=settings.tenant_id,
                 client_id=settings.client_id,
                 client_secret=secret,
+                wire_log=wire_log,
             )
         if auth in ("ntlm", "basic"):
             password = config.secret(PASSWORD_VARIABLE)
@@ -165,7 +170,12 @@ class EwsProvider(EwsNamespaceItems):
             if not settings.username:
                 raise ConfigError(f"The ews backend with auth {auth} needs ews.username.")
             return cls(
-                settings.endpoint, auth=auth, version=settings.version, username=settings.username, password=password
+                settings.endpoint,
+                auth=auth,
+                version=settings.version,
+                username=settings.username,
+                password=password,
+                wire_log=wire_log,
             )
         raise ConfigError(f'ews.auth "{auth}" is not supported; use oauth2, ntlm or basic.')
 

@@ -77,6 +77,7 @@ from reconciler.port import (
     UpdateRequest,
 )
 from reconciler.providers.graph import auth, lock, wire
+from reconciler.providers.wirelog import WireLog
 
 if TYPE_CHECKING:
     from reconciler.providers.graph.sdk import Failure, Page
@@ -136,11 +137,12 @@ class GraphProvider:
         sleep: Sleep | None = None,
         page_size: int = wire.PAGE_SIZE,
         max_in_flight: int = 4,
+        wire_log: WireLog | None = None,
     ) -> None:
         """`base_url` ends in `/v1.0` (a national cloud or the emulator). Authentication: a kiota
         `auth_provider`, else an azure-identity `credential`, else none (loopback only).
         `trust_env=None` honours proxy variables except for loopback; `sleep` waits between
-        retries (tests pass a recorder)."""
+        retries (tests pass a recorder); `wire_log` records every HTTP exchange."""
         with warnings.catch_warnings():
             # msgraph-sdk and kiota define deprecated classes of their own, which warn as they are imported.
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)\.")
@@ -171,17 +173,17 @@ class GraphProvider:
         use_env = not auth.is_loopback(self.base_url) if trust_env is None else trust_env
 
         async def build() -> Any:
-            return sdk.GraphClient(self.base_url, auth_provider, trust_env=use_env, timeout=timeout)
+            return sdk.GraphClient(self.base_url, auth_provider, trust_env=use_env, timeout=timeout, wire_log=wire_log)
 
         self._client = self._run(build())
 
     @classmethod
-    def from_config(cls, config: ConfigLike) -> GraphProvider:
+    def from_config(cls, config: ConfigLike, *, wire_log: WireLog | None = None) -> GraphProvider:
         """The provider `reconciler.yaml` describes (`graph.*`), secrets from the environment."""
         settings = config.graph
         base_url = (settings.base_url or auth.DEFAULT_BASE_URL).rstrip("/")
         credential = auth.credential(settings, secret=config.secret, env=config.env, base_url=base_url)
-        return cls(base_url, credential=credential)
+        return cls(base_url, credential=credential, wire_log=wire_log)
 
     # -- Provider ------------------------------------------------------------------------------
 
