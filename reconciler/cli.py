@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from reconciler.errors import Diagnostic
     from reconciler.loading import Loaded
     from reconciler.lockstate import Holder
-    from reconciler.plan import Plan
+    from reconciler.plan import Plan, PlanPolicy
     from reconciler.port import Provider
     from reconciler.report import Outcome
     from reconciler.shards import Selection
@@ -159,6 +159,11 @@ def _check_organizers(values: list[str] | None) -> list[str] | None:
         if normalize_address(value) is None:
             raise typer.BadParameter(f"{value!r} is not an e-mail address.")
     return values
+
+
+def _check_organizer(value: str | None) -> str | None:
+    _check_organizers([value] if value is not None else None)
+    return value
 
 
 #: Options that restrict `plan` and `apply` to some mailboxes (`reconciler.shards`).
@@ -350,26 +355,15 @@ def _plan(
     """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
     not read, hidden characters) first among its warnings."""
     from dataclasses import replace
-    from datetime import timedelta
 
-    from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
     from reconciler.shards import Selection
 
-    notice = config.policy.min_notice_minutes
-    policy = PlanPolicy(
-        prune=config.policy.prune,
-        max_cancellations=config.policy.max_cancellations,
-        drift=config.policy.drift,
-        attendee_timezones=config.attendee_timezones,
-        min_notice=timedelta(minutes=notice) if notice else None,
-        send_limits=config.limits,
-    )
     result = make_plan(
         list(loaded.meetings),
         provider,
         namespace=config.namespace,
-        policy=policy,
+        policy=_plan_policy(config),
         now=_now(),
         extra_organizers=config.listed_organizers,
         allow_mass_cancel=allow_mass_cancel,
@@ -379,6 +373,23 @@ def _plan(
         selection=selection or Selection(),
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
+
+
+def _plan_policy(config: Config) -> PlanPolicy:
+    """The planner's policy from the configuration."""
+    from datetime import timedelta
+
+    from reconciler.plan import PlanPolicy
+
+    notice = config.policy.min_notice_minutes
+    return PlanPolicy(
+        prune=config.policy.prune,
+        max_cancellations=config.policy.max_cancellations,
+        drift=config.policy.drift,
+        attendee_timezones=config.attendee_timezones,
+        min_notice=timedelta(minutes=notice) if notice else None,
+        send_limits=config.limits,
+    )
 
 
 def _render(plan: Plan, output: Format) -> str:
@@ -722,6 +733,54 @@ def apply(
         typer.echo(human.render_unapplied(result), err=True, nl=False)
         if not report.ok or result.unavailable:
             _exit(EXIT_FAILURE)
+
+
+@app.command()
+def inspect(
+    meeting_id: Annotated[str, typer.Argument(metavar="ID", help="The meeting's id, as in its file.")],
+    organizer: Annotated[
+        str | None,
+        typer.Option(
+            "--organizer",
+            metavar="ADDRESS",
+            callback=_check_organizer,
+            help="The mailbox holding it (default: the organizer its file names).",
+        ),
+    ] = None,
+) -> None:
+    """Show one managed item as the server holds it: the raw item, our marker and last-applied
+    record, the fingerprints, and which fields the plan changes and why."""
+    from reconciler.errors import PlanError
+    from reconciler.inspection import inspect_item
+    from reconciler.loading.values import normalize_address
+    from reconciler.render.inspection import render
+
+    with _user_errors():
+        config, loaded = _load()
+        desired = next((m for m in loaded.meetings if m.id == meeting_id), None)
+        mailbox = normalize_address(organizer) if organizer else desired.organizer if desired else None
+        if mailbox is None:
+            raise PlanError(f"No meeting file declares {meeting_id!r}; pass --organizer with the mailbox holding it.")
+        provider = _open_provider(config)
+        try:
+            raw = provider.inspect(mailbox, config.namespace, meeting_id)
+            if raw is None:
+                raise PlanError(
+                    f"No calendar item in {mailbox}'s calendar carries the id {meeting_id!r} of namespace"
+                    f" {config.namespace!r}."
+                )
+            inspection = inspect_item(
+                raw,
+                desired if desired is not None and desired.organizer == mailbox else None,
+                now=_now(),
+                policy=_plan_policy(config),
+                capabilities=provider.capabilities,
+                backend=provider.name,
+                namespace=config.namespace,
+            )
+        finally:
+            provider.close()
+        typer.echo(render(inspection), nl=False)
 
 
 @app.command()

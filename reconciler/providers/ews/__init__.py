@@ -49,6 +49,7 @@ from reconciler.port import (
     CancelRequest,
     CreateRequest,
     ForeignItem,
+    RawItem,
     ReleaseRequest,
     UpdateRequest,
 )
@@ -205,6 +206,28 @@ class EwsProvider(EwsNamespaceItems):
             return self._observe(organizer, found[:1])[0] if found else None
 
         return self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The SOAP answers that carried the item (FindItem, GetItem), as the server sent them."""
+        from reconciler.providers.ews import _mapping, _sdk
+
+        def query() -> tuple[Any, ObservedMeeting] | None:
+            filters = {_mapping.NAMESPACE_ATTR: namespace, _mapping.MEETING_ID_ATTR: meeting_id}
+            found = self._query(organizer, filters)
+            return (found[0], self._observe(organizer, found[:1])[0]) if found else None
+
+        with _sdk.captured_answers() as answers:
+            read = self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
+        if read is None:
+            return None
+        item, observed = read
+        return RawItem(
+            observed=observed,
+            wire_format="xml",
+            wire="\n".join(a for a in answers if item.id in a),
+            record=getattr(item, _mapping.RECORD_ATTR, None),
+            server_body=str(item.body or ""),
+        )
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
         from exchangelib import CalendarItem

@@ -19,7 +19,7 @@ import contextlib
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,6 +180,56 @@ class LargeChunkAdapter(requests.adapters.HTTPAdapter):
 
         response.iter_content = large_chunks  # type: ignore[method-assign]
         return response
+
+
+class _Capture(WireLog):
+    """Keeps the text of every answer (and passes each exchange on to the wire log in use, if any)."""
+
+    def __init__(self, inner: WireLog | None) -> None:
+        self.inner = inner
+        self.answers: list[str] = []
+
+    def record(
+        self,
+        *,
+        backend: str,
+        method: str,
+        url: str,
+        request_headers: Iterable[tuple[str, str]],
+        request_body: bytes | str | None,
+        status: int | None,
+        response_headers: Iterable[tuple[str, str]] = (),
+        response_body: bytes | str | None = None,
+        elapsed_ms: float,
+        error: str | None = None,
+    ) -> None:
+        if isinstance(response_body, bytes):
+            self.answers.append(response_body.decode("utf-8", errors="replace"))
+        if self.inner is not None:
+            self.inner.record(
+                backend=backend,
+                method=method,
+                url=url,
+                request_headers=request_headers,
+                request_body=request_body,
+                status=status,
+                response_headers=response_headers,
+                response_body=response_body,
+                elapsed_ms=elapsed_ms,
+                error=error,
+            )
+
+
+@contextmanager
+def captured_answers() -> Iterator[list[str]]:
+    """The text of every EWS answer received inside the block (for `inspect`: the item as the
+    server sent it, not as exchangelib parsed it). One caller at a time: `meetings inspect`."""
+    capture = _Capture(LargeChunkAdapter.wire_log)
+    LargeChunkAdapter.wire_log = capture
+    try:
+        yield capture.answers
+    finally:
+        LargeChunkAdapter.wire_log = capture.inner
 
 
 def install_adapter() -> None:

@@ -46,6 +46,7 @@ thread-safe. No SDK type crosses this class's boundary.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import urllib.parse
@@ -73,6 +74,7 @@ from reconciler.port import (
     CreateRequest,
     ForeignItem,
     NamespaceItem,
+    RawItem,
     ReleaseRequest,
     UpdateRequest,
 )
@@ -256,6 +258,23 @@ class GraphProvider:
         )
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
+        event = self._found(organizer, namespace, meeting_id)
+        return self._observe(event, organizer) if event is not None else None
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The event as Graph returned it (a series master with the details read for it)."""
+        event = self._found(organizer, namespace, meeting_id)
+        if event is None:
+            return None
+        return RawItem(
+            observed=self._observe(event, organizer),
+            wire_format="json",
+            wire=json.dumps(event, indent=2, ensure_ascii=False),
+            record=wire.extended_values(event).get(wire.LAST_APPLIED_PROPERTY),
+            server_body=str((event.get("body") or {}).get("content") or ""),
+        )
+
+    def _found(self, organizer: str, namespace: str, meeting_id: str) -> dict[str, Any] | None:
         action = f"looking up {meeting_id} in {organizer}'s calendar"
         events = self._run(self._list(organizer, wire.property_filter(wire.MEETING_ID_PROPERTY, meeting_id), action))
         for event in events:
@@ -265,7 +284,7 @@ class GraphProvider:
                 and extended.get(wire.MEETING_ID_PROPERTY) == meeting_id
             ):
                 (complete,) = self._run(self._complete(organizer, [event], action))
-                return self._observe(complete, organizer)
+                return dict(complete)
         return None
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
