@@ -44,6 +44,8 @@ class Format(StrEnum):
 
 
 class MailFormat(StrEnum):
+    """The formats of `sandbox mail` and `inspect`."""
+
     HUMAN = "human"
     JSON = "json"
 
@@ -747,13 +749,16 @@ def inspect(
             help="The mailbox holding it (default: the organizer its file names).",
         ),
     ] = None,
+    output: Annotated[
+        MailFormat, typer.Option("--format", help="human or json (schemas/inspect.schema.json).")
+    ] = MailFormat.HUMAN,
 ) -> None:
     """Show one managed item as the server holds it: the raw item, our marker and last-applied
     record, the fingerprints, and which fields the plan changes and why."""
     from reconciler.errors import PlanError
     from reconciler.inspection import inspect_item
     from reconciler.loading.values import normalize_address
-    from reconciler.render.inspection import render
+    from reconciler.render.inspection import render, render_json
 
     with _user_errors():
         config, loaded = _load()
@@ -780,7 +785,7 @@ def inspect(
             )
         finally:
             provider.close()
-        typer.echo(render(inspection), nl=False)
+        typer.echo(render_json(inspection) if output is MailFormat.JSON else render(inspection), nl=False)
 
 
 @app.command()

@@ -1,7 +1,11 @@
-"""`meetings inspect ID` for a terminal: the item's identity and marker, our record and the
-fingerprints, the plan's verdict on each field (with the reason), then the raw item as read."""
+"""`meetings inspect ID` for a terminal (`render`: the item's identity and marker, our record and
+the fingerprints, the plan's verdict on each field with the reason, then the raw item as read) and
+as JSON (`render_json`, schemas/inspect.schema.json)."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from reconciler.inspection import Inspection, Reason
 from reconciler.render.human import format_value, render_change
@@ -54,3 +58,46 @@ def render(inspection: Inspection) -> str:
     lines += ["", f"Raw item ({raw.wire_format}, as the server answered):"]
     lines += [visible(line) for line in raw.wire.splitlines()]
     return "\n".join(lines).rstrip() + "\n"
+
+
+INSPECT_FORMAT_VERSION = 1
+
+
+def to_document(inspection: Inspection) -> dict[str, Any]:
+    """The inspection as JSON (schemas/inspect.schema.json)."""
+    raw, observed, change = inspection.raw, inspection.raw.observed, inspection.change
+    return {
+        "format_version": INSPECT_FORMAT_VERSION,
+        "backend": inspection.backend,
+        "namespace": inspection.namespace,
+        "item": {
+            "id": observed.meeting_id,
+            "organizer": observed.organizer,
+            "item_id": observed.item_id,
+            "change_key": observed.change_key,
+        },
+        "file": inspection.source,
+        "record": dict(inspection.recorded_fields) if inspection.recorded_fields is not None else None,
+        "fingerprints": {
+            "recorded": dict(inspection.recorded_fingerprints),
+            "server_body": inspection.server_body_fingerprint,
+            "body_untouched": inspection.body_untouched,
+        },
+        "plan": {
+            "action": change.action.value if change is not None else None,
+            "fields": [
+                {"name": f.name, "item": f.item, "file": f.file, "reason": f.reason.value} for f in inspection.fields
+            ],
+            "notifications": [
+                {"kind": n.kind.value, "recipients": list(n.recipients), "occurrence": n.occurrence}
+                for n in (change.notifications if change is not None else ())
+            ],
+        },
+        "warnings": list(inspection.warnings),
+        "errors": list(inspection.errors),
+        "raw": {"format": raw.wire_format, "text": raw.wire},
+    }
+
+
+def render_json(inspection: Inspection) -> str:
+    return json.dumps(to_document(inspection), indent=2, ensure_ascii=False) + "\n"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
+
+import jsonschema
 
 from reconciler.emulator.store import SendMode
 from reconciler.inspection import Reason, inspect_item
@@ -12,11 +15,12 @@ from reconciler.model import Action
 from reconciler.ownership import decode_record
 from reconciler.plan import PlanPolicy
 from reconciler.port import RawItem
-from reconciler.render.inspection import render
+from reconciler.render.inspection import render, to_document
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, NOW, converge
 from tests.factories import ORGANIZER, meeting
 
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "inspect.schema.json").read_text("utf-8"))
 #: How each backend's answer names the subject: Graph's event JSON, EWS's SOAP, the store's document.
 SUBJECT_ON_THE_WIRE = {"json": '"subject": "{}"', "xml": "<t:Subject>{}</t:Subject>"}
 
@@ -78,6 +82,14 @@ def test_each_changed_field_says_whether_git_or_someone_outside_git_changed_it(b
     text = render(inspection)
     assert "why subject: edited outside git (the item differs from the last-applied record)" in text
     assert "why location: the meeting file changed since the last apply" in text
+    document = to_document(inspection)
+    jsonschema.validate(document, SCHEMA)
+    assert document["plan"]["action"] == "update"
+    assert {f["name"]: f["reason"] for f in document["plan"]["fields"]} == {
+        "location": "changed-in-git",
+        "subject": "edited-outside-git",
+    }
+    assert document["fingerprints"]["body_untouched"] is True
 
 
 def test_an_item_no_file_declares_is_shown_as_the_plan_would_cancel_it(backend: Backend) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -53,3 +55,16 @@ def test_inspect_without_an_item_or_a_file_says_what_is_missing(workdir: Path) -
     assert "No meeting file declares 'team/nothing'; pass --organizer with the mailbox holding it." in err
     code, _, err = run("inspect", "team/nothing", "--organizer", "nobody")
     assert code == 1 and "'nobody' is not an e-mail address." in err
+
+
+def test_inspect_as_json_validates_against_its_schema(workdir: Path) -> None:
+    assert run("apply", "--auto-approve")[0] == 0
+    code, out, _ = run("inspect", "platform/weekly-sync", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    jsonschema.validate(document, json.loads((REPO / "schemas" / "inspect.schema.json").read_text("utf-8")))
+    assert (document["item"]["id"], document["plan"]["action"], document["raw"]["format"]) == (
+        "platform/weekly-sync",
+        None,
+        "json",
+    )
