@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from reconciler.errors import Diagnostic
     from reconciler.loading import Loaded
     from reconciler.lockstate import Holder
-    from reconciler.plan import Plan
+    from reconciler.plan import Plan, PlanPolicy
     from reconciler.port import Provider
     from reconciler.report import Outcome
+    from reconciler.shards import Selection
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -43,6 +44,8 @@ class Format(StrEnum):
 
 
 class MailFormat(StrEnum):
+    """The formats of `sandbox mail` and `inspect`."""
+
     HUMAN = "human"
     JSON = "json"
 
@@ -61,7 +64,7 @@ class _Commands(TyperGroup):
 
 
 #: Global options and whether each takes a value; accepted after the command too (`meetings plan --debug`).
-_GLOBAL_OPTIONS = {"--config": True, "--debug": False, "--no-color": False}
+_GLOBAL_OPTIONS = {"--config": True, "--debug": False, "--no-color": False, "--wire-log": True}
 
 
 def _global_options_first(args: list[str]) -> list[str]:
@@ -126,6 +129,7 @@ class _Options:
     config: Path | None = None
     debug: bool = False
     color: bool = True
+    wire_log: Path | None = None
 
 
 OPTIONS = _Options()
@@ -144,6 +148,61 @@ AllowAdoptMail = Annotated[
         help="Allow adoptions of unmanaged meetings whose marker write may mail every attendee (Graph).",
     ),
 ]
+
+
+def _check_shard(value: str | None) -> str | None:
+    from reconciler.shards import parse_shard
+
+    if value is not None:
+        try:
+            parse_shard(value)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return value
+
+
+def _check_organizers(values: list[str] | None) -> list[str] | None:
+    from reconciler.loading.values import normalize_address
+
+    for value in values or []:
+        if normalize_address(value) is None:
+            raise typer.BadParameter(f"{value!r} is not an e-mail address.")
+    return values
+
+
+def _check_organizer(value: str | None) -> str | None:
+    _check_organizers([value] if value is not None else None)
+    return value
+
+
+#: Options that restrict `plan` and `apply` to some mailboxes (`reconciler.shards`).
+OnlyOrganizers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--organizer",
+        metavar="ADDRESS",
+        callback=_check_organizers,
+        help="Plan (and apply) only this organizer's mailbox; repeat for several.",
+    ),
+]
+OnlyShard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        callback=_check_shard,
+        help="Plan (and apply) only the mailboxes of shard I of N (a stable hash of each address).",
+    ),
+]
+
+
+def _selection(organizers: list[str] | None, shard: str | None) -> Selection:
+    """The mailboxes `--organizer` and `--shard` select (both given: those named in the shard)."""
+    from reconciler.loading.values import normalize_address
+    from reconciler.shards import Selection, parse_shard
+
+    named = frozenset(filter(None, (normalize_address(o) for o in organizers or [])))
+    return Selection(named, parse_shard(shard) if shard is not None else None)
 
 
 def _show_version(value: bool) -> None:
@@ -169,8 +228,17 @@ def _global(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colours.")] = False,
+    wire_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--wire-log",
+            metavar="FILE",
+            help="Append every HTTP request and response to Graph or EWS to FILE as JSON lines, credentials"
+            " redacted (default: $MEETINGS_WIRE_LOG).",
+        ),
+    ] = None,
 ) -> None:
-    OPTIONS.config, OPTIONS.debug = config, debug
+    OPTIONS.config, OPTIONS.debug, OPTIONS.wire_log = config, debug, wire_log
     OPTIONS.color = not no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
@@ -255,6 +323,24 @@ def _config() -> Config:
     return config
 
 
+def _open_provider(config: Config) -> Provider:
+    """The configured provider, writing the wire log (`--wire-log`, else MEETINGS_WIRE_LOG) if asked."""
+    from reconciler.providers.factory import open_provider
+    from reconciler.providers.wirelog import WIRE_LOG_VARIABLE, WireLog
+
+    named = OPTIONS.wire_log or (Path(os.environ[WIRE_LOG_VARIABLE]) if os.environ.get(WIRE_LOG_VARIABLE) else None)
+    if named is None:
+        return open_provider(config)
+    from reconciler.errors import ConfigError
+
+    try:
+        with named.open("a", encoding="utf-8"):
+            pass  # it can be written: checked before any request, not at the first one
+    except OSError as error:
+        raise ConfigError(f"Cannot write the wire log {named}: {error.strerror or error}.") from None
+    return open_provider(config, wire_log=WireLog(named))
+
+
 def _load() -> tuple[Config, Loaded]:
     """Configuration and every meeting, or an InputError listing every problem."""
     from reconciler.loading import load_meetings
@@ -272,28 +358,20 @@ def _plan(
     allow_late: bool,
     organizers: list[str] | None = None,
     allow_adopt_mail: bool = False,
+    selection: Selection | None = None,
 ) -> Plan:
     """The plan of `organizers` (default: every mailbox to scan), with the loader's warnings (files
     not read, hidden characters) first among its warnings."""
     from dataclasses import replace
-    from datetime import timedelta
 
-    from reconciler.plan import PlanPolicy
     from reconciler.reconcile import make_plan
+    from reconciler.shards import Selection
 
-    notice = config.policy.min_notice_minutes
-    policy = PlanPolicy(
-        prune=config.policy.prune,
-        max_cancellations=config.policy.max_cancellations,
-        drift=config.policy.drift,
-        attendee_timezones=config.attendee_timezones,
-        min_notice=timedelta(minutes=notice) if notice else None,
-    )
     result = make_plan(
         list(loaded.meetings),
         provider,
         namespace=config.namespace,
-        policy=policy,
+        policy=_plan_policy(config),
         now=_now(),
         extra_organizers=config.listed_organizers,
         allow_mass_cancel=allow_mass_cancel,
@@ -301,8 +379,26 @@ def _plan(
         previous_namespaces=config.previous_namespaces,
         allow_adopt_mail=allow_adopt_mail,
         organizers=organizers,
+        selection=selection or Selection(),
     )
     return replace(result, warnings=loaded.warnings + result.warnings) if loaded.warnings else result
+
+
+def _plan_policy(config: Config) -> PlanPolicy:
+    """The planner's policy from the configuration."""
+    from datetime import timedelta
+
+    from reconciler.plan import PlanPolicy
+
+    notice = config.policy.min_notice_minutes
+    return PlanPolicy(
+        prune=config.policy.prune,
+        max_cancellations=config.policy.max_cancellations,
+        drift=config.policy.drift,
+        attendee_timezones=config.attendee_timezones,
+        min_notice=timedelta(minutes=notice) if notice else None,
+        send_limits=config.limits,
+    )
 
 
 def _render(plan: Plan, output: Format) -> str:
@@ -347,9 +443,10 @@ def plan(
     allow_mass_cancel: AllowMassCancel = False,
     allow_late: AllowLate = False,
     allow_adopt_mail: AllowAdoptMail = False,
+    only_organizers: OnlyOrganizers = None,
+    shard: OnlyShard = None,
 ) -> None:
     """Show what apply would change in the calendars and who would receive which mail."""
-    from reconciler.providers.factory import open_provider
     from reconciler.render import jsonplan
     from reconciler.render.commands import plan_saved
 
@@ -357,8 +454,10 @@ def plan(
         if out is not None:
             _check_plan_destination(out)
         config, loaded = _load()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
+            selection = _selection(only_organizers, shard)
+            _say_selection(selection)
             result = _plan(
                 config,
                 loaded,
@@ -366,6 +465,7 @@ def plan(
                 allow_mass_cancel=allow_mass_cancel,
                 allow_late=allow_late,
                 allow_adopt_mail=allow_adopt_mail,
+                selection=selection,
             )
         finally:
             provider.close()
@@ -378,6 +478,11 @@ def plan(
         # Drift left alone (policy.drift: warn) is still a difference: the nightly drift check must see it.
         if detailed_exitcode and (result.has_changes or result.drift_kept):
             _exit(EXIT_CHANGES)
+
+
+def _say_selection(selection: Selection) -> None:
+    if not selection.everything:
+        _say(f"Only the mailboxes of {selection.describe()} are planned.", err=True)
 
 
 def _check_plan_destination(out: Path) -> None:
@@ -530,13 +635,14 @@ def apply(
             help="Seconds to wait for another apply of the namespace to finish (0: do not wait).",
         ),
     ] = 60.0,
+    only_organizers: OnlyOrganizers = None,
+    shard: OnlyShard = None,
 ) -> None:
     """Take the apply lock of every mailbox, plan again (or read PLANFILE), show the plan, ask,
     then write the changes."""
     import time
 
     from reconciler.locking import LockSettings, apply_lock
-    from reconciler.providers.factory import open_provider
     from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
     from reconciler.render import human, jsonapply, markdown
     from reconciler.render.commands import PLAN_HAS_ERRORS
@@ -544,12 +650,21 @@ def apply(
 
     with _user_errors():
         saved: Plan | None = None
-        if planfile is not None and (allow_mass_cancel or allow_late or allow_adopt_mail):
+        given = [
+            name
+            for name, on in (
+                ("--allow-mass-cancel", allow_mass_cancel),
+                ("--allow-late", allow_late),
+                ("--allow-adopt-mail", allow_adopt_mail),
+                ("--organizer", bool(only_organizers)),
+                ("--shard", shard is not None),
+            )
+            if on
+        ]
+        if planfile is not None and given:
             from reconciler.errors import PlanError
 
-            flag = (
-                "--allow-mass-cancel" if allow_mass_cancel else "--allow-late" if allow_late else "--allow-adopt-mail"
-            )
+            flag = given[0]
             raise PlanError(
                 f"{flag} is given to `meetings plan --out`, not to `meetings apply PLANFILE`: a saved plan is applied"
                 f" exactly as it was reviewed. Plan again with {flag}, review, then apply that plan."
@@ -558,12 +673,21 @@ def apply(
             config, loaded = _load()
         else:
             config = _config()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
+            selection = _selection(only_organizers, shard)
+            others: list[str] = []
             if planfile is None:
-                organizers = organizers_to_scan(
-                    loaded.meetings, provider, config.listed_organizers, namespace=config.namespace
+                _say_selection(selection)
+                scanned = organizers_to_scan(
+                    loaded.meetings,
+                    provider,
+                    (*config.listed_organizers, *selection.organizers),
+                    namespace=config.namespace,
                 )
+                # Only the selection's mailboxes are locked, planned and applied (one CI job per shard).
+                organizers = selection.only(scanned)
+                others = [o for o in scanned if o not in organizers]
             else:
                 saved = _read_saved_plan(planfile, config, provider)
                 organizers = sorted({c.organizer for c in saved.changes})
@@ -589,6 +713,7 @@ def apply(
                         allow_late=allow_late,
                         organizers=organizers,
                         allow_adopt_mail=allow_adopt_mail,
+                        selection=selection,
                     )
                 else:
                     result, refused = _still_valid(saved, provider)
@@ -612,7 +737,7 @@ def apply(
                     # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
                     _confirm(auto_approve or planfile is not None)
                     outcomes = apply_plan(result, provider, on_progress=_progress, guard=lock.renew_if_due).outcomes
-                remember_state(lock, provider, config.namespace, result)
+                remember_state(lock, provider, config.namespace, result, others)
         finally:
             provider.close()
         report = ApplyReport(outcomes + tuple(refused))
@@ -629,6 +754,57 @@ def apply(
 
 
 @app.command()
+def inspect(
+    meeting_id: Annotated[str, typer.Argument(metavar="ID", help="The meeting's id, as in its file.")],
+    organizer: Annotated[
+        str | None,
+        typer.Option(
+            "--organizer",
+            metavar="ADDRESS",
+            callback=_check_organizer,
+            help="The mailbox holding it (default: the organizer its file names).",
+        ),
+    ] = None,
+    output: Annotated[
+        MailFormat, typer.Option("--format", help="human or json (schemas/inspect.schema.json).")
+    ] = MailFormat.HUMAN,
+) -> None:
+    """Show one managed item as the server holds it: the raw item, our marker and last-applied
+    record, the fingerprints, and which fields the plan changes and why."""
+    from reconciler.errors import PlanError
+    from reconciler.inspection import inspect_item
+    from reconciler.loading.values import normalize_address
+    from reconciler.render.inspection import render, render_json
+
+    with _user_errors():
+        config, loaded = _load()
+        desired = next((m for m in loaded.meetings if m.id == meeting_id), None)
+        mailbox = normalize_address(organizer) if organizer else desired.organizer if desired else None
+        if mailbox is None:
+            raise PlanError(f"No meeting file declares {meeting_id!r}; pass --organizer with the mailbox holding it.")
+        provider = _open_provider(config)
+        try:
+            raw = provider.inspect(mailbox, config.namespace, meeting_id)
+            if raw is None:
+                raise PlanError(
+                    f"No calendar item in {mailbox}'s calendar carries the id {meeting_id!r} of namespace"
+                    f" {config.namespace!r}."
+                )
+            inspection = inspect_item(
+                raw,
+                desired if desired is not None and desired.organizer == mailbox else None,
+                now=_now(),
+                policy=_plan_policy(config),
+                capabilities=provider.capabilities,
+                backend=provider.name,
+                namespace=config.namespace,
+            )
+        finally:
+            provider.close()
+        typer.echo(render_json(inspection) if output is MailFormat.JSON else render(inspection), nl=False)
+
+
+@app.command()
 def unlock(
     organizer: Annotated[
         str | None,
@@ -640,7 +816,6 @@ def unlock(
     An apply still running loses its lock and stops at its next renewal (within half the lock's
     10 minutes), before the write that follows it."""
     from reconciler.locking import unlock as clear_lock
-    from reconciler.providers.factory import open_provider
     from reconciler.reconcile import organizers_to_scan
     from reconciler.render.commands import lock_removed, lock_state_reset, no_lock
 
@@ -650,7 +825,7 @@ def unlock(
             meetings = loaded.meetings
         else:
             config, meetings = _config(), ()
-        provider = open_provider(config)
+        provider = _open_provider(config)
         try:
             if organizer is not None:
                 organizers = [organizer.lower()]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, Diagnostic, InputError
+from reconciler.limits import SendLimits
 from reconciler.loading.schema import schema_check
 from reconciler.loading.values import did_you_mean, label, normalize_address, parse_minutes, quote, timezone_problem
 from reconciler.loading.yamldoc import Document, NodePath, parse_yaml
@@ -109,6 +110,8 @@ class Config:
     #: across daylight-saving changes (see `reconciler.dst`).
     attendee_timezones: tuple[str, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    #: The organizers' sending limits (`limits:`; defaults: Exchange Online's).
+    limits: SendLimits = field(default_factory=SendLimits)
     #: Namespaces this repository used before: their items are adopted, never duplicated.
     previous_namespaces: tuple[str, ...] = ()
     graph: GraphSettings = field(default_factory=GraphSettings)
@@ -232,6 +235,7 @@ class _ConfigReader:
         defaults = self._defaults()
         groups = self._groups()
         policy = self._policy()
+        limits = self._limits()
         organizers = self._organizers()
         attendee_timezones = self._attendee_timezones()
         previous_namespaces = self._previous_namespaces()
@@ -248,6 +252,7 @@ class _ConfigReader:
             organizers=organizers,
             attendee_timezones=attendee_timezones,
             policy=policy,
+            limits=limits,
             previous_namespaces=previous_namespaces,
             graph=GraphSettings(**self.get("graph", default={})),
             ews=EwsSettings(**self.get("ews", default={})),
@@ -339,6 +344,16 @@ class _ConfigReader:
             max_attendees=int(self.get("policy", "max_attendees", 500)),
             drift=self.get("policy", "drift", "revert"),
             min_notice_minutes=self._min_notice(),
+        )
+
+    def _limits(self) -> SendLimits:
+        """The `limits:` section over the defaults; its values were checked by the schema."""
+        default = SendLimits()
+        return SendLimits(
+            messages_per_minute=int(self.get("limits", "messages_per_minute", default.messages_per_minute)),
+            recipients_per_day=int(self.get("limits", "recipients_per_day", default.recipients_per_day)),
+            recipients_per_message=int(self.get("limits", "recipients_per_message", default.recipients_per_message)),
+            warn_at_percent=int(self.get("limits", "warn_at_percent", default.warn_at_percent)),
         )
 
     def _min_notice(self) -> int | None:

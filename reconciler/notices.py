@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 from reconciler.errors import Diagnostic
+from reconciler.model import MailKind
 
 # -- plan errors -------------------------------------------------------------------------------------
 
@@ -259,6 +260,37 @@ class AdoptMailNeeded:
 
 
 @dataclass(frozen=True)
+class OverDailyLimit:
+    """The plan mails `recipients` from `organizer`, more than `limit` (recipients per day): an error."""
+
+    organizer: str
+    recipients: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class NearDailyLimit:
+    """The plan mails `recipients` from `organizer`, above the warning share of `limit` (per day)."""
+
+    organizer: str
+    recipients: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class MessageTooLarge:
+    """One message (`kind`, about `occurrence` or the whole meeting) goes to more than `limit`
+    recipients, which Exchange refuses: an error."""
+
+    meeting_id: str
+    organizer: str
+    kind: MailKind
+    occurrence: str | None
+    recipients: int
+    limit: int
+
+
+@dataclass(frozen=True)
 class FileNotRead:
     """A file under the meetings directory that is not a meeting file (`path` as shown)."""
 
@@ -465,6 +497,9 @@ Notice: TypeAlias = (
     | AmbiguousFiles
     | AmbiguousItems
     | AdoptMailNeeded
+    | OverDailyLimit
+    | NearDailyLimit
+    | MessageTooLarge
     | FileNotRead
     | InputFinding
     | Worded

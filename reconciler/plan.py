@@ -39,9 +39,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler import adoption, notify
+from reconciler.budget import SendBudget, budget_errors, budget_warnings, send_budget
 from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
+from reconciler.limits import SendLimits
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notices import (
     AdoptedUnmanaged,
@@ -95,6 +97,8 @@ class PlanPolicy:
     #: A change that mails attendees of a meeting starting sooner than this needs `allow_late`
     #: (None: no limit).
     min_notice: timedelta | None = None
+    #: The organizers' sending limits: the plan's send budget is measured against them.
+    send_limits: SendLimits = field(default_factory=SendLimits)
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,8 @@ class Plan:
     #: Meetings edited outside git whose edits the plan leaves as they are (`policy.drift: warn`):
     #: the calendars still differ from git, so a drift check counts them as changes present.
     drift_kept: tuple[str, ...] = ()
+    #: Messages and recipients per organizer against the sending limits (`budget.send_budget`).
+    budget: SendBudget = field(default_factory=SendBudget)
 
     @property
     def has_changes(self) -> bool:
@@ -271,6 +277,9 @@ def build_plan(
     if b.late and not allow_late and policy.min_notice is not None:
         b.errors.append(LateChanges(tuple(sorted(b.late)), policy.min_notice))
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
+    budget = send_budget(changes, policy.send_limits)
+    b.errors += budget_errors(budget)
+    b.warnings += budget_warnings(budget)
     return Plan(
         backend=backend,
         namespace=namespace,
@@ -284,6 +293,7 @@ def build_plan(
             for mailbox, reason in sorted(unreadable.items())
         ),
         drift_kept=tuple(sorted(b.drift_kept)),
+        budget=budget,
     )
 
 

@@ -39,6 +39,8 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   per (namespace, mailbox) with no attendees (nobody is ever mailed about it), marked with
   PROP_NAMESPACE_ITEM = namespace and never with PROP_NAMESPACE, so `list_managed` and `find`
   never return it. Its PROP_STATE payload is written only by compare-and-swap on its change key.
+* `inspect` reads the item `find` would return, and hands back the backend's answer as text
+  beside the observed meeting, so a person can see what the server holds (`meetings inspect`).
 * Errors leave a provider only as `errors.ProviderError` subclasses, chained with `from`; no SDK
   type crosses this boundary in either direction.
 """
@@ -239,6 +241,21 @@ class NamespaceItems(Protocol):
     def delete_namespace_item(self, organizer: str, item_id: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class RawItem:
+    """One managed item as the server holds it (`Provider.inspect`): `wire`, what the backend
+    answered when the item was read, as text in `wire_format` ("json": Graph's events, the
+    sandbox's stored document; "xml": EWS's SOAP answers); `record`, our last-applied record as
+    the item stores it (None: none); `server_body`, the body as the server returns it (what the
+    body fingerprint is taken of); `observed`, what the provider made of it all."""
+
+    observed: ObservedMeeting
+    wire_format: str
+    wire: str
+    record: str | None
+    server_body: str
+
+
 class Provider(NamespaceItems, Protocol):
     """A calendar backend. See the module docstring for the contract."""
 
@@ -267,6 +284,10 @@ class Provider(NamespaceItems, Protocol):
         ...
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The item `find` returns, with what the server answered for it (None: no such item)."""
+        ...
 
     def create(self, request: CreateRequest) -> ObservedMeeting: ...
 

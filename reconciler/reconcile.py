@@ -35,6 +35,7 @@ from reconciler.port import (
     UpdateRequest,
 )
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
+from reconciler.shards import EVERY_MAILBOX, Selection
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
@@ -88,12 +89,13 @@ def _records(provider: Provider, namespace: str, organizers: Sequence[str]) -> d
     return {organizer: record for organizer, record in found if record is not None}
 
 
-def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Plan) -> None:
+def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Plan, others: Iterable[str] = ()) -> None:
     """Have `lock` record, when it is released, what the apply left in each locked mailbox (the
     namespace's meeting ids, read again after the writes) and which mailboxes the namespace still
     uses: those holding its meetings, and those that could not be read (unknown is never empty).
     The next plan then tells a meeting removed in Outlook from one never created, and finds every
-    mailbox even when no file or `organizers:` entry names it any more."""
+    mailbox even when no file or `organizers:` entry names it any more. `others` are mailboxes the
+    namespace uses outside this run's selection (other shards): kept in the record as in use."""
     held = sorted(lock.held)
 
     def one(organizer: str) -> frozenset[str] | None:
@@ -105,7 +107,7 @@ def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Pl
     read = dict(zip(held, _each(held, one), strict=True))
     ids = {organizer: found for organizer, found in read.items() if found is not None}
     unknown = {organizer for organizer, found in read.items() if found is None}
-    in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | unknown
+    in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | unknown | set(others)
     lock.remember(ids, sorted(in_use))
 
 
@@ -149,19 +151,26 @@ def make_plan(
     previous_namespaces: Sequence[str] = (),
     organizers: Sequence[str] | None = None,
     allow_adopt_mail: bool = False,
+    selection: Selection = EVERY_MAILBOX,
 ) -> Plan:
     """Observe the calendars and plan the changes that bring them to `meetings`. `organizers`
     (default: `organizers_to_scan`) are the mailboxes observed; an apply passes those it locked.
     Items of `previous_namespaces` are read too, so the planner can adopt them instead of
     duplicating them; so are the unmanaged meetings of each mailbox where the plan would create
-    one (one more read per such mailbox, none when nothing is created), which a file may adopt."""
+    one (one more read per such mailbox, none when nothing is created), which a file may adopt.
+    Only the mailboxes and meetings of organizers in `selection` are planned (`--organizer`,
+    `--shard`): of the others only the namespace items are read (to find every mailbox); their
+    calendars are neither observed nor changed."""
     if organizers is None:
-        names = set(organizers_to_scan(meetings, provider, extra_organizers))
+        # Found through every file, so a mailbox of the selection that only another shard's
+        # records name is still found.
+        names = set(organizers_to_scan(meetings, provider, (*extra_organizers, *selection.organizers)))
         found = _registered(provider, namespace, names)
-        organizers = sorted(found)
-        records = {o: record for o, record in found.items() if record is not None}
+        organizers = selection.only(found)
+        records = {o: record for o, record in found.items() if record is not None and o in organizers}
     else:  # an apply: read again under the lock it has just taken
         records = _records(provider, namespace, organizers)
+    meetings = [m for m in meetings if selection.includes(m.organizer)]
     observed = observe(provider, organizers, namespace)
     readable = [o for o in organizers if o not in observed.unavailable]
     previous = {ns: observe(provider, readable, ns) for ns in previous_namespaces if ns != namespace}

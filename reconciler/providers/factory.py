@@ -16,6 +16,7 @@ from reconciler.port import Provider
 
 if TYPE_CHECKING:
     from reconciler.config import Config
+    from reconciler.providers.wirelog import WireLog
 
 
 def install_command(backend: str) -> str:
@@ -23,8 +24,9 @@ def install_command(backend: str) -> str:
     return f"pip install '{DISTRIBUTION}[{backend}]'"
 
 
-def open_provider(config: Config) -> Provider:
-    """The provider of `config.backend`, connected as configured (no request made yet)."""
+def open_provider(config: Config, *, wire_log: WireLog | None = None) -> Provider:
+    """The provider of `config.backend`, connected as configured (no request made yet); `wire_log`
+    records its HTTP exchanges (the sandbox has none)."""
     if config.backend == "sandbox":
         from reconciler.providers.sandbox import SandboxProvider
 
@@ -33,11 +35,11 @@ def open_provider(config: Config) -> Provider:
         if config.backend == "graph":
             from reconciler.providers.graph import GraphProvider
 
-            return GraphProvider.from_config(config)
+            return GraphProvider.from_config(config, wire_log=wire_log)
         if config.backend == "ews":
             from reconciler.providers.ews import EwsProvider
 
-            return EwsProvider.from_config(config)
+            return EwsProvider.from_config(config, wire_log=wire_log)
     except ModuleNotFoundError as error:
         if (error.name or "").partition(".")[0] == "reconciler":
             raise  # our own module missing is a broken installation, not a missing extra

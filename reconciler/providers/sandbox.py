@@ -13,6 +13,7 @@ lost answer would. A mailbox marked with `MailboxStore.set_unavailable` cannot b
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ from reconciler.port import (
     CancelRequest,
     CreateRequest,
     ForeignItem,
+    RawItem,
     ReleaseRequest,
     UnmanagedMeeting,
     UpdateRequest,
@@ -278,12 +280,28 @@ class SandboxProvider(SandboxNamespaceItems):
         return found
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
+        item = self._stored(organizer, namespace, meeting_id)
+        return observe_document(item) if item is not None else None
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The stored document, as the sandbox's store holds it, is the sandbox's "wire"."""
+        item = self._stored(organizer, namespace, meeting_id)
+        if item is None:
+            return None
+        return RawItem(
+            observed=observe_document(item),
+            wire_format="json",
+            wire=json.dumps(item.doc, indent=2, ensure_ascii=False, sort_keys=True),
+            record=item.doc.get("extended", {}).get(extended_property_id(PROP_LAST_APPLIED)),
+            server_body=item.doc.get("body", {}).get("content", ""),
+        )
+
+    def _stored(self, organizer: str, namespace: str, meeting_id: str) -> StoredItem | None:
         for item in self.store.list_items(
             organizer, extended_equals=(extended_property_id(PROP_MEETING_ID), meeting_id)
         ):
-            observed = observe_document(item)
             if item.doc.get("extended", {}).get(extended_property_id(PROP_NAMESPACE)) == namespace:
-                return observed
+                return item
         return None
 
     def _faulted(self, operation: str, meeting_id: str, write: Callable[[], _T]) -> _T:

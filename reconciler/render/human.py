@@ -15,6 +15,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.port import UNMANAGED
+from reconciler.render.budget import human_lines
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
@@ -157,6 +158,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
     for change in plan.changes:
         lines += render_change(change, color=color)
         lines.append("")
+    lines += human_lines(plan.budget)
     lines += [f"Warning: {visible(w)}" for w in ordered(plan.warnings)]
     lines += [f"Error: {visible(e)}" for e in ordered(plan.errors)]
     for mailbox in plan.unavailable:

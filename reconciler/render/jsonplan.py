@@ -14,8 +14,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler.budget import OrganizerBudget, OversizedMessage, SendBudget
 from reconciler.diff import FieldChange
 from reconciler.errors import PlanError
+from reconciler.limits import SendLimits
 from reconciler.model import Action, MailKind
 from reconciler.notices import Worded
 from reconciler.notify import Notification
@@ -133,7 +135,55 @@ def to_document(plan: Plan) -> dict[str, Any]:
             else {}
         ),
         **({"drift_kept": list(plan.drift_kept)} if plan.drift_kept else {}),
+        **({"send_budget": _budget(plan.budget)} if plan.budget.organizers else {}),
     }
+
+
+def _budget(budget: SendBudget) -> dict[str, Any]:
+    limits = budget.limits
+    return {
+        "limits": {
+            "messages_per_minute": limits.messages_per_minute,
+            "recipients_per_day": limits.recipients_per_day,
+            "recipients_per_message": limits.recipients_per_message,
+            "warn_at_percent": limits.warn_at_percent,
+        },
+        "organizers": [
+            {
+                "organizer": b.organizer,
+                "messages": b.messages,
+                "recipients": b.recipients,
+                "apply_seconds": b.apply_seconds,
+                "oversized": [
+                    {"id": m.meeting_id, "kind": m.kind.value, "recipients": m.recipients, "occurrence": m.occurrence}
+                    for m in b.oversized
+                ],
+            }
+            for b in budget.organizers
+        ],
+    }
+
+
+def _read_budget(document: Mapping[str, Any] | None) -> SendBudget:
+    """The send budget of a saved plan; a plan saved before it existed (or without mail) has none."""
+    if document is None:
+        return SendBudget()
+    return SendBudget(
+        SendLimits(**document["limits"]),
+        tuple(
+            OrganizerBudget(
+                organizer=b["organizer"],
+                messages=b["messages"],
+                recipients=b["recipients"],
+                apply_seconds=b["apply_seconds"],
+                oversized=tuple(
+                    OversizedMessage(m["id"], MailKind(m["kind"]), m["recipients"], m["occurrence"])
+                    for m in b["oversized"]
+                ),
+            )
+            for b in document["organizers"]
+        ),
+    )
 
 
 def render(plan: Plan) -> str:
@@ -162,6 +212,7 @@ def from_document(document: Mapping[str, Any]) -> Plan:
                 for u in document.get("unavailable_mailboxes", [])
             ),
             drift_kept=tuple(document.get("drift_kept", [])),
+            budget=_read_budget(document.get("send_budget")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise PlanError(f"The plan file is not a plan written by `meetings plan --out`: {error}.") from error

@@ -22,6 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
+from reconciler.render.budget import markdown_lines
 from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.text import visible
@@ -411,6 +412,7 @@ def render(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         "",
         *_plan_banners(plan, limit // 4),
         *_plan_summary(plan),
+        *markdown_lines(plan.budget, _code),
     ]
     if not plan.changes:
         lines.append(

@@ -8,6 +8,7 @@ Each sentence starts with the meeting id it is about, where there is one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import assert_never
@@ -32,9 +33,11 @@ from reconciler.notices import (
     LateChange,
     LateChanges,
     MarkerRemoval,
+    MessageTooLarge,
     Moved,
     MovedIntoPast,
     NamespaceRewrite,
+    NearDailyLimit,
     NothingToRelease,
     Notice,
     OccurrenceCancelled,
@@ -46,6 +49,7 @@ from reconciler.notices import (
     OccurrencesRetimed,
     OnlineMeetingOff,
     OrganizerChanged,
+    OverDailyLimit,
     PreviousNamespaceItemLeft,
     PreviousNamespaceTwin,
     ProtectedFileDeleted,
@@ -200,6 +204,26 @@ def word(notice: Notice) -> str:
                 f"{meeting_id}: adopting this unmanaged meeting writes our marker on it; {backend_title} documents no"
                 " silent way to write it, so every attendee may receive an update. Pass --allow-adopt-mail to accept"
                 " that; an adoption that also changes the meeting needs no flag (the marker goes with that one update)."
+            )
+        case OverDailyLimit(organizer, recipients, limit):
+            return (
+                f"{organizer}: the plan sends mail to {recipients:,} recipients, more than limits.recipients_per_day"
+                f" ({limit:,}); Exchange would block the mailbox from sending for the rest of the day. Split the plan"
+                " (fewer meeting files per pull request, or apply with --organizer/--shard on different days)."
+            )
+        case NearDailyLimit(organizer, recipients, limit):
+            share = math.floor(recipients * 100 / limit)
+            return (
+                f"{organizer}: the plan sends mail to {recipients:,} recipients, {share}%"
+                f" of limits.recipients_per_day ({limit:,}); mail the mailbox sends otherwise today counts too, and"
+                " past the limit Exchange blocks it from sending."
+            )
+        case MessageTooLarge(meeting_id, organizer, kind, occurrence, recipients, limit):
+            about = f" for the occurrence on {occurrence}" if occurrence else ""
+            return (
+                f"{meeting_id}: the {kind.value}{about} from {organizer} goes to {recipients:,} recipients, more than"
+                f" limits.recipients_per_message ({limit:,}); Exchange refuses such a message. Invite a distribution"
+                " group (it counts as one recipient) or split the attendees."
             )
         case FileNotRead(path):
             return f"{path} is not read: only .yaml and .yml files are meeting files"

@@ -14,7 +14,8 @@ A case folder holds:
   `last_applied` the item reads back exactly as we last wrote it (no drift). Start and end in UTC
   are derived from the fields, as every provider does.
 * `case.json`: `now` (ISO 8601 with offset), `backend`, `namespace`, `capabilities` (fields of
-  `port.Capabilities`), `policy` (fields of `plan.PlanPolicy`), `allow_mass_cancel`, and
+  `port.Capabilities`), `policy` (fields of `plan.PlanPolicy`;
+  `send_limits` as the fields of `limits.SendLimits`), `allow_mass_cancel`, and
   a `description` for the reader.
 
 Unknown keys are errors, so a typo in a case cannot silently test the defaults.
@@ -29,6 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler.limits import SendLimits
 from reconciler.model import (
     FIELD_ORDER,
     BodyFormat,
@@ -167,6 +169,8 @@ def plan_from(desired: Sequence[Meeting], observed: Sequence[ObservedMeeting], s
     policy = dict(settings.get("policy", {}))
     if "min_notice_minutes" in policy:
         policy["min_notice"] = timedelta(minutes=policy.pop("min_notice_minutes"))
+    if "send_limits" in policy:
+        policy["send_limits"] = SendLimits(**policy["send_limits"])
     return build_plan(
         desired,
         observed,

@@ -16,6 +16,7 @@ from reconciler.config import (
     load_config,
 )
 from reconciler.errors import ConfigError, InputError
+from reconciler.limits import SendLimits
 
 
 def write(directory: Path, text: str, name: str = "reconciler.yaml") -> Path:
@@ -404,3 +405,30 @@ def test_a_bad_min_notice_and_the_current_namespace_as_a_previous_one_are_report
     found = problems(tmp_path)
     assert any(p.startswith("reconciler.yaml:2:31: ") and "current namespace" in p for p in found), found
     assert any(p.startswith("reconciler.yaml:4:15: ") and "duration like 30m, 2h or 1d" in p for p in found), found
+
+
+def test_sending_limits_default_to_exchange_onlines(tmp_path: Path) -> None:
+    write(tmp_path, "namespace: team\n")
+    assert load_config(None, env={}, cwd=tmp_path).limits == SendLimits(
+        messages_per_minute=30, recipients_per_day=10_000, recipients_per_message=500, warn_at_percent=80
+    )
+
+
+def test_sending_limits_are_read_from_the_limits_section(tmp_path: Path) -> None:
+    write(tmp_path, "limits:\n  messages_per_minute: 60\n  recipients_per_day: 50000\n")
+    assert load_config(None, env={}, cwd=tmp_path).limits == SendLimits(
+        messages_per_minute=60, recipients_per_day=50_000, recipients_per_message=500, warn_at_percent=80
+    )
+
+
+def test_every_unusable_sending_limit_is_reported_at_its_position(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "limits:\n  messages_per_minute: 0\n  recipients_per_day: lots\n  warn_at_percent: 120\n  per_hour: 3\n",
+    )
+    assert problems(tmp_path) == [
+        'reconciler.yaml:2:24: "limits.messages_per_minute" must be at least 1, not 0',
+        'reconciler.yaml:3:23: "limits.recipients_per_day" must be an integer, not "lots"',
+        'reconciler.yaml:4:20: "limits.warn_at_percent" must be at most 100, not 120',
+        'reconciler.yaml:5:3: unknown key "per_hour"',
+    ]

@@ -53,11 +53,13 @@ from reconciler.port import (
     CancelRequest,
     CreateRequest,
     ForeignItem,
+    RawItem,
     ReleaseRequest,
     UnmanagedMeeting,
     UpdateRequest,
 )
 from reconciler.providers.ews.lock import EwsNamespaceItems
+from reconciler.providers.wirelog import WireLog
 from reconciler.recurrence import span_utc
 
 if TYPE_CHECKING:
@@ -99,8 +101,10 @@ class EwsProvider(EwsNamespaceItems):
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
         max_wait: float = 300.0,
+        wire_log: WireLog | None = None,
     ) -> None:
-        """Connect to `endpoint` (https://host/EWS/Exchange.asmx) without autodiscover.
+        """Connect to `endpoint` (https://host/EWS/Exchange.asmx) without autodiscover; `wire_log`
+        records every HTTP exchange (token requests and NTLM handshakes included).
 
         `auth`: `oauth2` (app-only client credentials, impersonating each organizer), `ntlm` or
         `basic` (a service account with delegate access to the organizers' calendars), `token`
@@ -130,6 +134,7 @@ class EwsProvider(EwsNamespaceItems):
                 token_provider=token_provider,
                 timeout=timeout,
                 max_connections=self.capabilities.max_in_flight,
+                wire_log=wire_log,
             )
             self._connection: Connection = _sdk.Connection(settings)
         except ValueError as error:
@@ -139,7 +144,7 @@ class EwsProvider(EwsNamespaceItems):
         )
 
     @classmethod
-    def from_config(cls, config: Config) -> EwsProvider:
+    def from_config(cls, config: Config, *, wire_log: WireLog | None = None) -> EwsProvider:
         """Build from `reconciler.yaml`'s `ews:` section; secrets come only from the environment."""
         settings = config.ews
         if not settings.endpoint:
@@ -160,6 +165,7 @@ class EwsProvider(EwsNamespaceItems):
                 tenant_id=settings.tenant_id,
                 client_id=settings.client_id,
                 client_secret=secret,
+                wire_log=wire_log,
             )
         if auth in ("ntlm", "basic"):
             password = config.secret(PASSWORD_VARIABLE)
@@ -170,7 +176,12 @@ class EwsProvider(EwsNamespaceItems):
             if not settings.username:
                 raise ConfigError(f"The ews backend with auth {auth} needs ews.username.")
             return cls(
-                settings.endpoint, auth=auth, version=settings.version, username=settings.username, password=password
+                settings.endpoint,
+                auth=auth,
+                version=settings.version,
+                username=settings.username,
+                password=password,
+                wire_log=wire_log,
             )
         raise ConfigError(f'ews.auth "{auth}" is not supported; use oauth2, ntlm or basic.')
 
@@ -200,6 +211,28 @@ class EwsProvider(EwsNamespaceItems):
             return self._observe(organizer, found[:1])[0] if found else None
 
         return self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The SOAP answers that carried the item (FindItem, GetItem), as the server sent them."""
+        from reconciler.providers.ews import _mapping, _sdk
+
+        def query() -> tuple[Any, ObservedMeeting] | None:
+            filters = {_mapping.NAMESPACE_ATTR: namespace, _mapping.MEETING_ID_ATTR: meeting_id}
+            found = self._query(organizer, filters)
+            return (found[0], self._observe(organizer, found[:1])[0]) if found else None
+
+        with _sdk.captured_answers() as answers:
+            read = self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
+        if read is None:
+            return None
+        item, observed = read
+        return RawItem(
+            observed=observed,
+            wire_format="xml",
+            wire="\n".join(a for a in answers if item.id in a),
+            record=getattr(item, _mapping.RECORD_ATTR, None),
+            server_body=str(item.body or ""),
+        )
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
         from exchangelib import CalendarItem

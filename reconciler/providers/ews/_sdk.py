@@ -19,11 +19,11 @@ import contextlib
 import email.utils
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 import requests.adapters
@@ -49,6 +49,7 @@ from reconciler.errors import (
     ThrottledError,
     TransientError,
 )
+from reconciler.providers.wirelog import WireLog
 
 T = TypeVar("T")
 
@@ -128,7 +129,48 @@ def _exception_with_back_off(code: str, text: str, msg_xml: Any = None, rule_err
 
 class LargeChunkAdapter(requests.adapters.HTTPAdapter):
     """exchangelib parses answers from `response.iter_content()`, whose default chunk is one byte:
-    a 3 MB listing of 1,000 meetings then costs millions of Python calls. Same transport, 64 KiB chunks."""
+    a 3 MB listing of 1,000 meetings then costs millions of Python calls. Same transport, 64 KiB chunks.
+
+    With `wire_log` set, every exchange is also written to it (reading each answer whole first).
+    exchangelib builds its adapters from the class (`BaseProtocol.get_adapter` is a class method), and
+    every session it opens (EWS requests, OAuth token requests, NTLM's handshake legs, which
+    requests-ntlm sends through the adapter directly) sends through one: so the log is the class's,
+    set by the Connection that wants it and cleared when it closes.
+    """
+
+    wire_log: ClassVar[WireLog | None] = None
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        log = LargeChunkAdapter.wire_log
+        if log is None:
+            return super().send(request, *args, **kwargs)
+        started = time.monotonic()
+        record: dict[str, Any] = {
+            "backend": "ews",
+            "method": request.method or "",
+            "url": request.url or "",
+            "request_headers": list(request.headers.items()),
+            "request_body": request.body,
+        }
+        try:
+            response = super().send(request, *args, **kwargs)
+            content = response.content
+        except Exception as error:
+            log.record(
+                **record,
+                status=None,
+                elapsed_ms=(time.monotonic() - started) * 1000,
+                error=f"{type(error).__name__}: {error}",
+            )
+            raise
+        log.record(
+            **record,
+            status=response.status_code,
+            response_headers=list(response.headers.items()),
+            response_body=content,
+            elapsed_ms=(time.monotonic() - started) * 1000,
+        )
+        return response
 
     def build_response(self, req: Any, resp: Any) -> requests.Response:
         response = super().build_response(req, resp)
@@ -140,6 +182,56 @@ class LargeChunkAdapter(requests.adapters.HTTPAdapter):
 
         response.iter_content = large_chunks  # type: ignore[method-assign]
         return response
+
+
+class _Capture(WireLog):
+    """Keeps the text of every answer (and passes each exchange on to the wire log in use, if any)."""
+
+    def __init__(self, inner: WireLog | None) -> None:
+        self.inner = inner
+        self.answers: list[str] = []
+
+    def record(
+        self,
+        *,
+        backend: str,
+        method: str,
+        url: str,
+        request_headers: Iterable[tuple[str, str]],
+        request_body: bytes | str | None,
+        status: int | None,
+        response_headers: Iterable[tuple[str, str]] = (),
+        response_body: bytes | str | None = None,
+        elapsed_ms: float,
+        error: str | None = None,
+    ) -> None:
+        if isinstance(response_body, bytes):
+            self.answers.append(response_body.decode("utf-8", errors="replace"))
+        if self.inner is not None:
+            self.inner.record(
+                backend=backend,
+                method=method,
+                url=url,
+                request_headers=request_headers,
+                request_body=request_body,
+                status=status,
+                response_headers=response_headers,
+                response_body=response_body,
+                elapsed_ms=elapsed_ms,
+                error=error,
+            )
+
+
+@contextmanager
+def captured_answers() -> Iterator[list[str]]:
+    """The text of every EWS answer received inside the block (for `inspect`: the item as the
+    server sent it, not as exchangelib parsed it). One caller at a time: `meetings inspect`."""
+    capture = _Capture(LargeChunkAdapter.wire_log)
+    LargeChunkAdapter.wire_log = capture
+    try:
+        yield capture.answers
+    finally:
+        LargeChunkAdapter.wire_log = capture.inner
 
 
 def install_adapter() -> None:
@@ -180,6 +272,7 @@ class ConnectionSettings:
     token_provider: Callable[[], str] | None = None
     timeout: float = 120.0
     max_connections: int = 4
+    wire_log: WireLog | None = None
 
 
 class Connection:
@@ -188,6 +281,8 @@ class Connection:
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
         install_adapter()
+        if settings.wire_log is not None:
+            LargeChunkAdapter.wire_log = settings.wire_log
         credentials: Any
         if settings.auth == "oauth2":
             # App-only client credentials acting for each organizer through impersonation.
@@ -268,6 +363,8 @@ class Connection:
         return Protocol(config=self.config)
 
     def close(self) -> None:
+        if self.settings.wire_log is not None and LargeChunkAdapter.wire_log is self.settings.wire_log:
+            LargeChunkAdapter.wire_log = None
         if not self._accounts:
             return
         protocol = self.protocol()

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import random
 import threading
 import urllib.parse
@@ -77,11 +78,13 @@ from reconciler.port import (
     CreateRequest,
     ForeignItem,
     NamespaceItem,
+    RawItem,
     ReleaseRequest,
     UnmanagedMeeting,
     UpdateRequest,
 )
 from reconciler.providers.graph import auth, lock, wire
+from reconciler.providers.wirelog import WireLog
 
 if TYPE_CHECKING:
     from reconciler.providers.graph.sdk import Failure, Page
@@ -141,11 +144,12 @@ class GraphProvider:
         sleep: Sleep | None = None,
         page_size: int = wire.PAGE_SIZE,
         max_in_flight: int = 4,
+        wire_log: WireLog | None = None,
     ) -> None:
         """`base_url` ends in `/v1.0` (a national cloud or the emulator). Authentication: a kiota
         `auth_provider`, else an azure-identity `credential`, else none (loopback only).
         `trust_env=None` honours proxy variables except for loopback; `sleep` waits between
-        retries (tests pass a recorder)."""
+        retries (tests pass a recorder); `wire_log` records every HTTP exchange."""
         with warnings.catch_warnings():
             # msgraph-sdk and kiota define deprecated classes of their own, which warn as they are imported.
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)\.")
@@ -176,17 +180,17 @@ class GraphProvider:
         use_env = not auth.is_loopback(self.base_url) if trust_env is None else trust_env
 
         async def build() -> Any:
-            return sdk.GraphClient(self.base_url, auth_provider, trust_env=use_env, timeout=timeout)
+            return sdk.GraphClient(self.base_url, auth_provider, trust_env=use_env, timeout=timeout, wire_log=wire_log)
 
         self._client = self._run(build())
 
     @classmethod
-    def from_config(cls, config: ConfigLike) -> GraphProvider:
+    def from_config(cls, config: ConfigLike, *, wire_log: WireLog | None = None) -> GraphProvider:
         """The provider `reconciler.yaml` describes (`graph.*`), secrets from the environment."""
         settings = config.graph
         base_url = (settings.base_url or auth.DEFAULT_BASE_URL).rstrip("/")
         credential = auth.credential(settings, secret=config.secret, env=config.env, base_url=base_url)
-        return cls(base_url, credential=credential)
+        return cls(base_url, credential=credential, wire_log=wire_log)
 
     # -- Provider ------------------------------------------------------------------------------
 
@@ -296,6 +300,23 @@ class GraphProvider:
         )
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
+        event = self._found(organizer, namespace, meeting_id)
+        return self._observe(event, organizer) if event is not None else None
+
+    def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
+        """The event as Graph returned it (a series master with the details read for it)."""
+        event = self._found(organizer, namespace, meeting_id)
+        if event is None:
+            return None
+        return RawItem(
+            observed=self._observe(event, organizer),
+            wire_format="json",
+            wire=json.dumps(event, indent=2, ensure_ascii=False),
+            record=wire.extended_values(event).get(wire.LAST_APPLIED_PROPERTY),
+            server_body=str((event.get("body") or {}).get("content") or ""),
+        )
+
+    def _found(self, organizer: str, namespace: str, meeting_id: str) -> dict[str, Any] | None:
         action = f"looking up {meeting_id} in {organizer}'s calendar"
         events = self._run(self._list(organizer, wire.property_filter(wire.MEETING_ID_PROPERTY, meeting_id), action))
         for event in events:
@@ -305,7 +326,7 @@ class GraphProvider:
                 and extended.get(wire.MEETING_ID_PROPERTY) == meeting_id
             ):
                 (complete,) = self._run(self._complete(organizer, [event], action))
-                return self._observe(complete, organizer)
+                return dict(complete)
         return None
 
     def create(self, request: CreateRequest) -> ObservedMeeting:

@@ -34,6 +34,7 @@ Choices made here (reference/graph.md section 0):
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_request_adapter import options as graph_options
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
+
+from reconciler.providers.wirelog import WireLog
 
 #: Graph's limit of requests in one `$batch` (concepts/json-batching.md).
 MAX_BATCH = 20
@@ -148,6 +151,52 @@ def classify(error: BaseException) -> Failure:
     return Failure("other", message=f"{type(error).__name__}: {error}")
 
 
+class LoggingTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that writes every exchange of `inner` to a wire log (reading each answer
+    whole first, which the SDK does anyway)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, log: WireLog) -> None:
+        self._inner, self._log = inner, log
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.monotonic()
+        body = await request.aread()
+        try:
+            response = await self._inner.handle_async_request(request)
+            content = await response.aread()
+        except Exception as error:
+            self._write(request, body, started, error=f"{type(error).__name__}: {error}")
+            raise
+        self._write(request, body, started, response=response, content=content)
+        return response
+
+    def _write(
+        self,
+        request: httpx.Request,
+        body: bytes,
+        started: float,
+        *,
+        response: httpx.Response | None = None,
+        content: bytes | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._log.record(
+            backend="graph",
+            method=request.method,
+            url=str(request.url),
+            request_headers=request.headers.multi_items(),
+            request_body=body,
+            status=response.status_code if response is not None else None,
+            response_headers=response.headers.multi_items() if response is not None else (),
+            response_body=content,
+            elapsed_ms=(time.monotonic() - started) * 1000,
+            error=error,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def _config(prefer: Iterable[str], *, query: Any = None, if_match: str | None = None) -> RequestConfiguration[Any]:
     """Prefer and If-Match headers, the query, and the native response handler (raw answers)."""
     config: RequestConfiguration[Any] = (
@@ -224,13 +273,19 @@ class GraphClient:
     Create it and call it on one event loop (the provider's loop thread).
     """
 
-    def __init__(self, base_url: str, auth_provider: Any, *, trust_env: bool, timeout: float) -> None:
+    def __init__(
+        self, base_url: str, auth_provider: Any, *, trust_env: bool, timeout: float, wire_log: WireLog | None = None
+    ) -> None:
         options = dict(graph_options)
         options[RetryHandlerOption.get_key()] = RetryHandlerOption(delay=0, max_retries=0, should_retry=False)
         plain = httpx.AsyncClient(trust_env=trust_env, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)))
         # msgraph-core wraps each transport in an AsyncGraphTransport that has no aclose(), so closing
         # the client never closes the connection pools beneath: keep them to close ourselves.
         self._transports = [plain._transport, *(t for t in plain._mounts.values() if t is not None)]
+        if wire_log is not None:
+            # Beneath the SDK's middleware: the log shows each request as it goes on the wire.
+            plain._transport = LoggingTransport(plain._transport, wire_log)
+            plain._mounts = {k: t if t is None else LoggingTransport(t, wire_log) for k, t in plain._mounts.items()}
         self._http = GraphClientFactory.create_with_default_middleware(client=plain, options=options)
         adapter = GraphRequestAdapter(auth_provider, client=self._http)
         adapter.base_url = base_url.rstrip("/")
