@@ -282,6 +282,8 @@ def _plan(
         drift=config.policy.drift,
         attendee_timezones=config.attendee_timezones,
         min_notice=timedelta(minutes=notice) if notice else None,
+        protect_accepted=config.policy.protect_accepted,
+        room_conflicts=config.policy.room_conflicts,
     )
     result = make_plan(
         list(loaded.meetings),

@@ -40,6 +40,7 @@ from reconciler.effects import series_effects
 from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
+from reconciler.people import ResponseCounts, counts, protect_accepted_error, room_declined_warning
 from reconciler.port import Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
@@ -60,6 +61,10 @@ class PlanPolicy:
     #: A change that mails attendees of a meeting starting sooner than this needs `allow_late`
     #: (None: no limit).
     min_notice: timedelta | None = None
+    #: Cancelling a meeting at least this many people accepted needs `allow_mass_cancel` (None: off).
+    protect_accepted: int | None = None
+    #: "warn" (a busy room is a warning) | "error" (a plan error); read by `availability`.
+    room_conflicts: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,9 @@ class Change:
     #: A create of a meeting the last apply left in the calendar: it was cancelled or deleted
     #: outside git (in Outlook) since, so its attendees are invited again.
     recreated: bool = False
+    #: The attendees' answers on the item this change writes or cancels (None for a create), with
+    #: how many accepted answers a time change asks again (`people.counts`).
+    responses: ResponseCounts | None = None
 
     @property
     def changed_names(self) -> frozenset[str]:
@@ -225,6 +233,7 @@ def build_plan(
             f" policy.min_notice ({_duration(policy.min_notice)}): {', '.join(sorted(b.late))}; attendees may not"
             " see the mail in time. Pass --allow-late if this is intended."
         )
+    _note_responses(b, observed, allow_mass_cancel)
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
     return Plan(
         backend=backend,
@@ -240,6 +249,27 @@ def build_plan(
         ),
         drift_kept=tuple(sorted(b.drift_kept)),
     )
+
+
+def _note_responses(b: _Builder, observed: Sequence[ObservedMeeting], allow_mass_cancel: bool) -> None:
+    """Put the item's answers on each change that writes or cancels it, warn about rooms that
+    declined a meeting that has not ended, and refuse cancelling a meeting at least
+    `policy.protect_accepted` people accepted unless allowed. Answers never change what is written."""
+    items = {o.item_id: o for o in observed}
+    threshold = b.policy.protect_accepted
+    for index, change in enumerate(b.changes):
+        item = items.get(change.item_id or "")
+        if item is None:
+            continue
+        value = counts(item.responses, time_changes=bool(change.changed_names & _TIMING_FIELDS))
+        b.changes[index] = replace(change, responses=value)
+        guarded = change.action is Action.CANCEL and threshold is not None and not allow_mass_cancel
+        if guarded and threshold is not None and value.accepted >= threshold:
+            b.errors.append(protect_accepted_error(change.meeting_id, value, threshold))
+    for item in observed:
+        if not has_ended(item.fields, b.now):
+            declined = counts(item.responses).declined_rooms
+            b.warnings.extend(room_declined_warning(item.meeting_id, room) for room in declined)
 
 
 def _index(observed: Sequence[ObservedMeeting]) -> dict[str, list[ObservedMeeting]]:

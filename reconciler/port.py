@@ -40,11 +40,12 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from reconciler.freebusy import Schedule
 from reconciler.model import Every, ObservedMeeting, Weekday
 from reconciler.occurrences import SeriesEdits
 
@@ -240,6 +241,13 @@ class Provider(NamespaceItems, Protocol):
         ...
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None: ...
+
+    def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+        """Free/busy of `addresses` in [start, end) (aware), asked as `organizer`: one `Schedule`
+        per address, in order, batched within the backend's limits. An address the backend cannot
+        read (permission, external, an error in the answer) is `unknown`, never free; a failed
+        request makes every address it asked about unknown rather than raising."""
+        ...
 
     def create(self, request: CreateRequest) -> ObservedMeeting: ...
 

@@ -265,6 +265,23 @@ def _as_in_series(key: str, value: Any, master: Mapping[str, Any], occurrence: s
     return bool(master.get(key) == value)
 
 
+#: Document keys whose change asks every attendee again: their answers are reset [INFER: Outlook
+#: shows "the meeting time has changed" and the organizer's tracking starts over].
+_TIME_KEYS = ("start", "end", "recurrence", "is_all_day", "timezone")
+
+
+def _kept_responses(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`after`'s attendees with the answers they gave on `before` kept (a protocol app writes
+    attendee lists with "none"); when the time changes every answer is reset to "none"."""
+    if any(before.get(k) != after.get(k) for k in _TIME_KEYS):
+        return [{**a, "response": "none"} for a in after.get("attendees", [])]
+    given = {str(a["email"]).lower(): a.get("response", "none") for a in before.get("attendees", [])}
+    return [
+        {**a, "response": given.get(str(a["email"]).lower(), a.get("response", "none"))}
+        for a in after.get("attendees", [])
+    ]
+
+
 def _attendee_set(attendees: Any) -> frozenset[tuple[str, str]]:
     return frozenset((str(a["email"]).lower(), str(a["type"])) for a in attendees)
 
@@ -377,6 +394,7 @@ class MailboxStore:
             if if_change_key is not None and if_change_key != old.change_key:
                 raise StaleChangeKey(item_id)
             new_doc = {**old.doc, **changes}
+            new_doc["attendees"] = _kept_responses(old.doc, new_doc)
             if "recurrence" in changes:
                 new_doc["cancelled_occurrences"], new_doc["exceptions"] = [], {}
             ext = dict(old.doc.get("extended", {}))
@@ -390,6 +408,23 @@ class MailboxStore:
             item = self._get(conn, item_id)
             self._log_changes(conn, item, old.doc, item.doc, send)
             return item
+
+    def respond(self, item_id: str, attendee: str, response: str) -> StoredItem:
+        """Record `attendee`'s answer ("accepted" | "tentativelyAccepted" | "declined") on the
+        organizer's item, as Exchange does when the attendee's response reaches the organizer's
+        mailbox: the item gets a new change key and nobody but the organizer is mailed (the
+        response message itself is not logged). ItemNotFound when the item does not exist or does
+        not list `attendee`."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            attendees = [dict(a) for a in item.doc.get("attendees", [])]
+            matching = [a for a in attendees if str(a["email"]).lower() == attendee.lower()]
+            if not matching:
+                raise ItemNotFound(f"{item_id} has no attendee {attendee}")
+            for entry in matching:
+                entry["response"] = response
+            self._write(conn, item_id, {**item.doc, "attendees": attendees})
+            return self._get(conn, item_id)
 
     def cancel_item(
         self, item_id: str, *, comment: str | None, if_change_key: str | None = None, send: bool = True

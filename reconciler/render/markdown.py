@@ -22,7 +22,7 @@ from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten
 from reconciler.text import visible
 
 if TYPE_CHECKING:
@@ -178,6 +178,8 @@ def _notes(change: Change) -> list[str]:
         names = ", ".join(f"<code>{escape(n)}</code>" for n in kept)
         lines.append(f"- **Drift:** {names} changed outside git (in Outlook); left as is.")
     lines += [f"- **Warning:** {escape(_shorten(w, 2 * MAX_VALUE))}" for w in change.warnings]
+    people = responses_sentence(change.responses)
+    lines += [f"- {escape(people)}"] if people else []
     return [*lines, ""] if lines else []
 
 

@@ -1,0 +1,62 @@
+"""The sandbox's answers and free/busy: attendee responses read from (and written to) the store's
+documents, and schedules from the emulator's free/busy model (`emulator.freebusy`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods
+from reconciler.emulator.store import ItemNotFound, MailboxStore
+from reconciler.errors import NotFoundError
+from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
+from reconciler.people import GRAPH_RESPONSES, AttendeeResponse, Response, Responses
+
+#: Our answers -> the store's (Graph's responseType values).
+_STORE_RESPONSES = {
+    Response.ACCEPTED: "accepted",
+    Response.TENTATIVE: "tentativelyAccepted",
+    Response.DECLINED: "declined",
+}
+_UNKNOWN = {
+    "missing": "no such mailbox",
+    "not-enabled": "the mailbox is not enabled",
+    "denied": "access to its calendar is denied",
+}
+
+
+def document_responses(doc: Mapping[str, Any], organizer: str) -> Responses:
+    """The answers a store document's attendees carry (the organizer left out)."""
+    return Responses.of(
+        AttendeeResponse(
+            str(a["email"]).lower(),
+            GRAPH_RESPONSES.get(str(a.get("response", "none")), Response.NONE),
+            room=a.get("type") == "resource",
+        )
+        for a in doc.get("attendees", [])
+        if str(a["email"]).lower() != organizer
+    )
+
+
+def respond(store: MailboxStore, attendee: str, item_id: str, response: Response) -> None:
+    """Answer as `attendee` would from Outlook: the organizer's item records the answer."""
+    if response not in _STORE_RESPONSES:
+        raise ValueError(f"An attendee answers accepted, tentative or declined, not {response}.")
+    try:
+        store.respond(item_id, attendee, _STORE_RESPONSES[response])
+    except ItemNotFound as error:
+        raise NotFoundError(f"No meeting {item_id} lists {attendee} as an attendee.") from error
+
+
+def schedules(store: MailboxStore, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+    """Each address's busy periods in [start, end); an unreadable one is unknown with its reason."""
+    found = []
+    for address in addresses:
+        try:
+            periods = busy_periods(store, address, start, end)
+        except FreeBusyUnavailable as error:
+            found.append(Schedule(address, unknown=_UNKNOWN.get(error.reason.value, error.reason.value)))
+            continue
+        found.append(Schedule(address, tuple(BusyPeriod(p.start, p.end, BusyStatus(p.status)) for p in periods)))
+    return found
