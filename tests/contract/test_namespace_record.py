@@ -21,6 +21,8 @@ from tests.contract.test_contract import NAMESPACE, NOW, announced, last_seq, ma
 from tests.factories import ORGANIZER, meeting
 
 OTHER = "office@contoso.com"
+# A slot nobody is busy in, so a new meeting there has no free/busy warning.
+LATER_START, LATER_END = datetime(2026, 12, 1, 15, 0), datetime(2026, 12, 1, 15, 30)
 HOLDER = Holder(user="ci", host="runner", pid=1, command="meetings apply", token="contract")
 
 
@@ -82,7 +84,7 @@ def test_a_meeting_cancelled_in_outlook_is_planned_as_removed_outside_git_and_in
 
 def test_a_meeting_never_applied_is_a_plain_create(backend: Backend) -> None:
     apply_as_the_cli_does(backend, plan(backend, [meeting()]))
-    (change,) = plan(backend, [meeting(), meeting("team/new", subject="New")]).changes
+    (change,) = plan(backend, [meeting(), meeting("team/new", subject="New", start=LATER_START, end=LATER_END)]).changes
     assert (change.meeting_id, change.action, change.recreated, change.warnings) == (
         "team/new",
         Action.CREATE,
@@ -111,7 +113,7 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
 ) -> None:
     apply_as_the_cli_does(backend, plan(backend, [meeting(), meeting("team/retro", subject="Retro")]))
     renamed = make_plan(
-        [meeting(), meeting("team/retro", subject="Retro"), meeting("team/new", subject="New")],
+        [meeting(), meeting("team/retro", subject="Retro"), meeting("team/new", subject="New", start=LATER_START, end=LATER_END)],
         backend.provider,
         namespace="contract-2",
         policy=PlanPolicy(),
@@ -123,6 +125,9 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
     assert warned["team/sync"] == (
         "team/sync: lead@contoso.com's calendar already holds a meeting with this subject and start under namespace"
         " 'contract' (team/sync); creating it invites everyone a second time.",
+        # The identical meeting of the old namespace is in its attendees' calendars at that time.
+        "team/sync: alice@contoso.com is busy 2026-12-01 09:00-09:30 UTC at the meeting's time.",
+        "team/sync: bob@contoso.com is busy 2026-12-01 09:00-09:30 UTC at the meeting's time.",
     )
     assert renamed.warnings == (
         "2 meetings this plan creates look identical to meetings of namespace 'contract' in the same calendars. If"

@@ -66,13 +66,16 @@ def _utc(value: datetime) -> dict[str, str]:
 
 def schedule(store: MailboxStore, body: Any) -> dict[str, Any]:
     """The getSchedule answer (its `value`) for the request body."""
-    if not isinstance(body, dict) or not isinstance(body.get("schedules"), list):
+    # Action parameter names are matched ignoring case: the reference writes `schedules`, the
+    # free/busy guide `Schedules`, and msgraph-sdk sends `Schedules`, `StartTime`, `EndTime`.
+    params = {str(k).lower(): v for k, v in body.items()} if isinstance(body, dict) else {}
+    if not isinstance(params.get("schedules"), list):
         raise ODataError(400, "RequestBodyRead", "The parameter 'schedules' is missing.")
-    start, end = _moment(body.get("startTime"), "startTime"), _moment(body.get("endTime"), "endTime")
-    interval = int(body.get("availabilityViewInterval") or 30)
+    start, end = _moment(params.get("starttime"), "startTime"), _moment(params.get("endtime"), "endTime")
+    interval = int(params.get("availabilityviewinterval") or 30)
     if not 5 <= interval <= 1440:
         raise ODataError(400, "ErrorInvalidParameter", "availabilityViewInterval must be between 5 and 1440.")
-    return {"value": [_information(store, str(address), start, end, interval) for address in body["schedules"]]}
+    return {"value": [_information(store, str(address), start, end, interval) for address in params["schedules"]]}
 
 
 def _information(store: MailboxStore, address: str, start: datetime, end: datetime, interval: int) -> dict[str, Any]:

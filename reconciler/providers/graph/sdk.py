@@ -51,6 +51,10 @@ from msgraph.generated.users.item.events.item.instances.instances_request_builde
 
 # The request builders the calls below walk through, imported now rather than lazily on first use:
 # the provider imports this module with msgraph's import-time DeprecationWarnings silenced.
+from msgraph.generated.users.item.calendar.calendar_request_builder import CalendarRequestBuilder  # noqa: F401
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_request_builder import (  # noqa: F401
+    GetScheduleRequestBuilder,
+)
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder  # noqa: F401
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: F401
 from msgraph.graph_request_adapter import GraphRequestAdapter
