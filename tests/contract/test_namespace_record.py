@@ -113,7 +113,11 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
 ) -> None:
     apply_as_the_cli_does(backend, plan(backend, [meeting(), meeting("team/retro", subject="Retro")]))
     renamed = make_plan(
-        [meeting(), meeting("team/retro", subject="Retro"), meeting("team/new", subject="New", start=LATER_START, end=LATER_END)],
+        [
+            meeting(),
+            meeting("team/retro", subject="Retro"),
+            meeting("team/new", subject="New", start=LATER_START, end=LATER_END),
+        ],
         backend.provider,
         namespace="contract-2",
         policy=PlanPolicy(),

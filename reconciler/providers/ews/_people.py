@@ -52,8 +52,15 @@ def free_busy(protocol: Any, addresses: Sequence[str], start: datetime, end: dat
     UTC, one request per AVAILABILITY_BATCH. A FreeBusyResponse carrying an error is unknown with
     that error's code, never free. Raises exchangelib's errors for a failed request."""
     from exchangelib import EWSDateTime, EWSTimeZone
+    from exchangelib.errors import ResponseMessageError
     from exchangelib.properties import FreeBusyViewOptions, MailboxData, TimeWindow
     from exchangelib.services import GetUserAvailability
+
+    class EachMailboxAvailability(GetUserAvailability):  # type: ignore[misc]
+        """Every per-mailbox error (ErrorNoFreeBusyAccess, ...) is returned for its mailbox
+        instead of raised: exchangelib raises all but a few, which would lose the whole batch."""
+
+        ERRORS_TO_CATCH_IN_RESPONSE = (*GetUserAvailability.ERRORS_TO_CATCH_IN_RESPONSE, ResponseMessageError)
 
     utc = EWSTimeZone("UTC")
     window = TimeWindow(
@@ -64,7 +71,7 @@ def free_busy(protocol: Any, addresses: Sequence[str], start: datetime, end: dat
     for first in range(0, len(addresses), AVAILABILITY_BATCH):
         batch = list(addresses[first : first + AVAILABILITY_BATCH])
         answers = list(
-            GetUserAvailability(protocol=protocol).call(
+            EachMailboxAvailability(protocol=protocol).call(
                 tzinfo=utc,
                 mailbox_data=[MailboxData(email=a, attendee_type="Required", exclude_conflicts=False) for a in batch],
                 timezone=_utc_zone(),

@@ -40,21 +40,22 @@ from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactor
 from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+# The request builders the calls below walk through (the `noqa: F401` imports here and below) are
+# imported now rather than lazily on first use: the provider imports this module with msgraph's
+# import-time DeprecationWarnings silenced.
+from msgraph.generated.users.item.calendar.calendar_request_builder import CalendarRequestBuilder  # noqa: F401
 from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
     GetSchedulePostRequestBody,
+)
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_request_builder import (  # noqa: F401
+    GetScheduleRequestBuilder,
 )
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 from msgraph.generated.users.item.events.item.cancel.cancel_request_builder import CancelRequestBuilder  # noqa: F401
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 from msgraph.generated.users.item.events.item.instances.instances_request_builder import InstancesRequestBuilder
-
-# The request builders the calls below walk through, imported now rather than lazily on first use:
-# the provider imports this module with msgraph's import-time DeprecationWarnings silenced.
-from msgraph.generated.users.item.calendar.calendar_request_builder import CalendarRequestBuilder  # noqa: F401
-from msgraph.generated.users.item.calendar.get_schedule.get_schedule_request_builder import (  # noqa: F401
-    GetScheduleRequestBuilder,
-)
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder  # noqa: F401
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: F401
 from msgraph.graph_request_adapter import GraphRequestAdapter
