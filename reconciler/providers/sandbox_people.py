@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods
 from reconciler.emulator.store import ItemNotFound, MailboxStore
 from reconciler.errors import NotFoundError
 from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
+from reconciler.model import PROP_MEETING_ID, PROP_NAMESPACE, extended_property_id
 from reconciler.people import GRAPH_RESPONSES, AttendeeResponse, Response, Responses
 
 #: Our answers -> the store's (Graph's responseType values).
@@ -46,7 +48,7 @@ def respond(store: MailboxStore, attendee: str, item_id: str, response: Response
     try:
         store.respond(item_id, attendee, _STORE_RESPONSES[response])
     except ItemNotFound as error:
-        raise NotFoundError(f"No meeting {item_id} lists {attendee} as an attendee.") from error
+        raise NotFoundError(f"The meeting does not list {attendee} as an attendee.") from error
 
 
 def schedules(store: MailboxStore, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
@@ -60,3 +62,21 @@ def schedules(store: MailboxStore, addresses: Sequence[str], start: datetime, en
             continue
         found.append(Schedule(address, tuple(BusyPeriod(p.start, p.end, BusyStatus(p.status)) for p in periods)))
     return found
+
+
+def respond_in_sandbox(store_path: Path, namespace: str, attendee: str, meeting_id: str, response: Response) -> str:
+    """Answer the namespace's meeting `meeting_id` as `attendee` in the sandbox at `store_path`;
+    returns the meeting's subject. NotFoundError when no such meeting lists that attendee."""
+    if not store_path.exists():
+        raise NotFoundError(f"The sandbox at {store_path} holds no meetings yet; run `meetings apply` first.")
+    store = MailboxStore(store_path)
+    try:
+        marker = (extended_property_id(PROP_NAMESPACE), namespace)
+        for mailbox in store.mailboxes():
+            for item in store.list_items(mailbox, extended_equals=marker):
+                if item.doc.get("extended", {}).get(extended_property_id(PROP_MEETING_ID)) == meeting_id:
+                    respond(store, attendee.lower(), item.item_id, response)
+                    return str(item.doc.get("subject", ""))
+        raise NotFoundError(f"No meeting {meeting_id} of namespace {namespace!r} is in the sandbox.")
+    finally:
+        store.close()
