@@ -7,13 +7,15 @@ address are, as modelled here [INFER]: every active item of its own calendar, an
 of any calendar that lists it as an attendee and that it has not declined (a declined meeting
 leaves the attendee's calendar free). Each busy period carries the item's `show_as` (free items
 block nothing) and subject. An address marked unavailable (`set_unavailable`) cannot be read:
-`busy_periods` raises `FreeBusyUnavailable`, which each protocol answers with its own error.
+`busy_periods_of` gives its `FreeBusyUnavailable`, which each protocol answers with its own error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from reconciler.emulator import series
 from reconciler.emulator.store import MailboxStore, StoredItem, UnavailableReason
@@ -37,36 +39,60 @@ class FreeBusyUnavailable(Exception):
         self.reason = reason
 
 
-def _concerns(item: StoredItem, address: str) -> bool:
-    if item.mailbox == address:
-        return True
-    return any(
-        str(a.get("email", "")).lower() == address and a.get("response") != "declined"
-        for a in item.doc.get("attendees", [])
-    )
+def busy_periods_of(
+    store: MailboxStore, addresses: Iterable[str], start: datetime, end: datetime
+) -> dict[str, list[BusyPeriod] | FreeBusyUnavailable]:
+    """The periods in [start, end) (aware) in which each address (lower-cased) is not free, sorted
+    by start, reading the store once for all of them; an unreadable address maps to its
+    FreeBusyUnavailable."""
+    wanted = {a.lower() for a in addresses}
+    found: dict[str, list[BusyPeriod] | FreeBusyUnavailable] = {}
+    readable = set()
+    for address in wanted:
+        reason = store.unavailable(address)
+        if reason is not None:
+            found[address] = FreeBusyUnavailable(address, reason)
+        else:
+            found[address] = []
+            readable.add(address)
+    if not readable:
+        return found
+    for item in store.active_items_near(start, end):
+        doc = item.doc
+        if doc.get("show_as", "busy") == "free" or not doc.get("start"):
+            continue
+        concerned = _concerned(item, readable)
+        if not concerned:
+            continue
+        for begin, finish in _spans(doc, start, end):
+            period = BusyPeriod(begin, finish, str(doc.get("show_as", "busy")), str(doc.get("subject", "")))
+            for address in concerned:
+                periods = found[address]
+                assert not isinstance(periods, FreeBusyUnavailable)
+                periods.append(period)
+    for address in readable:
+        periods = found[address]
+        assert not isinstance(periods, FreeBusyUnavailable)
+        periods.sort(key=lambda p: (p.start, p.end, p.subject))
+    return found
 
 
-def busy_periods(store: MailboxStore, address: str, start: datetime, end: datetime) -> list[BusyPeriod]:
-    """The periods in [start, end) (aware) in which `address` is not free, sorted by start."""
-    address = address.lower()
-    reason = store.unavailable(address)
-    if reason is not None:
-        raise FreeBusyUnavailable(address, reason)
-    periods = []
-    for mailbox in store.mailboxes():
-        for item in store.list_items(mailbox):
-            doc = item.doc
-            if doc.get("show_as", "busy") == "free" or not doc.get("start") or not _concerns(item, address):
-                continue
-            zone = str(doc.get("timezone") or "UTC")
-            if doc.get("recurrence"):
-                spans = [(o.start, o.end) for o in series.window(doc, start, end)]
-            else:
-                spans = [(series.wall(doc["start"]), series.wall(doc["end"]))]
-            for local_start, local_end in spans:
-                begin, finish = series.to_utc(local_start, zone), series.to_utc(local_end, zone)
-                if begin < end and finish > start:
-                    periods.append(
-                        BusyPeriod(begin, finish, str(doc.get("show_as", "busy")), str(doc.get("subject", "")))
-                    )
-    return sorted(periods, key=lambda p: (p.start, p.end, p.subject))
+def _concerned(item: StoredItem, addresses: set[str]) -> set[str]:
+    """Which of `addresses` the item keeps busy: its own mailbox, and attendees who did not decline."""
+    concerned = {item.mailbox} & addresses
+    for attendee in item.doc.get("attendees", []):
+        email = str(attendee.get("email", "")).lower()
+        if email in addresses and attendee.get("response") != "declined":
+            concerned.add(email)
+    return concerned
+
+
+def _spans(doc: dict[str, Any], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The item's occurrences overlapping [start, end), aware UTC."""
+    zone = str(doc.get("timezone") or "UTC")
+    if doc.get("recurrence"):
+        local = [(o.start, o.end) for o in series.window(doc, start, end)]
+    else:
+        local = [(series.wall(doc["start"]), series.wall(doc["end"]))]
+    spans = [(series.to_utc(a, zone), series.to_utc(b, zone)) for a, b in local]
+    return [(a, b) for a, b in spans if a < end and b > start]

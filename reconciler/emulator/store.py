@@ -68,7 +68,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -370,6 +370,20 @@ class MailboxStore:
             args.extend(extended_equals)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY created_at, item_id", args).fetchall()
+        return [self._row_to_item(row) for row in rows]
+
+    def active_items_near(self, start: datetime, end: datetime) -> list[StoredItem]:
+        """Active items of every mailbox that may overlap [start, end) (aware): every series, and
+        the single items whose local wall times fall within a day of the window (wall times are
+        in the item's zone, at most 14 hours from UTC)."""
+        low = (start.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        high = (end.astimezone(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        sql = (
+            "SELECT * FROM items WHERE state = 'active' AND (json_extract(doc, '$.recurrence') IS NOT NULL"
+            " OR (json_extract(doc, '$.start') < ? AND json_extract(doc, '$.end') > ?)) ORDER BY created_at, item_id"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (high, low)).fetchall()
         return [self._row_to_item(row) for row in rows]
 
     def mailboxes(self) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods
+from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods_of
 from reconciler.emulator.store import ItemNotFound, MailboxStore
 from reconciler.errors import NotFoundError
 from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
@@ -53,15 +53,15 @@ def respond(store: MailboxStore, attendee: str, item_id: str, response: Response
 
 def schedules(store: MailboxStore, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
     """Each address's busy periods in [start, end); an unreadable one is unknown with its reason."""
-    found = []
+    found = busy_periods_of(store, addresses, start, end)
+    answers = []
     for address in addresses:
-        try:
-            periods = busy_periods(store, address, start, end)
-        except FreeBusyUnavailable as error:
-            found.append(Schedule(address, unknown=_UNKNOWN.get(error.reason.value, error.reason.value)))
+        periods = found[address.lower()]
+        if isinstance(periods, FreeBusyUnavailable):
+            answers.append(Schedule(address, unknown=_UNKNOWN.get(periods.reason.value, periods.reason.value)))
             continue
-        found.append(Schedule(address, tuple(BusyPeriod(p.start, p.end, BusyStatus(p.status)) for p in periods)))
-    return found
+        answers.append(Schedule(address, tuple(BusyPeriod(p.start, p.end, BusyStatus(p.status)) for p in periods)))
+    return answers
 
 
 def respond_in_sandbox(store_path: Path, namespace: str, attendee: str, meeting_id: str, response: Response) -> str:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.emulator.ews import items as calendar
 from reconciler.emulator.ews.soap import EwsError, child, m, sub, success, t, text_of
-from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods
+from reconciler.emulator.freebusy import BusyPeriod, FreeBusyUnavailable, busy_periods_of
 from reconciler.emulator.store import ItemNotFound, MailboxStore, UnavailableReason
 
 #: CreateItem's answer elements -> what the organizer's item records (Graph's responseType values).
@@ -74,23 +74,22 @@ def availability(store: MailboxStore, operation: ET.Element) -> ET.Element:
         end = datetime.fromisoformat(str(text_of(window, "EndTime"))[:19]).replace(tzinfo=UTC) + offset
     except ValueError as problem:
         raise EwsError("ErrorInvalidRequest", "The TimeWindow is not valid.") from problem
-    root = ET.Element(m("GetUserAvailabilityResponse"))
-    array = sub(root, m("FreeBusyResponseArray"))
+    addresses = []
     for data in mailboxes:
         email = child(data, "Email")
-        address = (text_of(email, "Address") if email is not None else None) or ""
-        _free_busy(sub(array, m("FreeBusyResponse")), store, address.strip(), start, end, offset)
+        addresses.append(((text_of(email, "Address") if email is not None else None) or "").strip())
+    found = busy_periods_of(store, addresses, start, end)
+    root = ET.Element(m("GetUserAvailabilityResponse"))
+    array = sub(root, m("FreeBusyResponseArray"))
+    for address in addresses:
+        _free_busy(sub(array, m("FreeBusyResponse")), found[address.lower()], offset)
     return root
 
 
-def _free_busy(
-    response: ET.Element, store: MailboxStore, address: str, start: datetime, end: datetime, offset: timedelta
-) -> None:
+def _free_busy(response: ET.Element, periods: list[BusyPeriod] | FreeBusyUnavailable, offset: timedelta) -> None:
     message = sub(response, m("ResponseMessage"))
-    try:
-        periods = busy_periods(store, address, start, end)
-    except FreeBusyUnavailable as problem:
-        code, text = _ERRORS[problem.reason]
+    if isinstance(periods, FreeBusyUnavailable):
+        code, text = _ERRORS[periods.reason]
         message.set("ResponseClass", "Error")
         sub(message, m("MessageText"), text)
         sub(message, m("ResponseCode"), code)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.emulator import zones
-from reconciler.emulator.freebusy import FreeBusyUnavailable, busy_periods
+from reconciler.emulator.freebusy import BusyPeriod, FreeBusyUnavailable, busy_periods_of
 from reconciler.emulator.graph.odata import ODataError
 from reconciler.emulator.store import ItemNotFound, MailboxStore, StoredItem, UnavailableReason
 
@@ -75,14 +75,16 @@ def schedule(store: MailboxStore, body: Any) -> dict[str, Any]:
     interval = int(params.get("availabilityviewinterval") or 30)
     if not 5 <= interval <= 1440:
         raise ODataError(400, "ErrorInvalidParameter", "availabilityViewInterval must be between 5 and 1440.")
-    return {"value": [_information(store, str(address), start, end, interval) for address in params["schedules"]]}
+    addresses = [str(a) for a in params["schedules"]]
+    found = busy_periods_of(store, addresses, start, end)
+    return {"value": [_information(a, found[a.lower()], start, end, interval) for a in addresses]}
 
 
-def _information(store: MailboxStore, address: str, start: datetime, end: datetime, interval: int) -> dict[str, Any]:
-    try:
-        periods = busy_periods(store, address, start, end)
-    except FreeBusyUnavailable as error:
-        code, message = _ERRORS[error.reason]
+def _information(
+    address: str, periods: list[BusyPeriod] | FreeBusyUnavailable, start: datetime, end: datetime, interval: int
+) -> dict[str, Any]:
+    if isinstance(periods, FreeBusyUnavailable):
+        code, message = _ERRORS[periods.reason]
         return {"scheduleId": address, "availabilityView": "", "error": {"message": message, "responseCode": code}}
     slots = max(1, math.ceil((end - start) / timedelta(minutes=interval)))
     view = ["0"] * slots
