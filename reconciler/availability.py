@@ -16,6 +16,7 @@ overlapping times are reported from the files alone (`double_bookings`), before 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -132,13 +133,33 @@ def room_error(warning: str) -> str:
     return f"{warning} policy.room_conflicts is error."
 
 
-def _conflicts(check: Check, schedule: Schedule) -> Iterable[BusyPeriod]:
+@dataclass(frozen=True)
+class _Index:
+    """A schedule's busy periods sorted by start, for finding those overlapping a slot quickly."""
+
+    periods: tuple[BusyPeriod, ...]
+    starts: tuple[datetime, ...]
+    longest: timedelta
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> _Index:
+        periods = tuple(sorted(schedule.busy, key=lambda p: (p.start, p.end)))
+        longest = max((p.end - p.start for p in periods), default=timedelta(0))
+        return cls(periods, tuple(p.start for p in periods), longest)
+
+    def overlapping(self, slot: Slot) -> tuple[BusyPeriod, ...]:
+        low = bisect_left(self.starts, slot.start - self.longest)
+        high = bisect_left(self.starts, slot.end)
+        return tuple(p for p in self.periods[low:high] if p.end > slot.start)
+
+
+def _conflicts(check: Check, index: _Index) -> Iterable[BusyPeriod]:
     own = {(s.start, s.end) for s in check.own}
     seen = set()
-    for period in schedule.busy:
-        if (period.start, period.end) in own:
-            continue  # the item's own current occurrence
-        if any(period.start < s.end and period.end > s.start for s in check.slots) and period not in seen:
+    for slot in check.slots:
+        for period in index.overlapping(slot):
+            if (period.start, period.end) in own or period in seen:
+                continue  # the item's own current occurrence, or already reported
             seen.add(period)
             yield period
 
@@ -150,6 +171,7 @@ def with_conflicts(
     (organizer, address)); with `room_errors`, every busy room is also a plan error."""
     extra: dict[str, list[str]] = {}
     errors: list[str] = []
+    indexes: dict[tuple[str, str], _Index] = {}
     for check in found:
         for address in check.addresses:
             schedule = schedules.get((check.organizer, address))
@@ -158,7 +180,10 @@ def with_conflicts(
                 reason = schedule.unknown if schedule is not None else "the backend gave no answer for it"
                 extra.setdefault(check.meeting_id, []).append(unknown_warning(check.meeting_id, address, str(reason)))
                 continue
-            for period in _conflicts(check, schedule):
+            key = (check.organizer, address)
+            if key not in indexes:
+                indexes[key] = _Index.of(schedule)
+            for period in _conflicts(check, indexes[key]):
                 warning = busy_warning(check.meeting_id, address, period, room)
                 extra.setdefault(check.meeting_id, []).append(warning)
                 if room and room_errors:

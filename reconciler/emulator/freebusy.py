@@ -57,7 +57,7 @@ def busy_periods_of(
             readable.add(address)
     if not readable:
         return found
-    for item in store.active_items_near(start, end):
+    for item in store.active_items_near(start, end, readable):
         doc = item.doc
         if doc.get("show_as", "busy") == "free" or not doc.get("start"):
             continue

@@ -65,7 +65,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -372,18 +372,23 @@ class MailboxStore:
             rows = self._conn.execute(sql + " ORDER BY created_at, item_id", args).fetchall()
         return [self._row_to_item(row) for row in rows]
 
-    def active_items_near(self, start: datetime, end: datetime) -> list[StoredItem]:
-        """Active items of every mailbox that may overlap [start, end) (aware): every series, and
-        the single items whose local wall times fall within a day of the window (wall times are
-        in the item's zone, at most 14 hours from UTC)."""
+    def active_items_near(self, start: datetime, end: datetime, addresses: Collection[str]) -> list[StoredItem]:
+        """Active items that may overlap [start, end) (aware) and concern one of `addresses`
+        (lower-case; the item's mailbox or one of its attendees): every such series, and the
+        single items whose local wall times fall within a day of the window (wall times are in the
+        item's zone, at most 14 hours from UTC)."""
         low = (start.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
         high = (end.astimezone(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        wanted = sorted(addresses)
+        marks = ", ".join("?" * len(wanted))
         sql = (
             "SELECT * FROM items WHERE state = 'active' AND (json_extract(doc, '$.recurrence') IS NOT NULL"
-            " OR (json_extract(doc, '$.start') < ? AND json_extract(doc, '$.end') > ?)) ORDER BY created_at, item_id"
+            " OR (json_extract(doc, '$.start') < ? AND json_extract(doc, '$.end') > ?))"
+            f" AND (mailbox IN ({marks}) OR EXISTS (SELECT 1 FROM json_each(items.doc, '$.attendees') AS a"
+            f" WHERE lower(json_extract(a.value, '$.email')) IN ({marks}))) ORDER BY created_at, item_id"
         )
         with self._lock:
-            rows = self._conn.execute(sql, (high, low)).fetchall()
+            rows = self._conn.execute(sql, (high, low, *wanted, *wanted)).fetchall()
         return [self._row_to_item(row) for row in rows]
 
     def mailboxes(self) -> list[str]:
