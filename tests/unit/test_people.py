@@ -166,10 +166,11 @@ def test_graph_answers_read_as_responses_and_errors_as_unknown() -> None:
         "attendees": [
             {"type": "required", "status": {"response": "accepted"}, "emailAddress": {"address": "Alice@contoso.com"}},
             {"type": "resource", "status": {"response": "notResponded"}, "emailAddress": {"address": "room@c.com"}},
+            {"type": "required", "status": {"response": "none"}, "emailAddress": {"address": "lead@contoso.com"}},
         ],
         "responseStatus": {"response": "organizer"},
     }
-    assert event_responses(event) == Responses(
+    assert event_responses(event, "lead@contoso.com") == Responses(
         (
             AttendeeResponse("alice@contoso.com", Response.ACCEPTED),
             AttendeeResponse("room@c.com", Response.NONE, room=True),

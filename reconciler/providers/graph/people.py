@@ -12,12 +12,14 @@ from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
 from reconciler.people import GRAPH_RESPONSES, AttendeeResponse, Response, Responses
 
 
-def event_responses(event: Mapping[str, Any]) -> Responses:
-    """The answers an event's `attendees` and `responseStatus` carry (unknown values read as none)."""
+def event_responses(event: Mapping[str, Any], organizer: str) -> Responses:
+    """The answers an event's `attendees` and `responseStatus` carry (unknown values read as none);
+    the organizer, whom Exchange may list among the attendees, is left out as the canonical
+    attendee lists leave it out."""
     answers = []
     for attendee in event.get("attendees") or []:
         address = str((attendee.get("emailAddress") or {}).get("address") or "").lower()
-        if not address:
+        if not address or address == organizer.lower():
             continue
         status = (attendee.get("status") or {}).get("response")
         answers.append(

@@ -540,7 +540,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         last_applied=last_applied,
         ends_at_utc=ends,
         starts_at_utc=starts,
-        responses=event_responses(event),
+        responses=event_responses(event, organizer),
     )
 
 
