@@ -50,6 +50,14 @@ class MailFormat(StrEnum):
     JSON = "json"
 
 
+class Answer(StrEnum):
+    """What `sandbox respond` answers for an attendee."""
+
+    ACCEPT = "accept"
+    TENTATIVE = "tentative"
+    DECLINE = "decline"
+
+
 class _Commands(TyperGroup):
     """Usage errors exit 1, as Terraform's do: exit 2 means "changes present" under
     `--detailed-exitcode`, so a typo in a script must not read as a plan with changes."""
@@ -398,6 +406,8 @@ def _plan_policy(config: Config) -> PlanPolicy:
         attendee_timezones=config.attendee_timezones,
         min_notice=timedelta(minutes=notice) if notice else None,
         send_limits=config.limits,
+        protect_accepted=config.policy.protect_accepted,
+        room_conflicts=config.policy.room_conflicts,
     )
 
 
@@ -943,6 +953,33 @@ def _write_back_drift(config: Config, loaded: Loaded, *, dry_run: bool) -> None:
 
 
 @app.command()
+def status(
+    meeting_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Only this meeting.")] = None,
+    attendees: Annotated[bool, typer.Option("--attendees", help="List every attendee with the answer.")] = False,
+) -> None:
+    """List the managed meetings with their attendees' answers (and rooms that declined)."""
+    from reconciler.errors import NotFoundError
+    from reconciler.providers.factory import open_provider
+    from reconciler.reconcile import observe, organizers_to_scan
+    from reconciler.render import status as status_view
+
+    with _user_errors():
+        config, loaded = _load()
+        provider = open_provider(config)
+        try:
+            organizers = organizers_to_scan(
+                loaded.meetings, provider, config.listed_organizers, namespace=config.namespace
+            )
+            seen = observe(provider, organizers, config.namespace)
+        finally:
+            provider.close()
+        items = [i for i in seen.items if meeting_id is None or i.meeting_id == meeting_id]
+        if meeting_id is not None and not items and not seen.unavailable:
+            raise NotFoundError(f"No managed meeting {meeting_id} is in the calendars.")
+        typer.echo(status_view.render(items, seen.unavailable, attendees=attendees), nl=False)
+
+
+@app.command()
 def init(
     directory: Annotated[
         Path, typer.Argument(help="Where to create the meetings repository (created if missing).")
@@ -982,6 +1019,29 @@ def sandbox_mail(
         received = received_mail(config.root / config.sandbox.path, address)
         text = mail.render_json(received) if output is MailFormat.JSON else mail.render_human(address, received)
         typer.echo(text, nl=False)
+
+
+@sandbox_app.command("respond")
+def sandbox_respond(
+    address: Annotated[str, typer.Argument(help="The attendee's e-mail address.")],
+    meeting_id: Annotated[str, typer.Argument(metavar="ID", help="The meeting's id (from its file).")],
+    answer: Annotated[Answer, typer.Argument(help="accept, tentative or decline.")],
+) -> None:
+    """Answer a sandbox meeting as an attendee would in Outlook; the organizer's item then shows it."""
+    from reconciler.people import Response
+    from reconciler.providers.sandbox_people import respond_in_sandbox
+
+    responses = {
+        Answer.ACCEPT: Response.ACCEPTED,
+        Answer.TENTATIVE: Response.TENTATIVE,
+        Answer.DECLINE: Response.DECLINED,
+    }
+    with _user_errors():
+        config = _config()
+        subject = respond_in_sandbox(
+            config.root / config.sandbox.path, config.namespace, address, meeting_id, responses[answer]
+        )
+        _say(f"{address} answered {answer.value} to {meeting_id} ({subject!r}).")
 
 
 #: Where `sandbox serve` listens by default, so `graph.base_url` / `ews.endpoint` can stay put.

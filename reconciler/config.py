@@ -54,6 +54,9 @@ class Policy:
     #: Minutes before a meeting's start within which changes that mail attendees need
     #: --allow-late; None (the default) turns the check off.
     min_notice_minutes: int | None = None
+    #: Cancelling a meeting at least this many people accepted needs --allow-mass-cancel (None: off).
+    protect_accepted: int | None = None
+    room_conflicts: str = "warn"  # "warn" | "error": a busy or double-booked room fails the plan
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,8 @@ class _ConfigReader:
             max_attendees=int(self.get("policy", "max_attendees", 500)),
             drift=self.get("policy", "drift", "revert"),
             min_notice_minutes=self._min_notice(),
+            protect_accepted=_int_or_none(self.get("policy", "protect_accepted", None)),
+            room_conflicts=self.get("policy", "room_conflicts", "warn"),
         )
 
     def _limits(self) -> SendLimits:

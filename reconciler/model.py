@@ -14,6 +14,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from reconciler.people import NO_RESPONSES, Responses
+
 #: The one property-set GUID under which every ownership property lives (Graph and EWS reach the
 #: same MAPI named properties through it).
 PROPERTY_SET_GUID = "8f3c6a52-5d1e-4d55-9a44-0b7a7e1c2f31"
@@ -298,6 +300,9 @@ class ObservedMeeting:
     last_applied: Mapping[str, Any] | None
     ends_at_utc: datetime | None
     starts_at_utc: datetime
+    #: The attendees' answers as the item shows them: read beside `fields`, never diffed (an
+    #: answer is not drift).
+    responses: Responses = NO_RESPONSES
 
     @property
     def protect(self) -> bool:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 from reconciler.errors import Diagnostic
+from reconciler.freebusy import BusyStatus
 from reconciler.model import MailKind
 
 # -- plan errors -------------------------------------------------------------------------------------
@@ -291,6 +292,68 @@ class MessageTooLarge:
 
 
 @dataclass(frozen=True)
+class ProtectedByAcceptances:
+    """The plan cancels a meeting `accepted_by` accepted, at least `policy.protect_accepted`
+    (`threshold`): an error unless `--allow-mass-cancel`."""
+
+    meeting_id: str
+    accepted_by: tuple[str, ...]
+    threshold: int
+
+
+@dataclass(frozen=True)
+class RoomDeclined:
+    """The room declined the meeting (Exchange's resource booking)."""
+
+    meeting_id: str
+    room: str
+
+
+@dataclass(frozen=True)
+class AddressBusy:
+    """A required attendee or room (`room`) is not free (`status`) in [start, end) UTC at the
+    meeting's new time."""
+
+    meeting_id: str
+    address: str
+    start: datetime
+    end: datetime
+    status: BusyStatus
+    room: bool
+
+
+@dataclass(frozen=True)
+class AvailabilityUnknown:
+    """The free/busy of `address` could not be read (`reason`, the backend's): not checked, never free."""
+
+    meeting_id: str
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoomDoubleBooked:
+    """Another meeting file of the repository (`other`) books `room` overlapping [start, end) UTC."""
+
+    meeting_id: str
+    other: str
+    room: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class RoomConflict:
+    """A busy or double-booked room under `policy.room_conflicts: error`: a plan error."""
+
+    conflict: AddressBusy | RoomDoubleBooked
+
+    @property
+    def meeting_id(self) -> str:
+        return self.conflict.meeting_id
+
+
+@dataclass(frozen=True)
 class FileNotRead:
     """A file under the meetings directory that is not a meeting file (`path` as shown)."""
 
@@ -500,6 +563,12 @@ Notice: TypeAlias = (
     | OverDailyLimit
     | NearDailyLimit
     | MessageTooLarge
+    | ProtectedByAcceptances
+    | RoomDeclined
+    | AddressBusy
+    | AvailabilityUnknown
+    | RoomDoubleBooked
+    | RoomConflict
     | FileNotRead
     | InputFinding
     | Worded

@@ -67,9 +67,11 @@ from reconciler.notices import (
     OrganizerChanged,
     PreviousNamespaceItemLeft,
     PreviousNamespaceTwin,
+    ProtectedByAcceptances,
     ProtectedFileDeleted,
     Recreated,
     RemovedOutsideGitKept,
+    RoomDeclined,
     SeriesEnded,
     TooManyCancellations,
     UnmanagedAdoption,
@@ -77,6 +79,7 @@ from reconciler.notices import (
 )
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
+from reconciler.people import ResponseCounts, counts
 from reconciler.port import UNMANAGED, Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
 
@@ -99,6 +102,10 @@ class PlanPolicy:
     min_notice: timedelta | None = None
     #: The organizers' sending limits: the plan's send budget is measured against them.
     send_limits: SendLimits = field(default_factory=SendLimits)
+    #: Cancelling a meeting at least this many people accepted needs `allow_mass_cancel` (None: off).
+    protect_accepted: int | None = None
+    #: "warn" (a busy room is a warning) | "error" (a plan error); read by `availability`.
+    room_conflicts: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,9 @@ class Change:
     #: A create of a meeting the last apply left in the calendar: it was cancelled or deleted
     #: outside git (in Outlook) since, so its attendees are invited again.
     recreated: bool = False
+    #: The attendees' answers on the item this change writes or cancels (None for a create), with
+    #: how many accepted answers a time change asks again (`people.counts`).
+    responses: ResponseCounts | None = None
 
     @property
     def changed_names(self) -> frozenset[str]:
@@ -276,6 +286,7 @@ def build_plan(
         b.errors.append(TooManyCancellations(cancels, policy.max_cancellations))
     if b.late and not allow_late and policy.min_notice is not None:
         b.errors.append(LateChanges(tuple(sorted(b.late)), policy.min_notice))
+    _note_responses(b, observed, allow_mass_cancel)
     changes = sorted(b.changes, key=lambda c: (c.organizer, c.meeting_id, c.action.value))
     budget = send_budget(changes, policy.send_limits)
     b.errors += budget_errors(budget)
@@ -295,6 +306,27 @@ def build_plan(
         drift_kept=tuple(sorted(b.drift_kept)),
         budget=budget,
     )
+
+
+def _note_responses(b: _Builder, observed: Sequence[ObservedMeeting], allow_mass_cancel: bool) -> None:
+    """Put the item's answers on each change that writes or cancels it, warn about rooms that
+    declined a meeting that has not ended, and refuse cancelling a meeting at least
+    `policy.protect_accepted` people accepted unless allowed. Answers never change what is written."""
+    items = {o.item_id: o for o in observed}
+    threshold = b.policy.protect_accepted
+    for index, change in enumerate(b.changes):
+        item = items.get(change.item_id or "")
+        if item is None:
+            continue
+        value = counts(item.responses, time_changes=bool(change.changed_names & _TIMING_FIELDS))
+        b.changes[index] = replace(change, responses=value)
+        guarded = change.action is Action.CANCEL and threshold is not None and not allow_mass_cancel
+        if guarded and threshold is not None and value.accepted >= threshold:
+            b.errors.append(ProtectedByAcceptances(change.meeting_id, value.accepted_by, threshold))
+    for item in observed:
+        if not has_ended(item.fields, b.now):
+            declined = counts(item.responses).declined_rooms
+            b.warnings.extend(RoomDeclined(item.meeting_id, room) for room in declined)
 
 
 def _index(observed: Sequence[ObservedMeeting]) -> dict[str, list[ObservedMeeting]]:

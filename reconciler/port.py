@@ -47,11 +47,12 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from reconciler.freebusy import Schedule
 from reconciler.model import Every, ObservedMeeting, Weekday
 from reconciler.occurrences import SeriesEdits
 
@@ -287,6 +288,12 @@ class Provider(NamespaceItems, Protocol):
 
     def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
         """The item `find` returns, with what the server answered for it (None: no such item)."""
+
+    def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+        """Free/busy of `addresses` in [start, end) (aware), asked as `organizer`: one `Schedule`
+        per address, in order, batched within the backend's limits. An address the backend cannot
+        read (permission, external, an error in the answer) is `unknown`, never free; a failed
+        request makes every address it asked about unknown rather than raising."""
         ...
 
     def create(self, request: CreateRequest) -> ObservedMeeting: ...

@@ -17,7 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from reconciler import availability
 from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
+from reconciler.freebusy import Schedule
 from reconciler.locking import ApplyLock, recorded
 from reconciler.lockstate import LockRecord
 from reconciler.model import Action, Meeting, ObservedMeeting
@@ -201,7 +203,37 @@ def make_plan(
     unmanaged = unmanaged_items(provider, sorted({c.organizer for c in plan.changes if c.action is Action.CREATE}))
     if unmanaged:
         plan = planned(unmanaged)
-    return with_foreign_lookalikes(plan, _foreign(provider, plan, namespace, previous_namespaces))
+    plan = with_foreign_lookalikes(plan, _foreign(provider, plan, namespace, previous_namespaces))
+    return _with_availability(plan, meetings, observed.items, provider, policy, now)
+
+
+def _with_availability(
+    plan: Plan,
+    meetings: Sequence[Meeting],
+    observed: Sequence[ObservedMeeting],
+    provider: Provider,
+    policy: PlanPolicy,
+    now: datetime,
+) -> Plan:
+    """`plan` with the free/busy conflicts of its creates and time changes (one `schedules` read
+    per organizer, over the window its checks span) and the repository's own room double bookings."""
+    room_errors = policy.room_conflicts == "error"
+    found = availability.checks(plan, observed, now)
+    by_organizer: dict[str, list[availability.Check]] = {}
+    for check in found:
+        by_organizer.setdefault(check.organizer, []).append(check)
+
+    def one(organizer: str) -> list[tuple[tuple[str, str], Schedule]]:
+        checks = by_organizer[organizer]
+        addresses = sorted({a for c in checks for a in c.addresses})
+        windows = [availability.window(c) for c in checks]
+        start, end = min(w[0] for w in windows), max(w[1] for w in windows)
+        return [((organizer, s.address), s) for s in provider.schedules(organizer, addresses, start, end)]
+
+    organizers = sorted(by_organizer)
+    schedules = {key: value for answer in _each(organizers, one) for key, value in answer}
+    plan = availability.with_conflicts(plan, found, schedules, room_errors=room_errors)
+    return availability.double_bookings(plan, meetings, now, room_errors=room_errors)
 
 
 def unmanaged_items(provider: Provider, organizers: Sequence[str]) -> list[ObservedMeeting]:

@@ -67,10 +67,10 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -267,6 +267,23 @@ def _as_in_series(key: str, value: Any, master: Mapping[str, Any], occurrence: s
     return bool(master.get(key) == value)
 
 
+#: Document keys whose change asks every attendee again: their answers are reset [INFER: Outlook
+#: shows "the meeting time has changed" and the organizer's tracking starts over].
+_TIME_KEYS = ("start", "end", "recurrence", "is_all_day", "timezone")
+
+
+def _kept_responses(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`after`'s attendees with the answers they gave on `before` kept (a protocol app writes
+    attendee lists with "none"); when the time changes every answer is reset to "none"."""
+    if any(before.get(k) != after.get(k) for k in _TIME_KEYS):
+        return [{**a, "response": "none"} for a in after.get("attendees", [])]
+    given = {str(a["email"]).lower(): a.get("response", "none") for a in before.get("attendees", [])}
+    return [
+        {**a, "response": given.get(str(a["email"]).lower(), a.get("response", "none"))}
+        for a in after.get("attendees", [])
+    ]
+
+
 def _attendee_set(attendees: Any) -> frozenset[tuple[str, str]]:
     return frozenset((str(a["email"]).lower(), str(a["type"])) for a in attendees)
 
@@ -357,6 +374,25 @@ class MailboxStore:
             rows = self._conn.execute(sql + " ORDER BY created_at, item_id", args).fetchall()
         return [self._row_to_item(row) for row in rows]
 
+    def active_items_near(self, start: datetime, end: datetime, addresses: Collection[str]) -> list[StoredItem]:
+        """Active items that may overlap [start, end) (aware) and concern one of `addresses`
+        (lower-case; the item's mailbox or one of its attendees): every such series, and the
+        single items whose local wall times fall within a day of the window (wall times are in the
+        item's zone, at most 14 hours from UTC)."""
+        low = (start.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        high = (end.astimezone(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        wanted = sorted(addresses)
+        marks = ", ".join("?" * len(wanted))
+        sql = (
+            "SELECT * FROM items WHERE state = 'active' AND (json_extract(doc, '$.recurrence') IS NOT NULL"
+            " OR (json_extract(doc, '$.start') < ? AND json_extract(doc, '$.end') > ?))"
+            f" AND (mailbox IN ({marks}) OR EXISTS (SELECT 1 FROM json_each(items.doc, '$.attendees') AS a"
+            f" WHERE lower(json_extract(a.value, '$.email')) IN ({marks}))) ORDER BY created_at, item_id"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (high, low, *wanted, *wanted)).fetchall()
+        return [self._row_to_item(row) for row in rows]
+
     def mailboxes(self) -> list[str]:
         """Every mailbox that holds at least one item."""
         with self._lock:
@@ -379,6 +415,7 @@ class MailboxStore:
             if if_change_key is not None and if_change_key != old.change_key:
                 raise StaleChangeKey(item_id)
             new_doc = {**old.doc, **changes}
+            new_doc["attendees"] = _kept_responses(old.doc, new_doc)
             if "recurrence" in changes:
                 new_doc["cancelled_occurrences"], new_doc["exceptions"] = [], {}
             ext = dict(old.doc.get("extended", {}))
@@ -392,6 +429,23 @@ class MailboxStore:
             item = self._get(conn, item_id)
             self._log_changes(conn, item, old.doc, item.doc, send)
             return item
+
+    def respond(self, item_id: str, attendee: str, response: str) -> StoredItem:
+        """Record `attendee`'s answer ("accepted" | "tentativelyAccepted" | "declined") on the
+        organizer's item, as Exchange does when the attendee's response reaches the organizer's
+        mailbox: the item gets a new change key and nobody but the organizer is mailed (the
+        response message itself is not logged). ItemNotFound when the item does not exist or does
+        not list `attendee`."""
+        with self._transaction() as conn:
+            item = self._get(conn, item_id)
+            attendees = [dict(a) for a in item.doc.get("attendees", [])]
+            matching = [a for a in attendees if str(a["email"]).lower() == attendee.lower()]
+            if not matching:
+                raise ItemNotFound(f"{item_id} has no attendee {attendee}")
+            for entry in matching:
+                entry["response"] = response
+            self._write(conn, item_id, {**item.doc, "attendees": attendees})
+            return self._get(conn, item_id)
 
     def cancel_item(
         self, item_id: str, *, comment: str | None, if_change_key: str | None = None, send: bool = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from reconciler.emulator.store import (
     UnavailableReason,
 )
 from reconciler.errors import ConfigError, ConflictError, MailboxUnavailableError, NotFoundError, TransientError
+from reconciler.freebusy import Schedule
 from reconciler.model import (
     PROP_LAST_APPLIED,
     PROP_MEETING_ID,
@@ -55,7 +57,9 @@ from reconciler.port import (
     UnmanagedMeeting,
     UpdateRequest,
 )
+from reconciler.providers import sandbox_people
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
+from reconciler.providers.sandbox_people import document_responses
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
 
 _SEND_MODE = {
@@ -190,6 +194,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
         last_applied=applied,
         ends_at_utc=ends,
         starts_at_utc=starts,
+        responses=document_responses(doc, item.mailbox),
     )
 
 
@@ -241,6 +246,9 @@ class SandboxProvider(SandboxNamespaceItems):
         self.check_available(organizer)
         items = self.store.list_items(organizer, extended_equals=(extended_property_id(PROP_NAMESPACE), namespace))
         return [observe_document(item) for item in items]
+
+    def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+        return sandbox_people.schedules(self.store, addresses, start, end)
 
     def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
         self.check_available(organizer)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import Action
+from reconciler.people import ResponseCounts
 
 #: Terraform-like marks of the actions: `+` create, `~` update, `-` cancel, `->` move, `=` release
 #: (left in the calendars, unmanaged), `<-` adopt (taken over from a previous namespace).
@@ -41,7 +42,28 @@ class AttendeeDiff:
     removed: tuple[str, ...]
 
 
+def responses_sentence(value: ResponseCounts | None) -> str | None:
+    """What the people answered, for a change that writes or cancels an item: "12 accepted,
+    3 tentative, 2 declined, 5 no answer", and how many answers a time change asks again (None
+    when nobody was invited)."""
+    if value is None or not value.accepted + value.tentative + value.declined:
+        return None  # nobody answered yet: the mail lists already name everyone
+    text = f"Responses: {summary(value)}."
+    if value.asked_again:
+        who = "person" if value.asked_again == 1 else "people"
+        text += f" The new time asks the {value.asked_again} {who} who accepted or said tentative again."
+    return text
+
+
 def attendee_diff(before: Iterable[str] | None, after: Iterable[str] | None) -> AttendeeDiff:
     """The addresses in `after` but not `before` (added) and the reverse (removed)."""
     old, new = set(before or []), set(after or [])
     return AttendeeDiff(added=tuple(sorted(new - old)), removed=tuple(sorted(old - new)))
+
+
+def summary(value: ResponseCounts) -> str:
+    """ "12 accepted, 3 tentative, 2 declined, 5 no answer": the one wording of answer counts."""
+    return (
+        f"{value.accepted} accepted, {value.tentative} tentative, {value.declined} declined,"
+        f" {value.no_answer} no answer"
+    )

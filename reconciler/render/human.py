@@ -16,7 +16,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.port import UNMANAGED
 from reconciler.render.budget import human_lines
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
@@ -129,6 +129,8 @@ def render_change(change: Change, *, color: bool = False) -> list[str]:
         verb = "it" if len(change.drift) == 1 else "them"
         lines.append(f"      ! drift: {', '.join(change.drift)} changed outside git; this plan changes {verb} back")
     lines += [f"      ! {visible(word(w))}" for w in change.warnings]
+    people = responses_sentence(change.responses)
+    lines += [f"      {visible(people)}"] if people else []
     lines += [f"      {m}" for m in _mail_lines(change)]
     return lines
 

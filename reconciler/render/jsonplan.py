@@ -22,6 +22,7 @@ from reconciler.model import Action, MailKind
 from reconciler.notices import Worded
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdits, creation_edits
+from reconciler.people import ResponseCounts
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox, update_writes
 from reconciler.render.notices import ordered, word, word_effect
 
@@ -54,6 +55,8 @@ def _change(change: Change) -> dict[str, Any]:
         extra["previous_namespace"] = change.previous_namespace
     if _writes_series(change.action, change.desired):
         extra["writes"] = _writes(change.writes)
+    if change.responses is not None:
+        extra["responses"] = _responses(change.responses)
     return {
         "id": change.meeting_id,
         "organizer": change.organizer,
@@ -75,6 +78,32 @@ def _change(change: Change) -> dict[str, Any]:
         "desired": dict(change.desired) if change.desired is not None else None,
         **extra,
     }
+
+
+def _responses(value: ResponseCounts) -> dict[str, Any]:
+    return {
+        "accepted": value.accepted,
+        "tentative": value.tentative,
+        "declined": value.declined,
+        "no_answer": value.no_answer,
+        "asked_again": value.asked_again,
+        "accepted_by": list(value.accepted_by),
+        "declined_rooms": list(value.declined_rooms),
+    }
+
+
+def _read_responses(data: Mapping[str, Any] | None) -> ResponseCounts | None:
+    if data is None:
+        return None
+    return ResponseCounts(
+        accepted=int(data["accepted"]),
+        tentative=int(data["tentative"]),
+        declined=int(data["declined"]),
+        no_answer=int(data["no_answer"]),
+        accepted_by=tuple(data["accepted_by"]),
+        declined_rooms=tuple(data["declined_rooms"]),
+        asked_again=int(data["asked_again"]),
+    )
 
 
 def _writes_series(action: Action, desired: Mapping[str, Any] | None) -> bool:
@@ -244,6 +273,7 @@ def _read_change(c: Mapping[str, Any]) -> Change:
         recreated=bool(c.get("recreated", False)),
         previous_namespace=c.get("previous_namespace"),
         writes=_read_writes(c, action, fields),
+        responses=_read_responses(c.get("responses")),
     )
 
 

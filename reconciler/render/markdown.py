@@ -23,7 +23,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render.budget import markdown_lines
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.text import visible
 
@@ -180,6 +180,8 @@ def _notes(change: Change) -> list[str]:
         names = ", ".join(f"<code>{escape(n)}</code>" for n in kept)
         lines.append(f"- **Drift:** {names} changed outside git (in Outlook); left as is.")
     lines += [f"- **Warning:** {escape(_shorten(word(w), 2 * MAX_VALUE))}" for w in change.warnings]
+    people = responses_sentence(change.responses)
+    lines += [f"- {escape(people)}"] if people else []
     return [*lines, ""] if lines else []
 
 

@@ -13,13 +13,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import assert_never
 
+from reconciler.freebusy import BusyStatus
 from reconciler.notices import (
+    AddressBusy,
     AdoptedUnmanaged,
     AdoptMailNeeded,
     AlreadyEnded,
     AmbiguousFiles,
     AmbiguousItems,
     AttendeeChanged,
+    AvailabilityUnknown,
     DriftKept,
     DstShift,
     DuplicateItem,
@@ -52,9 +55,13 @@ from reconciler.notices import (
     OverDailyLimit,
     PreviousNamespaceItemLeft,
     PreviousNamespaceTwin,
+    ProtectedByAcceptances,
     ProtectedFileDeleted,
     Recreated,
     RemovedOutsideGitKept,
+    RoomConflict,
+    RoomDeclined,
+    RoomDoubleBooked,
     SeriesEnded,
     SeriesRewritten,
     SkipLifted,
@@ -225,6 +232,20 @@ def word(notice: Notice) -> str:
                 f" limits.recipients_per_message ({limit:,}); Exchange refuses such a message. Invite a distribution"
                 " group (it counts as one recipient) or split the attendees."
             )
+        case ProtectedByAcceptances(meeting_id, accepted_by, threshold):
+            return (
+                f"{meeting_id}: the plan cancels a meeting {len(accepted_by)} people accepted"
+                f" ({', '.join(accepted_by)}),"
+                f" at least policy.protect_accepted ({threshold}); pass --allow-mass-cancel if this is intended."
+            )
+        case RoomDeclined(meeting_id, room):
+            return f"{meeting_id}: the room {room} declined the meeting; book another room or change the time."
+        case AddressBusy() | RoomDoubleBooked():
+            return _room_conflict(notice)
+        case AvailabilityUnknown(meeting_id, address, reason):
+            return f"{meeting_id}: {address}'s availability is unknown ({reason}); it was not checked."
+        case RoomConflict(conflict):
+            return f"{_room_conflict(conflict)} policy.room_conflicts is error."
         case FileNotRead(path):
             return f"{path} is not read: only .yaml and .yml files are meeting files"
         case InputFinding(diagnostic):
@@ -238,6 +259,18 @@ def word(notice: Notice) -> str:
 def _unmanaged(item: UnmanagedItem) -> str:
     starts = item.starts.strftime(_UTC_MINUTE)
     return f"the unmanaged calendar item {item.subject!r} starting {starts} in {item.organizer}'s calendar"
+
+
+def _room_conflict(conflict: AddressBusy | RoomDoubleBooked) -> str:
+    span = f"{conflict.start.strftime('%Y-%m-%d %H:%M')}-{conflict.end.strftime('%H:%M')} UTC"
+    if isinstance(conflict, RoomDoubleBooked):
+        return (
+            f"{conflict.meeting_id}: the room {conflict.room} is also booked by {conflict.other} (both in this"
+            f" repository), overlapping {span}."
+        )
+    what = "the room " if conflict.room else ""
+    status = "busy" if conflict.status is BusyStatus.BUSY else f"busy ({conflict.status.value})"
+    return f"{conflict.meeting_id}: {what}{conflict.address} is {status} {span} at the meeting's time."
 
 
 def duration(value: timedelta) -> str:

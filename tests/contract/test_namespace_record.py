@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from reconciler.freebusy import BusyStatus
 from reconciler.locking import apply_lock, recorded
 from reconciler.lockstate import Holder
 from reconciler.model import Action, Meeting
-from reconciler.notices import ForeignLookalike, ForeignLookalikes, Recreated
+from reconciler.notices import AddressBusy, ForeignLookalike, ForeignLookalikes, Recreated
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.reconcile import apply_plan, make_plan, organizers_to_scan, remember_state
 from tests.contract.backends.harness import Backend
@@ -22,6 +23,8 @@ from tests.contract.test_contract import NAMESPACE, NOW, announced, last_seq, ma
 from tests.factories import ORGANIZER, meeting
 
 OTHER = "office@contoso.com"
+# A slot nobody is busy in, so a new meeting there has no free/busy warning.
+LATER_START, LATER_END = datetime(2026, 12, 1, 15, 0), datetime(2026, 12, 1, 15, 30)
 HOLDER = Holder(user="ci", host="runner", pid=1, command="meetings apply", token="contract")
 
 
@@ -80,7 +83,7 @@ def test_a_meeting_cancelled_in_outlook_is_planned_as_removed_outside_git_and_in
 
 def test_a_meeting_never_applied_is_a_plain_create(backend: Backend) -> None:
     apply_as_the_cli_does(backend, plan(backend, [meeting()]))
-    (change,) = plan(backend, [meeting(), meeting("team/new", subject="New")]).changes
+    (change,) = plan(backend, [meeting(), meeting("team/new", subject="New", start=LATER_START, end=LATER_END)]).changes
     assert (change.meeting_id, change.action, change.recreated, change.warnings) == (
         "team/new",
         Action.CREATE,
@@ -109,7 +112,11 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
 ) -> None:
     apply_as_the_cli_does(backend, plan(backend, [meeting(), meeting("team/retro", subject="Retro")]))
     renamed = make_plan(
-        [meeting(), meeting("team/retro", subject="Retro"), meeting("team/new", subject="New")],
+        [
+            meeting(),
+            meeting("team/retro", subject="Retro"),
+            meeting("team/new", subject="New", start=LATER_START, end=LATER_END),
+        ],
         backend.provider,
         namespace="contract-2",
         policy=PlanPolicy(),
@@ -118,7 +125,21 @@ def test_renaming_the_namespace_without_previous_namespaces_warns_that_every_mee
     )
     warned = {c.meeting_id: c.warnings for c in renamed.changes}
     assert warned["team/new"] == ()
-    assert warned["team/sync"] == (ForeignLookalike("team/sync", ORGANIZER, "contract", "team/sync"),)
+    assert warned["team/sync"] == (
+        ForeignLookalike("team/sync", ORGANIZER, "contract", "team/sync"),
+        # The identical meeting of the old namespace is in its attendees' calendars at that time.
+        *(
+            AddressBusy(
+                "team/sync",
+                person,
+                datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+                datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+                BusyStatus.BUSY,
+                False,
+            )
+            for person in ("alice@contoso.com", "bob@contoso.com")
+        ),
+    )
     assert renamed.warnings == (ForeignLookalikes(2, ("contract",)),)
     adopted = make_plan(
         [meeting(), meeting("team/retro", subject="Retro")],

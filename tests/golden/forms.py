@@ -12,7 +12,11 @@ A case folder holds:
   `item_id`, `change_key`, `organizer`, `meeting_id`, `fields` (every canonical field) and
   `last_applied` (every canonical field, or null when the record is missing). Without
   `last_applied` the item reads back exactly as we last wrote it (no drift). Start and end in UTC
-  are derived from the fields, as every provider does.
+  are derived from the fields, as every provider does. Optional `responses` maps attendee
+  addresses to their answer (`people.Response` values; rooms are the addresses in `fields.rooms`).
+* `case.json` may also hold `schedules`: the free/busy answers by address, each
+  `{"busy": [[start, end, status], ...]}` (ISO 8601 with offset, a `freebusy.BusyStatus` value) or
+  `{"unknown": reason}`; then the plan's conflicts are checked as the shell checks them.
 * `case.json`: `now` (ISO 8601 with offset), `backend`, `namespace`, `capabilities` (fields of
   `port.Capabilities`), `policy` (fields of `plan.PlanPolicy`;
   `send_limits` as the fields of `limits.SendLimits`), `allow_mass_cancel`, and
@@ -30,6 +34,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reconciler import availability
+from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
 from reconciler.limits import SendLimits
 from reconciler.model import (
     FIELD_ORDER,
@@ -46,6 +52,7 @@ from reconciler.model import (
     Weekday,
     WeekOfMonth,
 )
+from reconciler.people import AttendeeResponse, Response, Responses
 from reconciler.plan import Plan, PlanPolicy, build_plan
 from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
@@ -70,8 +77,9 @@ _CASE_KEYS = {
     "allow_late",
     "unavailable",
     "previous",
+    "schedules",
 }
-_OBSERVED_KEYS = {"item_id", "change_key", "organizer", "meeting_id", "fields", "last_applied"}
+_OBSERVED_KEYS = {"item_id", "change_key", "organizer", "meeting_id", "fields", "last_applied", "responses"}
 
 
 def _unknown(kind: str, keys: Sequence[str] | set[str], allowed: set[str]) -> None:
@@ -142,6 +150,7 @@ def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
     else:
         last_applied = _canonical(data["last_applied"], f"{data['item_id']}.last_applied")
     starts, ends = span_utc(fields)
+    answers: Mapping[str, str] = data.get("responses", {})
     return ObservedMeeting(
         item_id=data["item_id"],
         change_key=data["change_key"],
@@ -151,6 +160,10 @@ def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
         last_applied=last_applied,
         ends_at_utc=ends,
         starts_at_utc=starts,
+        responses=Responses.of(
+            AttendeeResponse(address, Response(answers.get(address, "none")), room=address in fields["rooms"])
+            for address in sorted({*fields["required"], *fields["optional"], *fields["rooms"]})
+        ),
     )
 
 
@@ -171,7 +184,7 @@ def plan_from(desired: Sequence[Meeting], observed: Sequence[ObservedMeeting], s
         policy["min_notice"] = timedelta(minutes=policy.pop("min_notice_minutes"))
     if "send_limits" in policy:
         policy["send_limits"] = SendLimits(**policy["send_limits"])
-    return build_plan(
+    plan = build_plan(
         desired,
         observed,
         now=datetime.fromisoformat(settings["now"]),
@@ -183,6 +196,31 @@ def plan_from(desired: Sequence[Meeting], observed: Sequence[ObservedMeeting], s
         allow_late=settings.get("allow_late", False),
         unavailable=settings.get("unavailable", {}),
         previous={ns: [observed_from_json(o) for o in items] for ns, items in settings.get("previous", {}).items()},
+    )
+    if "schedules" not in settings:
+        return plan
+    now, room_errors = datetime.fromisoformat(settings["now"]), policy.get("room_conflicts") == "error"
+    checks = availability.checks(plan, observed, now)
+    schedules = {
+        (check.organizer, address): _schedule(address, settings["schedules"].get(address))
+        for check in checks
+        for address in check.addresses
+    }
+    plan = availability.with_conflicts(plan, checks, schedules, room_errors=room_errors)
+    return availability.double_bookings(plan, desired, now, room_errors=room_errors)
+
+
+def _schedule(address: str, data: Mapping[str, Any] | None) -> Schedule:
+    if data is None:
+        return Schedule(address)
+    if "unknown" in data:
+        return Schedule(address, unknown=data["unknown"])
+    return Schedule(
+        address,
+        tuple(
+            BusyPeriod(datetime.fromisoformat(start), datetime.fromisoformat(end), BusyStatus(status))
+            for start, end, status in data["busy"]
+        ),
     )
 
 

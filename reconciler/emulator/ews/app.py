@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reconciler.emulator.ews import items as calendar
+from reconciler.emulator.ews import people
 from reconciler.emulator.ews.restriction import compile_restriction
 from reconciler.emulator.ews.soap import (
     EwsError,
@@ -205,6 +206,7 @@ class EwsApp:
             "UpdateItem": self._update_item,
             "DeleteItem": self._delete_item,
             "ConvertId": self._convert_id,
+            "GetUserAvailabilityRequest": lambda operation, _: people.availability(self.store, operation),
         }
 
     # -- HTTP ------------------------------------------------------------------------------------
@@ -409,6 +411,8 @@ class EwsApp:
                     messages.append(self._create_calendar_item(operation, element, context))
                 elif local(element) == "CancelCalendarItem":
                     messages.append(self._cancel(operation, element))
+                elif local(element) in people.ANSWERS:
+                    messages.append(people.answer(self.store, element, context.mailbox))
                 else:
                     raise EwsError("ErrorInvalidRequest", f"Creating {local(element)} items is not supported here.")
             except EwsError as problem:

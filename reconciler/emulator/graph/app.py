@@ -71,7 +71,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from reconciler.emulator import series
-from reconciler.emulator.graph import batch, events, ids, instances, render
+from reconciler.emulator.graph import batch, events, ids, instances, people, render
 from reconciler.emulator.graph.odata import (
     ODataError,
     compile_event_filter,
@@ -292,6 +292,9 @@ class GraphApp:
         if lowered == ["calendarview"]:
             self._method(request, "GET")
             return _Route(mailbox, "calendarview", path=raw_path)
+        if lowered == ["getschedule"]:
+            self._method(request, "POST")
+            return _Route(mailbox, "getschedule", path=raw_path)
         if not lowered or lowered[0] != "events":
             raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[0] if rest else ''}'.")
         if len(rest) == 1:
@@ -311,6 +314,9 @@ class GraphApp:
         if len(rest) == 3 and lowered[2] == "instances":
             self._method(request, "GET")
             return _Route(mailbox, "instances", event_id, raw_path)
+        if len(rest) == 3 and lowered[2] in people.ANSWERS:
+            self._method(request, "POST")
+            return _Route(mailbox, lowered[2], event_id, raw_path)
         raise ODataError(400, "BadRequest", f"Resource not found for the segment '{rest[2]}'.")
 
     @staticmethod
@@ -406,6 +412,9 @@ class GraphApp:
             return self._calendar_view(call)
         if route.operation == "create":
             return self._create(call)
+        if route.operation == "getschedule":
+            context = "http://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)"
+            return self._json(200, {"@odata.context": context, **people.schedule(self.store, _body(request))}, call)
         assert route.event_id is not None
         event_id = ids.inner(route.mailbox, route.event_id)
         if event_id is None:
@@ -413,6 +422,12 @@ class GraphApp:
         occurrence = instances.split_occurrence_id(event_id)
         if occurrence is not None:
             return self._occurrence_operation(call, *occurrence)
+        if route.operation in people.ANSWERS:
+            attendee_item = self._find(route.mailbox, event_id, any_mailbox=True)
+            _store_write(
+                lambda: people.respond(self.store, route.mailbox, attendee_item, route.operation, _body(request))
+            )
+            return self._empty(202, request, request_id)
         item = self._find(route.mailbox, event_id)
         if route.operation == "get":
             return self._json(200, self._render_by_id(item, call), call, etag=item.change_key)
@@ -639,7 +654,9 @@ class GraphApp:
         folder = b"\x01" if item.state == "active" else b"\x02"
         return base64.b64encode(b"\x01" + base64.b64decode(item.item_id) + folder).decode()
 
-    def _find(self, mailbox: str, public_id: str) -> StoredItem:
+    def _find(self, mailbox: str, public_id: str, *, any_mailbox: bool = False) -> StoredItem:
+        """The item a public id names in `mailbox`; with `any_mailbox`, in any calendar (an
+        attendee answering on the organizer's id: the store keeps no attendee copies [INFER])."""
         item_id, folder = public_id, None
         try:
             raw = base64.b64decode(public_id, validate=True)
@@ -651,7 +668,7 @@ class GraphApp:
             item = self.store.get_item(item_id)
         except ItemNotFound as error:
             raise _not_found() from error
-        if item.mailbox != mailbox or (folder is not None and folder != b"\x01"):
+        if (item.mailbox != mailbox and not any_mailbox) or (folder is not None and folder != b"\x01"):
             raise _not_found()
         return item
 

@@ -40,11 +40,13 @@ How each Provider operation goes on the wire (see `reconciler.port` for the cont
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.config import EWS_CLIENT_SECRET, EWS_PASSWORD
 from reconciler.errors import ConfigError, ProviderError, RequestRejectedError
+from reconciler.freebusy import Schedule
 from reconciler.model import ObservedMeeting
 from reconciler.notify import UpdateScope, update_scope
 from reconciler.ownership import encode_record
@@ -201,6 +203,19 @@ class EwsProvider(EwsNamespaceItems):
 
         with _sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
+
+    def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+        """GetUserAvailability in batches (`_people.free_busy`); a request that fails leaves every
+        address unknown with the reason, never free."""
+        from reconciler.providers.ews import _people
+
+        what = f"reading the free/busy of {len(addresses)} addresses for {organizer}"
+        try:
+            return self._retrier.run(
+                lambda: _people.free_busy(self._connection.protocol(), addresses, start, end), what=what, write=False
+            )
+        except ProviderError as error:
+            return [Schedule(address, unknown=str(error).rstrip(".")) for address in addresses]
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         from reconciler.providers.ews import _mapping
@@ -513,7 +528,7 @@ class EwsProvider(EwsNamespaceItems):
 
     def _observe(self, organizer: str, items: list[Any]) -> list[ObservedMeeting]:
         """Fetched masters and singles -> observed meetings (changed occurrences read as overrides)."""
-        from reconciler.providers.ews import _mapping
+        from reconciler.providers.ews import _mapping, _people
 
         shown = self._changed_occurrences(organizer, items)
         observed = []
@@ -530,6 +545,7 @@ class EwsProvider(EwsNamespaceItems):
                     last_applied=applied,
                     ends_at_utc=ends,
                     starts_at_utc=starts,
+                    responses=_people.item_responses(item, organizer),
                 )
             )
         return observed

@@ -55,8 +55,9 @@ import random
 import threading
 import urllib.parse
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from reconciler.errors import (
@@ -70,6 +71,7 @@ from reconciler.errors import (
     ThrottledError,
     TransientError,
 )
+from reconciler.freebusy import Schedule
 from reconciler.model import ATTENDEE_FIELDS, ObservedMeeting
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits
 from reconciler.port import (
@@ -84,6 +86,7 @@ from reconciler.port import (
     UpdateRequest,
 )
 from reconciler.providers.graph import auth, lock, wire
+from reconciler.providers.graph import people as graph_people
 from reconciler.providers.wirelog import WireLog
 
 if TYPE_CHECKING:
@@ -298,6 +301,29 @@ class GraphProvider:
             " the app's permissions (Calendars.ReadWrite) keep it out.",
             mailbox=organizer,
         )
+
+    def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
+        """getSchedule as `organizer`, SCHEDULE_BATCH addresses per request; a request that fails
+        leaves its addresses unknown (with the reason), never free."""
+        first_moment, last_moment = (t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") for t in (start, end))
+        found: list[Schedule] = []
+        for first in range(0, len(addresses), graph_people.SCHEDULE_BATCH):
+            batch = list(addresses[first : first + graph_people.SCHEDULE_BATCH])
+
+            async def ask(batch: list[str] = batch) -> list[dict[str, Any]]:
+                answer: list[dict[str, Any]] = await self._client.get_schedule(
+                    organizer, batch, first_moment, last_moment, interval=30
+                )
+                return answer
+
+            action = f"reading the free/busy of {len(batch)} addresses as {organizer}"
+            try:
+                answer = self._run(self._call(organizer, action, ask, write=False))
+            except ProviderError as error:
+                found += [Schedule(a, unknown=str(error).rstrip(".")) for a in batch]
+                continue
+            found += graph_people.read_schedules(batch, answer)
+        return found
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
         event = self._found(organizer, namespace, meeting_id)

@@ -48,15 +48,24 @@ from kiota_abstractions.method import Method
 from kiota_abstractions.native_response_handler import NativeResponseHandler
 from kiota_abstractions.request_information import RequestInformation
 from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
+from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+# The request builders the calls below walk through (the `noqa: F401` imports here and below) are
+# imported now rather than lazily on first use: the provider imports this module with msgraph's
+# import-time DeprecationWarnings silenced.
+from msgraph.generated.users.item.calendar.calendar_request_builder import CalendarRequestBuilder  # noqa: F401
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
+    GetSchedulePostRequestBody,
+)
+from msgraph.generated.users.item.calendar.get_schedule.get_schedule_request_builder import (  # noqa: F401
+    GetScheduleRequestBuilder,
+)
 from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
 from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import CancelPostRequestBody
 from msgraph.generated.users.item.events.item.cancel.cancel_request_builder import CancelRequestBuilder  # noqa: F401
 from msgraph.generated.users.item.events.item.event_item_request_builder import EventItemRequestBuilder
 from msgraph.generated.users.item.events.item.instances.instances_request_builder import InstancesRequestBuilder
-
-# The request builders the calls below walk through, imported now rather than lazily on first use:
-# the provider imports this module with msgraph's import-time DeprecationWarnings silenced.
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder  # noqa: F401
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder  # noqa: F401
 from msgraph.graph_request_adapter import GraphRequestAdapter
@@ -377,6 +386,20 @@ class GraphClient:
 
     async def delete_event(self, mailbox: str, event_id: str, *, prefer: Iterable[str]) -> None:
         _answer(await self._events(mailbox).by_event_id(event_id).delete(_config(prefer)))
+
+    async def get_schedule(
+        self, mailbox: str, schedules: Iterable[str], start: str, end: str, *, interval: int
+    ) -> list[dict[str, Any]]:
+        """`POST /users/{mailbox}/calendar/getSchedule` for [start, end) (ISO 8601 wall times in
+        UTC): the answer's `value`, one scheduleInformation per address."""
+        body = GetSchedulePostRequestBody(
+            schedules=list(schedules),
+            start_time=DateTimeTimeZone(date_time=start, time_zone="UTC"),
+            end_time=DateTimeTimeZone(date_time=end, time_zone="UTC"),
+            availability_view_interval=interval,
+        )
+        builder = self._client.users.by_user_id(mailbox).calendar.get_schedule
+        return list((_answer(await builder.post(body, _config(()))) or {}).get("value") or [])
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -29,6 +29,7 @@ from reconciler.ownership import (
     render_body,
     resolve_observed,
 )
+from reconciler.providers.graph.people import event_responses
 from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
 from reconciler.timezones import is_valid_iana, is_windows_zone, to_iana, to_windows
 
@@ -539,6 +540,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         last_applied=last_applied,
         ends_at_utc=ends,
         starts_at_utc=starts,
+        responses=event_responses(event, organizer),
     )
 
 

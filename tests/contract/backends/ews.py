@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
+from reconciler.people import Response
 from reconciler.providers.ews import EwsProvider
 from tests.contract.backends.harness import Backend, Seen
 from tests.contract.backends.outlook import EwsOutlook
@@ -57,6 +60,36 @@ def calendar_view(url: str, organizer: str, start: datetime, end: datetime) -> l
     )
 
 
+#: CreateItem's answer element for each response (the AcceptItem, TentativelyAcceptItem and
+#: DeclineItem references in MicrosoftDocs/office-developer-exchange-docs).
+_ANSWERS = {
+    Response.ACCEPTED: "AcceptItem",
+    Response.TENTATIVE: "TentativelyAcceptItem",
+    Response.DECLINED: "DeclineItem",
+}
+
+
+def answer(url: str, attendee: str, item_id: str, response: Response) -> None:
+    """CreateItem (SendAndSaveCopy) with the answer element, impersonating the attendee."""
+    envelope = f"""<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"
+    xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+  <soap:Header>
+    <t:RequestServerVersion Version="Exchange2016"/>
+    <t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{attendee}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>
+  </soap:Header>
+  <soap:Body>
+    <m:CreateItem MessageDisposition="SendAndSaveCopy">
+      <m:Items><t:{_ANSWERS[response]}><t:ReferenceItemId Id="{item_id}"/></t:{_ANSWERS[response]}></m:Items>
+    </m:CreateItem>
+  </soap:Body>
+</soap:Envelope>"""
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        answered = client.post(url, content=envelope.encode(), headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert answered.status_code == 200 and 'ResponseClass="Success"' in answered.text, answered.text
+
+
 @contextmanager
 def ews_backend(store: MailboxStore) -> Iterator[Backend]:
     with serve_ews(store) as running:
@@ -71,6 +104,7 @@ def ews_backend(store: MailboxStore) -> Iterator[Backend]:
                 ),
                 view=lambda organizer, start, end: calendar_view(endpoint(running), organizer, start, end),
                 outlook=EwsOutlook(endpoint(running)),
+                respond=lambda attendee, item_id, response: answer(endpoint(running), attendee, item_id, response),
             )
         finally:
             provider.close()

@@ -12,6 +12,7 @@ import httpx
 
 from reconciler.emulator.graph import ids, serve_graph
 from reconciler.emulator.store import MailboxStore
+from reconciler.people import Response
 from reconciler.providers.graph import GraphProvider
 from tests.contract.backends.harness import Backend, Seen
 from tests.contract.backends.outlook import GraphOutlook
@@ -38,6 +39,20 @@ def calendar_view(base_url: str, organizer: str, start: datetime, end: datetime)
     return sorted(seen)
 
 
+#: The Graph action that gives each answer (event-accept.md, event-tentativelyaccept.md, event-decline.md).
+_ACTIONS = {Response.ACCEPTED: "accept", Response.TENTATIVE: "tentativelyAccept", Response.DECLINED: "decline"}
+
+
+def answer(base_url: str, attendee: str, item_id: str, response: Response) -> None:
+    """POST /users/{attendee}/events/{id}/<action> on the attendee's copy (its id made for the
+    attendee's mailbox over the organizer's item: the emulator keeps no separate copies)."""
+    copy = ids.rest(attendee, ids.store_id(item_id))
+    url = f"{base_url}/users/{quote(attendee)}/events/{copy}/{_ACTIONS[response]}"
+    with httpx.Client(trust_env=False, timeout=10) as client:
+        answered = client.post(url, json={"comment": "", "sendResponse": True})
+    assert answered.status_code == 202, answered.text
+
+
 @contextmanager
 def graph_backend(store: MailboxStore) -> Iterator[Backend]:
     with serve_graph(store) as server:
@@ -52,6 +67,7 @@ def graph_backend(store: MailboxStore) -> Iterator[Backend]:
                 store_id=ids.store_id,
                 view=lambda organizer, start, end: calendar_view(server.graph_url, organizer, start, end),
                 outlook=GraphOutlook(server.graph_url),
+                respond=lambda attendee, item_id, response: answer(server.graph_url, attendee, item_id, response),
             )
         finally:
             provider.close()

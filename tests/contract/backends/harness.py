@@ -5,6 +5,11 @@ A backend module `tests/contract/backends/<name>.py` exposes a context manager
 HTTP for graph and ews) and yields a provider talking to it. Tests assert on the provider's view,
 on the store's items and on the store's sent-mail log.
 
+`respond(attendee, item_id, response)` answers the invitation as that attendee would, through the
+protocol (Graph `accept`/`tentativelyAccept`/`decline` on the attendee's copy, EWS CreateItem with
+AcceptItem/TentativelyAcceptItem/DeclineItem, the store for the sandbox); `item_id` is the id the
+provider reports for the organizer's item.
+
 `view(organizer, start, end)` is the calendar as the protocol's own calendar view shows it (Graph
 calendarView, EWS FindItem with CalendarView, the store's expansion for the sandbox): every single
 meeting and occurrence overlapping the window, as (start UTC, end UTC, subject), sorted.
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.emulator.store import MailboxStore
+from reconciler.people import Response
 from reconciler.port import Provider
 from tests.contract.backends.outlook import Outlook
 
@@ -34,6 +40,7 @@ class Backend:
     store_id: Callable[[str], str] = lambda item_id: item_id
     #: A person's Outlook on this backend: meetings made with the real SDK and none of our properties.
     outlook: Outlook | None = None
+    respond: Callable[[str, str, Response], None] | None = None
 
 
 #: One meeting or occurrence in a calendar view: (start UTC, end UTC, subject).

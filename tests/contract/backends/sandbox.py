@@ -9,6 +9,7 @@ from datetime import datetime
 from reconciler.emulator import series
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.sandbox import SandboxProvider
+from reconciler.providers.sandbox_people import respond
 from tests.contract.backends.harness import Backend, Seen
 from tests.contract.backends.outlook import StoreOutlook
 
@@ -40,4 +41,5 @@ def sandbox_backend(store: MailboxStore) -> Iterator[Backend]:
         lose_next_answer=lambda operation: store.inject_fault("sandbox", operation, "timeout-after-commit"),
         view=lambda organizer, start, end: store_view(store, organizer, start, end),
         outlook=StoreOutlook(store),
+        respond=lambda attendee, item_id, response: respond(store, attendee, item_id, response),
     )
