@@ -231,50 +231,6 @@ ATTENDEE_FIELDS = frozenset({"required", "optional", "rooms"})
 ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", "protect"})
 
 
-def _iso(value: datetime | date) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M")
-    return value.isoformat()
-
-
-def canonical_fields(meeting: Meeting) -> dict[str, Any]:
-    """The meeting as the flat JSON-ready mapping that is diffed and recorded on the item."""
-    recurrence = meeting.recurrence
-    return {
-        "subject": meeting.subject,
-        "start": _iso(meeting.start),
-        "end": _iso(meeting.end),
-        "timezone": meeting.timezone,
-        "all_day": meeting.all_day,
-        "recurrence": recurrence.canonical() if recurrence else None,
-        "skip": sorted(d.isoformat() for d in recurrence.skip) if recurrence else [],
-        "overrides": (
-            [{"date": o.date.isoformat(), **dict(o.changes)} for o in sorted(recurrence.overrides, key=_by_date)]
-            if recurrence
-            else []
-        ),
-        "required": list(meeting.required),
-        "optional": list(meeting.optional),
-        "rooms": list(meeting.rooms),
-        "location": meeting.location,
-        "online_meeting": meeting.online_meeting,
-        "body": meeting.body,
-        "body_format": meeting.body_format.value,
-        "reminder_minutes": meeting.reminder_minutes,
-        "show_as": meeting.show_as.value,
-        "sensitivity": meeting.sensitivity.value,
-        "importance": meeting.importance.value,
-        "categories": sorted(meeting.categories),
-        "response_requested": meeting.response_requested,
-        "allow_new_time_proposals": meeting.allow_new_time_proposals,
-        "protect": meeting.protect,
-    }
-
-
-def _by_date(override: Override) -> date:
-    return override.date
-
-
 def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
     """Every mail recipient named by a canonical field mapping."""
     return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])

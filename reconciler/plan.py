@@ -37,11 +37,12 @@ from reconciler import notify
 from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
-from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
+from reconciler.model import Action, MailKind, Meeting, ObservedMeeting
 from reconciler.notify import Notification
 from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies, creation_edits, series_edits
 from reconciler.port import Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
+from reconciler.state import canonical_fields
 
 PLAN_FORMAT_VERSION = 1
 #: Changing one of these re-checks a series' local time for attendees in other zones.

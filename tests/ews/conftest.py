@@ -15,10 +15,11 @@ import pytest
 from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Meeting, canonical_fields
+from reconciler.model import Meeting
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import canonical_fields
 from tests.contract.backends.ews import ews_provider
 from tests.factories import ORGANIZER
 

@@ -21,12 +21,12 @@ from reconciler.model import (
     Meeting,
     Recurrence,
     Weekday,
-    canonical_fields,
     extended_property_id,
 )
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.port import Provider
 from reconciler.reconcile import apply_plan, make_plan
+from reconciler.state import canonical_fields
 from tests.contract.backends.ews import ews_backend
 from tests.contract.backends.harness import Backend
 from tests.ews.conftest import NAMESPACE

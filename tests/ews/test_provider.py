@@ -30,13 +30,13 @@ from reconciler.model import (
     ShowAs,
     Weekday,
     WeekOfMonth,
-    canonical_fields,
     extended_property_id,
 )
 from reconciler.ownership import marker_properties
 from reconciler.port import CancelRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.providers.sandbox import to_document
+from reconciler.state import canonical_fields
 from tests.ews.conftest import NAMESPACE, Emulator, create_request, send_mode, set_fields, update_request
 from tests.factories import ORGANIZER, meeting
 

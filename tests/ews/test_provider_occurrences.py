@@ -12,8 +12,9 @@ import pytest
 
 from reconciler.emulator.store import SendMode
 from reconciler.errors import RequestRejectedError
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import canonical_fields
 from tests.ews.conftest import NAMESPACE, Emulator, M, T, create_request, send_mode, set_fields, update_request
 from tests.factories import ORGANIZER, meeting
 

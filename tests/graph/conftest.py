@@ -11,8 +11,8 @@ import pytest
 
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import canonical_fields
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import canonical_fields
 from tests.factories import meeting
 
 NAMESPACE = "graph-tests"

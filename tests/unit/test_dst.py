@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from reconciler.dst import dst_warnings
-from reconciler.model import Every, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Recurrence, Weekday
+from reconciler.state import canonical_fields
 from tests.factories import meeting
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)

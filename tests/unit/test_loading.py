@@ -23,6 +23,7 @@ from reconciler.errors import ConfigError, InputError
 from reconciler.loading import load_meetings
 from reconciler.loading.schema import SCHEMAS_DIR, SchemaCheck, schema_check
 from reconciler.loading.yamldoc import parse_yaml, parser_names
+from reconciler.state import canonical_fields
 
 GROUPS = {
     "platform-team": ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
@@ -71,7 +72,7 @@ def one(tmp_path: Path, text: str, **changes: Any) -> model.Meeting:
 
 
 def fields(meeting: model.Meeting) -> dict[str, Any]:
-    return model.canonical_fields(meeting)
+    return canonical_fields(meeting)
 
 
 MINIMAL = "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\n"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from reconciler.model import Every, MailKind, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, MailKind, Override, Recurrence, Weekday
 from reconciler.occurrences import EditKind, align_override_bodies, creation_edits, observe_overrides, series_edits
 from reconciler.ownership import body_text, render_body
 from reconciler.port import Capabilities
+from reconciler.state import canonical_fields
 from tests.factories import mail_for_create, mail_for_update, meeting
 
 PEOPLE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")

@@ -16,11 +16,11 @@ from reconciler.model import (
     ObservedMeeting,
     Recurrence,
     Weekday,
-    canonical_fields,
 )
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan
 from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
+from reconciler.state import canonical_fields
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday
 SILENT = Capabilities(silent_organizer_fields=True)

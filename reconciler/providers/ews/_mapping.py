@@ -519,11 +519,12 @@ def _wall(value: Any, zone: ZoneInfo, *, end: bool, all_day: bool) -> str:
     return str(day.isoformat())
 
 
-def canonical_fields(
+def observed_state(
     item: CalendarItem, applied: Mapping[str, Any] | None, organizer: str | None = None
 ) -> tuple[dict[str, Any], str]:
-    """(canonical fields without body/body_format/protect, server body text) of a fetched item in
-    `organizer`'s calendar. Raises ProviderError for an item that came back without its times."""
+    """The canonical state a fetched item in `organizer`'s calendar is observed in: (its fields as JSON,
+    without body/body_format/protect, and the server body text). Raises ProviderError for an item that
+    came back without its times."""
     if item.start is None or item.end is None:
         raise ProviderError(
             f"Exchange returned the calendar item {item.id} without its start or end; it cannot be read."
@@ -591,7 +592,7 @@ def observe(
     `exception_values`)."""
     record = getattr(item, RECORD_ATTR, None)
     applied, _ = decode_record(record)
-    raw, body = canonical_fields(item, applied, organizer)
+    raw, body = observed_state(item, applied, organizer)
     fields, applied = resolve_observed(raw, body, record)
     if item.recurrence and item.modified_occurrences:
         fields["overrides"] = observe_overrides(fields, exception_values(item, fields, shown, organizer), applied)

@@ -32,10 +32,11 @@ import vcr
 
 from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Override, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, series_edits
 from reconciler.port import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import canonical_fields
 from tests.ews.conftest import NAMESPACE, create_request
 from tests.factories import ORGANIZER, meeting
 

@@ -43,10 +43,11 @@ import vcr
 from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import canonical_fields
 from tests.factories import meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
