@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, occurrence_fields, overrides_by_date
 from reconciler.recurrence import occurrence_starts
+from reconciler.state import MeetingState, wall_json
 
 #: How far ahead occurrences are listed for a series without end.
 HORIZON = timedelta(days=366)
@@ -47,9 +48,9 @@ def _span(start: str, end: str) -> str:
     return f"{_clock(start)}-{_clock(end)}"
 
 
-def _future_starts(fields: Mapping[str, Any], now: datetime) -> list[str]:
+def _future_starts(fields: MeetingState, now: datetime) -> list[str]:
     """Original dates of the occurrences (skips removed) that start after `now`, a year ahead at most."""
-    zone = ZoneInfo(fields["timezone"])
+    zone = ZoneInfo(fields.timezone)
     local_now = now.astimezone(zone).replace(tzinfo=None)
     horizon = local_now + HORIZON
     out = []
@@ -65,7 +66,7 @@ def _plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
-def _pattern_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: datetime) -> list[str]:
+def _pattern_lines(before: MeetingState, after: MeetingState, now: datetime) -> list[str]:
     old, new = set(_future_starts(before, now)), set(_future_starts(after, now))
     lines = []
     gone, added = sorted(old - new), sorted(new - old)
@@ -79,18 +80,19 @@ def _pattern_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: dat
     return lines
 
 
-def _time_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: datetime) -> list[str]:
+def _time_lines(before: MeetingState, after: MeetingState, now: datetime) -> list[str]:
     """Future occurrences that keep their date but change time, length or zone."""
-    was = (_span(before["start"], before["end"]), before["timezone"])
-    will = (_span(after["start"], after["end"]), after["timezone"])
+    was = (_span(wall_json(before.start), wall_json(before.end)), before.timezone)
+    will = (_span(wall_json(after.start), wall_json(after.end)), after.timezone)
     if was == will:
         return []
     moved_alone = set(overrides_by_date(after))
     common = sorted(set(_future_starts(before, now)) & set(_future_starts(after, now)) - moved_alone)
     if not common:
         return []
-    zone_note = (f" {before['timezone']}", f" {after['timezone']}") if was[1] != will[1] else ("", "")
-    endless = not after["recurrence"].get("until") and not after["recurrence"].get("count")
+    zone_note = (f" {before.timezone}", f" {after.timezone}") if was[1] != will[1] else ("", "")
+    pattern = after.recurrence
+    endless = pattern is None or (not pattern.until and not pattern.count)
     count = (
         f"every future occurrence (from {_day(common[0])})"
         if endless
@@ -123,7 +125,7 @@ def _change_words(current: Mapping[str, Any], values: Mapping[str, Any]) -> list
     return words
 
 
-def _edit_line(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdit, dropped: Iterable[str]) -> str:
+def _edit_line(after: MeetingState, edits: SeriesEdits, edit: OccurrenceEdit, dropped: Iterable[str]) -> str:
     again = " again" if edit.date in dropped else ""
     if edit.kind is EditKind.CANCEL:
         return f"occurrence on {_day(edit.date)} cancelled{again}"
@@ -136,23 +138,23 @@ def _edit_line(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdi
 
 
 def series_effects(
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any],
+    before: MeetingState | None,
+    after: MeetingState,
     changed: Iterable[str],
     edits: SeriesEdits,
     now: datetime,
 ) -> tuple[str, ...]:
     """Sentences for an update (`before` given) or the creation (`before` None) of a series."""
-    if not after.get("recurrence"):
+    if after.recurrence is None:
         return ()
     names = set(changed)
     lines: list[str] = []
     dropped: set[str] = set()
-    if before is not None and before.get("recurrence"):
+    if before is not None and before.recurrence is not None:
         if names & {"recurrence", "start"}:
             lines += _pattern_lines(before, after, now)
         lines += _time_lines(before, after, now)
-        old_skip, new_skip = set(before.get("skip") or []), set(after.get("skip") or [])
+        old_skip, new_skip = {d.isoformat() for d in before.skip}, {d.isoformat() for d in after.skip}
         lines += [f"occurrence on {_day(d)} restored" for d in sorted(old_skip - new_skip)]
         if edits.regenerate:
             skipped, changed_days = sorted(old_skip & new_skip), sorted(overrides_by_date(before))

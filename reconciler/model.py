@@ -1,9 +1,9 @@
 """Frozen value types of the domain and their canonical form.
 
 No I/O and no third-party imports. A `Meeting` is what a meeting file declares after defaults and
-groups were applied; `canonical_fields` turns it into the plain JSON-ready mapping that is diffed,
+groups were applied; `state.meeting_state` turns it into the typed canonical state that is diffed,
 recorded on the calendar item as "last applied", and saved in plan files. Every provider observes a
-calendar item into the same mapping, so the planner compares like with like.
+calendar item into the same state, so the planner compares like with like.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.state import MeetingState
 
 #: The one property-set GUID under which every ownership property lives (Graph and EWS reach the
 #: same MAPI named properties through it).
@@ -128,23 +131,6 @@ class Recurrence:
     skip: tuple[date, ...] = ()
     overrides: tuple[Override, ...] = ()
 
-    def canonical(self) -> dict[str, Any]:
-        """JSON-ready form; occurrence exceptions are kept apart from the pattern."""
-        return {
-            "every": self.every.value,
-            "interval": self.interval,
-            "on": sorted((d.value for d in self.on), key=_WEEKDAY_ORDER.index),
-            "day_of_month": self.day_of_month,
-            "week_of_month": self.week_of_month.value if self.week_of_month else None,
-            "month": self.month,
-            "until": self.until.isoformat() if self.until else None,
-            "count": self.count,
-            "first_day_of_week": self.first_day_of_week.value,
-        }
-
-
-_WEEKDAY_ORDER = [d.value for d in Weekday]
-
 
 @dataclass(frozen=True)
 class SourceLocation:
@@ -232,7 +218,8 @@ ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", 
 
 
 def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
-    """Every mail recipient named by a canonical field mapping."""
+    """Every mail recipient named by an occurrence's JSON values (`occurrences.occurrence_fields`);
+    a `state.MeetingState` names them as `.attendees`."""
     return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])
 
 
@@ -240,21 +227,21 @@ def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
 class ObservedMeeting:
     """A managed calendar item as a provider saw it, in canonical terms.
 
-    `fields` is the item's current state in the canonical shape of `canonical_fields`, with lossy
-    fields resolved through fingerprints (an unchanged body reads back as the text we wrote).
-    `last_applied` is the canonical mapping we recorded at our last write, or None when the record
-    is missing or unreadable. `ends_at_utc` is the end of the last occurrence (None: never ends).
+    `fields` is the item's current canonical state, with lossy fields resolved through fingerprints
+    (an unchanged body reads back as the text we wrote). `last_applied` is the state we recorded at
+    our last write, or None when the record is missing or unreadable. `ends_at_utc` is the end of
+    the last occurrence (None: never ends).
     """
 
     item_id: str
     change_key: str
     organizer: str
     meeting_id: str
-    fields: Mapping[str, Any]
-    last_applied: Mapping[str, Any] | None
+    fields: MeetingState
+    last_applied: MeetingState | None
     ends_at_utc: datetime | None
     starts_at_utc: datetime
 
     @property
     def protect(self) -> bool:
-        return bool(self.fields.get("protect"))
+        return self.fields.protect

@@ -148,7 +148,7 @@ def meeting_state(meeting: Meeting) -> MeetingState:
         end=meeting.end,
         timezone=meeting.timezone,
         all_day=meeting.all_day,
-        recurrence=_pattern(recurrence) if recurrence else None,
+        recurrence=pattern_state(recurrence) if recurrence else None,
         skip=tuple(sorted(recurrence.skip)) if recurrence else (),
         overrides=tuple(sorted((_override(o) for o in recurrence.overrides), key=_by_date)) if recurrence else (),
         required=meeting.required,
@@ -169,12 +169,8 @@ def meeting_state(meeting: Meeting) -> MeetingState:
     )
 
 
-def canonical_fields(meeting: Meeting) -> StateJson:
-    """The JSON form of a declared meeting's state (`to_json(meeting_state(meeting))`)."""
-    return to_json(meeting_state(meeting))
-
-
-def _pattern(recurrence: Recurrence) -> PatternState:
+def pattern_state(recurrence: Recurrence) -> PatternState:
+    """The canonical pattern of a declared recurrence (its skips and overrides left out)."""
     return PatternState(
         every=recurrence.every,
         interval=recurrence.interval,
@@ -386,3 +382,15 @@ def _list(value: object) -> list[object]:
 
 def _texts(value: object) -> tuple[str, ...]:
     return tuple(_text(item) for item in _list(value))
+
+
+#: The state `value_from_json` parses a single field into (any valid state would do).
+_PROBE = MeetingState(subject="", start=date(2000, 1, 1), end=date(2000, 1, 2), timezone="UTC", all_day=True)
+
+
+def value_from_json(name: str, value: object) -> FieldValue:
+    """The value of canonical field `name` back from `value_json`'s output (None stays None, as a
+    create's `before`); ValueError when it does not parse."""
+    if value is None:
+        return None
+    return from_json(to_json(_PROBE) | {name: value}).value_of(name)

@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, shorten, shown
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
 
@@ -47,7 +47,8 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _field_line(change: FieldChange, action: Action) -> str:
+def _field_line(field: FieldChange, action: Action) -> str:
+    change = shown(field)
     if change.name in ATTENDEE_FIELDS and action is not Action.CREATE:
         attendees = attendee_diff(change.before, change.after)
         parts = [f"+ {visible(a)}" for a in attendees.added] + [f"- {visible(a)}" for a in attendees.removed]

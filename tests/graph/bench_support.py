@@ -29,7 +29,7 @@ from reconciler.providers.graph import GraphProvider
 from reconciler.providers.graph.wire import PAGE_SIZE
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.reconcile import make_plan
-from reconciler.state import canonical_fields
+from reconciler.state import meeting_state
 
 ORGANIZER = "bench@contoso.com"
 NAMESPACE = "bench"
@@ -67,7 +67,7 @@ def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
     """Write the meetings straight into the store (as the sandbox backend would), without mail."""
     sandbox = SandboxProvider(store)
     for meeting in meetings:
-        fields = canonical_fields(meeting)
+        fields = meeting_state(meeting)
         sandbox.create(
             CreateRequest(
                 NAMESPACE,

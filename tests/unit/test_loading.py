@@ -23,7 +23,7 @@ from reconciler.errors import ConfigError, InputError
 from reconciler.loading import load_meetings
 from reconciler.loading.schema import SCHEMAS_DIR, SchemaCheck, schema_check
 from reconciler.loading.yamldoc import parse_yaml, parser_names
-from reconciler.state import canonical_fields
+from reconciler.state import meeting_state, pattern_json, pattern_state, to_json
 
 GROUPS = {
     "platform-team": ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
@@ -72,7 +72,7 @@ def one(tmp_path: Path, text: str, **changes: Any) -> model.Meeting:
 
 
 def fields(meeting: model.Meeting) -> dict[str, Any]:
-    return canonical_fields(meeting)
+    return to_json(meeting_state(meeting))
 
 
 MINIMAL = "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\n"
@@ -610,7 +610,7 @@ def test_explicit_pattern_values_are_kept(tmp_path: Path) -> None:
         until=date(2027, 6, 30),
         first_day_of_week=model.Weekday.SUNDAY,
     )
-    assert recurrence.canonical()["on"] == ["tuesday", "thursday"]
+    assert pattern_json(pattern_state(recurrence))["on"] == ["tuesday", "thursday"]
 
 
 def test_a_daily_all_day_series_is_read(tmp_path: Path) -> None:

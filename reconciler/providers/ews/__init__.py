@@ -219,7 +219,7 @@ class EwsProvider(EwsNamespaceItems):
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
             return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
-        fields = dict(request.fields)
+        fields = request.fields
         starts, ends = span_utc(fields)
         return ObservedMeeting(
             item_id=item.id,
@@ -390,7 +390,7 @@ class EwsProvider(EwsNamespaceItems):
             # Exists and not IsEqualTo: the restriction ignores case, the check below does not.
             found = self._query(organizer, {f"{marker}__exists": True}, exclude={marker: namespace})
             return [
-                ForeignItem(getattr(item, marker), seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc)
+                ForeignItem(getattr(item, marker), seen.meeting_id, seen.fields.subject, seen.starts_at_utc)
                 for item, seen in zip(found, self._observe(organizer, found), strict=True)
             ]
 
