@@ -25,14 +25,14 @@ def diff_fields(observed: MeetingState | None, desired: MeetingState) -> tuple[F
 
     With `observed=None` (a create) every field with a value is listed, before = None.
     """
-    changes = []
-    for name in FIELD_ORDER:
-        after = desired.value_of(name)
-        if observed is None:
-            if after not in _EMPTY:
-                changes.append(FieldChange(name, None, after))
-            continue
-        before = observed.value_of(name)
-        if before != after:
-            changes.append(FieldChange(name, before, after))
-    return tuple(changes)
+    if observed is None:
+        return tuple(
+            FieldChange(name, None, after) for name in FIELD_ORDER if (after := getattr(desired, name)) not in _EMPTY
+        )
+    if observed == desired:
+        return ()
+    return tuple(
+        FieldChange(name, before, after)
+        for name in FIELD_ORDER
+        if (before := getattr(observed, name)) != (after := getattr(desired, name))
+    )

@@ -27,6 +27,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, BodyFormat
@@ -58,20 +59,35 @@ def encode_record(state: MeetingState) -> str:
 def decode_record(text: str | None) -> tuple[MeetingState | None, dict[str, str]]:
     """(state, fingerprints) of a record; (None, {}) when missing, unreadable (its fields are not a
     meeting state, `state.from_json`) or of a newer version."""
-    if not text:
-        return None, {}
+    found = _read_record(text) if text else None
+    return (found.state, dict(found.fingerprints)) if found is not None else (None, {})
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A readable record: its fields as written (JSON), as a state, and its fingerprints."""
+
+    fields: StateJson
+    state: MeetingState
+    fingerprints: Mapping[str, str]
+
+
+@functools.lru_cache(maxsize=64)
+def _read_record(text: str) -> _Record | None:
+    """The record in `text`, None when it is unreadable. Cached: a provider reads the record of
+    each item twice (its time zone first, then the fields), and only the text identifies it."""
     try:
         record = json.loads(text)
     except ValueError:
-        return None, {}
-    if not isinstance(record, dict) or record.get("v") != RECORD_VERSION:
-        return None, {}
+        return None
+    if not isinstance(record, dict) or record.get("v") != RECORD_VERSION or not isinstance(record.get("fields"), dict):
+        return None
     try:
-        state = from_json(record.get("fields"))
+        state = from_json(record["fields"])
     except ValueError:
-        return None, {}
+        return None
     fingerprints = record.get("fingerprints")
-    return state, dict(fingerprints) if isinstance(fingerprints, dict) else {}
+    return _Record(record["fields"], state, dict(fingerprints) if isinstance(fingerprints, dict) else {})
 
 
 def render_body(state: MeetingState) -> tuple[str, str]:
@@ -157,13 +173,16 @@ def resolve_observed(
     server's body still has the recorded fingerprint, and from the server's text otherwise (the
     body was edited elsewhere).
     """
-    applied, fingerprints = decode_record(record_text)
+    found = _read_record(record_text) if record_text else None
+    applied = found.state if found is not None else None
     fields: StateJson = dict(raw)
-    if applied is not None and fingerprints.get("body") == body_fingerprint(server_body):
-        fields["body"], fields["body_format"] = applied.body, applied.body_format.value
+    if found is not None and found.fingerprints.get("body") == body_fingerprint(server_body):
+        fields["body"], fields["body_format"] = found.state.body, found.state.body_format.value
     else:
         fields["body"], fields["body_format"] = body_text(server_body), BodyFormat.TEXT.value
     fields["protect"] = applied.protect if applied is not None else False
+    if found is not None and fields == found.fields:
+        return found.state, found.state  # untouched since our last write (the common case): parsed once
     return from_json(fields), applied
 
 

@@ -8,6 +8,7 @@ Graph provider share `to_patterned` / `from_patterned`; EWS maps its own element
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
@@ -153,8 +154,15 @@ def span_utc(state: MeetingState) -> tuple[datetime, datetime | None]:
     """(start of the first occurrence, end of the last one or None for a series without end), UTC.
 
     The last occurrence is found arithmetically (`_Series.nth`), never by expanding the series: a
-    daily series until 9999-12-31 costs as little as one ending next week.
+    daily series until 9999-12-31 costs as little as one ending next week. Remembered per state
+    (states are frozen): a plan asks for the span of each item when it is read and again for the
+    item and its (mostly equal) desired state.
     """
+    return _remembered_span(state)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _remembered_span(state: MeetingState) -> tuple[datetime, datetime | None]:
     start, end = local(state.start), local(state.end)
     timezone, duration = state.timezone, end - start
     recurrence = state.recurrence

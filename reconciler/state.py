@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from reconciler.model import (
     FIELD_ORDER,
@@ -43,6 +44,7 @@ Wall = datetime | date
 StateJson = dict[str, Any]
 
 _WALL_FORMAT = "%Y-%m-%dT%H:%M"
+_E = TypeVar("_E", bound=StrEnum)
 _WEEKDAY_ORDER = tuple(Weekday)
 
 
@@ -297,11 +299,11 @@ def from_json(obj: object) -> MeetingState:
             location=_text(obj["location"]),
             online_meeting=_flag(obj["online_meeting"]),
             body=_text(obj["body"]),
-            body_format=BodyFormat(obj["body_format"]),
+            body_format=_member(BodyFormat, obj["body_format"]),
             reminder_minutes=None if reminder is None else _number(reminder),
-            show_as=ShowAs(obj["show_as"]),
-            sensitivity=Sensitivity(obj["sensitivity"]),
-            importance=Importance(obj["importance"]),
+            show_as=_member(ShowAs, obj["show_as"]),
+            sensitivity=_member(Sensitivity, obj["sensitivity"]),
+            importance=_member(Importance, obj["importance"]),
             categories=_texts(obj["categories"]),
             response_requested=_flag(obj["response_requested"]),
             allow_new_time_proposals=_flag(obj["allow_new_time_proposals"]),
@@ -381,7 +383,17 @@ def _list(value: object) -> list[object]:
 
 
 def _texts(value: object) -> tuple[str, ...]:
+    if type(value) is list and all(type(item) is str for item in value):
+        return tuple(value)  # the common case, checked at C speed (records hold thousands of these)
     return tuple(_text(item) for item in _list(value))
+
+
+def _member(kind: type[_E], value: object) -> _E:
+    """The member of a string enum whose value is `value` (ValueError naming the enum otherwise)."""
+    try:
+        return kind._value2member_map_[value]  # type: ignore[return-value]  # what Enum(value) looks up first
+    except (KeyError, TypeError):
+        raise ValueError(f"{value!r} is not a valid {kind.__name__}") from None
 
 
 #: The state `value_from_json` parses a single field into (any valid state would do).
