@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from reconciler.model import FIELD_ORDER, BodyFormat, Every, Override, Recurrence, Weekday, WeekOfMonth
-from reconciler.state import MeetingState, OverrideState, PatternState, from_json, meeting_state, to_json
+from reconciler.state import (
+    MeetingState,
+    OverrideState,
+    PatternState,
+    from_json,
+    meeting_state,
+    to_json,
+    value_from_json,
+    value_json,
+)
 from tests.factories import meeting
 
 SERIES = meeting(
@@ -132,3 +141,12 @@ def test_a_state_lacking_fields_does_not_parse() -> None:
         from_json(document)
     with pytest.raises(ValueError, match="JSON object"):
         from_json(["subject"])
+
+
+@pytest.mark.parametrize("name", FIELD_ORDER)
+def test_each_field_s_value_round_trips_alone_as_a_plan_file_carries_it(name: str) -> None:
+    state = meeting_state(SERIES)
+    value = state.value_of(name)
+    assert value_json(name, value) == to_json(state)[name]
+    assert value_from_json(name, json.loads(json.dumps(value_json(name, value)))) == value
+    assert value_from_json(name, None) is None  # a create's `before`
