@@ -28,6 +28,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, BodyFormat
@@ -82,12 +83,24 @@ def _read_record(text: str) -> _Record | None:
         return None
     if not isinstance(record, dict) or record.get("v") != RECORD_VERSION or not isinstance(record.get("fields"), dict):
         return None
+    # A field added after a record was written reads as its default, so such records still read.
+    fields = _DEFAULTED_FIELDS | record["fields"]
     try:
-        state = from_json(record["fields"])
+        state = from_json(fields)
     except ValueError:
         return None
     fingerprints = record.get("fingerprints")
-    return _Record(record["fields"], state, dict(fingerprints) if isinstance(fingerprints, dict) else {})
+    return _Record(fields, state, dict(fingerprints) if isinstance(fingerprints, dict) else {})
+
+
+#: The JSON of every field with a default (all but subject, start, end and timezone), as defaulted.
+_DEFAULTED_FIELDS: StateJson = {
+    name: value
+    for name, value in to_json(
+        MeetingState(subject="", start=date(2000, 1, 1), end=date(2000, 1, 2), timezone="UTC")
+    ).items()
+    if name not in ("subject", "start", "end", "timezone")
+}
 
 
 def render_body(state: MeetingState) -> tuple[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from reconciler.ownership import (
     body_fingerprint,
     body_text,
@@ -52,6 +54,12 @@ def test_a_missing_or_foreign_record_is_no_record() -> None:
     assert decode_record("not json") == (None, {})
     assert decode_record('{"v": 99, "fields": {}}') == (None, {})
     assert decode_record('{"v": 1, "fields": {"subject": "Sync"}}') == (None, {})
+
+
+def test_a_record_written_before_a_field_existed_reads_that_field_as_its_default() -> None:
+    record = json.loads(encode_record(FIELDS))
+    del record["fields"]["rooms"], record["fields"]["allow_new_time_proposals"]
+    assert decode_record(json.dumps(record)) == (FIELDS, record["fingerprints"])
 
 
 def test_transaction_ids_are_stable_per_plan_and_differ_between_plans() -> None:
