@@ -16,23 +16,24 @@ changed, only its notation differs (Markdown in git, HTML in Exchange).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from reconciler.model import Meeting, ObservedMeeting, canonical_fields
+from reconciler.model import Meeting, ObservedMeeting
 from reconciler.notices import AmbiguousFiles, AmbiguousItems, UnmanagedItem
 from reconciler.ownership import body_fingerprint, render_body
 from reconciler.recurrence import span_utc
+from reconciler.state import MeetingState, meeting_state
 
 #: (organizer, subject, start instant, attendees) of a meeting or item.
 MatchKey = tuple[str, str, datetime, frozenset[str]]
 
 
-def match_key(organizer: str, fields: Mapping[str, Any]) -> MatchKey:
+def match_key(organizer: str, fields: MeetingState) -> MatchKey:
     """What a file and an unmanaged item must share to be the same meeting."""
-    people = frozenset(a.lower() for key in ("required", "optional", "rooms") for a in fields.get(key) or ())
-    return organizer.lower(), str(fields.get("subject", "")), span_utc(fields)[0], people
+    people = frozenset(a.lower() for a in (*fields.required, *fields.optional, *fields.rooms))
+    return organizer.lower(), fields.subject, span_utc(fields)[0], people
 
 
 def match_unmanaged(
@@ -44,7 +45,7 @@ def match_unmanaged(
         by_key[match_key(item.organizer, item.fields)].append(item)
     wanted: dict[MatchKey, list[Meeting]] = defaultdict(list)
     for meeting in meetings:
-        wanted[match_key(meeting.organizer, canonical_fields(meeting))].append(meeting)
+        wanted[match_key(meeting.organizer, meeting_state(meeting))].append(meeting)
     matched: dict[str, ObservedMeeting] = {}
     errors: list[AmbiguousFiles | AmbiguousItems] = []
     for key, files in wanted.items():
@@ -60,14 +61,13 @@ def match_unmanaged(
     return matched, tuple(errors)
 
 
-def with_file_body(item: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+def with_file_body(item: MeetingState, desired: MeetingState) -> MeetingState:
     """The item's fields with the file's body and body format when their visible text is the same."""
-    fields = dict(item)
-    if body_fingerprint(render_body(desired)[1]) == body_fingerprint(str(item.get("body", ""))):
-        fields["body"], fields["body_format"] = desired.get("body", ""), desired.get("body_format", "markdown")
-    return fields
+    if body_fingerprint(render_body(desired)[1]) == body_fingerprint(item.body):
+        return replace(item, body=desired.body, body_format=desired.body_format)
+    return item
 
 
 def unmanaged_item(item: ObservedMeeting) -> UnmanagedItem:
     """An unmanaged item as plan messages name it."""
-    return UnmanagedItem(str(item.fields.get("subject", "")), item.starts_at_utc, item.organizer, item.item_id)
+    return UnmanagedItem(item.fields.subject, item.starts_at_utc, item.organizer, item.item_id)

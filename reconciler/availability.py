@@ -21,14 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.freebusy import BusyPeriod, Schedule
-from reconciler.model import Action, Meeting, ObservedMeeting, canonical_fields
+from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.notices import AddressBusy, AvailabilityUnknown, Notice, RoomConflict, RoomDoubleBooked, order_key
 from reconciler.plan import Change, Plan
-from reconciler.recurrence import has_ended, occurrence_starts, parse_local
+from reconciler.recurrence import has_ended, local, occurrence_starts
+from reconciler.state import MeetingState, meeting_state
 
 #: How far ahead a series' occurrences are checked.
 HORIZON = timedelta(days=28)
@@ -56,25 +56,26 @@ class Check:
     own: frozenset[Slot]
 
 
-def slots(fields: Mapping[str, Any], now: datetime) -> tuple[Slot, ...]:
+def slots(fields: MeetingState, now: datetime) -> tuple[Slot, ...]:
     """The meeting's occurrences that end after `now` and start before `now + HORIZON` (UTC), at
     most MAX_OCCURRENCES, skips left out and overrides' times applied."""
-    zone = ZoneInfo(str(fields["timezone"]))
-    length = parse_local(str(fields["end"])) - parse_local(str(fields["start"]))
-    skipped = set(fields.get("skip") or ())
-    moved = {o["date"]: o for o in fields.get("overrides") or [] if o.get("start")}
+    zone = ZoneInfo(fields.timezone)
+    length = local(fields.end) - local(fields.start)
+    skipped = set(fields.skip)
+    moved = {o.date: o for o in fields.overrides if o.start is not None}
     found: list[Slot] = []
-    for local in occurrence_starts(fields):
-        start = local.replace(tzinfo=zone).astimezone(UTC)
+    for wall in occurrence_starts(fields):
+        start = wall.replace(tzinfo=zone).astimezone(UTC)
         if start >= now + HORIZON or len(found) >= MAX_OCCURRENCES:
             break
-        day = local.date().isoformat()
+        day = wall.date()
         if day in skipped:
             continue
-        begin, finish = local, local + length
-        if day in moved:
-            begin = parse_local(str(moved[day]["start"]))
-            finish = parse_local(str(moved[day].get("end") or "")) if moved[day].get("end") else begin + length
+        begin, finish = wall, wall + length
+        override = moved.get(day)
+        if override is not None and override.start is not None:
+            begin = local(override.start)
+            finish = local(override.end) if override.end is not None else begin + length
         slot = Slot(begin.replace(tzinfo=zone).astimezone(UTC), finish.replace(tzinfo=zone).astimezone(UTC))
         if slot.end > now:
             found.append(slot)
@@ -91,8 +92,8 @@ def checks(plan: Plan, observed: Sequence[ObservedMeeting], now: datetime) -> tu
         if change.action is not Action.CREATE and not change.changed_names & _TIMING:
             continue
         desired = change.desired
-        rooms = frozenset(desired.get("rooms") or ())
-        addresses = tuple(sorted({*desired.get("required", ()), *rooms} - {change.organizer}))
+        rooms = frozenset(desired.rooms)
+        addresses = tuple(sorted({*desired.required, *rooms} - {change.organizer}))
         new = slots(desired, now)
         if not addresses or not new:
             continue
@@ -176,7 +177,7 @@ def double_bookings(plan: Plan, meetings: Sequence[Meeting], now: datetime, *, r
     for meeting in meetings:
         if meeting.cancelled is not None or meeting.release or not meeting.rooms:
             continue
-        fields = canonical_fields(meeting)
+        fields = meeting_state(meeting)
         if has_ended(fields, now):
             continue
         taken = slots(fields, now)

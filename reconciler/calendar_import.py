@@ -16,12 +16,14 @@ from pathlib import Path
 
 from reconciler.adoption import match_key, with_file_body
 from reconciler.config import Config
+from reconciler.diff import diff_fields
 from reconciler.errors import InputError, MeetingsError
 from reconciler.formatting import format_text
 from reconciler.importing import ImportedMeeting, ImportFilter, import_meetings
 from reconciler.loading import load_meetings
-from reconciler.model import Meeting, canonical_fields
+from reconciler.model import Meeting
 from reconciler.port import Provider, UnmanagedMeeting
+from reconciler.state import meeting_state
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def run_import(
     provider: Provider, config: Config, existing: Sequence[Meeting], organizer: str, choose: ImportFilter
 ) -> ImportResult:
     """The files to write for `organizer`'s unmanaged meetings that `choose` accepts."""
-    declared = {match_key(m.organizer, canonical_fields(m)): m.id for m in existing}
+    declared = {match_key(m.organizer, meeting_state(m)): m.id for m in existing}
     skipped: list[Skipped] = []
     wanted: list[UnmanagedMeeting] = []
     for found in provider.list_unmanaged(organizer):
@@ -50,7 +52,7 @@ def run_import(
             continue
         known = declared.get(match_key(found.meeting.organizer, found.meeting.fields))
         if known is not None:
-            subject = str(found.meeting.fields.get("subject", ""))
+            subject = found.meeting.fields.subject
             skipped.append(Skipped(subject, f"already in the repository as {known}"))
             continue
         wanted.append(found)
@@ -84,11 +86,11 @@ def _checked(
             ) from error
     good, bad = [], []
     for file, found in pairs:
-        desired = canonical_fields(loaded[file.meeting_id])
+        desired = meeting_state(loaded[file.meeting_id])
         seen = with_file_body(found.meeting.fields, desired)
-        differing = sorted(k for k in desired if desired[k] != seen.get(k))
+        differing = sorted(f.name for f in diff_fields(seen, desired))
         if differing:
-            subject = str(found.meeting.fields.get("subject", ""))
+            subject = found.meeting.fields.subject
             bad.append(
                 Skipped(subject, f"its file would not say exactly what the calendar holds ({', '.join(differing)})")
             )

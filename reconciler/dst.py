@@ -10,24 +10,25 @@ plan warns about every series that moves in one of them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.notices import DstShift, TimeRun
-from reconciler.recurrence import occurrence_starts, parse_local
+from reconciler.recurrence import local as naive_local
+from reconciler.recurrence import occurrence_starts
+from reconciler.state import MeetingState
 
 #: A run of consecutive occurrences at the same unusual time: (HH:MM, first date, last date).
 _Run = tuple[str, date, date]
 
 
 def dst_warnings(
-    meeting_id: str, fields: Mapping[str, Any], zones: Sequence[str], now: datetime, *, horizon_days: int = 400
+    meeting_id: str, fields: MeetingState, zones: Sequence[str], now: datetime, *, horizon_days: int = 400
 ) -> list[DstShift]:
     """One warning per zone of `zones` in which the series' start time moves, sorted by zone name.
 
-    `fields` is a canonical meeting (`model.canonical_fields`); `zones` are valid IANA names (the
+    `fields` is a canonical meeting state; `zones` are valid IANA names (the
     configuration checks them), duplicates allowed; `now` is aware. Only occurrences starting in
     [`now`, `now + horizon_days`) count, so a series without end is cut off there. All-day meetings
     and single meetings give none, and so does a zone whose offset from the series' zone is the same
@@ -40,13 +41,13 @@ def dst_warnings(
         platform/weekly-sync: 10:00 Europe/Berlin is 04:00 in America/New_York, but 05:00 from
         2027-03-16 to 2027-03-23 (daylight-saving changes on different dates)
     """
-    if not zones or fields["all_day"] or not fields.get("recurrence"):
+    if not zones or fields.all_day or fields.recurrence is None:
         return []
-    home_name = fields["timezone"]
+    home_name = fields.timezone
     home = ZoneInfo(home_name)
     starts = _upcoming(fields, home, now, now + timedelta(days=horizon_days))
     home_offsets = [_offset(start.astimezone(home)) for start in starts]
-    wall = parse_local(fields["start"]).strftime("%H:%M")
+    wall = naive_local(fields.start).strftime("%H:%M")
     warnings: list[DstShift] = []
     for name in sorted(set(zones)):
         zone = ZoneInfo(name)
@@ -63,11 +64,11 @@ def dst_warnings(
     return warnings
 
 
-def _upcoming(fields: Mapping[str, Any], home: ZoneInfo, now: datetime, limit: datetime) -> list[datetime]:
+def _upcoming(fields: MeetingState, home: ZoneInfo, now: datetime, limit: datetime) -> list[datetime]:
     """UTC starts of the occurrences in [now, limit); iteration stops at `limit` (series may not end)."""
     found: list[datetime] = []
-    for local in occurrence_starts(fields):
-        start = local.replace(tzinfo=home).astimezone(UTC)
+    for wall_start in occurrence_starts(fields):
+        start = wall_start.replace(tzinfo=home).astimezone(UTC)
         if start >= limit:
             break
         if start >= now:

@@ -34,18 +34,24 @@ from reconciler.notices import (
 )
 from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, occurrence_fields, overrides_by_date
 from reconciler.recurrence import occurrence_starts
+from reconciler.state import MeetingState, wall_json
 
 #: How far ahead occurrences are listed for a series without end.
 HORIZON = timedelta(days=366)
 
 
-def _span(fields: Mapping[str, Any]) -> Span:
-    return Span(fields["start"], fields["end"])
+def _span(fields: MeetingState) -> Span:
+    return Span(wall_json(fields.start), wall_json(fields.end))
 
 
-def _future_starts(fields: Mapping[str, Any], now: datetime) -> list[str]:
+def _span_of(values: Mapping[str, Any]) -> Span:
+    """The span of an occurrence write's JSON values (`OccurrenceEdit.values`, the plan file's form)."""
+    return Span(values["start"], values["end"])
+
+
+def _future_starts(fields: MeetingState, now: datetime) -> list[str]:
     """Original dates of the occurrences (skips removed) that start after `now`, a year ahead at most."""
-    zone = ZoneInfo(fields["timezone"])
+    zone = ZoneInfo(fields.timezone)
     local_now = now.astimezone(zone).replace(tzinfo=None)
     horizon = local_now + HORIZON
     out = []
@@ -57,7 +63,7 @@ def _future_starts(fields: Mapping[str, Any], now: datetime) -> list[str]:
     return out
 
 
-def _pattern_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: datetime) -> list[Effect]:
+def _pattern_lines(before: MeetingState, after: MeetingState, now: datetime) -> list[Effect]:
     old, new = set(_future_starts(before, now)), set(_future_starts(after, now))
     lines: list[Effect] = []
     gone, added = sorted(old - new), sorted(new - old)
@@ -68,17 +74,18 @@ def _pattern_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: dat
     return lines
 
 
-def _time_lines(before: Mapping[str, Any], after: Mapping[str, Any], now: datetime) -> list[Effect]:
+def _time_lines(before: MeetingState, after: MeetingState, now: datetime) -> list[Effect]:
     """Future occurrences that keep their date but change time, length or zone."""
     was, will = _span(before), _span(after)
-    if (_clock_of(was), before["timezone"]) == (_clock_of(will), after["timezone"]):
+    if (_clock_of(was), before.timezone) == (_clock_of(will), after.timezone):
         return []
     moved_alone = set(overrides_by_date(after))
     common = sorted(set(_future_starts(before, now)) & set(_future_starts(after, now)) - moved_alone)
     if not common:
         return []
-    zones = (before["timezone"], after["timezone"]) if before["timezone"] != after["timezone"] else None
-    endless = not after["recurrence"].get("until") and not after["recurrence"].get("count")
+    zones = (before.timezone, after.timezone) if before.timezone != after.timezone else None
+    pattern = after.recurrence
+    endless = pattern is None or (not pattern.until and not pattern.count)
     return [OccurrencesRetimed(len(common), common[0], endless, was, will, zones)]
 
 
@@ -91,7 +98,7 @@ def _change_words(current: Mapping[str, Any], values: Mapping[str, Any]) -> list
     words: list[OccurrenceDetail] = []
     if "start" in values and (values["start"], values.get("end")) != (current["start"], current["end"]):
         same_day = values["start"][:10] == current["start"][:10]
-        words.append(Moved(_span(current), _span(values), same_day))
+        words.append(Moved(_span_of(current), _span_of(values), same_day))
     for key in ("subject", "location"):
         if key in values and values[key] != current[key]:
             words.append(ValueSet(key, values[key]))
@@ -105,34 +112,34 @@ def _change_words(current: Mapping[str, Any], values: Mapping[str, Any]) -> list
     return words
 
 
-def _edit_line(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdit, dropped: Iterable[str]) -> Effect:
+def _edit_line(after: MeetingState, edits: SeriesEdits, edit: OccurrenceEdit, dropped: Iterable[str]) -> Effect:
     again = edit.date in dropped
     if edit.kind is EditKind.CANCEL:
         return OccurrenceCancelled(edit.date, again)
     if edit.restores:
-        return OccurrenceRestored(edit.date, _span(edit.values) if "start" in edit.values else None)
+        return OccurrenceRestored(edit.date, _span_of(edit.values) if "start" in edit.values else None)
     words = _change_words(occurrence_fields(after, edit.date, edits.base_overrides), edit.values)
     return OccurrenceChanged(edit.date, again, tuple(words))
 
 
 def series_effects(
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any],
+    before: MeetingState | None,
+    after: MeetingState,
     changed: Iterable[str],
     edits: SeriesEdits,
     now: datetime,
 ) -> tuple[Effect, ...]:
     """The effects of an update (`before` given) or the creation (`before` None) of a series."""
-    if not after.get("recurrence"):
+    if after.recurrence is None:
         return ()
     names = set(changed)
     lines: list[Effect] = []
     dropped: set[str] = set()
-    if before is not None and before.get("recurrence"):
+    if before is not None and before.recurrence is not None:
         if names & {"recurrence", "start"}:
             lines += _pattern_lines(before, after, now)
         lines += _time_lines(before, after, now)
-        old_skip, new_skip = set(before.get("skip") or []), set(after.get("skip") or [])
+        old_skip, new_skip = {d.isoformat() for d in before.skip}, {d.isoformat() for d in after.skip}
         lines += [SkipLifted(d) for d in sorted(old_skip - new_skip)]
         if edits.regenerate:
             skipped, changed_days = sorted(old_skip & new_skip), sorted(overrides_by_date(before))

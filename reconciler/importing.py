@@ -35,8 +35,10 @@ from typing import Any, ClassVar
 
 from reconciler.config import Defaults
 from reconciler.loading.values import format_minutes
-from reconciler.ownership import body_fingerprint, join_block, render_body
+from reconciler.model import BodyFormat
+from reconciler.ownership import body_fingerprint, join_block, render_text
 from reconciler.port import UnmanagedMeeting
+from reconciler.state import MeetingState, to_json
 
 _ENUM_DEFAULTS = {"show_as": "busy", "sensitivity": "normal", "importance": "normal"}
 _FLAG_DEFAULTS = {"response_requested": True, "allow_new_time_proposals": True}
@@ -53,9 +55,9 @@ class ImportFilter:
 
     def accepts(self, found: UnmanagedMeeting) -> bool:
         fields = found.meeting.fields
-        if self.series_only and not fields.get("recurrence"):
+        if self.series_only and fields.recurrence is None:
             return False
-        if self.subject is not None and self.subject.search(str(fields.get("subject", ""))) is None:
+        if self.subject is not None and self.subject.search(fields.subject) is None:
             return False
         if self.attendee is not None and self.attendee.lower() not in _people(fields):
             return False
@@ -73,8 +75,8 @@ class ImportedMeeting:
     item_id: str
 
 
-def _people(fields: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(a.lower() for key in ("required", "optional", "rooms") for a in fields.get(key) or ())
+def _people(fields: MeetingState) -> frozenset[str]:
+    return frozenset(a.lower() for a in (*fields.required, *fields.optional, *fields.rooms))
 
 
 def slug(subject: str) -> str:
@@ -105,7 +107,7 @@ def import_meetings(
     taken = set(taken_ids)
     out = []
     for item in sorted(found, key=lambda f: (f.meeting.starts_at_utc, f.meeting.item_id)):
-        meeting_id = unique_id(prefix + slug(str(item.meeting.fields.get("subject", ""))), taken)
+        meeting_id = unique_id(prefix + slug(item.meeting.fields.subject), taken)
         document = meeting_document(item, meeting_id, groups=groups, defaults=defaults)
         out.append(
             ImportedMeeting(meeting_id, meeting_id.replace("/", "-") + ".yaml", dump(document), item.meeting.item_id)
@@ -116,8 +118,9 @@ def import_meetings(
 def meeting_document(
     found: UnmanagedMeeting, meeting_id: str, *, groups: Mapping[str, Sequence[str]], defaults: Defaults
 ) -> dict[str, Any]:
-    """The meeting file's mapping, keys in the file format's order (`formatting._MEETING_KEYS`)."""
-    fields = found.meeting.fields
+    """The meeting file's mapping, keys in the file format's order (`formatting._MEETING_KEYS`).
+    The file is written from the state's JSON form, which is the file format's own notation."""
+    fields = to_json(found.meeting.fields)
     doc: dict[str, Any] = {"id": meeting_id, "organizer": found.meeting.organizer, "subject": fields["subject"]}
     doc.update(_times(fields["start"], fields["end"], bool(fields["all_day"])))
     doc["timezone"] = fields["timezone"]
@@ -214,7 +217,7 @@ def _body(found: UnmanagedMeeting, defaults: Defaults) -> dict[str, Any]:
         return {}
     markdown = html_to_markdown(inner)
     if markdown is not None:
-        rendered = render_body({"body": markdown, "body_format": "markdown"})[1]
+        rendered = render_text(markdown, BodyFormat.MARKDOWN)[1]
         if body_fingerprint(rendered) == body_fingerprint(inner):
             return {"body": markdown} | ({"body_format": "markdown"} if defaults.body_format != "markdown" else {})
     return {"body": inner, "body_format": "html"}

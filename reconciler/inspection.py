@@ -18,6 +18,7 @@ from reconciler.notices import Notice
 from reconciler.ownership import body_fingerprint, decode_record
 from reconciler.plan import Change, PlanPolicy, build_plan
 from reconciler.port import Capabilities, RawItem
+from reconciler.state import MeetingState
 
 
 class Reason(StrEnum):
@@ -50,7 +51,7 @@ class Inspection:
     backend: str
     raw: RawItem
     source: str | None
-    recorded_fields: Mapping[str, Any] | None
+    recorded_fields: MeetingState | None
     recorded_fingerprints: Mapping[str, str]
     server_body_fingerprint: str
     change: Change | None

@@ -1,9 +1,9 @@
 """Frozen value types of the domain and their canonical form.
 
 No I/O and no third-party imports. A `Meeting` is what a meeting file declares after defaults and
-groups were applied; `canonical_fields` turns it into the plain JSON-ready mapping that is diffed,
+groups were applied; `state.meeting_state` turns it into the typed canonical state that is diffed,
 recorded on the calendar item as "last applied", and saved in plan files. Every provider observes a
-calendar item into the same mapping, so the planner compares like with like.
+calendar item into the same state, so the planner compares like with like.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.state import MeetingState
 
 from reconciler.people import NO_RESPONSES, Responses
 
@@ -130,23 +133,6 @@ class Recurrence:
     skip: tuple[date, ...] = ()
     overrides: tuple[Override, ...] = ()
 
-    def canonical(self) -> dict[str, Any]:
-        """JSON-ready form; occurrence exceptions are kept apart from the pattern."""
-        return {
-            "every": self.every.value,
-            "interval": self.interval,
-            "on": sorted((d.value for d in self.on), key=_WEEKDAY_ORDER.index),
-            "day_of_month": self.day_of_month,
-            "week_of_month": self.week_of_month.value if self.week_of_month else None,
-            "month": self.month,
-            "until": self.until.isoformat() if self.until else None,
-            "count": self.count,
-            "first_day_of_week": self.first_day_of_week.value,
-        }
-
-
-_WEEKDAY_ORDER = [d.value for d in Weekday]
-
 
 @dataclass(frozen=True)
 class SourceLocation:
@@ -233,52 +219,9 @@ ATTENDEE_FIELDS = frozenset({"required", "optional", "rooms"})
 ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", "protect"})
 
 
-def _iso(value: datetime | date) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M")
-    return value.isoformat()
-
-
-def canonical_fields(meeting: Meeting) -> dict[str, Any]:
-    """The meeting as the flat JSON-ready mapping that is diffed and recorded on the item."""
-    recurrence = meeting.recurrence
-    return {
-        "subject": meeting.subject,
-        "start": _iso(meeting.start),
-        "end": _iso(meeting.end),
-        "timezone": meeting.timezone,
-        "all_day": meeting.all_day,
-        "recurrence": recurrence.canonical() if recurrence else None,
-        "skip": sorted(d.isoformat() for d in recurrence.skip) if recurrence else [],
-        "overrides": (
-            [{"date": o.date.isoformat(), **dict(o.changes)} for o in sorted(recurrence.overrides, key=_by_date)]
-            if recurrence
-            else []
-        ),
-        "required": list(meeting.required),
-        "optional": list(meeting.optional),
-        "rooms": list(meeting.rooms),
-        "location": meeting.location,
-        "online_meeting": meeting.online_meeting,
-        "body": meeting.body,
-        "body_format": meeting.body_format.value,
-        "reminder_minutes": meeting.reminder_minutes,
-        "show_as": meeting.show_as.value,
-        "sensitivity": meeting.sensitivity.value,
-        "importance": meeting.importance.value,
-        "categories": sorted(meeting.categories),
-        "response_requested": meeting.response_requested,
-        "allow_new_time_proposals": meeting.allow_new_time_proposals,
-        "protect": meeting.protect,
-    }
-
-
-def _by_date(override: Override) -> date:
-    return override.date
-
-
 def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
-    """Every mail recipient named by a canonical field mapping."""
+    """Every mail recipient named by an occurrence's JSON values (`occurrences.occurrence_fields`);
+    a `state.MeetingState` names them as `.attendees`."""
     return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])
 
 
@@ -286,18 +229,18 @@ def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
 class ObservedMeeting:
     """A managed calendar item as a provider saw it, in canonical terms.
 
-    `fields` is the item's current state in the canonical shape of `canonical_fields`, with lossy
-    fields resolved through fingerprints (an unchanged body reads back as the text we wrote).
-    `last_applied` is the canonical mapping we recorded at our last write, or None when the record
-    is missing or unreadable. `ends_at_utc` is the end of the last occurrence (None: never ends).
+    `fields` is the item's current canonical state, with lossy fields resolved through fingerprints
+    (an unchanged body reads back as the text we wrote). `last_applied` is the state we recorded at
+    our last write, or None when the record is missing or unreadable. `ends_at_utc` is the end of
+    the last occurrence (None: never ends).
     """
 
     item_id: str
     change_key: str
     organizer: str
     meeting_id: str
-    fields: Mapping[str, Any]
-    last_applied: Mapping[str, Any] | None
+    fields: MeetingState
+    last_applied: MeetingState | None
     ends_at_utc: datetime | None
     starts_at_utc: datetime
     #: The attendees' answers as the item shows them: read beside `fields`, never diffed (an
@@ -306,4 +249,4 @@ class ObservedMeeting:
 
     @property
     def protect(self) -> bool:
-        return bool(self.fields.get("protect"))
+        return self.fields.protect

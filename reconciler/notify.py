@@ -20,10 +20,9 @@ providers use `update_scope` to choose the write that mails the fewest people:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from reconciler.model import ATTENDEE_FIELDS, ORGANIZER_ONLY_FIELDS, MailKind, attendees_of
 from reconciler.occurrences import (
@@ -33,6 +32,7 @@ from reconciler.occurrences import (
     occurrence_fields,
 )
 from reconciler.port import Capabilities
+from reconciler.state import MeetingState
 
 
 class UpdateScope(StrEnum):
@@ -77,22 +77,22 @@ def _notice(
     return [Notification(kind, ordered, comment, occurrence)] if ordered else []
 
 
-def for_create(fields: Mapping[str, Any], edits: SeriesEdits) -> tuple[Notification, ...]:
+def for_create(fields: MeetingState, edits: SeriesEdits) -> tuple[Notification, ...]:
     """Invitations to everyone; a new series' skips and overrides are then written occurrence by
     occurrence (`edits`: Exchange creates a series without exceptions), each with its own mail."""
-    notices = _notice(MailKind.INVITATION, attendees_of(fields))
+    notices = _notice(MailKind.INVITATION, fields.attendees)
     for edit in edits.edits:
         notices += _occurrence_notices(fields, edits, edit)
     return tuple(notices)
 
 
-def for_cancel(fields: Mapping[str, Any], comment: str | None) -> tuple[Notification, ...]:
-    return tuple(_notice(MailKind.CANCELLATION, attendees_of(fields), comment))
+def for_cancel(fields: MeetingState, comment: str | None) -> tuple[Notification, ...]:
+    return tuple(_notice(MailKind.CANCELLATION, fields.attendees, comment))
 
 
 def for_update(
-    before: Mapping[str, Any],
-    after: Mapping[str, Any],
+    before: MeetingState,
+    after: MeetingState,
     changed: Iterable[str],
     capabilities: Capabilities,
     edits: SeriesEdits,
@@ -123,10 +123,10 @@ def _mails_everyone(master: frozenset[str], capabilities: Capabilities) -> bool:
 
 
 def _master_notices(
-    before: Mapping[str, Any], after: Mapping[str, Any], changed: frozenset[str], capabilities: Capabilities
+    before: MeetingState, after: MeetingState, changed: frozenset[str], capabilities: Capabilities
 ) -> list[Notification]:
     scope = update_scope(changed, silent_organizer_fields=capabilities.silent_organizer_fields)
-    old, new = attendees_of(before), attendees_of(after)
+    old, new = before.attendees, after.attendees
     if scope is UpdateScope.SILENT and capabilities.silent_organizer_fields:
         return []
     # SILENT on a loud backend: only our record is written (a move), which Graph may still mail.
@@ -143,7 +143,7 @@ def occurrence_scope(edit: OccurrenceEdit) -> UpdateScope:
     return UpdateScope.ATTENDEES_ONLY if set(edit.values) <= {"required", "optional"} else UpdateScope.EVERYONE
 
 
-def _occurrence_notices(after: Mapping[str, Any], edits: SeriesEdits, edit: OccurrenceEdit) -> list[Notification]:
+def _occurrence_notices(after: MeetingState, edits: SeriesEdits, edit: OccurrenceEdit) -> list[Notification]:
     """Mail of one occurrence write, made after the master write (overrides as in `edits.base_overrides`)."""
     current = occurrence_fields(after, edit.date, edits.base_overrides)
     if edit.kind is EditKind.CANCEL:

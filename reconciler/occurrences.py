@@ -15,22 +15,25 @@ updates a series the same way, so the plan can predict the mail of each step:
 The planner decides these writes once per change (`plan.Change.writes`); the saved plan carries
 them and providers execute them as given (`port.CreateRequest.writes`, `port.UpdateRequest.writes`).
 
-Canonical override keys are `start`, `end` (local, like the series'), `subject`, `location`, `body`
-(text in the series' body format), `required` and `optional`.
+The writes are wire JSON (the saved plan carries them as they are): occurrence values are keyed by
+the override keys `start`, `end` (local, like the series'), `subject`, `location`, `body` (text in
+the series' body format), `required` and `optional`, in the JSON form of `state.override_json`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from reconciler.ownership import body_fingerprint, body_text, render_body
-from reconciler.recurrence import parse_local
+from reconciler.ownership import body_fingerprint, body_text, render_text
+from reconciler.recurrence import local
+from reconciler.state import OVERRIDE_KEYS, MeetingState, OverrideState, override_from_json, override_json
 
-OVERRIDE_KEYS = ("start", "end", "subject", "location", "body", "required", "optional")
+__all__ = ["OVERRIDE_KEYS"]
 _PAIRS = (frozenset({"start", "end"}), frozenset({"required", "optional"}))
 #: Series fields whose change makes a provider write the pattern (Exchange then regenerates the series).
 REGENERATING_FIELDS = frozenset({"recurrence", "start", "end", "timezone", "all_day"})
@@ -74,41 +77,48 @@ class SeriesEdits:
 NO_EDITS = SeriesEdits(regenerate=False, base_skip=(), base_overrides={}, edits=())
 
 
-def overrides_by_date(fields: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The canonical `overrides` list as {date: {key: value}}."""
-    return {str(o["date"]): {k: v for k, v in o.items() if k != "date"} for o in fields.get("overrides") or []}
+def overrides_by_date(state: MeetingState) -> dict[str, dict[str, Any]]:
+    """The state's overrides as {date: {key: JSON value}}."""
+    return {o.date.isoformat(): _values(o) for o in state.overrides}
+
+
+def _values(override: OverrideState) -> dict[str, Any]:
+    values = override_json(override)
+    del values["date"]
+    return values
 
 
 def occurrence_fields(
-    fields: Mapping[str, Any], day: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    state: MeetingState, day: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """What one occurrence looks like: the series' values on `day` with that day's override.
+    """What one occurrence looks like, as JSON keyed by override keys (plus `rooms`): the series'
+    values on `day` with that day's override.
 
-    `overrides` defaults to the fields' own; pass `{}` for the plain series occurrence.
+    `overrides` defaults to the state's own; pass `{}` for the plain series occurrence.
     """
-    start, end = parse_local(fields["start"]), parse_local(fields["end"])
+    start, end = local(state.start), local(state.end)
     original = datetime.combine(date.fromisoformat(day), start.time())
-    width = 10 if fields.get("all_day") else 16
+    width = 10 if state.all_day else 16
     plain = {
         "start": original.isoformat()[:width],
         "end": (original + (end - start)).isoformat()[:width],
-        "subject": fields.get("subject", ""),
-        "location": fields.get("location", ""),
-        "body": fields.get("body", ""),
-        "required": list(fields.get("required") or []),
-        "optional": list(fields.get("optional") or []),
-        "rooms": list(fields.get("rooms") or []),
+        "subject": state.subject,
+        "location": state.location,
+        "body": state.body,
+        "required": list(state.required),
+        "optional": list(state.optional),
+        "rooms": list(state.rooms),
     }
-    chosen = overrides_by_date(fields) if overrides is None else overrides
+    chosen = overrides_by_date(state) if overrides is None else overrides
     return plain | dict(chosen.get(day, {}))
 
 
-def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: Iterable[str]) -> SeriesEdits:
+def series_edits(before: MeetingState, after: MeetingState, changed: Iterable[str]) -> SeriesEdits:
     """The master write and occurrence writes that take a series from `before` to `after`."""
     names = set(changed)
-    if not after.get("recurrence"):
+    if after.recurrence is None:
         return NO_EDITS
-    old_skip, new_skip = set(before.get("skip") or []), set(after.get("skip") or [])
+    old_skip, new_skip = {d.isoformat() for d in before.skip}, {d.isoformat() for d in after.skip}
     regenerate = bool(names & REGENERATING_FIELDS) or bool(old_skip - new_skip)
     base_skip: set[str] = set() if regenerate else old_skip
     base_overrides = {} if regenerate else overrides_by_date(before)
@@ -125,62 +135,72 @@ def series_edits(before: Mapping[str, Any], after: Mapping[str, Any], changed: I
     return SeriesEdits(regenerate, tuple(sorted(base_skip)), base_overrides, tuple(edits))
 
 
-def creation_edits(fields: Mapping[str, Any]) -> SeriesEdits:
-    """The occurrence writes that follow the creation of a series holding `fields` (Exchange
+def creation_edits(state: MeetingState) -> SeriesEdits:
+    """The occurrence writes that follow the creation of a series holding `state` (Exchange
     creates a series without exceptions): cancel each skip, change each override."""
-    return series_edits({**fields, "skip": [], "overrides": []}, fields, {"skip", "overrides"})
+    return series_edits(dataclasses.replace(state, skip=(), overrides=()), state, {"skip", "overrides"})
 
 
 def observe_overrides(
-    series: Mapping[str, Any],
+    series: MeetingState,
     exceptions: Mapping[str, Mapping[str, Any]],
-    applied: Mapping[str, Any] | None,
-) -> list[dict[str, Any]]:
+    applied: MeetingState | None,
+) -> tuple[OverrideState, ...]:
     """The canonical `overrides` of a series from its changed occurrences as a server shows them.
 
-    `series` holds the series' canonical fields (body already resolved); `exceptions` maps each
-    changed occurrence's original date to what the server shows for it: `start`/`end` in canonical
-    local form, `subject`, `location`, `required`, `optional` and `body` as the server's raw
-    content (HTML or text). An override keeps the keys that differ from the plain series
+    `series` holds the series' canonical state (body already resolved); `exceptions` maps each
+    changed occurrence's original date to what the server shows for it, as wire JSON: `start`/`end`
+    in canonical local form, `subject`, `location`, `required`, `optional` and `body` as the
+    server's raw content (HTML or text). An override keeps the keys that differ from the plain series
     occurrence; a body reads back as the text we wrote (the last-applied record `applied`) when its
     fingerprint still matches, as the series' body when it matches that, else as its visible text.
     """
-    recorded = overrides_by_date(applied or {})
-    out: list[dict[str, Any]] = []
+    recorded = {o.date.isoformat(): o for o in applied.overrides} if applied is not None else {}
+    out: list[OverrideState] = []
     for day in sorted(exceptions):
         shown, plain = dict(exceptions[day]), occurrence_fields(series, day, {})
         if "body" in shown:
-            shown["body"] = _resolve_body(str(shown["body"]), series, plain["body"], recorded.get(day, {}))
+            shown["body"] = _resolve_body(str(shown["body"]), series, plain["body"], recorded.get(day))
         differing = {key for key in OVERRIDE_KEYS if key in shown and shown[key] != plain[key]}
         for pair in _PAIRS:  # overrides set both of a pair or neither, as the loader writes them
             if differing & pair:
                 differing |= pair
         changes = {key: shown.get(key, plain[key]) for key in OVERRIDE_KEYS if key in differing}
         if changes:
-            out.append({"date": day, **changes})
-    return out
+            out.append(override_from_json({"date": day, **changes}))
+    return tuple(out)
 
 
-def align_override_bodies(observed: Mapping[str, Any], desired: Mapping[str, Any]) -> Mapping[str, Any]:
+def align_override_bodies(observed: MeetingState, desired: MeetingState) -> MeetingState:
     """`observed` with each changed occurrence's body read as the desired text when its visible text
     is what that text renders to. A body written by an occurrence-only update is not in the
     last-applied record (Graph writes the record only with the master), so it reads back as plain
     text; without this it would be rewritten, and re-mailed, on every apply."""
-    wanted = overrides_by_date(desired)
+    if not observed.overrides:
+        return observed
+    wanted = {o.date: o.body for o in desired.overrides}
     aligned = []
-    for override in observed.get("overrides") or []:
-        target = wanted.get(str(override["date"]), {})
-        rendered = body_text(render_body({**desired, "body": target["body"]})[1]) if "body" in target else None
-        if "body" in override and override["body"] != target.get("body") and rendered == override["body"]:
-            override = {**override, "body": target["body"]}
+    for override in observed.overrides:
+        target = wanted.get(override.date)
+        if (
+            override.body is not None
+            and target is not None
+            and override.body != target
+            and body_text(render_text(target, desired.body_format)[1]) == override.body
+        ):
+            override = dataclasses.replace(override, body=target)
         aligned.append(override)
-    return {**observed, "overrides": aligned} if aligned else observed
+    return dataclasses.replace(observed, overrides=tuple(aligned))
 
 
-def _resolve_body(content: str, series: Mapping[str, Any], plain: str, recorded: Mapping[str, Any]) -> str:
+def _resolve_body(content: str, series: MeetingState, plain: str, recorded: OverrideState | None) -> str:
     fingerprint = body_fingerprint(content)
-    if fingerprint == body_fingerprint(render_body(series)[1]):
+    if fingerprint == body_fingerprint(render_text(series.body, series.body_format)[1]):
         return plain
-    if "body" in recorded and fingerprint == body_fingerprint(render_body({**series, "body": recorded["body"]})[1]):
-        return str(recorded["body"])
+    if (
+        recorded is not None
+        and recorded.body is not None
+        and fingerprint == body_fingerprint(render_text(recorded.body, series.body_format)[1])
+    ):
+        return recorded.body
     return body_text(content)

@@ -27,53 +27,92 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE
+from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, BodyFormat
+from reconciler.state import MeetingState, StateJson, from_json, to_json
 
 RECORD_VERSION = 1
 _TRANSACTION_NAMESPACE = uuid.UUID("6b1f4c0e-22c7-4d8e-9a0b-5d3f2e9a7c41")
 
 
-def marker_properties(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dict[str, str]:
-    """The three ownership properties, by name, for an item holding `fields`."""
+def marker_properties(namespace: str, meeting_id: str, state: MeetingState) -> dict[str, str]:
+    """The three ownership properties, by name, for an item holding `state`."""
     return {
         PROP_NAMESPACE: namespace,
         PROP_MEETING_ID: meeting_id,
-        PROP_LAST_APPLIED: encode_record(fields),
+        PROP_LAST_APPLIED: encode_record(state),
     }
 
 
-def encode_record(fields: Mapping[str, Any]) -> str:
-    """Canonical JSON of the last-applied record for `fields`."""
+def encode_record(state: MeetingState) -> str:
+    """Canonical JSON of the last-applied record for `state` (its JSON form, `state.to_json`)."""
     record = {
         "v": RECORD_VERSION,
-        "fields": dict(fields),
-        "fingerprints": {"body": body_fingerprint(render_body(fields)[1])},
+        "fields": to_json(state),
+        "fingerprints": {"body": body_fingerprint(render_body(state)[1])},
     }
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def decode_record(text: str | None) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """(fields, fingerprints) of a record; (None, {}) when missing, unreadable or of a newer version."""
-    if not text:
-        return None, {}
+def decode_record(text: str | None) -> tuple[MeetingState | None, dict[str, str]]:
+    """(state, fingerprints) of a record; (None, {}) when missing, unreadable (its fields are not a
+    meeting state, `state.from_json`) or of a newer version."""
+    found = _read_record(text) if text else None
+    return (found.state, dict(found.fingerprints)) if found is not None else (None, {})
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A readable record: its fields as written (JSON), as a state, and its fingerprints."""
+
+    fields: StateJson
+    state: MeetingState
+    fingerprints: Mapping[str, str]
+
+
+@functools.lru_cache(maxsize=64)
+def _read_record(text: str) -> _Record | None:
+    """The record in `text`, None when it is unreadable. Cached: a provider reads the record of
+    each item twice (its time zone first, then the fields), and only the text identifies it."""
     try:
         record = json.loads(text)
     except ValueError:
-        return None, {}
+        return None
     if not isinstance(record, dict) or record.get("v") != RECORD_VERSION or not isinstance(record.get("fields"), dict):
-        return None, {}
+        return None
+    # A field added after a record was written reads as its default, so such records still read.
+    fields = _DEFAULTED_FIELDS | record["fields"]
+    try:
+        state = from_json(fields)
+    except ValueError:
+        return None
     fingerprints = record.get("fingerprints")
-    return record["fields"], dict(fingerprints) if isinstance(fingerprints, dict) else {}
+    return _Record(fields, state, dict(fingerprints) if isinstance(fingerprints, dict) else {})
 
 
-def render_body(fields: Mapping[str, Any]) -> tuple[str, str]:
-    """(content type `text`|`html`, content) to send for the canonical body fields."""
-    body, body_format = str(fields.get("body", "")), fields.get("body_format", "markdown")
-    if body_format == "text":
+#: The JSON of every field with a default (all but subject, start, end and timezone), as defaulted.
+_DEFAULTED_FIELDS: StateJson = {
+    name: value
+    for name, value in to_json(
+        MeetingState(subject="", start=date(2000, 1, 1), end=date(2000, 1, 2), timezone="UTC")
+    ).items()
+    if name not in ("subject", "start", "end", "timezone")
+}
+
+
+def render_body(state: MeetingState) -> tuple[str, str]:
+    """(content type `text`|`html`, content) to send for the state's body."""
+    return render_text(state.body, state.body_format)
+
+
+def render_text(body: str, body_format: BodyFormat) -> tuple[str, str]:
+    """(content type `text`|`html`, content) to send for `body` written in `body_format`."""
+    if body_format is BodyFormat.TEXT:
         return "text", body
-    if body_format == "html":
+    if body_format is BodyFormat.HTML:
         return "html", body
     return "html", _markdown().render(body) if body else ""
 
@@ -139,24 +178,25 @@ def body_fingerprint(content: str) -> str:
 
 def resolve_observed(
     raw: Mapping[str, Any], server_body: str, record_text: str | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Canonical observed fields and the last-applied fields of an item.
+) -> tuple[MeetingState, MeetingState | None]:
+    """Canonical observed state and the last-applied state of an item.
 
-    `raw` holds every canonical field the provider could read from the server except `body`,
-    `body_format` and `protect`; those come from the record when the server's body still has the
-    recorded fingerprint, and from the server's text otherwise (the body was edited elsewhere).
+    `raw` is the wire JSON (`state.to_json` form) of every canonical field the provider could read
+    from the server except `body`, `body_format` and `protect`; those come from the record when the
+    server's body still has the recorded fingerprint, and from the server's text otherwise (the
+    body was edited elsewhere).
     """
-    applied, fingerprints = decode_record(record_text)
-    fields = dict(raw)
-    if applied is not None and fingerprints.get("body") == body_fingerprint(server_body):
-        fields["body"], fields["body_format"] = (
-            applied.get("body", ""),
-            applied.get("body_format", "markdown"),
-        )
+    found = _read_record(record_text) if record_text else None
+    applied = found.state if found is not None else None
+    fields: StateJson = dict(raw)
+    if found is not None and found.fingerprints.get("body") == body_fingerprint(server_body):
+        fields["body"], fields["body_format"] = found.state.body, found.state.body_format.value
     else:
-        fields["body"], fields["body_format"] = body_text(server_body), "text"
-    fields["protect"] = bool(applied.get("protect")) if applied is not None else False
-    return fields, applied
+        fields["body"], fields["body_format"] = body_text(server_body), BodyFormat.TEXT.value
+    fields["protect"] = applied.protect if applied is not None else False
+    if found is not None and fields == found.fields:
+        return found.state, found.state  # untouched since our last write (the common case): parsed once
+    return from_json(fields), applied
 
 
 def transaction_id(namespace: str, organizer: str, meeting_id: str, salt: str) -> str:

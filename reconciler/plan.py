@@ -31,6 +31,7 @@ Rules (docs/architecture.md section 9), in the order `build_plan` applies them:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,7 @@ from reconciler.diff import FieldChange, diff_fields
 from reconciler.dst import dst_warnings
 from reconciler.effects import series_effects
 from reconciler.limits import SendLimits
-from reconciler.model import Action, MailKind, Meeting, ObservedMeeting, canonical_fields
+from reconciler.model import Action, MailKind, Meeting, ObservedMeeting
 from reconciler.notices import (
     AdoptedUnmanaged,
     AdoptMailNeeded,
@@ -82,6 +83,7 @@ from reconciler.occurrences import NO_EDITS, SeriesEdits, align_override_bodies,
 from reconciler.people import ResponseCounts, counts
 from reconciler.port import UNMANAGED, Capabilities, ForeignItem
 from reconciler.recurrence import has_ended, has_started, next_start_utc, occurrence_starts, span_utc
+from reconciler.state import MeetingState, meeting_state
 
 PLAN_FORMAT_VERSION = 1
 #: Changing one of these re-checks a series' local time for attendees in other zones.
@@ -134,7 +136,7 @@ class Change:
     notifications: tuple[Notification, ...] = ()
     item_id: str | None = None
     change_key: str | None = None
-    desired: Mapping[str, Any] | None = None
+    desired: MeetingState | None = None
     previous_id: str | None = None
     comment: str | None = None
     drift: tuple[str, ...] = ()
@@ -352,9 +354,9 @@ def _leave_earlier(earlier: Mapping[str, Mapping[str, list[ObservedMeeting]]], c
     """Items of previous namespaces that no file claims are not ours yet: left alone, reported.
     A new meeting identical to one of them (organizer, subject, start) is probably its copy."""
     creates = {
-        (c.organizer, c.subject, (c.desired or {}).get("start")): c.meeting_id
+        (c.organizer, c.subject, c.desired.start): c.meeting_id
         for c in b.changes
-        if c.action is Action.CREATE
+        if c.action is Action.CREATE and c.desired is not None
     }
     for namespace, by_id in earlier.items():
         for items in by_id.values():
@@ -362,12 +364,12 @@ def _leave_earlier(earlier: Mapping[str, Mapping[str, list[ObservedMeeting]]], c
                 if item.item_id in claimed or has_ended(item.fields, b.now):
                     continue
                 b.warnings.append(PreviousNamespaceItemLeft(item.meeting_id, namespace, item.organizer))
-                twin = creates.get((item.organizer, str(item.fields.get("subject")), item.fields.get("start")))
+                twin = creates.get((item.organizer, item.fields.subject, item.fields.start))
                 if twin is not None:
                     b.warnings.append(PreviousNamespaceTwin(twin, namespace, item.meeting_id))
 
 
-def _late(change: Change, states: Sequence[Mapping[str, Any] | None], b: _Builder) -> Change:
+def _late(change: Change, states: Sequence[MeetingState | None], b: _Builder) -> Change:
     """`change` marked late when it mails attendees and the meeting's next occurrence (before or
     after the change) starts within `policy.min_notice`; a change that mails nobody is never late."""
     notice = b.policy.min_notice
@@ -397,7 +399,7 @@ def _take(
 def _plan_meeting(
     meeting: Meeting, item: ObservedMeeting | None, b: _Builder, *, previous_namespace: str | None = None
 ) -> None:
-    desired = canonical_fields(meeting)
+    desired = meeting_state(meeting)
     common: dict[str, Any] = {
         "meeting_id": meeting.id,
         "organizer": meeting.organizer,
@@ -428,7 +430,8 @@ def _plan_meeting(
         return
     seen = item.fields if previous_namespace != UNMANAGED else adoption.with_file_body(item.fields, desired)
     fields = diff_fields(align_override_bodies(seen, desired), desired)
-    drift = tuple(f.name for f in fields if item.last_applied is not None and item.last_applied.get(f.name) != f.before)
+    applied = item.last_applied
+    drift = tuple(f.name for f in fields if applied is not None and applied.value_of(f.name) != f.before)
     warnings: tuple[Notice, ...] = ()
     if drift and b.policy.drift == "warn":
         b.drift_kept.append(meeting.id)
@@ -474,11 +477,11 @@ def _plan_meeting(
     b.changes.append(_late(change, (item.fields, desired), b))
 
 
-def update_writes(desired: Mapping[str, Any], fields: Sequence[FieldChange]) -> SeriesEdits:
+def update_writes(desired: MeetingState, fields: Sequence[FieldChange]) -> SeriesEdits:
     """The writes of an update that changes `fields` to reach `desired`, from the item as the write
     sees it: the observed value of each field it changes, the desired value of every other (equal
     to the item's, or drift left as it is)."""
-    before = {**desired, **{f.name: f.before for f in fields}}
+    before = dataclasses.replace(desired, **{f.name: f.before for f in fields})  # type: ignore[arg-type]
     return series_edits(before, desired, {f.name for f in fields})
 
 
@@ -505,7 +508,7 @@ def _release(meeting: Meeting, item: ObservedMeeting | None, b: _Builder, previo
     )
 
 
-def _plan_create(meeting: Meeting, desired: Mapping[str, Any], common: Mapping[str, Any], b: _Builder) -> None:
+def _plan_create(meeting: Meeting, desired: MeetingState, common: Mapping[str, Any], b: _Builder) -> None:
     """A meeting without an item: created, unless it already ended; a meeting the last apply left
     in this mailbox (`b.recorded`) was removed outside git, and the plan says so."""
     if has_ended(desired, b.now):
@@ -607,7 +610,7 @@ def _item_common(item: ObservedMeeting) -> dict[str, Any]:
     return {
         "meeting_id": item.meeting_id,
         "organizer": item.organizer,
-        "subject": str(item.fields.get("subject", "")),
+        "subject": item.fields.subject,
         "item_id": item.item_id,
         "change_key": item.change_key,
     }
@@ -615,7 +618,7 @@ def _item_common(item: ObservedMeeting) -> dict[str, Any]:
 
 def _retire(item: ObservedMeeting, b: _Builder, *, comment: str | None, source: str | None) -> None:
     """Cancel an item, or end it if it is a series that has started (past occurrences stay)."""
-    if item.fields.get("recurrence") and has_started(item.fields, b.now):
+    if item.fields.recurrence is not None and has_started(item.fields, b.now):
         _end_series(item, b)
         return
     change = Change(
@@ -630,7 +633,7 @@ def _retire(item: ObservedMeeting, b: _Builder, *, comment: str | None, source: 
 
 def _end_series(item: ObservedMeeting, b: _Builder) -> None:
     """Cut a started series after its last occurrence that started before now."""
-    timezone = item.fields["timezone"]
+    timezone = item.fields.timezone
     now_local = b.now.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
     last_started = None
     for start in occurrence_starts(item.fields):
@@ -638,14 +641,15 @@ def _end_series(item: ObservedMeeting, b: _Builder) -> None:
             break
         last_started = start
     assert last_started is not None  # has_started() held
-    until = last_started.date().isoformat()
-    recurrence = dict(item.fields["recurrence"], until=until, count=None)
+    until = last_started.date()
+    assert item.fields.recurrence is not None  # _retire checked
+    recurrence = dataclasses.replace(item.fields.recurrence, until=until, count=None)
     # Skips and overrides after the new end are no longer occurrences of the series.
-    desired = dict(
+    desired = dataclasses.replace(
         item.fields,
         recurrence=recurrence,
-        skip=[d for d in item.fields.get("skip") or [] if d <= until],
-        overrides=[o for o in item.fields.get("overrides") or [] if o["date"] <= until],
+        skip=tuple(d for d in item.fields.skip if d <= until),
+        overrides=tuple(o for o in item.fields.overrides if o.date <= until),
     )
     fields = diff_fields(item.fields, desired)
     changed = frozenset(f.name for f in fields)

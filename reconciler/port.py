@@ -50,11 +50,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from reconciler.freebusy import Schedule
 from reconciler.model import Every, ObservedMeeting, Weekday
 from reconciler.occurrences import SeriesEdits
+from reconciler.state import MeetingState
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class CreateRequest:
     namespace: str
     organizer: str
     meeting_id: str
-    fields: Mapping[str, Any]
+    fields: MeetingState
     #: Deterministic per (plan, meeting): a retry of the same write carries the same id.
     transaction_id: str
     #: The occurrence writes that follow the creation (`occurrences.NO_EDITS` unless a series has
@@ -149,7 +150,7 @@ class UpdateRequest:
     item_id: str
     change_key: str
     #: The whole desired canonical state; only `changed` fields are written.
-    fields: Mapping[str, Any]
+    fields: MeetingState
     changed: frozenset[str]
     #: The meeting id recorded on the item today (differs from `meeting_id` for a move).
     previous_meeting_id: str

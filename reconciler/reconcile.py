@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from reconciler import availability
 from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
@@ -38,6 +38,7 @@ from reconciler.port import (
 )
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.shards import EVERY_MAILBOX, Selection
+from reconciler.state import MeetingState
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
@@ -295,7 +296,7 @@ def _why_changed(item: ObservedMeeting) -> StaleReason:
     """Who changed an item after the plan was made: an apply leaves the item as it recorded it, an
     edit in Outlook does not."""
     applied = item.last_applied
-    if applied is not None and all(item.fields.get(name) == value for name, value in applied.items()):
+    if applied is not None and item.fields == applied:
         return StaleReason.CHANGED_BY_APPLY
     return StaleReason.EDITED_IN_OUTLOOK
 
@@ -363,7 +364,7 @@ def _create(change: Change, plan: Plan, provider: Provider) -> None:
             provider.create(request)
             return
         # A series is created before its occurrences are changed: finish what is missing.
-        missing = frozenset(n for n in ("skip", "overrides") if found.fields.get(n) != change.desired.get(n))
+        missing = frozenset(n for n in ("skip", "overrides") if found.fields.value_of(n) != change.desired.value_of(n))
         if missing:
             provider.update(
                 UpdateRequest(
@@ -414,7 +415,9 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
             return  # the write was committed; only its answer was lost
         # Part of a series update may have been committed: write only what is still missing, from
         # the state the calendar holds now, so nobody gets the same mail twice.
-        remaining = frozenset(n for n in change.changed_names if current.fields.get(n) != change.desired.get(n))
+        remaining = frozenset(
+            n for n in change.changed_names if current.fields.value_of(n) != change.desired.value_of(n)
+        )
         if not remaining and current.meeting_id == change.meeting_id:
             return
         provider.update(
@@ -428,7 +431,7 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         )
 
 
-def _remaining_writes(current: ObservedMeeting, desired: Mapping[str, Any], changed: frozenset[str]) -> SeriesEdits:
+def _remaining_writes(current: ObservedMeeting, desired: MeetingState, changed: frozenset[str]) -> SeriesEdits:
     """The writes that take the item from what the calendar holds now to `desired`. Only a retry
     after a lost answer decides writes here (part of the planned ones may have been committed);
     every first attempt executes the plan's `Change.writes`."""
@@ -438,7 +441,7 @@ def _remaining_writes(current: ObservedMeeting, desired: Mapping[str, Any], chan
 def _holds(item: ObservedMeeting, change: Change) -> bool:
     assert change.desired is not None
     return item.meeting_id == change.meeting_id and all(
-        item.fields.get(name) == change.desired.get(name) for name in change.changed_names
+        item.fields.value_of(name) == change.desired.value_of(name) for name in change.changed_names
     )
 
 

@@ -1,4 +1,4 @@
-"""Series arithmetic on canonical fields (pure): patterns <-> Graph's patternedRecurrence shape,
+"""Series arithmetic on canonical state (pure): patterns <-> Graph's patternedRecurrence shape,
 occurrence expansion and the time span a meeting covers.
 
 Graph's `patternedRecurrence` is also the emulator store's neutral shape, so the sandbox and the
@@ -7,6 +7,8 @@ Graph provider share `to_patterned` / `from_patterned`; EWS maps its own element
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
@@ -15,50 +17,55 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+from reconciler.model import Every, Weekday, WeekOfMonth
+from reconciler.state import MeetingState, PatternState, Wall
+
+_WEEKDAYS = list(Weekday)
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 
 
 def parse_local(value: str) -> datetime:
-    """A canonical `start`/`end` (date or minute-precision datetime) as a naive datetime."""
+    """A canonical JSON `start`/`end` (date or minute-precision datetime) as a naive datetime."""
     return datetime.fromisoformat(value) if "T" in value else datetime.combine(date.fromisoformat(value), time())
 
 
-def to_patterned(recurrence: Mapping[str, Any], start: str, timezone: str) -> dict[str, Any]:
-    """The canonical recurrence as Graph's patternedRecurrence (only meaningful keys set)."""
-    every, on = recurrence["every"], list(recurrence.get("on") or [])
-    relative = recurrence.get("week_of_month") is not None
-    pattern: dict[str, Any] = {"interval": recurrence.get("interval", 1)}
-    if every == "day":
+def local(value: Wall) -> datetime:
+    """A wall time as a naive datetime (midnight for a date)."""
+    return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+def to_patterned(recurrence: PatternState, start: Wall, timezone: str) -> dict[str, Any]:
+    """The pattern as Graph's patternedRecurrence wire JSON (only meaningful keys set)."""
+    every, on = recurrence.every, [d.value for d in recurrence.on]
+    relative = recurrence.week_of_month is not None
+    pattern: dict[str, Any] = {"interval": recurrence.interval}
+    if every is Every.DAY:
         pattern["type"] = "daily"
-    elif every == "week":
-        pattern |= {
-            "type": "weekly",
-            "daysOfWeek": on,
-            "firstDayOfWeek": recurrence.get("first_day_of_week", "monday"),
-        }
-    elif every == "month":
+    elif every is Every.WEEK:
+        pattern |= {"type": "weekly", "daysOfWeek": on, "firstDayOfWeek": recurrence.first_day_of_week.value}
+    elif every is Every.MONTH:
         pattern["type"] = "relativeMonthly" if relative else "absoluteMonthly"
     else:
         pattern["type"] = "relativeYearly" if relative else "absoluteYearly"
-        pattern["month"] = recurrence.get("month") or parse_local(start).month
-    if every in ("month", "year"):
-        if relative:
-            pattern |= {"daysOfWeek": on, "index": recurrence["week_of_month"]}
+        pattern["month"] = recurrence.month or start.month
+    if every in (Every.MONTH, Every.YEAR):
+        if recurrence.week_of_month is not None:
+            pattern |= {"daysOfWeek": on, "index": recurrence.week_of_month.value}
         else:
-            pattern["dayOfMonth"] = recurrence.get("day_of_month") or parse_local(start).day
-    range_: dict[str, Any] = {"startDate": start[:10], "recurrenceTimeZone": timezone}
-    if recurrence.get("until"):
-        range_ |= {"type": "endDate", "endDate": recurrence["until"]}
-    elif recurrence.get("count"):
-        range_ |= {"type": "numbered", "numberOfOccurrences": recurrence["count"]}
+            pattern["dayOfMonth"] = recurrence.day_of_month or start.day
+    start_date = start.date() if isinstance(start, datetime) else start
+    range_: dict[str, Any] = {"startDate": start_date.isoformat(), "recurrenceTimeZone": timezone}
+    if recurrence.until:
+        range_ |= {"type": "endDate", "endDate": recurrence.until.isoformat()}
+    elif recurrence.count:
+        range_ |= {"type": "numbered", "numberOfOccurrences": recurrence.count}
     else:
         range_["type"] = "noEnd"
     return {"pattern": pattern, "range": range_}
 
 
-def from_patterned(patterned: Mapping[str, Any], start: str) -> dict[str, Any]:
-    """Graph's patternedRecurrence (defaults filled or not) back to the canonical recurrence.
+def from_patterned(patterned: Mapping[str, Any], start: Wall) -> PatternState:
+    """Graph's patternedRecurrence wire JSON (defaults filled or not) back to the canonical pattern.
 
     The canonical form is explicit: weekly `on`, absolute `day_of_month` and yearly `month` are
     always set (loading fills them from `start`), so both directions compare equal.
@@ -66,68 +73,74 @@ def from_patterned(patterned: Mapping[str, Any], start: str) -> dict[str, Any]:
     pattern, range_ = patterned["pattern"], patterned["range"]
     kind = str(pattern["type"])
     relative = kind.startswith("relative")
-    every = {"daily": "day", "weekly": "week"}.get(kind, "month" if kind.endswith("Monthly") else "year")
-    local = parse_local(start)
-    on = [str(d).lower() for d in pattern.get("daysOfWeek") or []] if every == "week" or relative else []
+    every = _PATTERN_UNITS.get(kind, Every.MONTH if kind.endswith("Monthly") else Every.YEAR)
+    on = [Weekday(str(d).lower()) for d in pattern.get("daysOfWeek") or []] if every is Every.WEEK or relative else []
     day_of_month = None
-    if every in ("month", "year") and not relative:
-        day_of_month = int(pattern.get("dayOfMonth") or 0) or local.day
-    month = (int(pattern.get("month") or 0) or local.month) if every == "year" else None
+    if every in (Every.MONTH, Every.YEAR) and not relative:
+        day_of_month = int(pattern.get("dayOfMonth") or 0) or start.day
+    month = (int(pattern.get("month") or 0) or start.month) if every is Every.YEAR else None
     range_type = str(range_.get("type"))
-    return {
-        "every": every,
-        "interval": int(pattern.get("interval", 1)),
-        "on": sorted(on, key=_WEEKDAYS.index),
-        "day_of_month": day_of_month,
-        "week_of_month": str(pattern.get("index", "first")) if relative else None,
-        "month": month,
-        "until": str(range_["endDate"]) if range_type == "endDate" else None,
-        "count": int(range_["numberOfOccurrences"]) if range_type == "numbered" else None,
-        "first_day_of_week": str(pattern.get("firstDayOfWeek") or "monday").lower() if every == "week" else "monday",
-    }
+    first_day = str(pattern.get("firstDayOfWeek") or "monday").lower() if every is Every.WEEK else "monday"
+    return PatternState(
+        every=every,
+        interval=int(pattern.get("interval", 1)),
+        on=tuple(sorted(on, key=_WEEKDAYS.index)),
+        day_of_month=day_of_month,
+        week_of_month=WeekOfMonth(str(pattern.get("index", "first"))) if relative else None,
+        month=month,
+        until=date.fromisoformat(str(range_["endDate"])[:10]) if range_type == "endDate" else None,
+        count=int(range_["numberOfOccurrences"]) if range_type == "numbered" else None,
+        first_day_of_week=Weekday(first_day),
+    )
 
 
-def _rule(recurrence: Mapping[str, Any], dtstart: datetime, anchor: datetime | None = None) -> rrule.rrule:
-    """The rrule of a canonical recurrence from `dtstart`; `anchor` (default `dtstart`) is the series'
+def _rule(recurrence: PatternState, dtstart: datetime, anchor: datetime | None = None) -> rrule.rrule:
+    """The rrule of a canonical pattern from `dtstart`; `anchor` (default `dtstart`) is the series'
     own start, which supplies the day of month and month a pattern leaves implicit."""
     anchor = anchor or dtstart
-    freq = {"day": rrule.DAILY, "week": rrule.WEEKLY, "month": rrule.MONTHLY, "year": rrule.YEARLY}[recurrence["every"]]
-    days = [getattr(rrule, d[:2].upper()) for d in recurrence.get("on") or []]
+    every = recurrence.every
+    freq = _FREQUENCIES[every]
+    days = [_RRULE_DAYS[d] for d in recurrence.on]
     kwargs: dict[str, Any] = {
         "dtstart": dtstart,
-        "interval": recurrence.get("interval", 1),
-        "wkst": getattr(rrule, str(recurrence.get("first_day_of_week", "monday"))[:2].upper()),
+        "interval": recurrence.interval,
+        "wkst": _RRULE_DAYS[recurrence.first_day_of_week],
     }
-    if recurrence["every"] == "week":
+    if every is Every.WEEK:
         kwargs["byweekday"] = days or [anchor.weekday()]
-    elif recurrence["every"] in ("month", "year"):
-        if recurrence.get("week_of_month"):
+    elif every in (Every.MONTH, Every.YEAR):
+        if recurrence.week_of_month:
             # Several days mean "the n-th day that is one of them" (Graph and EWS), hence bysetpos.
             kwargs["byweekday"] = days
-            kwargs["bysetpos"] = _INDEX[recurrence["week_of_month"]]
+            kwargs["bysetpos"] = _INDEX[recurrence.week_of_month.value]
         else:
             # Exchange puts day 29-31 on the last day of a shorter month: the last existing of
             # days 28..n is that day.
-            day = recurrence.get("day_of_month") or anchor.day
+            day = recurrence.day_of_month or anchor.day
             kwargs["bymonthday"] = list(range(min(day, 28), day + 1))
             kwargs["bysetpos"] = -1
-        if recurrence["every"] == "year":
-            kwargs["bymonth"] = recurrence.get("month") or anchor.month
-    if recurrence.get("until"):
-        kwargs["until"] = datetime.combine(date.fromisoformat(recurrence["until"]), time.max)
-    elif recurrence.get("count"):
-        kwargs["count"] = recurrence["count"]
+        if every is Every.YEAR:
+            kwargs["bymonth"] = recurrence.month or anchor.month
+    if recurrence.until:
+        kwargs["until"] = datetime.combine(recurrence.until, time.max)
+    elif recurrence.count:
+        kwargs["count"] = recurrence.count
     return rrule.rrule(freq, **kwargs)  # type: ignore[arg-type]  # stubs want a Literal frequency
 
 
-def occurrence_starts(fields: Mapping[str, Any]) -> Iterator[datetime]:
+_RRULE_DAYS = {day: getattr(rrule, day.value[:2].upper()) for day in Weekday}
+_FREQUENCIES = {Every.DAY: rrule.DAILY, Every.WEEK: rrule.WEEKLY, Every.MONTH: rrule.MONTHLY, Every.YEAR: rrule.YEARLY}
+_PATTERN_UNITS = {"daily": Every.DAY, "weekly": Every.WEEK}
+
+
+def occurrence_starts(state: MeetingState) -> Iterator[datetime]:
     """Local (naive) start of every occurrence of a canonical meeting, in order; one for a single."""
-    start = parse_local(fields["start"])
-    recurrence = fields.get("recurrence")
-    if not recurrence:
+    start = local(state.start)
+    recurrence = state.recurrence
+    if recurrence is None:
         yield start
         return
-    skipped = {date.fromisoformat(d) for d in fields.get("skip") or []}
+    skipped = frozenset(state.skip)
     for occurrence in _rule(recurrence, start):
         if occurrence.date() not in skipped:
             yield occurrence
@@ -137,24 +150,32 @@ def _utc(local: datetime, timezone: str) -> datetime:
     return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
-def span_utc(fields: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
+def span_utc(state: MeetingState) -> tuple[datetime, datetime | None]:
     """(start of the first occurrence, end of the last one or None for a series without end), UTC.
 
     The last occurrence is found arithmetically (`_Series.nth`), never by expanding the series: a
-    daily series until 9999-12-31 costs as little as one ending next week.
+    daily series until 9999-12-31 costs as little as one ending next week. Remembered per state
+    (states are frozen): a plan asks for the span of each item when it is read and again for the
+    item and its (mostly equal) desired state.
     """
-    start, end = parse_local(fields["start"]), parse_local(fields["end"])
-    timezone, duration = fields["timezone"], end - start
-    recurrence = fields.get("recurrence")
-    if not recurrence:
+    return _remembered_span(state)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _remembered_span(state: MeetingState) -> tuple[datetime, datetime | None]:
+    start, end = local(state.start), local(state.end)
+    timezone, duration = state.timezone, end - start
+    recurrence = state.recurrence
+    if recurrence is None:
         return _utc(start, timezone), _utc(end, timezone)
-    if not recurrence.get("until") and not recurrence.get("count"):
+    if not recurrence.until and not recurrence.count:
         return _utc(start, timezone), None
     series = _Series(recurrence, start)
-    if recurrence.get("count"):
-        last = series.nth(int(recurrence["count"]) - 1)
+    if recurrence.count:
+        last = series.nth(recurrence.count - 1)
     else:
-        last = series.last_before(datetime.combine(date.fromisoformat(recurrence["until"]), time.max))
+        assert recurrence.until is not None
+        last = series.last_before(datetime.combine(recurrence.until, time.max))
     return _utc(start, timezone), _utc((last or start) + duration, timezone)
 
 
@@ -168,16 +189,16 @@ class _Series:
     phase; for months and years the rule is re-run from the first day of the target period.
     """
 
-    def __init__(self, recurrence: Mapping[str, Any], start: datetime) -> None:
-        self._recurrence = {k: v for k, v in recurrence.items() if k not in ("until", "count")}
+    def __init__(self, recurrence: PatternState, start: datetime) -> None:
+        self._recurrence = dataclasses.replace(recurrence, until=None, count=None)
         self._start = start
-        self._every = str(recurrence["every"])
-        self._interval = int(recurrence.get("interval", 1))
+        self._every = recurrence.every
+        self._interval = recurrence.interval
         rule = _rule(self._recurrence, start)
         first = next(iter(rule), None)
         self._first = first
         self._cycle: list[datetime] = []
-        if first is not None and self._every == "week":
+        if first is not None and self._every is Every.WEEK:
             limit = first + timedelta(weeks=self._interval)
             self._cycle = [o for o in islice(rule, 8) if o < limit]
 
@@ -187,12 +208,12 @@ class _Series:
         if first is None:
             return None
         try:
-            if self._every == "day":
+            if self._every is Every.DAY:
                 return first + timedelta(days=self._interval * k)
-            if self._every == "week":
+            if self._every is Every.WEEK:
                 cycles, index = divmod(k, len(self._cycle))
                 return self._cycle[index] + timedelta(weeks=self._interval * cycles)
-            if self._every == "month":
+            if self._every is Every.MONTH:
                 months = first.year * 12 + first.month - 1 + self._interval * k
                 period = first.replace(year=months // 12, month=months % 12 + 1, day=1)
             else:
@@ -219,23 +240,23 @@ class _Series:
         return self.nth(low)
 
 
-def has_ended(fields: Mapping[str, Any], now: datetime) -> bool:
+def has_ended(state: MeetingState, now: datetime) -> bool:
     """True when the meeting's last occurrence ended before `now` (aware)."""
-    end = span_utc(fields)[1]
+    end = span_utc(state)[1]
     return end is not None and end <= now
 
 
-def next_start_utc(fields: Mapping[str, Any], now: datetime) -> datetime | None:
+def next_start_utc(state: MeetingState, now: datetime) -> datetime | None:
     """Start (UTC) of the first occurrence that starts at or after `now`, or None when none does.
     Moved occurrences (overrides) count at their pattern time: a late-change check only needs an
     approximation on the safe side of a few hours."""
-    timezone = fields["timezone"]
-    for start in occurrence_starts(fields):
+    timezone = state.timezone
+    for start in occurrence_starts(state):
         moment = _utc(start, timezone)
         if moment >= now:
             return moment
     return None
 
 
-def has_started(fields: Mapping[str, Any], now: datetime) -> bool:
-    return span_utc(fields)[0] <= now
+def has_started(state: MeetingState, now: datetime) -> bool:
+    return span_utc(state)[0] <= now

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from reconciler.model import Meeting
 from reconciler.notify import Notification, for_create, for_update
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.port import Capabilities
+from reconciler.state import MeetingState, from_json, to_json
 
 ORGANIZER = "lead@contoso.com"
 
@@ -32,14 +33,19 @@ def meeting(meeting_id: str = "team/sync", **changes: Any) -> Meeting:
     return dataclasses.replace(base, **changes)
 
 
-def mail_for_create(fields: Mapping[str, Any]) -> tuple[Notification, ...]:
+def mail_for_create(fields: MeetingState) -> tuple[Notification, ...]:
     """`notify.for_create` with the writes the planner decides for the creation of `fields`."""
     return for_create(fields, creation_edits(fields))
 
 
 def mail_for_update(
-    before: Mapping[str, Any], after: Mapping[str, Any], changed: Iterable[str], capabilities: Capabilities
+    before: MeetingState, after: MeetingState, changed: Iterable[str], capabilities: Capabilities
 ) -> tuple[Notification, ...]:
     """`notify.for_update` with the writes the planner decides for this update."""
     names = frozenset(changed)
     return for_update(before, after, names, capabilities, series_edits(before, after, names))
+
+
+def changed(state: MeetingState, **values: Any) -> MeetingState:
+    """`state` with some fields replaced, each given in its JSON form (`state.to_json`)."""
+    return from_json(to_json(state) | values)

@@ -18,6 +18,7 @@ from reconciler import model
 from reconciler.loading.reader import MISSING, DocumentReader, iso
 from reconciler.loading.yamldoc import NodePath
 from reconciler.recurrence import occurrence_starts
+from reconciler.state import MeetingState, pattern_state
 
 _WEEKDAYS = [d.value for d in model.Weekday]
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -83,7 +84,7 @@ def read_recurrence(reader: DocumentReader, series: Series | None) -> model.Recu
     pattern = _pattern(reader, spec, every, start_date, until)
     if pattern is None:
         return None
-    occurrences = _Occurrences({"start": iso(series.start), "recurrence": pattern.canonical(), "skip": []})
+    occurrences = _Occurrences(series.start, pattern)
     first = occurrences.first()
     if first is None:
         reader.error(("recurrence",), "the recurrence has no occurrence on or after the start", at_key=True)
@@ -130,8 +131,10 @@ def _pattern(
 class _Occurrences:
     """The series' occurrence dates, computed lazily and only as far as asked."""
 
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self._starts: Iterator[datetime] = occurrence_starts(fields)
+    def __init__(self, start: datetime | date, pattern: model.Recurrence) -> None:
+        # Only the start and the pattern decide the dates; the rest of the state is a placeholder.
+        state = MeetingState(subject="", start=start, end=start, timezone="UTC", recurrence=pattern_state(pattern))
+        self._starts: Iterator[datetime] = occurrence_starts(state)
         self._seen: set[date] = set()
         self._last: date | None = None
         self._first: date | None = None

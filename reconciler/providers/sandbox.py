@@ -13,6 +13,7 @@ lost answer would. A mailbox marked with `MailboxStore.set_unavailable` cannot b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -46,7 +47,7 @@ from reconciler.occurrences import (
     SeriesEdits,
     observe_overrides,
 )
-from reconciler.ownership import marker_properties, render_body, resolve_observed
+from reconciler.ownership import marker_properties, render_body, render_text, resolve_observed
 from reconciler.port import (
     BACKEND_CAPABILITIES,
     CancelRequest,
@@ -61,6 +62,7 @@ from reconciler.providers import sandbox_people
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.providers.sandbox_people import document_responses
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
+from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
 
 _SEND_MODE = {
     UpdateScope.SILENT: SendMode.NONE,
@@ -76,9 +78,10 @@ _UNAVAILABLE = {
 _ATTENDEE_KEYS = {"required": "required", "optional": "optional", "resource": "rooms"}
 
 
-def _wall(value: str) -> str:
-    """Canonical local time (date or minutes) as the store's seconds-precision wall time."""
-    return f"{value}:00" if "T" in value else f"{value}T00:00:00"
+def _wall(value: Wall | str) -> str:
+    """A wall time (typed, or its JSON form) as the store's seconds-precision wall time."""
+    text = value if isinstance(value, str) else wall_json(value)
+    return f"{text}:00" if "T" in text else f"{text}T00:00:00"
 
 
 def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: Sequence[str]) -> list[dict[str, str]]:
@@ -90,17 +93,18 @@ def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: S
     ]
 
 
-def occurrence_document(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical override values of one occurrence -> the store's partial document for it."""
+def occurrence_document(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Override values of one occurrence (the JSON of `occurrences.OccurrenceEdit.values`) -> the
+    store's partial document for it."""
     doc: dict[str, Any] = {key: values[key] for key in ("subject", "location") if key in values}
     if "start" in values:
         doc["start"], doc["end"] = _wall(values["start"]), _wall(values["end"])
     if "body" in values:
-        content_type, content = render_body({**fields, "body": values["body"]})
+        content_type, content = render_text(values["body"], fields.body_format)
         doc["body"] = {"type": content_type, "content": content}
     if "required" in values or "optional" in values:
         doc["attendees"] = _attendee_entries(
-            values.get("required", fields["required"]), values.get("optional", fields["optional"]), fields["rooms"]
+            values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
         )
     return doc
 
@@ -118,30 +122,30 @@ def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
     return values
 
 
-def to_document(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical fields -> the store's neutral document of the meeting or series master (without
+def to_document(fields: MeetingState) -> dict[str, Any]:
+    """Canonical state -> the store's neutral document of the meeting or series master (without
     extended properties; cancelled and changed occurrences are written one by one)."""
     content_type, content = render_body(fields)
-    recurrence = fields.get("recurrence")
+    recurrence = fields.recurrence
     return {
-        "subject": fields["subject"],
+        "subject": fields.subject,
         "body": {"type": content_type, "content": content},
-        "start": _wall(fields["start"]),
-        "end": _wall(fields["end"]),
-        "timezone": fields["timezone"],
-        "is_all_day": fields["all_day"],
-        "location": fields["location"],
-        "attendees": _attendee_entries(fields["required"], fields["optional"], fields["rooms"]),
-        "recurrence": to_patterned(recurrence, fields["start"], fields["timezone"]) if recurrence else None,
-        "is_online_meeting": fields["online_meeting"],
-        "is_reminder_on": fields["reminder_minutes"] is not None,
-        "reminder_minutes": fields["reminder_minutes"] if fields["reminder_minutes"] is not None else 15,
-        "show_as": fields["show_as"],
-        "sensitivity": fields["sensitivity"],
-        "importance": fields["importance"],
-        "categories": list(fields["categories"]),
-        "response_requested": fields["response_requested"],
-        "allow_new_time_proposals": fields["allow_new_time_proposals"],
+        "start": _wall(fields.start),
+        "end": _wall(fields.end),
+        "timezone": fields.timezone,
+        "is_all_day": fields.all_day,
+        "location": fields.location,
+        "attendees": _attendee_entries(fields.required, fields.optional, fields.rooms),
+        "recurrence": to_patterned(recurrence, fields.start, fields.timezone) if recurrence else None,
+        "is_online_meeting": fields.online_meeting,
+        "is_reminder_on": fields.reminder_minutes is not None,
+        "reminder_minutes": fields.reminder_minutes if fields.reminder_minutes is not None else 15,
+        "show_as": fields.show_as.value,
+        "sensitivity": fields.sensitivity.value,
+        "importance": fields.importance.value,
+        "categories": list(fields.categories),
+        "response_requested": fields.response_requested,
+        "allow_new_time_proposals": fields.allow_new_time_proposals,
     }
 
 
@@ -163,7 +167,9 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
         "end": _canonical_time(doc["end"], all_day),
         "timezone": doc["timezone"],
         "all_day": all_day,
-        "recurrence": from_patterned(doc["recurrence"], start) if doc.get("recurrence") else None,
+        "recurrence": pattern_json(from_patterned(doc["recurrence"], wall_from_json(start)))
+        if doc.get("recurrence")
+        else None,
         "skip": sorted(doc.get("cancelled_occurrences", [])) if doc.get("recurrence") else [],
         "overrides": [],
         **{key: sorted(values) for key, values in attendees.items()},
@@ -183,7 +189,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     )
     if doc.get("recurrence"):
         exceptions = {day: _occurrence_values(change, all_day) for day, change in (doc.get("exceptions") or {}).items()}
-        fields["overrides"] = observe_overrides(fields, exceptions, applied)
+        fields = dataclasses.replace(fields, overrides=observe_overrides(fields, exceptions, applied))
     starts, ends = span_utc(fields)
     return ObservedMeeting(
         item_id=item.item_id,
@@ -198,7 +204,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     )
 
 
-def _extended(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> dict[str, str]:
+def _extended(namespace: str, meeting_id: str, fields: MeetingState) -> dict[str, str]:
     return {extended_property_id(k): v for k, v in marker_properties(namespace, meeting_id, fields).items()}
 
 
@@ -266,7 +272,7 @@ class SandboxProvider(SandboxNamespaceItems):
                 observed = observe_document(item)
                 found.append(
                     ForeignItem(
-                        extended[marker], extended.get(meeting, ""), observed.fields["subject"], observed.starts_at_utc
+                        extended[marker], extended.get(meeting, ""), observed.fields.subject, observed.starts_at_utc
                     )
                 )
         return found
@@ -360,7 +366,7 @@ class SandboxProvider(SandboxNamespaceItems):
         )
         return self._edit_occurrences(item, request.fields, edits)
 
-    def _edit_occurrences(self, item: StoredItem, fields: Mapping[str, Any], edits: SeriesEdits) -> ObservedMeeting:
+    def _edit_occurrences(self, item: StoredItem, fields: MeetingState, edits: SeriesEdits) -> ObservedMeeting:
         """Write each occurrence edit in order (see `occurrences`), each mailing its own attendees.
         Injected faults for the operation "occurrence" hit these writes."""
         for edit in edits.edits:
@@ -370,7 +376,7 @@ class SandboxProvider(SandboxNamespaceItems):
         return observe_document(item)
 
     def _occurrence_write(
-        self, item: StoredItem, fields: Mapping[str, Any], edit: OccurrenceEdit
+        self, item: StoredItem, fields: MeetingState, edit: OccurrenceEdit
     ) -> Callable[[], StoredItem]:
         if edit.kind is EditKind.CANCEL:
             return lambda: self.store.cancel_occurrence(

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.diff import FieldChange
 from reconciler.model import Action
 from reconciler.people import ResponseCounts
+from reconciler.state import value_json
 
 #: Terraform-like marks of the actions: `+` create, `~` update, `-` cancel, `->` move, `=` release
 #: (left in the calendars, unmanaged), `<-` adopt (taken over from a previous namespace).
@@ -32,6 +34,20 @@ def is_unset(value: Any) -> bool:
     """Whether a canonical value says nothing (no value, an empty list or text): renderers leave
     such parts of a mapping (a series pattern) out."""
     return value in (None, [], "")
+
+
+@dataclass(frozen=True)
+class ShownField:
+    """A field change with both values in their JSON form (the plan file's), which renderers format."""
+
+    name: str
+    before: Any
+    after: Any
+
+
+def shown(change: FieldChange) -> ShownField:
+    """`change` with its typed values turned into their JSON form."""
+    return ShownField(change.name, value_json(change.name, change.before), value_json(change.name, change.after))
 
 
 @dataclass(frozen=True)

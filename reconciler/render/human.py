@@ -16,7 +16,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.plan import Change, Plan
 from reconciler.port import UNMANAGED
 from reconciler.render.budget import human_lines
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten, shown
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.report import ApplyReport, Outcome, OutcomeStatus
 from reconciler.text import visible
@@ -50,7 +50,8 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _field_line(change: FieldChange, action: Action) -> str:
+def _field_line(field: FieldChange, action: Action) -> str:
+    change = shown(field)
     if change.name in ATTENDEE_FIELDS and action is not Action.CREATE:
         attendees = attendee_diff(change.before, change.after)
         parts = [f"+ {visible(a)}" for a in attendees.added] + [f"- {visible(a)}" for a in attendees.removed]

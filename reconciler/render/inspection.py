@@ -10,6 +10,7 @@ from typing import Any
 from reconciler.inspection import Inspection, Reason
 from reconciler.render.human import format_value, render_change
 from reconciler.render.notices import ordered
+from reconciler.state import to_json
 from reconciler.text import visible
 
 _REASONS = {
@@ -34,7 +35,7 @@ def render(inspection: Inspection) -> str:
     if inspection.recorded_fields is None:
         lines.append("  none (or unreadable): every difference from git is reverted, none is called drift")
     else:
-        lines += [f"  {name}: {format_value(value)}" for name, value in inspection.recorded_fields.items()]
+        lines += [f"  {name}: {format_value(value)}" for name, value in to_json(inspection.recorded_fields).items()]
     recorded = inspection.recorded_fingerprints.get("body")
     verdict = (
         "equal: the body is untouched, the file's text is read back"
@@ -78,7 +79,7 @@ def to_document(inspection: Inspection) -> dict[str, Any]:
             "change_key": observed.change_key,
         },
         "file": inspection.source,
-        "record": dict(inspection.recorded_fields) if inspection.recorded_fields is not None else None,
+        "record": to_json(inspection.recorded_fields) if inspection.recorded_fields is not None else None,
         "fingerprints": {
             "recorded": dict(inspection.recorded_fingerprints),
             "server_body": inspection.server_body_fingerprint,

@@ -25,6 +25,7 @@ from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdi
 from reconciler.people import ResponseCounts
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox, update_writes
 from reconciler.render.notices import ordered, word, word_effect
+from reconciler.state import MeetingState, from_json, to_json, value_from_json, value_json
 
 #: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
 _OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
@@ -70,12 +71,15 @@ def _change(change: Change) -> dict[str, Any]:
         "drift": list(change.drift),
         "warnings": [word(w) for w in change.warnings],
         "effects": [word_effect(e) for e in change.effects],
-        "fields": {f.name: {"before": f.before, "after": f.after} for f in change.fields},
+        "fields": {
+            f.name: {"before": value_json(f.name, f.before), "after": value_json(f.name, f.after)}
+            for f in change.fields
+        },
         "notifications": [
             {"kind": n.kind.value, "recipients": list(n.recipients), "comment": n.comment, "occurrence": n.occurrence}
             for n in change.notifications
         ],
-        "desired": dict(change.desired) if change.desired is not None else None,
+        "desired": to_json(change.desired) if change.desired is not None else None,
         **extra,
     }
 
@@ -106,9 +110,9 @@ def _read_responses(data: Mapping[str, Any] | None) -> ResponseCounts | None:
     )
 
 
-def _writes_series(action: Action, desired: Mapping[str, Any] | None) -> bool:
+def _writes_series(action: Action, desired: MeetingState | None) -> bool:
     """Whether the change writes a series, and so carries `writes` (every other change has none)."""
-    return action in _WRITING_ACTIONS and desired is not None and bool(desired.get("recurrence"))
+    return action in _WRITING_ACTIONS and desired is not None and desired.recurrence is not None
 
 
 def _writes(writes: SeriesEdits) -> dict[str, Any]:
@@ -123,9 +127,10 @@ def _writes(writes: SeriesEdits) -> dict[str, Any]:
     }
 
 
-def _read_writes(change: Mapping[str, Any], action: Action, fields: tuple[FieldChange, ...]) -> SeriesEdits:
-    desired = change["desired"]
-    if not _writes_series(action, desired):
+def _read_writes(
+    change: Mapping[str, Any], action: Action, desired: MeetingState | None, fields: tuple[FieldChange, ...]
+) -> SeriesEdits:
+    if desired is None or not _writes_series(action, desired):
         return NO_EDITS
     if "writes" not in change:
         # A plan saved before `writes` existed: derived as the planner derives them (and as that
@@ -249,7 +254,11 @@ def from_document(document: Mapping[str, Any]) -> Plan:
 
 def _read_change(c: Mapping[str, Any]) -> Change:
     action = Action(c["action"])
-    fields = tuple(FieldChange(name, v["before"], v["after"]) for name, v in c["fields"].items())
+    fields = tuple(
+        FieldChange(name, value_from_json(name, v["before"]), value_from_json(name, v["after"]))
+        for name, v in c["fields"].items()
+    )
+    desired = from_json(c["desired"]) if c["desired"] is not None else None
     return Change(
         action=action,
         meeting_id=c["id"],
@@ -268,11 +277,11 @@ def _read_change(c: Mapping[str, Any]) -> Change:
             Notification(MailKind(n["kind"]), tuple(n["recipients"]), n["comment"], n["occurrence"])
             for n in c["notifications"]
         ),
-        desired=c["desired"],
+        desired=desired,
         late=bool(c.get("late", False)),
         recreated=bool(c.get("recreated", False)),
         previous_namespace=c.get("previous_namespace"),
-        writes=_read_writes(c, action, fields),
+        writes=_read_writes(c, action, desired, fields),
         responses=_read_responses(c.get("responses")),
     )
 

@@ -23,7 +23,7 @@ from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
 from reconciler.notify import Notification
 from reconciler.plan import Change, Plan
 from reconciler.render.budget import markdown_lines
-from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten
+from reconciler.render.common import SYMBOLS, attendee_diff, is_unset, responses_sentence, shorten, shown
 from reconciler.render.notices import ordered, outcome_message, word, word_effect
 from reconciler.text import visible
 
@@ -131,7 +131,8 @@ def format_value(value: Any) -> str:
 # -- one change -------------------------------------------------------------------------------------
 
 
-def _field_row(field: FieldChange, action: Action) -> str:
+def _field_row(change: FieldChange, action: Action) -> str:
+    field = shown(change)
     name = f"<code>{escape(field.name)}</code>"
     if action is Action.CREATE:
         after = _addresses(list(field.after or [])) if field.name in ATTENDEE_FIELDS else format_value(field.after)

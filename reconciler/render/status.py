@@ -26,7 +26,7 @@ _WORDS = {
 
 
 def _block(item: ObservedMeeting, attendees: bool) -> list[str]:
-    subject = format_value(str(item.fields.get("subject", "")))
+    subject = format_value(item.fields.subject)
     starts = item.starts_at_utc.strftime("%Y-%m-%d %H:%M UTC")
     value = counts(item.responses)
     lines = [

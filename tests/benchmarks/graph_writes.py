@@ -21,11 +21,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler.model import canonical_fields
 from reconciler.occurrences import NO_EDITS
 from reconciler.ownership import transaction_id
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import meeting_state
 from tests.graph.bench_support import NAMESPACE, ORGANIZER, bench_meetings
 
 _SERVE = r"""
@@ -48,13 +48,13 @@ def one_run(url: str, writes: int, run: int) -> tuple[float, float]:
         started = time.process_time()
         created = []
         for meeting in meetings:
-            fields = canonical_fields(meeting)
+            fields = meeting_state(meeting)
             tx = transaction_id(NAMESPACE, ORGANIZER, meeting.id, "bench")
             created.append(provider.create(CreateRequest(NAMESPACE, ORGANIZER, meeting.id, fields, tx, NO_EDITS)))
         create_ms = (time.process_time() - started) * 1000 / writes
         started = time.process_time()
         for meeting, seen in zip(meetings, created, strict=True):
-            fields = canonical_fields(replace(meeting, subject=meeting.subject + " (moved)", location="Room 99"))
+            fields = meeting_state(replace(meeting, subject=meeting.subject + " (moved)", location="Room 99"))
             provider.update(
                 UpdateRequest(
                     NAMESPACE,

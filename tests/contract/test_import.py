@@ -22,11 +22,12 @@ from reconciler.config import Config
 from reconciler.emulator.store import SendMode
 from reconciler.importing import ImportFilter
 from reconciler.loading import load_meetings
-from reconciler.model import Action, Every, Meeting, Recurrence, Weekday, canonical_fields
+from reconciler.model import Action, Every, Meeting, Recurrence, Weekday
 from reconciler.notices import AdoptedUnmanaged, AdoptMailNeeded, AmbiguousItems
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.port import UNMANAGED
 from reconciler.reconcile import apply_plan, make_plan
+from reconciler.state import meeting_state
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, NOW, announced, last_seq, mail_since
 from tests.factories import ORGANIZER, meeting
@@ -108,7 +109,7 @@ def fill_in_outlook(backend: Backend) -> int:
     assert backend.outlook is not None
     made = outlook_meetings(backend)
     for spec, skips, moves in made:
-        item_id = backend.outlook.create(ORGANIZER, canonical_fields(spec))
+        item_id = backend.outlook.create(ORGANIZER, meeting_state(spec))
         for day in skips:
             backend.outlook.skip(ORGANIZER, item_id, day)
         for day, begins, ends in moves:
@@ -131,7 +132,7 @@ def test_thirty_meetings_made_in_outlook_are_imported_adopted_without_changes_an
 ) -> None:
     count = fill_in_outlook(backend)
     # Neither an invitation the organizer only received nor another namespace's item is imported.
-    received = canonical_fields(meeting(subject="Invited elsewhere"))
+    received = meeting_state(meeting(subject="Invited elsewhere"))
     from reconciler.providers.sandbox import to_document
 
     backend.store.create_item(ORGANIZER, to_document(received) | {"organizer": "boss@contoso.com"}, send=SendMode.NONE)
@@ -168,7 +169,7 @@ def test_thirty_meetings_made_in_outlook_are_imported_adopted_without_changes_an
 
 def test_importing_twice_before_applying_writes_no_second_file(backend: Backend, tmp_path: Path) -> None:
     assert backend.outlook is not None
-    backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
+    backend.outlook.create(ORGANIZER, meeting_state(meeting()))
     config = repository(tmp_path)
     first = run_import(backend.provider, config, [], ORGANIZER, ImportFilter())
     write(config, first.files)
@@ -181,7 +182,7 @@ def test_a_file_written_by_hand_for_an_outlook_meeting_is_adopted_with_a_warning
     backend: Backend,
 ) -> None:
     assert backend.outlook is not None
-    backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
+    backend.outlook.create(ORGANIZER, meeting_state(meeting()))
     plan = plan_of(backend, [meeting("team/by-hand")], allow_adopt_mail=True)
     (change,) = plan.changes
     assert change.action is Action.ADOPT
@@ -191,14 +192,14 @@ def test_a_file_written_by_hand_for_an_outlook_meeting_is_adopted_with_a_warning
 def test_two_identical_outlook_meetings_make_the_adoption_a_plan_error(backend: Backend) -> None:
     assert backend.outlook is not None
     for _ in range(2):
-        backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
+        backend.outlook.create(ORGANIZER, meeting_state(meeting()))
     plan = plan_of(backend, [meeting()], allow_adopt_mail=True)
     assert any(isinstance(e, AmbiguousItems) and len(e.item_ids) == 2 for e in plan.errors)
 
 
 def test_on_graph_an_adoption_that_changes_nothing_else_needs_allow_adopt_mail(backend: Backend) -> None:
     assert backend.outlook is not None
-    backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
+    backend.outlook.create(ORGANIZER, meeting_state(meeting()))
     plan = plan_of(backend, [meeting()])
     needs_flag = not backend.provider.capabilities.silent_organizer_fields
     assert any(isinstance(e, AdoptMailNeeded) for e in plan.errors) == needs_flag
@@ -221,10 +222,10 @@ def test_on_graph_an_adoption_that_changes_nothing_else_needs_allow_adopt_mail(b
 )
 def test_import_options_narrow_what_is_imported(backend: Backend, tmp_path: Path, choose: ImportFilter) -> None:
     assert backend.outlook is not None
-    backend.outlook.create(ORGANIZER, canonical_fields(meeting()))
+    backend.outlook.create(ORGANIZER, meeting_state(meeting()))
     weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), until=date(2027, 3, 30))
     weekly_meeting = meeting(subject="Weekly", recurrence=weekly, optional=("dora@contoso.com",))
-    backend.outlook.create(ORGANIZER, canonical_fields(weekly_meeting))
+    backend.outlook.create(ORGANIZER, meeting_state(weekly_meeting))
     result = run_import(backend.provider, repository(tmp_path), [], ORGANIZER, choose)
     assert [f.meeting_id for f in result.files] == ["weekly"]
 

@@ -39,7 +39,7 @@ def test_inspect_returns_the_item_find_returns_with_the_servers_answer_and_our_r
     if raw.wire_format == "json":
         json.loads(raw.wire)  # the whole answer, parseable
     fields, fingerprints = decode_record(raw.record)
-    assert fields is not None and fields["subject"] == "Team sync"
+    assert fields is not None and fields.subject == "Team sync"
     assert set(fingerprints) == {"body"}
     assert backend.provider.inspect(ORGANIZER, NAMESPACE, "team/other") is None
 

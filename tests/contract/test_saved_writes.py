@@ -12,6 +12,7 @@ from reconciler.model import Action, Every, Meeting, Override, Recurrence, Weekd
 from reconciler.plan import Plan
 from reconciler.reconcile import apply_plan, stale_changes
 from reconciler.render import jsonplan
+from reconciler.state import to_json
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, last_seq, plan_for
 from tests.contract.test_recurrence import OccurrenceMail, announced, occurrence_mail
@@ -54,7 +55,7 @@ def apply_saved(backend: Backend, document: dict[str, Any]) -> tuple[Plan, Occur
 def written_occurrences(backend: Backend) -> tuple[list[str], dict[str, str]]:
     """The series' cancelled occurrences and renamed ones (date -> subject) as the backend lists them."""
     (item,) = [o for o in backend.provider.list_managed(SERIES.organizer, NAMESPACE) if o.meeting_id == SERIES.id]
-    return list(item.fields["skip"]), {o["date"]: o["subject"] for o in item.fields["overrides"]}
+    return list(to_json(item.fields)["skip"]), {o["date"]: o["subject"] for o in to_json(item.fields)["overrides"]}
 
 
 def test_applying_a_saved_plan_writes_and_mails_exactly_the_saved_occurrence_writes(backend: Backend) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.emulator.store import MailboxStore, SendMode
-from reconciler.model import canonical_fields
 from reconciler.providers.sandbox import to_document
+from reconciler.state import meeting_state
 from tests.e2e.test_cli import items_in, run, workdir
 from tests.factories import meeting
 
@@ -18,7 +18,7 @@ def outlook_meeting(root: Path) -> str:
     """A meeting made in the sandbox's calendar without our marker (as Outlook would)."""
     store = MailboxStore(root / ".meetings" / "sandbox.db")
     try:
-        fields = canonical_fields(meeting(subject="Design review"))
+        fields = meeting_state(meeting(subject="Design review"))
         return store.create_item("lead@contoso.com", to_document(fields), send=SendMode.ALL).item_id
     finally:
         store.close()

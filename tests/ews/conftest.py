@@ -15,10 +15,11 @@ import pytest
 from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Meeting, canonical_fields
+from reconciler.model import FIELD_ORDER, Meeting
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import meeting_state
 from tests.contract.backends.ews import ews_provider
 from tests.factories import ORGANIZER
 
@@ -88,7 +89,7 @@ def provider(emulator: Emulator) -> Iterator[EwsProvider]:
 
 
 def create_request(desired: Meeting, namespace: str = NAMESPACE) -> CreateRequest:
-    fields = canonical_fields(desired)
+    fields = meeting_state(desired)
     return CreateRequest(namespace, desired.organizer, desired.id, fields, f"tx-{desired.id}", creation_edits(fields))
 
 
@@ -96,8 +97,8 @@ def update_request(
     provider: EwsProvider, before: Meeting, after: Meeting, *, previous: str | None = None
 ) -> UpdateRequest:
     (observed,) = [o for o in provider.list_managed(ORGANIZER, NAMESPACE) if o.meeting_id == (previous or before.id)]
-    old, new = canonical_fields(before), canonical_fields(after)
-    changed = frozenset(name for name in new if new[name] != old[name])
+    old, new = meeting_state(before), meeting_state(after)
+    changed = frozenset(name for name in FIELD_ORDER if new.value_of(name) != old.value_of(name))
     return UpdateRequest(
         NAMESPACE,
         ORGANIZER,

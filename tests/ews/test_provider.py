@@ -30,13 +30,13 @@ from reconciler.model import (
     ShowAs,
     Weekday,
     WeekOfMonth,
-    canonical_fields,
     extended_property_id,
 )
 from reconciler.ownership import marker_properties
 from reconciler.port import CancelRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.providers.sandbox import to_document
+from reconciler.state import meeting_state, to_json
 from tests.ews.conftest import NAMESPACE, Emulator, create_request, send_mode, set_fields, update_request
 from tests.factories import ORGANIZER, meeting
 
@@ -61,7 +61,7 @@ def test_create_stores_the_meeting_with_graph_compatible_ownership_properties_an
     assert extended[extended_property_id(PROP_MEETING_ID)] == "team/sync"
     assert (
         extended[extended_property_id(PROP_LAST_APPLIED)]
-        == marker_properties(NAMESPACE, "team/sync", canonical_fields(desired))[PROP_LAST_APPLIED]
+        == marker_properties(NAMESPACE, "team/sync", meeting_state(desired))[PROP_LAST_APPLIED]
     )
     assert (item.doc["start"], item.doc["timezone"], item.doc["subject"]) == (
         "2026-12-01T10:00:00",
@@ -87,8 +87,8 @@ def test_listing_reads_back_exactly_the_fields_that_were_written(provider: EwsPr
     )
     provider.create(create_request(desired))
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert dict(observed.fields) == canonical_fields(desired)
-    assert observed.last_applied == canonical_fields(desired)
+    assert observed.fields == meeting_state(desired)
+    assert observed.last_applied == meeting_state(desired)
     assert (observed.meeting_id, observed.organizer, observed.protect) == ("team/sync", ORGANIZER, True)
 
 
@@ -115,19 +115,17 @@ def test_items_without_the_marker_or_in_another_namespace_are_never_listed_or_fo
     ours = meeting()
     provider.create(create_request(ours))
     provider.create(create_request(meeting("team/retro", subject="Other team's"), namespace="other-team"))
-    emulator.store.create_item(
-        ORGANIZER, to_document(canonical_fields(meeting(subject="Team sync"))), send=SendMode.NONE
-    )
+    emulator.store.create_item(ORGANIZER, to_document(meeting_state(meeting(subject="Team sync"))), send=SendMode.NONE)
     assert [o.meeting_id for o in provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/sync"]
     assert provider.find(ORGANIZER, NAMESPACE, "team/retro") is None
     found = provider.find(ORGANIZER, "other-team", "team/retro")
-    assert found is not None and found.fields["subject"] == "Other team's"
+    assert found is not None and to_json(found.fields)["subject"] == "Other team's"
     assert provider.list_managed("nobody@contoso.com", NAMESPACE) == []
 
 
 def test_a_thousand_managed_meetings_are_listed_in_a_few_requests(emulator: Emulator, provider: EwsProvider) -> None:
     for n in range(1000):
-        fields = canonical_fields(meeting(f"team/m{n:04}"))
+        fields = meeting_state(meeting(f"team/m{n:04}"))
         extended = {
             extended_property_id(k): v for k, v in marker_properties(NAMESPACE, f"team/m{n:04}", fields).items()
         }
@@ -156,7 +154,7 @@ def test_changing_the_subject_sets_only_the_subject_and_the_record_and_updates_e
     assert set(set_fields(emulator)) == {"item:Subject", PROP_LAST_APPLIED}
     assert send_mode(emulator) == "SendToAllAndSaveCopy"
     assert sorted(mail(emulator.store, seq)) == [(a, "update") for a in ATTENDEES]
-    assert observed.fields["subject"] == "Team sync (moved)"
+    assert to_json(observed.fields)["subject"] == "Team sync (moved)"
     assert observed.change_key == emulator.store.get_item(observed.item_id).change_key
 
 
@@ -193,7 +191,10 @@ def test_moving_the_time_sends_start_end_and_their_time_zones(emulator: Emulator
         "calendar:EndTimeZone",
         PROP_LAST_APPLIED,
     }
-    assert (observed.fields["start"], observed.fields["end"]) == ("2026-12-01T11:00", "2026-12-01T11:45")
+    assert (to_json(observed.fields)["start"], to_json(observed.fields)["end"]) == (
+        "2026-12-01T11:00",
+        "2026-12-01T11:45",
+    )
 
 
 def test_an_attendee_only_change_mails_only_the_added_and_removed_attendees(
@@ -219,7 +220,7 @@ def test_removing_every_optional_attendee_deletes_the_property(emulator: Emulato
     observed = provider.update(update_request(provider, before, dataclasses.replace(before, optional=())))
     assert set(set_fields(emulator)) == {"calendar:OptionalAttendees", PROP_LAST_APPLIED}
     assert mail(emulator.store, seq) == [("carol@contoso.com", "cancellation")]
-    assert observed.fields["optional"] == []
+    assert to_json(observed.fields)["optional"] == []
 
 
 def test_an_organizer_only_change_mails_nobody(emulator: Emulator, provider: EwsProvider) -> None:
@@ -237,7 +238,7 @@ def test_an_organizer_only_change_mails_nobody(emulator: Emulator, provider: Ews
         PROP_LAST_APPLIED,
     }
     assert mail(emulator.store, seq) == []
-    assert dict(observed.fields) == canonical_fields(after)
+    assert observed.fields == meeting_state(after)
 
 
 def test_a_move_rewrites_the_meeting_id_silently_on_the_same_item(emulator: Emulator, provider: EwsProvider) -> None:
@@ -273,9 +274,9 @@ def test_an_edit_made_elsewhere_reads_as_the_servers_value_with_the_record_uncha
     edit = {"subject": "Edited in Outlook", "body": {"type": "html", "content": "<p>x</p>"}}
     emulator.store.update_item(created.item_id, edit, send=SendMode.NONE)
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert observed.fields["subject"] == "Edited in Outlook"
-    assert (observed.fields["body"], observed.fields["body_format"]) == ("x", "text")
-    assert observed.last_applied is not None and observed.last_applied["subject"] == "Team sync"
+    assert to_json(observed.fields)["subject"] == "Edited in Outlook"
+    assert (to_json(observed.fields)["body"], to_json(observed.fields)["body_format"]) == ("x", "text")
+    assert observed.last_applied is not None and to_json(observed.last_applied)["subject"] == "Team sync"
 
 
 def test_updating_an_item_that_is_gone_raises_not_found(emulator: Emulator, provider: EwsProvider) -> None:
@@ -337,7 +338,7 @@ def test_a_berlin_weekly_series_across_daylight_saving_round_trips(emulator: Emu
     )
     created = provider.create(create_request(series))
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert dict(observed.fields) == canonical_fields(series)
+    assert observed.fields == meeting_state(series)
     assert observed.starts_at_utc == datetime(2027, 3, 16, 9, 0, tzinfo=observed.starts_at_utc.tzinfo)
     # The last occurrence (Thursday 29 April, summer time) ends at 10:30 Berlin = 08:30 UTC.
     assert observed.ends_at_utc is not None and observed.ends_at_utc.isoformat() == "2027-04-29T08:30:00+00:00"
@@ -372,7 +373,7 @@ def test_every_recurrence_pattern_round_trips(provider: EwsProvider, recurrence:
     series = meeting(recurrence=recurrence)
     provider.create(create_request(series))
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert observed.fields["recurrence"] == canonical_fields(series)["recurrence"]
+    assert to_json(observed.fields)["recurrence"] == to_json(meeting_state(series))["recurrence"]
 
 
 def test_a_series_becoming_a_single_meeting_deletes_the_recurrence(emulator: Emulator, provider: EwsProvider) -> None:
@@ -381,14 +382,17 @@ def test_a_series_becoming_a_single_meeting_deletes_the_recurrence(emulator: Emu
     single = dataclasses.replace(series, recurrence=None)
     observed = provider.update(update_request(provider, series, single))
     assert "calendar:Recurrence" in set_fields(emulator)
-    assert observed.fields["recurrence"] is None
+    assert to_json(observed.fields)["recurrence"] is None
 
 
 def test_a_zone_sharing_its_windows_id_reads_back_under_the_recorded_iana_name(provider: EwsProvider) -> None:
     desired = meeting(timezone="Europe/Copenhagen")
     provider.create(create_request(desired))
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert (observed.fields["timezone"], observed.fields["start"]) == ("Europe/Copenhagen", "2026-12-01T10:00")
+    assert (to_json(observed.fields)["timezone"], to_json(observed.fields)["start"]) == (
+        "Europe/Copenhagen",
+        "2026-12-01T10:00",
+    )
 
 
 def test_an_all_day_meeting_round_trips_with_an_exclusive_end(emulator: Emulator, provider: EwsProvider) -> None:
@@ -397,7 +401,7 @@ def test_an_all_day_meeting_round_trips_with_an_exclusive_end(emulator: Emulator
     doc = emulator.store.get_item(created.item_id).doc
     assert (doc["start"], doc["end"], doc["is_all_day"]) == ("2026-12-14T00:00:00", "2026-12-16T00:00:00", True)
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert dict(observed.fields) == canonical_fields(offsite)
+    assert observed.fields == meeting_state(offsite)
 
 
 def test_a_teams_meeting_is_refused_before_anything_is_sent(emulator: Emulator, provider: EwsProvider) -> None:
@@ -463,7 +467,7 @@ def test_a_create_whose_answer_is_lost_raises_transient_without_retrying_and_fin
         provider.create(create_request(meeting()))
     assert emulator.recorder.operations().count("CreateItem") == 1
     found = provider.find(ORGANIZER, NAMESPACE, "team/sync")
-    assert found is not None and found.fields["subject"] == "Team sync"
+    assert found is not None and to_json(found.fields)["subject"] == "Team sync"
     assert sorted(mail(emulator.store)) == [(a, "invitation") for a in ATTENDEES]
 
 

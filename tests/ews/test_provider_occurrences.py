@@ -12,8 +12,9 @@ import pytest
 
 from reconciler.emulator.store import SendMode
 from reconciler.errors import RequestRejectedError
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import MeetingState, meeting_state, to_json
 from tests.ews.conftest import NAMESPACE, Emulator, M, T, create_request, send_mode, set_fields, update_request
 from tests.factories import ORGANIZER, meeting
 
@@ -44,9 +45,9 @@ def to_everyone(kind: str, day: str = "") -> list[tuple[str, str, str]]:
     return [(a, kind, day) for a in ATTENDEES]
 
 
-def listed(provider: EwsProvider) -> dict[str, Any]:
+def listed(provider: EwsProvider) -> MeetingState:
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    return dict(observed.fields)
+    return observed.fields
 
 
 def instance_indexes(emulator: Emulator, operation: str) -> list[str]:
@@ -72,18 +73,18 @@ def test_a_series_created_with_a_skip_cancels_that_occurrence_for_everyone_after
 ) -> None:
     desired = series(skip=(date(2026, 12, 22),))
     observed = provider.create(create_request(desired))
-    assert observed.fields["skip"] == ["2026-12-22"]
+    assert to_json(observed.fields)["skip"] == ["2026-12-22"]
     assert emulator.store.get_item(observed.item_id).doc["cancelled_occurrences"] == ["2026-12-22"]
     assert occurrence_mail(emulator) == sorted(to_everyone("invitation") + to_everyone("cancellation", "2026-12-22"))
     assert instance_indexes(emulator, "DeleteItem") == ["4"]
-    assert listed(provider) == canonical_fields(desired)
+    assert listed(provider) == meeting_state(desired)
 
 
 def test_skipping_the_first_date_keeps_the_series_start(emulator: Emulator, provider: EwsProvider) -> None:
     desired = series(skip=(date(2026, 12, 1),))
     provider.create(create_request(desired))
     assert instance_indexes(emulator, "DeleteItem") == ["1"]
-    assert listed(provider) == canonical_fields(desired)
+    assert listed(provider) == meeting_state(desired)
 
 
 def test_skipping_one_more_date_writes_only_the_record_silently_and_cancels_that_occurrence(
@@ -97,7 +98,7 @@ def test_skipping_one_more_date_writes_only_the_record_silently_and_cancels_that
     assert emulator.recorder.operations() == ["UpdateItem", "DeleteItem", "GetItem"]
     assert instance_indexes(emulator, "DeleteItem") == ["5"]
     assert occurrence_mail(emulator, seq) == to_everyone("cancellation", "2026-12-29")
-    assert listed(provider) == canonical_fields(after)
+    assert listed(provider) == meeting_state(after)
 
 
 def test_bringing_back_a_skipped_date_regenerates_the_series_and_cancels_the_other_skips_again(
@@ -118,7 +119,7 @@ def test_bringing_back_a_skipped_date_regenerates_the_series_and_cancels_the_oth
     assert occurrence_mail(emulator, seq) == sorted(
         to_everyone("update") + to_everyone("cancellation", "2026-12-22") + to_everyone("update", "2026-12-15")
     )
-    assert listed(provider) == canonical_fields(after)
+    assert listed(provider) == meeting_state(after)
 
 
 def test_skipping_a_date_that_is_not_an_occurrence_is_refused_before_anything_is_written(
@@ -156,8 +157,8 @@ def test_a_series_created_with_overrides_changes_those_occurrences_in_one_reques
         "Town hall",
     )
     assert "<em>first</em>" in exceptions["2026-12-15"]["body"]["content"]
-    assert dict(created.fields) == canonical_fields(desired)
-    assert listed(provider) == canonical_fields(desired)
+    assert created.fields == meeting_state(desired)
+    assert listed(provider) == meeting_state(desired)
 
 
 def test_overriding_one_occurrences_subject_writes_only_its_subject_and_updates_only_that_occurrence(
@@ -171,7 +172,7 @@ def test_overriding_one_occurrences_subject_writes_only_its_subject_and_updates_
     assert set_fields(emulator) == ["item:Subject"]
     assert instance_indexes(emulator, "UpdateItem") == ["3"]
     assert occurrence_mail(emulator, seq) == to_everyone("update", "2026-12-15")
-    assert listed(provider) == canonical_fields(after)
+    assert listed(provider) == meeting_state(after)
 
 
 def test_moving_one_occurrence_writes_its_start_and_end_in_the_series_zone(
@@ -183,7 +184,7 @@ def test_moving_one_occurrence_writes_its_start_and_end_in_the_series_zone(
     assert set_fields(emulator) == ["calendar:Start", "calendar:End", "calendar:StartTimeZone", "calendar:EndTimeZone"]
     exception = emulator.store.get_item(created.item_id).doc["exceptions"]["2026-12-29"]
     assert (exception["start"], exception["end"]) == ("2026-12-30T09:00:00", "2026-12-30T09:30:00")
-    assert listed(provider) == canonical_fields(after)
+    assert listed(provider) == meeting_state(after)
 
 
 def test_removing_an_override_writes_the_series_values_back_and_reads_as_no_override(
@@ -197,7 +198,7 @@ def test_removing_an_override_writes_the_series_values_back_and_reads_as_no_over
     assert occurrence_mail(emulator, seq) == to_everyone("update", "2026-12-15")
     # With the series' values back it is a plain occurrence again (the store's modelling choice).
     assert "2026-12-15" not in emulator.store.get_item(created.item_id).doc["exceptions"]
-    assert listed(provider) == canonical_fields(WEEKLY)
+    assert listed(provider) == meeting_state(WEEKLY)
 
 
 def test_changing_the_series_time_regenerates_it_and_writes_its_overrides_again(
@@ -211,7 +212,7 @@ def test_changing_the_series_time_regenerates_it_and_writes_its_overrides_again(
     assert occurrence_mail(emulator, seq) == sorted(
         to_everyone("update") + to_everyone("cancellation", "2026-12-22") + to_everyone("update", "2026-12-15")
     )
-    assert listed(provider) == canonical_fields(after)
+    assert listed(provider) == meeting_state(after)
 
 
 def test_an_edit_made_to_one_occurrence_in_outlook_reads_as_an_override(
@@ -219,7 +220,7 @@ def test_an_edit_made_to_one_occurrence_in_outlook_reads_as_an_override(
 ) -> None:
     created = provider.create(create_request(WEEKLY))
     emulator.store.update_occurrence(created.item_id, "2026-12-08", {"location": "Room 2"}, send=SendMode.NONE)
-    assert listed(provider)["overrides"] == [{"date": "2026-12-08", "location": "Room 2"}]
+    assert to_json(listed(provider))["overrides"] == [{"date": "2026-12-08", "location": "Room 2"}]
 
 
 def test_attendees_changed_on_one_occurrence_elsewhere_are_refused_before_anything_is_written(
@@ -230,7 +231,7 @@ def test_attendees_changed_on_one_occurrence_elsewhere_are_refused_before_anythi
     extra = [*doc["attendees"], {"email": "dave@contoso.com", "name": "Dave", "type": "required", "response": "none"}]
     emulator.store.update_occurrence(created.item_id, "2026-12-08", {"attendees": extra}, send=SendMode.NONE)
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert observed.fields["overrides"] == [
+    assert to_json(observed.fields)["overrides"] == [
         {
             "date": "2026-12-08",
             "required": ["alice@contoso.com", "bob@contoso.com", "dave@contoso.com"],
@@ -272,9 +273,9 @@ def test_the_changed_occurrences_of_every_listed_series_are_read_in_one_request(
     for item in desired:
         provider.create(create_request(item))
     emulator.recorder.clear()
-    observed = {o.meeting_id: dict(o.fields) for o in provider.list_managed(ORGANIZER, NAMESPACE)}
+    observed = {o.meeting_id: o.fields for o in provider.list_managed(ORGANIZER, NAMESPACE)}
     assert emulator.recorder.operations() == ["FindItem", "GetItem", "GetItem"]
-    assert observed == {item.id: canonical_fields(item) for item in desired}
+    assert observed == {item.id: meeting_state(item) for item in desired}
 
 
 def test_an_all_day_series_moves_one_occurrence_by_dates(emulator: Emulator, provider: EwsProvider) -> None:
@@ -297,4 +298,4 @@ def test_an_all_day_series_moves_one_occurrence_by_dates(emulator: Emulator, pro
         "2026-12-17T00:00:00",
         "Two days",
     )
-    assert listed(provider) == canonical_fields(offsite)
+    assert listed(provider) == meeting_state(offsite)

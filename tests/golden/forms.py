@@ -56,6 +56,7 @@ from reconciler.people import AttendeeResponse, Response, Responses
 from reconciler.plan import Plan, PlanPolicy, build_plan
 from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
+from reconciler.state import MeetingState, from_json
 
 _MEETING_FIELDS = {f.name for f in dataclasses.fields(Meeting)}
 _RECURRENCE_FIELDS = {f.name for f in dataclasses.fields(Recurrence)}
@@ -130,13 +131,13 @@ def meeting_from_json(data: Mapping[str, Any]) -> Meeting:
     return Meeting(**kwargs)
 
 
-def _canonical(fields: Mapping[str, Any], what: str) -> dict[str, Any]:
+def _canonical(fields: Mapping[str, Any], what: str) -> MeetingState:
     if set(fields) != set(FIELD_ORDER):
         missing, extra = set(FIELD_ORDER) - set(fields), set(fields) - set(FIELD_ORDER)
         raise ValueError(
             f"{what} must hold exactly the canonical fields; missing {sorted(missing)}, extra {sorted(extra)}."
         )
-    return dict(fields)
+    return from_json(fields)
 
 
 def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
@@ -144,7 +145,7 @@ def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
     _unknown("observed item", list(data), _OBSERVED_KEYS)
     fields = _canonical(data["fields"], f"{data['item_id']}.fields")
     if "last_applied" not in data:
-        last_applied: dict[str, Any] | None = dict(fields)
+        last_applied: MeetingState | None = fields
     elif data["last_applied"] is None:
         last_applied = None
     else:
@@ -161,8 +162,8 @@ def observed_from_json(data: Mapping[str, Any]) -> ObservedMeeting:
         ends_at_utc=ends,
         starts_at_utc=starts,
         responses=Responses.of(
-            AttendeeResponse(address, Response(answers.get(address, "none")), room=address in fields["rooms"])
-            for address in sorted({*fields["required"], *fields["optional"], *fields["rooms"]})
+            AttendeeResponse(address, Response(answers.get(address, "none")), room=address in fields.rooms)
+            for address in sorted({*fields.required, *fields.optional, *fields.rooms})
         ),
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Meeting, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Meeting, Recurrence, Weekday
 from reconciler.occurrences import creation_edits
 from reconciler.ownership import transaction_id
 from reconciler.plan import PlanPolicy
@@ -29,6 +29,7 @@ from reconciler.providers.graph import GraphProvider
 from reconciler.providers.graph.wire import PAGE_SIZE
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.reconcile import make_plan
+from reconciler.state import meeting_state
 
 #: Graph's limit of requests in one `$batch` (concepts/json-batching.md).
 MAX_BATCH = 20
@@ -69,7 +70,7 @@ def seed(store: MailboxStore, meetings: list[Meeting]) -> None:
     organizers' mailboxes, without mail."""
     sandbox = SandboxProvider(store)
     for meeting in meetings:
-        fields = canonical_fields(meeting)
+        fields = meeting_state(meeting)
         organizer = meeting.organizer or ORGANIZER
         sandbox.create(
             CreateRequest(

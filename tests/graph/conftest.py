@@ -11,8 +11,8 @@ import pytest
 
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import canonical_fields
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import MeetingState, meeting_state
 from tests.factories import meeting
 
 NAMESPACE = "graph-tests"
@@ -59,6 +59,6 @@ def provider(graph: GraphServer, sleeps: SleepRecorder) -> Iterator[GraphProvide
     provider.close()
 
 
-def fields(meeting_id: str = "team/sync", **changes: Any) -> dict[str, Any]:
-    """The canonical fields of `meeting(meeting_id, **changes)`."""
-    return canonical_fields(meeting(meeting_id, **changes))
+def fields(meeting_id: str = "team/sync", **changes: Any) -> MeetingState:
+    """The canonical state of `meeting(meeting_id, **changes)`."""
+    return meeting_state(meeting(meeting_id, **changes))

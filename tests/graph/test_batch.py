@@ -16,6 +16,7 @@ from reconciler.model import Every, Override, Recurrence, Weekday
 from reconciler.occurrences import creation_edits
 from reconciler.port import CreateRequest
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import MeetingState
 from tests.factories import ORGANIZER
 from tests.graph.conftest import NAMESPACE, SleepRecorder, fields
 
@@ -122,7 +123,7 @@ def test_a_throttled_request_in_a_batch_carries_its_own_429_and_retry_after(
     assert second["status"] == 200 and second["body"]["subject"] == "Two"
 
 
-def _series(meeting_id: str, skip: str, moved: str) -> dict[str, Any]:
+def _series(meeting_id: str, skip: str, moved: str) -> MeetingState:
     weekly = Recurrence(
         every=Every.WEEK,
         on=(Weekday.TUESDAY,),
@@ -133,7 +134,7 @@ def _series(meeting_id: str, skip: str, moved: str) -> dict[str, Any]:
     return fields(meeting_id, recurrence=weekly)
 
 
-def _create_series(provider: GraphProvider, count: int) -> dict[str, dict[str, Any]]:
+def _create_series(provider: GraphProvider, count: int) -> dict[str, MeetingState]:
     desired = {f"team/s{n:02d}": _series(f"team/s{n:02d}", "2026-12-15", "2026-12-22") for n in range(count)}
     for meeting_id, wanted in desired.items():
         provider.create(

@@ -15,10 +15,11 @@ from reconciler.emulator.graph import GraphServer, RecordedRequest
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.errors import ConflictError, ProviderError, TransientError
-from reconciler.model import Every, ObservedMeeting, Override, Recurrence, Weekday
+from reconciler.model import FIELD_ORDER, Every, ObservedMeeting, Override, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import MeetingState, to_json
 from tests.factories import ORGANIZER
 from tests.graph.bench_support import graph_plan_figures
 from tests.graph.conftest import NAMESPACE, fields
@@ -30,8 +31,8 @@ TUESDAYS = ("2026-12-01", "2026-12-08", "2026-12-15", "2026-12-22", "2026-12-29"
 
 def series(
     *, skip: Iterable[str] = (), overrides: Mapping[str, Mapping[str, Any]] | None = None, **changes: Any
-) -> dict[str, Any]:
-    """The canonical fields of the sample meeting as a weekly series of six Tuesdays."""
+) -> MeetingState:
+    """The canonical state of the sample meeting as a weekly series of six Tuesdays."""
     weekly = Recurrence(
         every=Every.WEEK,
         on=(Weekday.TUESDAY,),
@@ -42,15 +43,15 @@ def series(
     return fields(recurrence=weekly, **changes)
 
 
-def create(provider: GraphProvider, desired: dict[str, Any]) -> ObservedMeeting:
+def create(provider: GraphProvider, desired: MeetingState) -> ObservedMeeting:
     return provider.create(
         CreateRequest(NAMESPACE, ORGANIZER, "team/sync", desired, "tx-team/sync", creation_edits(desired))
     )
 
 
-def update(provider: GraphProvider, item: ObservedMeeting, desired: dict[str, Any]) -> ObservedMeeting:
+def update(provider: GraphProvider, item: ObservedMeeting, desired: MeetingState) -> ObservedMeeting:
     """Update `item` to `desired`, writing the fields that differ, planned from what was observed."""
-    changed = frozenset(name for name in desired if desired[name] != item.fields.get(name))
+    changed = frozenset(name for name in FIELD_ORDER if desired.value_of(name) != item.fields.value_of(name))
     request = UpdateRequest(
         NAMESPACE,
         ORGANIZER,
@@ -145,7 +146,7 @@ def test_skipping_one_more_occurrence_cancels_only_it_without_touching_the_maste
     assert shape(sent) == ["GET instances", "POST cancel", "GET item"]
     assert sent[1].headers["if-match"] == f'W/"{item.change_key}"'
     assert mail(store, seq) == to_all("cancellation", "2026-12-15")
-    assert updated.fields["skip"] == ["2026-12-15"] and updated.change_key != item.change_key
+    assert to_json(updated.fields)["skip"] == ["2026-12-15"] and updated.change_key != item.change_key
 
 
 def test_an_overridden_subject_updates_every_attendee_about_that_occurrence_only(
@@ -159,7 +160,7 @@ def test_an_overridden_subject_updates_every_attendee_about_that_occurrence_only
     assert shape(sent) == ["GET instances", "PATCH item", "GET item"]
     assert set(sent[1].json()) == {"subject"}
     assert mail(store, seq) == to_all("update", "2026-12-15")
-    assert updated.fields["overrides"] == desired["overrides"]
+    assert updated.fields.overrides == desired.overrides
     assert store.get_item(store_id(item.item_id)).doc["subject"] == "Team sync"
 
 
@@ -184,7 +185,7 @@ def test_an_attendee_only_override_mails_only_the_people_added_and_removed_for_t
             ("carol@contoso.com", "cancellation", "2026-12-08"): 1,
         }
     )
-    assert updated.fields["overrides"] == [{"date": "2026-12-08", **people}]
+    assert to_json(updated.fields)["overrides"] == [{"date": "2026-12-08", **people}]
 
 
 def test_removing_an_override_writes_the_series_values_back_to_that_occurrence(
@@ -196,7 +197,7 @@ def test_removing_an_override_writes_the_series_values_back_to_that_occurrence(
     assert mail(store, seq) == to_all("update", "2026-12-15")
     # With the series' values back it is a plain occurrence again (the store's modelling choice).
     assert "2026-12-15" not in occurrences(store, item)["exceptions"]
-    assert updated.fields["overrides"] == [] and updated.fields == series()
+    assert to_json(updated.fields)["overrides"] == [] and updated.fields == series()
 
 
 def test_moving_an_override_moves_the_occurrence_found_where_it_was_moved_to(
@@ -206,7 +207,7 @@ def test_moving_an_override_moves_the_occurrence_found_where_it_was_moved_to(
     item = create(provider, series(overrides={"2026-12-08": first}))
     later = {"start": "2026-12-11T16:00", "end": "2026-12-11T17:00"}
     updated = update(provider, item, series(overrides={"2026-12-08": later}))
-    assert updated.fields["overrides"] == [{"date": "2026-12-08", **later}]
+    assert to_json(updated.fields)["overrides"] == [{"date": "2026-12-08", **later}]
     assert occurrences(store, item)["exceptions"]["2026-12-08"]["start"] == "2026-12-11T16:00:00"
 
 
@@ -243,7 +244,7 @@ def test_a_master_update_also_updates_every_attendee_of_each_changed_occurrence_
     seq = last_seq(store)
     updated = update(provider, item, series(overrides={"2026-12-08": people}, location="Berlin 4.01"))
     assert mail(store, seq) == to_all("update", None) + Counter({("erin@contoso.com", "update", "2026-12-08"): 1})
-    assert updated.fields["location"] == "Berlin 4.01" and updated.fields["overrides"] == [
+    assert to_json(updated.fields)["location"] == "Berlin 4.01" and to_json(updated.fields)["overrides"] == [
         {"date": "2026-12-08", **people}
     ]
     assert provider.capabilities.series_update_mails_exceptions
@@ -275,9 +276,9 @@ def test_occurrences_cancelled_and_changed_in_outlook_are_read_from_the_calendar
     store.cancel_occurrence(store_id(item.item_id), "2026-12-29", comment=None, send=False)
     store.update_occurrence(store_id(item.item_id), "2027-01-05", {"subject": "Edited in Outlook"}, send=SendMode.NONE)
     (observed,) = provider.list_managed(ORGANIZER, NAMESPACE)
-    assert observed.fields["skip"] == ["2026-12-29"]
-    assert observed.fields["overrides"] == [{"date": "2027-01-05", "subject": "Edited in Outlook"}]
-    assert observed.last_applied is not None and observed.last_applied["skip"] == []
+    assert to_json(observed.fields)["skip"] == ["2026-12-29"]
+    assert to_json(observed.fields)["overrides"] == [{"date": "2027-01-05", "subject": "Edited in Outlook"}]
+    assert observed.last_applied is not None and to_json(observed.last_applied)["skip"] == []
 
 
 def test_observing_costs_the_list_pages_and_one_batch_of_reads_for_the_series(
@@ -322,7 +323,7 @@ def test_an_occurrence_cancelled_meanwhile_is_not_cancelled_again(
     )
     updated = provider.update(planned)
     assert shape(requests_since(graph, before)) == ["GET instances", "GET item"]
-    assert mail(store, seq) == Counter() and updated.fields["skip"] == ["2026-12-15"]
+    assert mail(store, seq) == Counter() and to_json(updated.fields)["skip"] == ["2026-12-15"]
 
 
 @pytest.mark.parametrize("operation", ["cancel", "update"])

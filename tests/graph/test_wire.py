@@ -9,11 +9,12 @@ import pytest
 
 from reconciler.model import Every, Recurrence, Weekday
 from reconciler.providers.graph import wire
+from reconciler.state import MeetingState, to_json
 from tests.factories import ORGANIZER
 from tests.graph.conftest import fields
 
 
-def served(fields_: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+def served(fields_: MeetingState, **overrides: Any) -> dict[str, Any]:
     """An event as Graph would answer for `fields_` (UTC times, default fills), with our properties."""
     body = wire.create_body("ns", "team/sync", fields_, "tx")
     event = {
@@ -23,7 +24,7 @@ def served(fields_: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "start": {"dateTime": "2026-12-01T09:00:00.0000000", "timeZone": "UTC"},
         "end": {"dateTime": "2026-12-01T09:30:00.0000000", "timeZone": "UTC"},
         "body": {"contentType": "html", "content": f"<html><head></head><body>{body['body']['content']}</body></html>"},
-        "location": {"displayName": fields_["location"], "locationType": "default"},
+        "location": {"displayName": fields_.location, "locationType": "default"},
         **{k: v for k, v in body.items() if k not in ("start", "end", "body", "location", "transactionId")},
     }
     return event | overrides
@@ -63,7 +64,7 @@ def test_default_filled_recurrence_reads_back_as_the_canonical_pattern() -> None
         },
     }
     event = served(expected, recurrence=filled, cancelledOccurrences=[], exceptionOccurrences=[])
-    assert wire.observe(event, ORGANIZER).fields["recurrence"] == expected["recurrence"]
+    assert wire.observe(event, ORGANIZER).fields.recurrence == expected.recurrence
 
 
 @pytest.mark.parametrize(
@@ -164,8 +165,8 @@ def test_a_series_reads_its_skips_from_cancelled_occurrences_and_its_overrides_f
         "exceptionOccurrences": [moved, invited],
     }
     observed = wire.observe(event, ORGANIZER)
-    assert observed.fields["skip"] == ["2026-12-22", "2026-12-29"]
-    assert observed.fields["overrides"] == [
+    assert to_json(observed.fields)["skip"] == ["2026-12-22", "2026-12-29"]
+    assert to_json(observed.fields)["overrides"] == [
         {"date": "2026-12-08", "start": "2026-12-08T14:00", "end": "2026-12-08T14:30", "subject": "Moved"},
         {"date": "2026-12-15", "required": ["erin@contoso.com"], "optional": []},
     ]
@@ -181,7 +182,7 @@ def test_a_series_master_without_occurrence_lists_reads_as_one_without_skips_or_
     # Graph may leave `cancelledOccurrences` and `exceptionOccurrences` out (its lists always do);
     # the provider reads every master again by id, so a missing list means an empty one.
     observed = wire.observe(served(fields(recurrence=WEEKLY)), ORGANIZER)
-    assert (observed.fields["skip"], observed.fields["overrides"]) == ([], [])
+    assert (to_json(observed.fields)["skip"], to_json(observed.fields)["overrides"]) == ([], [])
 
 
 @pytest.mark.parametrize(

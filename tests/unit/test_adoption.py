@@ -8,12 +8,13 @@ from typing import Any
 
 from reconciler.config import Defaults
 from reconciler.importing import html_to_markdown, import_meetings, slug, unique_id
-from reconciler.model import Action, Meeting, ObservedMeeting, canonical_fields
+from reconciler.model import Action, BodyFormat, Meeting, ObservedMeeting
 from reconciler.notices import AdoptedUnmanaged, AdoptMailNeeded
 from reconciler.ownership import body_text, render_body
 from reconciler.plan import Plan, PlanPolicy, build_plan
 from reconciler.port import UNMANAGED, Capabilities, UnmanagedMeeting
 from reconciler.render.notices import word
+from reconciler.state import meeting_state, to_json
 from tests.unit.test_plan_rules import LOUD, NOW, SILENT, item, meeting
 
 
@@ -21,7 +22,7 @@ def unmanaged(number: int = 1, **changes: Any) -> ObservedMeeting:
     """An item made in Outlook: no meeting id, no record, the body read as its visible text."""
     seen = item(meeting(**changes), number, record=False)
     body = body_text(render_body(seen.fields)[1])
-    return replace(seen, meeting_id="", fields={**seen.fields, "body": body, "body_format": "text"})
+    return replace(seen, meeting_id="", fields=replace(seen.fields, body=body, body_format=BodyFormat.TEXT))
 
 
 def plan_with(
@@ -119,4 +120,4 @@ def test_an_attendee_list_equal_to_a_group_is_written_as_the_group_and_html_bodi
     assert "body_format: html\n" in file.text
     assert "duration: 30m\n" in file.text and "timezone: Europe/Berlin\n" in file.text
     assert file.meeting_id == "team-sync" and file.item_id == "item-1"
-    assert canonical_fields(meeting())["start"] in file.text
+    assert to_json(meeting_state(meeting()))["start"] in file.text

@@ -7,32 +7,32 @@ enters it on 14 March and the EU on 28 March, and they leave it on 31 October (E
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
 from reconciler.dst import dst_warnings
-from reconciler.model import Every, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Recurrence, Weekday
 from reconciler.notices import DstShift, TimeRun
 from reconciler.render.notices import word
+from reconciler.state import MeetingState, meeting_state
 from tests.factories import meeting
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
 
 
-def said(meeting_id: str, fields: dict[str, Any], zones: list[str], now: datetime, **options: int) -> list[str]:
+def said(meeting_id: str, fields: MeetingState, zones: list[str], now: datetime, **options: int) -> list[str]:
     """The DST warnings for `fields`, worded as every renderer shows them."""
     return [word(w) for w in dst_warnings(meeting_id, fields, zones, now, **options)]
 
 
 def tuesdays(
     first: str = "2026-12-01", *, at: str = "10:00", until: date | None = None, skip: tuple[date, ...] = ()
-) -> dict[str, Any]:
-    """The canonical fields of a weekly Tuesday series at `at` Europe/Berlin from `first`."""
+) -> MeetingState:
+    """The canonical state of a weekly Tuesday series at `at` Europe/Berlin from `first`."""
     start = datetime.fromisoformat(f"{first}T{at}")
     recurrence = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), until=until, skip=skip)
     series = meeting("platform/weekly-sync", start=start, end=start.replace(minute=30), recurrence=recurrence)
-    return canonical_fields(series)
+    return meeting_state(series)
 
 
 SPRING_2027 = tuesdays(until=date(2027, 6, 30))
@@ -79,7 +79,7 @@ def test_the_series_zone_gives_no_warning_when_an_occurrence_falls_in_the_hour_s
     # 02:30 does not exist on 28 March 2027 in Berlin, so that occurrence starts at 03:30 local time.
     start = datetime(2027, 3, 21, 2, 30)
     series = meeting(start=start, end=start.replace(hour=3), recurrence=Recurrence(every=Every.DAY, count=14))
-    assert said("team/sync", canonical_fields(series), ["Europe/Berlin", "Europe/Paris"], NOW) == []
+    assert said("team/sync", meeting_state(series), ["Europe/Berlin", "Europe/Paris"], NOW) == []
 
 
 def test_one_warning_per_zone_sorted_by_zone_name_even_when_a_zone_is_listed_twice() -> None:
@@ -108,14 +108,14 @@ def test_skipped_occurrences_do_not_count() -> None:
 
 def test_a_single_meeting_gives_no_warning() -> None:
     start = datetime(2027, 3, 16, 10, 0)
-    fields = canonical_fields(meeting(start=start, end=start.replace(minute=30)))
+    fields = meeting_state(meeting(start=start, end=start.replace(minute=30)))
     assert said("team/sync", fields, ["America/New_York"], NOW) == []
 
 
 def test_an_all_day_series_gives_no_warning() -> None:
     recurrence = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), until=date(2027, 6, 30))
     series = meeting(start=date(2026, 12, 1), end=date(2026, 12, 2), all_day=True, recurrence=recurrence)
-    assert said("team/sync", canonical_fields(series), ["America/New_York"], NOW) == []
+    assert said("team/sync", meeting_state(series), ["America/New_York"], NOW) == []
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from reconciler.loading.schema import SCHEMAS_DIR, SchemaCheck, schema_check
 from reconciler.loading.yamldoc import parse_yaml, parser_names
 from reconciler.notices import FileNotRead, Notice
 from reconciler.render.notices import word
+from reconciler.state import meeting_state, pattern_json, pattern_state, to_json
 
 GROUPS = {
     "platform-team": ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
@@ -78,7 +79,7 @@ def one(tmp_path: Path, text: str, **changes: Any) -> model.Meeting:
 
 
 def fields(meeting: model.Meeting) -> dict[str, Any]:
-    return model.canonical_fields(meeting)
+    return to_json(meeting_state(meeting))
 
 
 MINIMAL = "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\n"
@@ -616,7 +617,7 @@ def test_explicit_pattern_values_are_kept(tmp_path: Path) -> None:
         until=date(2027, 6, 30),
         first_day_of_week=model.Weekday.SUNDAY,
     )
-    assert recurrence.canonical()["on"] == ["tuesday", "thursday"]
+    assert pattern_json(pattern_state(recurrence))["on"] == ["tuesday", "thursday"]
 
 
 def test_a_daily_all_day_series_is_read(tmp_path: Path) -> None:

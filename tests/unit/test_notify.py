@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
 import pytest
 
 from reconciler.model import ATTENDEE_FIELDS, FIELD_ORDER, ORGANIZER_ONLY_FIELDS, MailKind
 from reconciler.notify import Notification, UpdateScope, for_cancel, update_scope
 from reconciler.port import Capabilities
-from tests.factories import mail_for_create, mail_for_update
+from reconciler.state import MeetingState, meeting_state
+from tests.factories import mail_for_create, mail_for_update, meeting
 
 SILENT = Capabilities(silent_organizer_fields=True)
 LOUD = Capabilities(silent_organizer_fields=False)
@@ -20,8 +21,8 @@ def people(
     required: tuple[str, ...] = ("alice@x.com", "bob@x.com"),
     optional: tuple[str, ...] = ("carol@x.com",),
     rooms: tuple[str, ...] = ("room@x.com",),
-) -> dict[str, Any]:
-    return {"required": list(required), "optional": list(optional), "rooms": list(rooms)}
+) -> MeetingState:
+    return replace(meeting_state(meeting()), required=required, optional=optional, rooms=rooms)
 
 
 def by_kind(notices: tuple[Notification, ...]) -> dict[MailKind, tuple[str, ...]]:

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from reconciler.model import Every, MailKind, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, MailKind, Override, Recurrence, Weekday
 from reconciler.occurrences import EditKind, align_override_bodies, creation_edits, observe_overrides, series_edits
 from reconciler.ownership import body_text, render_body
 from reconciler.port import Capabilities
+from reconciler.state import MeetingState, OverrideState, meeting_state
 from tests.factories import mail_for_create, mail_for_update, meeting
 
 PEOPLE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 MOVED = {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}
 
 
-def fields(skip: tuple[date, ...] = (), overrides: tuple[Override, ...] = (), **changes: Any) -> dict[str, Any]:
+def fields(skip: tuple[date, ...] = (), overrides: tuple[Override, ...] = (), **changes: Any) -> MeetingState:
     """The sample meeting as a weekly Tuesday series until March 2027."""
     recurrence = Recurrence(
         every=Every.WEEK, on=(Weekday.TUESDAY,), until=date(2027, 3, 30), skip=skip, overrides=overrides
     )
-    return canonical_fields(meeting(recurrence=recurrence, **changes))
+    return meeting_state(meeting(recurrence=recurrence, **changes))
 
 
 def test_a_new_skip_is_one_cancel_of_that_occurrence_without_touching_the_master() -> None:
@@ -99,7 +101,7 @@ def test_a_new_series_with_a_skip_invites_everyone_then_cancels_that_occurrence(
 def test_observed_overrides_keep_only_what_differs_and_read_bodies_back_as_written() -> None:
     applied = fields(overrides=(Override(date(2027, 1, 5), {"body": "New *plans*."}),))
     series = fields()
-    shown_body = "<html><body>" + render_body({**series, "body": "New *plans*."})[1] + "</body></html>"
+    shown_body = "<html><body>" + render_body(replace(series, body="New *plans*."))[1] + "</body></html>"
     exceptions = {
         "2027-01-05": {
             "start": "2027-01-05T10:00",
@@ -109,12 +111,12 @@ def test_observed_overrides_keep_only_what_differs_and_read_bodies_back_as_writt
         },
         "2027-01-12": {"subject": "Team sync", "body": render_body(series)[1]},
     }
-    assert observe_overrides(series, exceptions, applied) == [{"date": "2027-01-05", "body": "New *plans*."}]
+    assert observe_overrides(series, exceptions, applied) == (OverrideState(date(2027, 1, 5), body="New *plans*."),)
 
 
 def test_an_override_body_read_back_as_plain_text_matches_the_markdown_it_renders_from() -> None:
     desired = fields(overrides=(Override(date(2027, 1, 5), {"body": "New *plans*."}),))
-    shown = body_text(render_body({**desired, "body": "New *plans*."})[1])  # what observing reads back
+    shown = body_text(render_body(replace(desired, body="New *plans*."))[1])  # what observing reads back
     observed = fields(overrides=(Override(date(2027, 1, 5), {"body": shown}),))
     assert align_override_bodies(observed, desired) == desired
     edited = fields(overrides=(Override(date(2027, 1, 5), {"body": "Other plans."}),))

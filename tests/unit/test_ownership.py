@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from reconciler.ownership import (
     body_fingerprint,
     body_text,
@@ -13,8 +15,13 @@ from reconciler.ownership import (
     resolve_observed,
     transaction_id,
 )
+from reconciler.state import meeting_state as state_of
+from reconciler.state import to_json
+from tests.factories import meeting
 
-FIELDS = {"subject": "Sync", "body": "Agenda:\n\n- *status*", "body_format": "markdown", "protect": True}
+FIELDS = state_of(meeting(subject="Sync", body="Agenda:\n\n- *status*", protect=True))
+#: What a provider reads from the server: every field but the body and our own `protect`.
+RAW = {k: v for k, v in to_json(FIELDS).items() if k not in ("body", "body_format", "protect")}
 
 
 def test_a_markdown_body_is_sent_as_html() -> None:
@@ -32,20 +39,27 @@ def test_a_body_wrapped_by_exchange_in_an_html_document_keeps_its_fingerprint() 
 
 def test_an_unchanged_body_reads_back_as_the_text_of_the_file() -> None:
     server_body = "<html><head></head><body>" + render_body(FIELDS)[1] + "</body></html>"
-    fields, applied = resolve_observed({"subject": "Sync"}, server_body, encode_record(FIELDS))
-    assert (fields["body"], fields["body_format"], fields["protect"]) == (FIELDS["body"], "markdown", True)
+    fields, applied = resolve_observed(RAW, server_body, encode_record(FIELDS))
+    assert (fields.body, fields.body_format, fields.protect) == (FIELDS.body, "markdown", True)
     assert applied == FIELDS
 
 
 def test_a_body_edited_elsewhere_reads_back_as_its_visible_text() -> None:
-    fields, _ = resolve_observed({}, "<html><body><p>New &amp; improved</p></body></html>", encode_record(FIELDS))
-    assert (fields["body"], fields["body_format"]) == ("New & improved", "text")
+    fields, _ = resolve_observed(RAW, "<html><body><p>New &amp; improved</p></body></html>", encode_record(FIELDS))
+    assert (fields.body, fields.body_format) == ("New & improved", "text")
 
 
 def test_a_missing_or_foreign_record_is_no_record() -> None:
     assert decode_record(None) == (None, {})
     assert decode_record("not json") == (None, {})
     assert decode_record('{"v": 99, "fields": {}}') == (None, {})
+    assert decode_record('{"v": 1, "fields": {"subject": "Sync"}}') == (None, {})
+
+
+def test_a_record_written_before_a_field_existed_reads_that_field_as_its_default() -> None:
+    record = json.loads(encode_record(FIELDS))
+    del record["fields"]["rooms"], record["fields"]["allow_new_time_proposals"]
+    assert decode_record(json.dumps(record)) == (FIELDS, record["fingerprints"])
 
 
 def test_transaction_ids_are_stable_per_plan_and_differ_between_plans() -> None:

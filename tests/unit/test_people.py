@@ -9,11 +9,12 @@ from typing import Any
 
 from reconciler import availability
 from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
-from reconciler.model import Action, Every, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Action, Every, Override, Recurrence, Weekday
 from reconciler.people import AttendeeResponse, Response, ResponseCounts, Responses, counts
 from reconciler.providers.ews._people import _schedule
 from reconciler.providers.graph.people import event_responses, read_schedules
 from reconciler.render.notices import word
+from reconciler.state import meeting_state
 from tests.unit.test_plan_rules import NOW, item, meeting, only, plan
 
 
@@ -84,7 +85,7 @@ def test_slots_skip_cancelled_occurrences_move_overridden_ones_and_stop_at_the_h
             overrides=(Override(date(2026, 12, 15), {"start": "2026-12-15T12:00", "end": "2026-12-15T12:30"}),),
         ),
     )
-    found = availability.slots(canonical_fields(series), NOW)
+    found = availability.slots(meeting_state(series), NOW)
     assert [(s.start, s.end) for s in found] == [
         (utc(9), utc(9, 30)),
         (utc(11, day=15), utc(11, 30, day=15)),

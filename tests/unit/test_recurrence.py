@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconciler.recurrence import from_patterned, has_ended, occurrence_starts, span_utc, to_patterned
+from reconciler.recurrence import from_patterned, has_ended, local, occurrence_starts, span_utc, to_patterned
+from reconciler.state import MeetingState, from_json, meeting_state, to_json
+from tests.factories import meeting
+
+_SAMPLE = to_json(meeting_state(meeting()))
 
 
-def series(**recurrence: Any) -> dict[str, Any]:
+def series(**recurrence: Any) -> MeetingState:
+    """The sample meeting as a series, its pattern given in JSON form (weekly on Tuesdays by default)."""
     base = {
         "every": "week",
         "interval": 1,
@@ -23,13 +29,16 @@ def series(**recurrence: Any) -> dict[str, Any]:
         "count": None,
         "first_day_of_week": "monday",
     }
-    return {
-        "start": "2026-12-01T10:00",
-        "end": "2026-12-01T10:30",
-        "timezone": "Europe/Berlin",
-        "recurrence": base | recurrence,
-        "skip": [],
-    }
+    return from_json(
+        _SAMPLE
+        | {
+            "start": "2026-12-01T10:00",
+            "end": "2026-12-01T10:30",
+            "timezone": "Europe/Berlin",
+            "recurrence": base | recurrence,
+            "skip": [],
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,8 +56,9 @@ def test_every_pattern_survives_the_trip_through_graphs_patterned_recurrence(
     recurrence: dict[str, Any],
 ) -> None:
     fields = series(**recurrence)
-    patterned = to_patterned(fields["recurrence"], fields["start"], fields["timezone"])
-    assert from_patterned(patterned, fields["start"]) == fields["recurrence"]
+    assert fields.recurrence is not None
+    patterned = to_patterned(fields.recurrence, fields.start, fields.timezone)
+    assert from_patterned(patterned, fields.start) == fields.recurrence
 
 
 def test_graphs_default_filled_response_reads_back_as_the_same_pattern() -> None:
@@ -71,7 +81,7 @@ def test_graphs_default_filled_response_reads_back_as_the_same_pattern() -> None
             "numberOfOccurrences": 0,
         },
     }
-    assert from_patterned(filled, fields["start"]) == fields["recurrence"]
+    assert from_patterned(filled, fields.start) == fields.recurrence
 
 
 def test_a_series_keeps_its_local_time_across_daylight_saving() -> None:
@@ -81,7 +91,7 @@ def test_a_series_keeps_its_local_time_across_daylight_saving() -> None:
 
 
 def test_skipped_dates_are_not_occurrences() -> None:
-    fields = series(count=3) | {"skip": ["2026-12-08"]}
+    fields = replace(series(count=3), skip=(date(2026, 12, 8),))
     assert [s.date().isoformat() for s in occurrence_starts(fields)] == ["2026-12-01", "2026-12-15"]
 
 
@@ -96,11 +106,11 @@ def test_a_series_ends_with_its_last_occurrence() -> None:
     assert has_ended(fields, datetime(2026, 12, 15, 9, 30, tzinfo=UTC))
 
 
-def _expanded_span(fields: dict[str, Any]) -> tuple[datetime, datetime]:
+def _expanded_span(fields: MeetingState) -> tuple[datetime, datetime]:
     """The span by brute force: every occurrence listed (the slow way span_utc must agree with)."""
-    starts = list(occurrence_starts({**fields, "skip": []}))
-    start, end = datetime.fromisoformat(fields["start"]), datetime.fromisoformat(fields["end"])
-    zone = ZoneInfo(fields["timezone"])
+    starts = list(occurrence_starts(replace(fields, skip=())))
+    start, end = local(fields.start), local(fields.end)
+    zone = ZoneInfo(fields.timezone)
     last = starts[-1] if starts else start
     return start.replace(tzinfo=zone).astimezone(UTC), (last + (end - start)).replace(tzinfo=zone).astimezone(UTC)
 
@@ -126,7 +136,8 @@ def test_the_span_found_arithmetically_equals_the_span_of_the_expanded_series(
     pattern: dict[str, Any], start: str, end_rule: dict[str, Any]
 ) -> None:
     fields = series(**pattern, **end_rule)
-    fields |= {"start": start, "end": start[:11] + "23:59" if start[11:] < "23:59" else start}
+    end = start[:11] + "23:59" if start[11:] < "23:59" else start
+    fields = replace(fields, start=datetime.fromisoformat(start), end=datetime.fromisoformat(end))
     assert span_utc(fields) == _expanded_span(fields)
 
 

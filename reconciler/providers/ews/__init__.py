@@ -63,6 +63,7 @@ from reconciler.port import (
 from reconciler.providers.ews.lock import EwsNamespaceItems
 from reconciler.providers.wirelog import WireLog
 from reconciler.recurrence import span_utc
+from reconciler.state import MeetingState
 
 if TYPE_CHECKING:
     from reconciler.config import Config
@@ -359,10 +360,9 @@ class EwsProvider(EwsNamespaceItems):
     # -- helpers -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _written(organizer: str, meeting_id: str, item: Any, fields: Mapping[str, Any]) -> ObservedMeeting:
+    def _written(organizer: str, meeting_id: str, item: Any, written: MeetingState) -> ObservedMeeting:
         """The item as a write without occurrence edits left it: the id and change key from the
         CreateItem/UpdateItem answer, the fields and record as written."""
-        written = dict(fields)
         starts, ends = span_utc(written)
         return ObservedMeeting(
             item_id=item.id,
@@ -452,7 +452,7 @@ class EwsProvider(EwsNamespaceItems):
             # Exists and not IsEqualTo: the restriction ignores case, the check below does not.
             found = self._query(organizer, {f"{marker}__exists": True}, exclude={marker: namespace})
             return [
-                ForeignItem(getattr(item, marker), seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc)
+                ForeignItem(getattr(item, marker), seen.meeting_id, seen.fields.subject, seen.starts_at_utc)
                 for item, seen in zip(found, self._observe(organizer, found), strict=True)
             ]
 

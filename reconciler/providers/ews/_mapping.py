@@ -12,6 +12,7 @@ can list the organizer among RequiredAttendees).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,10 +38,11 @@ from exchangelib.recurrence import (
 
 from reconciler import timezones
 from reconciler.errors import ProviderError, RequestRejectedError
-from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID
+from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID, BodyFormat
 from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
-from reconciler.ownership import decode_record, render_body, resolve_observed
-from reconciler.recurrence import from_patterned, occurrence_starts, parse_local, to_patterned
+from reconciler.ownership import decode_record, render_text, resolve_observed
+from reconciler.recurrence import from_patterned, local, occurrence_starts, parse_local, to_patterned
+from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json
 
 #: exchangelib attribute names of our three ownership properties.
 NAMESPACE_ATTR, MEETING_ID_ATTR, RECORD_ATTR = "mac_namespace", "mac_meeting_id", "mac_last_applied"
@@ -157,8 +159,10 @@ def ews_zone(iana: str) -> EWSTimeZone:
         ) from error
 
 
-def _local(value: str, zone: EWSTimeZone) -> EWSDateTime:
-    return EWSDateTime.from_datetime(parse_local(value)).replace(tzinfo=zone)
+def _local(value: Wall | str, zone: EWSTimeZone) -> EWSDateTime:
+    """A wall time (typed, or the JSON form of an occurrence value) in `zone`."""
+    wall = parse_local(value) if isinstance(value, str) else local(value)
+    return EWSDateTime.from_datetime(wall).replace(tzinfo=zone)
 
 
 # -- recurrence ------------------------------------------------------------------------------------
@@ -181,11 +185,11 @@ def _relative_day(days: Iterable[str]) -> int:
     return _day_number(ordered[0])
 
 
-def recurrence_for(fields: Mapping[str, Any]) -> Recurrence | None:
-    canonical = fields.get("recurrence")
-    if not canonical:
+def recurrence_for(fields: MeetingState) -> Recurrence | None:
+    canonical = fields.recurrence
+    if canonical is None:
         return None
-    patterned = to_patterned(canonical, fields["start"], fields["timezone"])
+    patterned = to_patterned(canonical, fields.start, fields.timezone)
     pattern, range_ = patterned["pattern"], patterned["range"]
     kind, interval = pattern["type"], int(pattern.get("interval", 1))
     if kind == "daily":
@@ -193,7 +197,7 @@ def recurrence_for(fields: Mapping[str, Any]) -> Recurrence | None:
     elif kind == "weekly":
         ews_pattern = WeeklyPattern(
             interval=interval,
-            weekdays=[_day_number(d) for d in pattern["daysOfWeek"]] or [parse_local(fields["start"]).isoweekday()],
+            weekdays=[_day_number(d) for d in pattern["daysOfWeek"]] or [local(fields.start).isoweekday()],
             first_day_of_week=_day_number(pattern.get("firstDayOfWeek", "monday")),
         )
     elif kind == "absoluteMonthly":
@@ -297,10 +301,10 @@ def canonical_recurrence(recurrence: Recurrence | None, start: str) -> dict[str,
         range_ = {"type": "endDate", "endDate": _as_date(boundary.end).isoformat()}
     elif isinstance(boundary, NumberedPattern):
         range_ = {"type": "numbered", "numberOfOccurrences": boundary.number}
-    return from_patterned({"pattern": patterned, "range": range_}, start)
+    return pattern_json(from_patterned({"pattern": patterned, "range": range_}, wall_from_json(start)))
 
 
-def occurrence_indexes(fields: Mapping[str, Any], days: Iterable[str]) -> dict[str, int]:
+def occurrence_indexes(fields: MeetingState, days: Iterable[str]) -> dict[str, int]:
     """EWS InstanceIndex of each original date: the 1-based position in the pattern, skipped
     (deleted) occurrences counted, as OccurrenceItemId numbers them."""
     wanted = set(days)
@@ -308,7 +312,7 @@ def occurrence_indexes(fields: Mapping[str, Any], days: Iterable[str]) -> dict[s
         return {}
     last = max(wanted)
     indexes: dict[str, int] = {}
-    for index, start in enumerate(occurrence_starts({**fields, "skip": []}), start=1):
+    for index, start in enumerate(occurrence_starts(dataclasses.replace(fields, skip=())), start=1):
         day = start.date().isoformat()
         if day in wanted:
             indexes[day] = index
@@ -327,50 +331,50 @@ def _attendees(addresses: Iterable[str]) -> list[Attendee]:
     return [Attendee(mailbox=Mailbox(email_address=address), response_type="Unknown") for address in addresses]
 
 
-def _body(fields: Mapping[str, Any]) -> Body:
-    kind, content = render_body(fields)
+def _body(body: str, body_format: BodyFormat) -> Body:
+    kind, content = render_text(body, body_format)
     return HTMLBody(content) if kind == "html" else Body(content)
 
 
-def item_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+def item_values(fields: MeetingState) -> dict[str, Any]:
     """CalendarItem keyword arguments for every canonical field EWS can write."""
-    if fields.get("online_meeting"):
+    if fields.online_meeting:
         raise RequestRejectedError(
             "EWS cannot create Teams (online) meetings; set online_meeting: false or use the graph backend."
         )
-    zone = ews_zone(fields["timezone"])
-    reminder = fields.get("reminder_minutes")
+    zone = ews_zone(fields.timezone)
+    reminder = fields.reminder_minutes
     return {
-        "subject": fields["subject"],
-        "body": _body(fields),
-        "start": _local(fields["start"], zone),
-        "end": _local(fields["end"], zone),
+        "subject": fields.subject,
+        "body": _body(fields.body, fields.body_format),
+        "start": _local(fields.start, zone),
+        "end": _local(fields.end, zone),
         "_start_timezone": zone,
         "_end_timezone": zone,
-        "is_all_day": bool(fields["all_day"]),
-        "location": fields.get("location") or None,
-        "required_attendees": _attendees(fields.get("required", [])) or None,
-        "optional_attendees": _attendees(fields.get("optional", [])) or None,
-        "resources": _attendees(fields.get("rooms", [])) or None,
+        "is_all_day": fields.all_day,
+        "location": fields.location or None,
+        "required_attendees": _attendees(fields.required) or None,
+        "optional_attendees": _attendees(fields.optional) or None,
+        "resources": _attendees(fields.rooms) or None,
         "recurrence": recurrence_for(fields),
         "reminder_is_set": reminder is not None,
         "reminder_minutes_before_start": reminder if reminder is not None else 15,
-        "legacy_free_busy_status": _SHOW_AS[fields["show_as"]],
-        "sensitivity": str(fields["sensitivity"]).capitalize(),
-        "importance": str(fields["importance"]).capitalize(),
-        "categories": list(fields.get("categories", [])) or None,
-        "is_response_requested": bool(fields["response_requested"]),
-        "allow_new_time_proposal": bool(fields["allow_new_time_proposals"]),
+        "legacy_free_busy_status": _SHOW_AS[fields.show_as.value],
+        "sensitivity": fields.sensitivity.value.capitalize(),
+        "importance": fields.importance.value.capitalize(),
+        "categories": list(fields.categories) or None,
+        "is_response_requested": fields.response_requested,
+        "allow_new_time_proposal": fields.allow_new_time_proposals,
     }
 
 
-def occurrence_values(fields: Mapping[str, Any], day: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def occurrence_values(fields: MeetingState, day: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """CalendarItem keyword arguments that write canonical override `values` on the occurrence
     originally on `day` of the series `fields`. Start and end are written together (the one not
     given is the series'); attendees are never written on an occurrence (EWS refuses them)."""
     out: dict[str, Any] = {}
     if "start" in values or "end" in values:
-        zone = ews_zone(fields["timezone"])
+        zone = ews_zone(fields.timezone)
         plain = occurrence_fields(fields, day, {})
         out["start"] = _local(values.get("start", plain["start"]), zone)
         out["end"] = _local(values.get("end", plain["end"]), zone)
@@ -379,7 +383,7 @@ def occurrence_values(fields: Mapping[str, Any], day: str, values: Mapping[str, 
     if "location" in values:
         out["location"] = values["location"] or None
     if "body" in values:
-        out["body"] = _body({**fields, "body": values["body"]})
+        out["body"] = _body(values["body"], fields.body_format)
     return out
 
 
@@ -395,7 +399,7 @@ class OccurrenceWrites:
         return bool(self.cancel or self.change)
 
 
-def occurrence_writes(meeting_id: str, fields: Mapping[str, Any], edits: SeriesEdits) -> OccurrenceWrites:
+def occurrence_writes(meeting_id: str, fields: MeetingState, edits: SeriesEdits) -> OccurrenceWrites:
     """The occurrence writes of `edits` on the series `fields` (computed before anything is written,
     so a write EWS cannot make is refused first). EWS cannot write an occurrence's attendees (the
     loader refuses such overrides on ews): attendees someone changed on one occurrence in Outlook
@@ -446,7 +450,7 @@ _UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def update_fields(changed: Iterable[str], fields: Mapping[str, Any]) -> list[str]:
+def update_fields(changed: Iterable[str], fields: MeetingState) -> list[str]:
     """The exchangelib fields to write for `changed` canonical fields, in a stable order.
 
     A series whose start moves also rewrites its recurrence (the range's start date moves with it).
@@ -456,7 +460,7 @@ def update_fields(changed: Iterable[str], fields: Mapping[str, Any]) -> list[str
         for attr in _UPDATE_FIELDS[name]:
             if attr not in names:
                 names.append(attr)
-    if "start" in names and fields.get("recurrence") and "recurrence" not in names:
+    if "start" in names and fields.recurrence is not None and "recurrence" not in names:
         names.append("recurrence")
     return names
 
@@ -491,11 +495,11 @@ def _windows_zone(item: CalendarItem) -> str | None:
     return None
 
 
-def _zone_name(item: CalendarItem, applied: Mapping[str, Any] | None) -> str:
+def _zone_name(item: CalendarItem, applied: MeetingState | None) -> str:
     """The IANA zone to read times in: the recorded one when it still maps to the item's zone."""
     zone = item._start_timezone
     windows = _windows_zone(item)
-    recorded = applied.get("timezone") if applied else None
+    recorded = applied.timezone if applied else None
     if recorded and windows:
         try:
             if timezones.to_windows(str(recorded)) == windows:
@@ -519,11 +523,12 @@ def _wall(value: Any, zone: ZoneInfo, *, end: bool, all_day: bool) -> str:
     return str(day.isoformat())
 
 
-def canonical_fields(
-    item: CalendarItem, applied: Mapping[str, Any] | None, organizer: str | None = None
+def observed_state(
+    item: CalendarItem, applied: MeetingState | None, organizer: str | None = None
 ) -> tuple[dict[str, Any], str]:
-    """(canonical fields without body/body_format/protect, server body text) of a fetched item in
-    `organizer`'s calendar. Raises ProviderError for an item that came back without its times."""
+    """The canonical state a fetched item in `organizer`'s calendar is observed in: (its fields as JSON,
+    without body/body_format/protect, and the server body text). Raises ProviderError for an item that
+    came back without its times."""
     if item.start is None or item.end is None:
         raise ProviderError(
             f"Exchange returned the calendar item {item.id} without its start or end; it cannot be read."
@@ -561,13 +566,13 @@ def canonical_fields(
 
 
 def exception_values(
-    item: CalendarItem, fields: Mapping[str, Any], shown: Mapping[str, CalendarItem], organizer: str | None = None
+    item: CalendarItem, fields: MeetingState, shown: Mapping[str, CalendarItem], organizer: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """What each changed occurrence of a master shows, by original local date: canonical start and
     end, subject, location, attendees and the raw body (for `occurrences.observe_overrides`).
     `shown` maps the ids listed in the master's ModifiedOccurrences to those occurrences, fetched
     with `OCCURRENCE_FIELDS`."""
-    zone, all_day = ZoneInfo(fields["timezone"]), bool(fields["all_day"])
+    zone, all_day = ZoneInfo(fields.timezone), fields.all_day
     exceptions: dict[str, dict[str, Any]] = {}
     for listed in item.modified_occurrences or []:
         occurrence = shown[listed.id]
@@ -585,14 +590,15 @@ def exception_values(
 
 def observe(
     item: CalendarItem, shown: Mapping[str, CalendarItem], organizer: str | None = None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(canonical fields, last-applied fields) of an item fetched from `organizer`'s calendar, lossy
+) -> tuple[MeetingState, MeetingState | None]:
+    """(canonical state, last-applied state) of an item fetched from `organizer`'s calendar, lossy
     fields resolved; a series' overrides come from its changed occurrences in `shown` (see
     `exception_values`)."""
     record = getattr(item, RECORD_ATTR, None)
     applied, _ = decode_record(record)
-    raw, body = canonical_fields(item, applied, organizer)
+    raw, body = observed_state(item, applied, organizer)
     fields, applied = resolve_observed(raw, body, record)
     if item.recurrence and item.modified_occurrences:
-        fields["overrides"] = observe_overrides(fields, exception_values(item, fields, shown, organizer), applied)
+        overrides = observe_overrides(fields, exception_values(item, fields, shown, organizer), applied)
+        fields = dataclasses.replace(fields, overrides=overrides)
     return fields, applied

@@ -88,6 +88,7 @@ from reconciler.port import (
 from reconciler.providers.graph import auth, lock, wire
 from reconciler.providers.graph import people as graph_people
 from reconciler.providers.wirelog import WireLog
+from reconciler.state import MeetingState
 
 if TYPE_CHECKING:
     from reconciler.providers.graph.sdk import Failure, Page
@@ -126,7 +127,7 @@ class _Series:
     organizer: str
     meeting_id: str
     item_id: str
-    fields: Mapping[str, Any]
+    fields: MeetingState
 
 
 class GraphProvider:
@@ -248,7 +249,7 @@ class GraphProvider:
             if not other or other == namespace:  # Graph compares values ignoring case; we do not
                 continue
             seen = self._observe(event, organizer)
-            found.append(ForeignItem(other, seen.meeting_id, str(seen.fields["subject"]), seen.starts_at_utc))
+            found.append(ForeignItem(other, seen.meeting_id, seen.fields.subject, seen.starts_at_utc))
         return found
 
     def list_unmanaged(self, organizer: str) -> list[UnmanagedMeeting]:
@@ -478,7 +479,7 @@ class GraphProvider:
             write=True,
         )
         event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
-        if not request.fields.get("recurrence"):
+        if request.fields.recurrence is None:
             return event
         edits = request.writes
         if not edits.edits:
@@ -504,7 +505,7 @@ class GraphProvider:
             key = wire.change_key(event)
         if edits.edits:
             await self._write_occurrences(target, edits, key)
-        series = bool(request.fields.get("recurrence"))
+        series = request.fields.recurrence is not None
         if event is None or series or attendees_only:
             # A series' occurrences, or a record left as it was: read them back rather than guess.
             action = f"reading {request.meeting_id} back"
@@ -519,7 +520,7 @@ class GraphProvider:
         properties of `names` and the record. With `confirm`, a lost answer is checked by reading
         the master: a write it shows is taken as done, so the occurrence writes can follow."""
         body = wire.event_properties(request.fields, wire.graph_properties(names, request.fields))
-        if "body" in body and request.fields.get("online_meeting"):
+        if "body" in body and request.fields.online_meeting:
             # Exchange appended a Teams join block to the body; writing ours alone would drop it.
             current = await self._get(request.organizer, request.item_id, f"reading {request.meeting_id}'s body")
             body["body"] = wire.body_keeping_join_block(body["body"], current)
@@ -605,7 +606,7 @@ class GraphProvider:
                 " (cancelled outside git?); plan again."
             )
         body = wire.occurrence_body(target.fields, edit.values)
-        if "body" in body and target.fields.get("online_meeting"):
+        if "body" in body and target.fields.online_meeting:
             body["body"] = wire.body_keeping_join_block(body["body"], found)  # the lookup read its body
         if_match = wire.etag(key or wire.change_key(found))
         try:
@@ -641,7 +642,7 @@ class GraphProvider:
                 prefer=wire.PREFER,
             ),
         )
-        zone, all_day = target.fields["timezone"], bool(target.fields["all_day"])
+        zone, all_day = target.fields.timezone, target.fields.all_day
         return next((o for o in found if wire.original_date(o, zone, all_day=all_day) == day), None)
 
     # -- internals -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ occurrence is identified by its original date, read from `originalStart` in the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,10 +28,12 @@ from reconciler.ownership import (
     keep_join_block,
     marker_properties,
     render_body,
+    render_text,
     resolve_observed,
 )
 from reconciler.providers.graph.people import event_responses
 from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
+from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
 from reconciler.timezones import is_valid_iana, is_windows_zone, to_iana, to_windows
 
 NAMESPACE_PROPERTY = extended_property_id(PROP_NAMESPACE)
@@ -160,8 +163,9 @@ def local_time(value: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
     return local.strftime("%Y-%m-%dT%H:%M")
 
 
-def _date_time_tz(value: str, zone: str) -> dict[str, str]:
-    wall = f"{value}:00" if "T" in value else f"{value}T00:00:00"
+def _date_time_tz(value: Wall | str, zone: str) -> dict[str, str]:
+    text = value if isinstance(value, str) else wall_json(value)
+    wall = f"{text}:00" if "T" in text else f"{text}T00:00:00"
     return {"dateTime": wall, "timeZone": zone}
 
 
@@ -195,46 +199,46 @@ GRAPH_PROPERTIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def graph_properties(changed: Iterable[str], fields: Mapping[str, Any]) -> set[str]:
+def graph_properties(changed: Iterable[str], fields: MeetingState) -> set[str]:
     """The Graph properties to write for these canonical field names.
 
     A series' range starts on the start's date and its recurrence zone is the event's, so moving a
     series in time or zone rewrites its recurrence too.
     """
     names = {prop for name in changed for prop in GRAPH_PROPERTIES[name]}
-    if "start" in names and fields.get("recurrence"):
+    if "start" in names and fields.recurrence is not None:
         names.add("recurrence")
     return names
 
 
-def event_properties(fields: Mapping[str, Any], names: Iterable[str] | None = None) -> dict[str, Any]:
-    """The event JSON for canonical `fields`, restricted to the Graph property `names` (None: all)."""
-    zone = windows_zone(fields["timezone"])
+def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The event JSON for the canonical state, restricted to the Graph property `names` (None: all)."""
+    zone = windows_zone(fields.timezone)
     content_type, content = render_body(fields)
-    recurrence = fields.get("recurrence")
+    recurrence = fields.recurrence
     patterned = None
-    if recurrence:
-        patterned = to_patterned(recurrence, fields["start"], fields["timezone"])
+    if recurrence is not None:
+        patterned = to_patterned(recurrence, fields.start, fields.timezone)
         patterned["range"]["recurrenceTimeZone"] = zone
-    reminder = fields.get("reminder_minutes")
+    reminder = fields.reminder_minutes
     full: dict[str, Any] = {
-        "subject": fields["subject"],
+        "subject": fields.subject,
         "body": {"contentType": content_type, "content": content},
-        "start": _date_time_tz(fields["start"], zone),
-        "end": _date_time_tz(fields["end"], zone),
-        "isAllDay": bool(fields["all_day"]),
-        "location": {"displayName": fields.get("location") or ""},
-        "attendees": _attendees(fields),
+        "start": _date_time_tz(fields.start, zone),
+        "end": _date_time_tz(fields.end, zone),
+        "isAllDay": fields.all_day,
+        "location": {"displayName": fields.location},
+        "attendees": _attendees(fields.required, fields.optional, fields.rooms),
         "recurrence": patterned,
-        "isOnlineMeeting": bool(fields.get("online_meeting")),
+        "isOnlineMeeting": fields.online_meeting,
         "isReminderOn": reminder is not None,
         "reminderMinutesBeforeStart": reminder,
-        "showAs": fields["show_as"],
-        "sensitivity": fields["sensitivity"],
-        "importance": fields["importance"],
-        "categories": list(fields.get("categories", [])),
-        "responseRequested": bool(fields["response_requested"]),
-        "allowNewTimeProposals": bool(fields["allow_new_time_proposals"]),
+        "showAs": fields.show_as.value,
+        "sensitivity": fields.sensitivity.value,
+        "importance": fields.importance.value,
+        "categories": list(fields.categories),
+        "responseRequested": fields.response_requested,
+        "allowNewTimeProposals": fields.allow_new_time_proposals,
     }
     if full["isOnlineMeeting"]:
         full["onlineMeetingProvider"] = "teamsForBusiness"
@@ -252,11 +256,10 @@ def event_properties(fields: Mapping[str, Any], names: Iterable[str] | None = No
     return {key: value for key, value in full.items() if key in wanted}
 
 
-def _attendees(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _attendees(required: Iterable[str], optional: Iterable[str], rooms: Iterable[str]) -> list[dict[str, Any]]:
+    lists = {"required": required, "optional": optional, "rooms": rooms}
     return [
-        {"type": kind, "emailAddress": {"address": address}}
-        for key, kind in _ATTENDEE_KEYS
-        for address in fields.get(key, [])
+        {"type": kind, "emailAddress": {"address": address}} for key, kind in _ATTENDEE_KEYS for address in lists[key]
     ]
 
 
@@ -268,24 +271,25 @@ def body_keeping_join_block(body: Mapping[str, Any], current: Mapping[str, Any])
     return {"contentType": content_type, "content": content}
 
 
-def occurrence_body(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+def occurrence_body(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
     """The PATCH body that gives one occurrence of the series `fields` these canonical override values.
 
     Attendee lists alone are written as `attendees` alone (the occurrence's whole list: required and
     optional from `values`, the series' rooms), so only the people added or removed are mailed.
     """
-    people = {key: values.get(key, fields.get(key, [])) for key in ("required", "optional")}
-    attendees = _attendees({**people, "rooms": fields.get("rooms", [])})
+    attendees = _attendees(
+        values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
+    )
     if set(values) <= {"required", "optional"}:
         return {"attendees": attendees}
-    zone = windows_zone(fields["timezone"])
+    zone = windows_zone(fields.timezone)
     body: dict[str, Any] = {}
     if "subject" in values:
         body["subject"] = values["subject"]
     if "location" in values:
         body["location"] = {"displayName": values["location"]}
     if "body" in values:
-        content_type, content = render_body({**fields, "body": values["body"]})
+        content_type, content = render_text(values["body"], fields.body_format)
         body["body"] = {"contentType": content_type, "content": content}
     for key in ("start", "end"):
         if key in values:
@@ -295,10 +299,10 @@ def occurrence_body(fields: Mapping[str, Any], values: Mapping[str, Any]) -> dic
     return body
 
 
-def occurrence_window(fields: Mapping[str, Any], day: str, override: Mapping[str, Any]) -> tuple[str, str]:
+def occurrence_window(fields: MeetingState, day: str, override: Mapping[str, Any]) -> tuple[str, str]:
     """The UTC window (`startDateTime`, `endDateTime`) holding the occurrence originally on `day`:
     that day in the series' zone, widened to where the occurrence's current `override` moved it."""
-    zone = ZoneInfo(fields["timezone"])
+    zone = ZoneInfo(fields.timezone)
     low = datetime.combine(date.fromisoformat(day), time())
     high = low + timedelta(days=1)
     if "start" in override and "end" in override:
@@ -307,7 +311,7 @@ def occurrence_window(fields: Mapping[str, Any], day: str, override: Mapping[str
     return start, end
 
 
-def ownership_properties(namespace: str, meeting_id: str, fields: Mapping[str, Any]) -> list[dict[str, str]]:
+def ownership_properties(namespace: str, meeting_id: str, fields: MeetingState) -> list[dict[str, str]]:
     """`singleValueExtendedProperties` holding the marker and the last-applied record."""
     return [
         {"id": extended_property_id(name), "value": value}
@@ -315,7 +319,7 @@ def ownership_properties(namespace: str, meeting_id: str, fields: Mapping[str, A
     ]
 
 
-def create_body(namespace: str, meeting_id: str, fields: Mapping[str, Any], transaction_id: str) -> dict[str, Any]:
+def create_body(namespace: str, meeting_id: str, fields: MeetingState, transaction_id: str) -> dict[str, Any]:
     """The POST body of a create: every field, the ownership properties and the transaction id."""
     body = event_properties(fields)
     body["singleValueExtendedProperties"] = ownership_properties(namespace, meeting_id, fields)
@@ -457,13 +461,13 @@ def occurrence_values(event: Mapping[str, Any], zone: str, *, all_day: bool) -> 
     }
 
 
-def occurrence_holds(event: Mapping[str, Any], fields: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+def occurrence_holds(event: Mapping[str, Any], fields: MeetingState, values: Mapping[str, Any]) -> bool:
     """Whether an occurrence of the series `fields` already shows these override values (bodies
     compared by fingerprint): how a write whose answer was lost is confirmed."""
-    shown = occurrence_values(event, fields["timezone"], all_day=bool(fields["all_day"]))
+    shown = occurrence_values(event, fields.timezone, all_day=fields.all_day)
     for key, value in values.items():
         if key == "body":
-            if body_fingerprint(shown["body"]) != body_fingerprint(render_body({**fields, "body": value})[1]):
+            if body_fingerprint(shown["body"]) != body_fingerprint(render_text(value, fields.body_format)[1]):
                 return False
         elif shown[key] != value:
             return False
@@ -497,8 +501,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     extended = extended_values(event)
     record = extended.get(LAST_APPLIED_PROPERTY)
     applied, _ = decode_record(record)
-    recorded_zone = applied.get("timezone") if applied else None
-    zone = observed_zone(event.get("originalStartTimeZone"), recorded_zone if isinstance(recorded_zone, str) else None)
+    zone = observed_zone(event.get("originalStartTimeZone"), applied.timezone if applied else None)
     all_day = bool(event.get("isAllDay"))
     start = local_time(event["start"], zone, all_day=all_day)
     recurrence = event.get("recurrence")
@@ -509,7 +512,9 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
         "end": local_time(event["end"], zone, all_day=all_day),
         "timezone": zone,
         "all_day": all_day,
-        "recurrence": from_patterned(_recurrence(recurrence), start) if recurrence else None,
+        "recurrence": pattern_json(from_patterned(_recurrence(recurrence), wall_from_json(start)))
+        if recurrence
+        else None,
         "skip": cancelled_dates(event) if recurrence else [],
         "overrides": [],
         **_people(event, organizer),
@@ -529,7 +534,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
             original_date(e, zone, all_day=all_day): occurrence_values(e, zone, all_day=all_day)
             for e in event.get("exceptionOccurrences") or []
         }
-        fields["overrides"] = observe_overrides(fields, exceptions, last_applied)
+        fields = dataclasses.replace(fields, overrides=observe_overrides(fields, exceptions, last_applied))
     starts, ends = span_utc(fields)
     return ObservedMeeting(
         item_id=str(event["id"]),

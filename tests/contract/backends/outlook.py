@@ -4,7 +4,7 @@ the occurrence's own cancel/PATCH through msgraph-sdk; EWS: CreateItem, DeleteIt
 of an occurrence through exchangelib; the sandbox: the store's own writes). Each write mails the
 attendees as Exchange does for Outlook's writes (send to all).
 
-`fields` are canonical meeting fields (`model.canonical_fields`); a series is created first and its
+`fields` are canonical meeting fields in their JSON form (`state.to_json`); a series is created first and its
 occurrences are cancelled (`skip`) or moved (`move`) afterwards, one write each.
 """
 
@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from reconciler.emulator.store import MailboxStore, SendMode
+from reconciler.state import MeetingState
 
 
 class Outlook(Protocol):
-    def create(self, organizer: str, fields: Mapping[str, Any]) -> str:
+    def create(self, organizer: str, fields: MeetingState) -> str:
         """Make the meeting, inviting everyone; returns the item's id as the backend names it."""
         ...
 
@@ -43,7 +44,7 @@ class StoreOutlook:
 
     store: MailboxStore
 
-    def create(self, organizer: str, fields: Mapping[str, Any]) -> str:
+    def create(self, organizer: str, fields: MeetingState) -> str:
         from reconciler.providers.sandbox import to_document
 
         return self.store.create_item(organizer, to_document(fields), send=SendMode.ALL).item_id
@@ -76,7 +77,7 @@ class GraphOutlook:
 
         return asyncio.run(run())
 
-    def create(self, organizer: str, fields: Mapping[str, Any]) -> str:
+    def create(self, organizer: str, fields: MeetingState) -> str:
         from reconciler.providers.graph import wire
 
         body = wire.event_properties(fields)
@@ -163,7 +164,7 @@ class EwsOutlook:
             organizer, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=EWSTimeZone("UTC")
         )
 
-    def create(self, organizer: str, fields: Mapping[str, Any]) -> str:
+    def create(self, organizer: str, fields: MeetingState) -> str:
         from exchangelib import CalendarItem
         from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
@@ -172,7 +173,7 @@ class EwsOutlook:
         account = self._account(organizer)
         item = CalendarItem(account=account, folder=account.calendar, **item_values(fields))
         item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-        self._fields = getattr(self, "_fields", {}) | {item.id: dict(fields)}
+        self._fields = getattr(self, "_fields", {}) | {item.id: fields}
         return str(item.id)
 
     def _occurrence(self, organizer: str, item_id: str, day: str, **values: Any) -> Any:
@@ -199,7 +200,7 @@ class EwsOutlook:
 
         from reconciler.providers.ews._mapping import ews_zone
 
-        zone = ews_zone(self._fields[item_id]["timezone"])
+        zone = ews_zone(self._fields[item_id].timezone)
         occurrence = self._occurrence(
             organizer,
             item_id,

@@ -32,10 +32,11 @@ import vcr
 
 from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Override, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, series_edits
 from reconciler.port import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
+from reconciler.state import meeting_state
 from tests.ews.conftest import NAMESPACE, create_request
 from tests.factories import ORGANIZER, meeting
 
@@ -122,7 +123,7 @@ def cassette_provider(request: pytest.FixtureRequest) -> Iterator[EwsProvider]:
 
 def test_create_invites_with_the_ownership_properties(cassette_provider: EwsProvider) -> None:
     observed = cassette_provider.create(create_request(meeting()))
-    assert dict(observed.fields) == canonical_fields(meeting())
+    assert observed.fields == meeting_state(meeting())
     assert observed.item_id and observed.change_key
 
 
@@ -131,12 +132,12 @@ def test_list_reads_the_managed_meetings_back(cassette_provider: EwsProvider) ->
     cassette_provider.create(create_request(meeting("team/retro", subject="Retro")))
     listed = cassette_provider.list_managed(ORGANIZER, NAMESPACE)
     assert sorted(o.meeting_id for o in listed) == ["team/retro", "team/sync"]
-    assert {o.meeting_id: dict(o.fields) for o in listed}["team/sync"] == canonical_fields(meeting())
+    assert {o.meeting_id: o.fields for o in listed}["team/sync"] == meeting_state(meeting())
 
 
 def test_update_writes_only_the_changed_field(cassette_provider: EwsProvider) -> None:
     created = cassette_provider.create(create_request(meeting()))
-    after = canonical_fields(dataclasses.replace(meeting(), subject="Team sync (moved)"))
+    after = meeting_state(dataclasses.replace(meeting(), subject="Team sync (moved)"))
     request = UpdateRequest(
         NAMESPACE,
         ORGANIZER,
@@ -148,7 +149,7 @@ def test_update_writes_only_the_changed_field(cassette_provider: EwsProvider) ->
         "team/sync",
         NO_EDITS,
     )
-    assert cassette_provider.update(request).fields["subject"] == "Team sync (moved)"
+    assert cassette_provider.update(request).fields.subject == "Team sync (moved)"
 
 
 def test_cancel_sends_the_cancellation_text(cassette_provider: EwsProvider) -> None:
@@ -169,7 +170,7 @@ def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette
         )
     )
     created = cassette_provider.create(create_request(before))
-    assert dict(created.fields) == canonical_fields(before)
+    assert created.fields == meeting_state(before)
     after = meeting(recurrence=dataclasses.replace(weekly, skip=(date(2026, 12, 22), date(2026, 12, 29))))
     request = UpdateRequest(
         NAMESPACE,
@@ -177,11 +178,11 @@ def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette
         "team/sync",
         created.item_id,
         created.change_key,
-        canonical_fields(after),
+        meeting_state(after),
         frozenset({"skip", "overrides"}),
         "team/sync",
-        series_edits(created.fields, canonical_fields(after), {"skip", "overrides"}),
+        series_edits(created.fields, meeting_state(after), {"skip", "overrides"}),
     )
-    assert dict(cassette_provider.update(request).fields) == canonical_fields(after)
+    assert cassette_provider.update(request).fields == meeting_state(after)
     (listed,) = cassette_provider.list_managed(ORGANIZER, NAMESPACE)
-    assert dict(listed.fields) == canonical_fields(after)
+    assert listed.fields == meeting_state(after)

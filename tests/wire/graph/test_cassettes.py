@@ -43,10 +43,11 @@ import vcr
 from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday, canonical_fields
+from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
+from reconciler.state import MeetingState, meeting_state, to_json
 from tests.factories import meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -163,7 +164,7 @@ def recorder() -> vcr.VCR:
 class Wire:
     provider: GraphProvider
 
-    def fields(self, meeting_id: str = "cassette/sync", **changes: Any) -> dict[str, Any]:
+    def fields(self, meeting_id: str = "cassette/sync", **changes: Any) -> MeetingState:
         defaults: dict[str, Any] = {
             "organizer": ORGANIZER,
             "subject": "Cassette sync",
@@ -171,7 +172,7 @@ class Wire:
             "optional": (ATTENDEES[2],),
         }
         base: Meeting = meeting(meeting_id, **(defaults | changes))
-        return canonical_fields(base)
+        return meeting_state(base)
 
     def create(self, meeting_id: str = "cassette/sync", **changes: Any) -> Any:
         fields = self.fields(meeting_id, **changes)
@@ -249,7 +250,7 @@ def test_updating_one_field_sends_a_sparse_patch_with_if_match() -> None:
                 NO_EDITS,
             )
         )
-    assert updated.fields["subject"] == "Cassette sync (renamed)"
+    assert to_json(updated.fields)["subject"] == "Cassette sync (renamed)"
     (patch,) = recorded_bodies(recorded, "PATCH")
     assert set(patch) == {"subject", "singleValueExtendedProperties"}
     assert [
@@ -274,7 +275,7 @@ def test_an_attendee_only_change_sends_only_attendees_and_reads_the_record_back(
                 NO_EDITS,
             )
         )
-    assert updated.fields["required"] == [ATTENDEES[0]]
+    assert to_json(updated.fields)["required"] == [ATTENDEES[0]]
     (patch,) = recorded_bodies(recorded, "PATCH")
     assert set(patch) == {"attendees"}
     assert [r.method for r in recorded.requests] == ["POST", "PATCH", "GET"]
@@ -327,10 +328,10 @@ def test_a_series_writes_its_skips_and_overrides_occurrence_by_occurrence() -> N
         )
         listed = w.provider.list_managed(ORGANIZER, NAMESPACE)
         w.provider.cancel(CancelRequest(ORGANIZER, updated.meeting_id, updated.item_id, updated.change_key, None))
-    assert created.fields["skip"] == ["2026-12-15"]
+    assert to_json(created.fields)["skip"] == ["2026-12-15"]
     assert (
-        updated.fields["overrides"]
-        == listed[0].fields["overrides"]
+        to_json(updated.fields)["overrides"]
+        == to_json(listed[0].fields)["overrides"]
         == [{"date": "2026-12-08", "subject": "Cassette retro"}]
     )
     steps = [

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ProviderError
+from reconciler.state import to_json
 from tests.wire.real.ews_corpus import canned_account, captured
 
 #: Both folders are answered with Microsoft's captured calendar GetFolder (exchangelib asks for
@@ -56,7 +57,7 @@ def read(item: Any, organizer: str) -> dict[str, Any]:
 
     fields, applied = _mapping.observe(item, {}, organizer)
     assert applied is None  # none of these items carries our record
-    return fields
+    return to_json(fields)
 
 
 def test_an_exchange_2007_item_with_only_the_legacy_time_zone_name_is_read_in_that_zone() -> None:

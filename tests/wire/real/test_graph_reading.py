@@ -17,6 +17,7 @@ import pytest
 
 from reconciler.ownership import body_text, join_block
 from reconciler.providers.graph import wire
+from reconciler.state import to_json
 
 with warnings.catch_warnings():
     # msgraph-sdk and kiota warn about their own deprecated classes as they are imported.
@@ -64,7 +65,7 @@ def test_a_created_event_in_pacific_time_reads_as_los_angeles_wall_time() -> Non
         "danas@contoso.onmicrosoft.com",
         "",
     )
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": "Let's go brunch",
         "start": "2017-04-15T11:00",
         "end": "2017-04-15T12:00",
@@ -82,7 +83,7 @@ def test_a_created_event_in_pacific_time_reads_as_los_angeles_wall_time() -> Non
 
 def test_attendee_addresses_are_read_lower_cased_and_sorted() -> None:
     observed = wire.observe(answer("create-event-multiple-locations"), "AdeleV@contoso.onmicrosoft.com")
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": "Plan summer company picnic",
         "start": "2017-08-30T11:00",
         "end": "2017-08-30T12:00",
@@ -98,7 +99,7 @@ def test_a_weekly_series_master_reads_its_pattern_and_range_through_graphs_fills
     assert wire.is_series_master(master)
     # A create answer carries neither occurrence list: the series reads as one without skips.
     observed = wire.observe(master, "AlexW@contoso.onmicrosoft.com")
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": "Let's go for lunch",
         "start": "2017-09-04T12:00",
         "end": "2017-09-04T14:00",
@@ -149,7 +150,7 @@ def test_a_teams_meeting_reads_as_online_with_its_body_text_without_the_join_blo
 ) -> None:
     event = answer(name)
     observed = wire.observe(event, "AlexW@contoso.OnMicrosoft.com")
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": subject,
         "start": start,
         "end": end,
@@ -196,7 +197,7 @@ def test_a_room_calendar_occurrence_reads_without_the_organizer_listed_among_its
     observed = wire.observe(occurrence, "tha1455@x2h3h.onmicrosoft.com")
     assert observed.item_id == occurrence["id"] and {"-", "_"} <= set(observed.item_id)
     assert (len(occurrence["seriesMasterId"]), len(occurrence["id"])) == (152, 168)  # a master's, an occurrence's
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": "Seminář znalostního inženýrství I",
         "start": "2024-03-09T09:15",
         "end": "2024-03-09T10:45",
@@ -211,7 +212,7 @@ def test_a_room_calendar_occurrence_reads_without_the_organizer_listed_among_its
 def test_a_teams_exception_reads_without_the_organizer_it_lists_first() -> None:
     (exception,) = answer("calendarview-attendee-copy-teams-exception")["value"]
     observed = wire.observe(exception, "david.cantu.delgado@tec.mx")
-    assert observed.fields == DEFAULTS | {
+    assert to_json(observed.fields) == DEFAULTS | {
         "subject": "Canceled: Seguimiento a Proyecto Agua",
         "start": "2023-05-18T12:45",
         "end": "2023-05-18T13:00",
