@@ -40,10 +40,10 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from reconciler.model import Every, ObservedMeeting, Weekday
 from reconciler.occurrences import SeriesEdits
@@ -214,6 +214,18 @@ class NamespaceItems(Protocol):
     def write_namespace_state(self, organizer: str, item_id: str, change_key: str, state: str) -> str: ...
 
     def delete_namespace_item(self, organizer: str, item_id: str) -> None: ...
+
+
+#: Told (mailbox, seconds) each time a provider waits because the server throttled a request of
+#: that mailbox (429, 503, ErrorServerBusy); it may be called from any thread.
+ThrottleListener = Callable[[str, float], None]
+
+
+@runtime_checkable
+class ReportsThrottling(Protocol):
+    """A provider that says when the server throttles it, so the apply can slow that mailbox down."""
+
+    def listen_throttling(self, listener: ThrottleListener | None) -> None: ...
 
 
 class Provider(NamespaceItems, Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -216,9 +217,16 @@ class Connection:
         )
         self._accounts: dict[str, Account] = {}
         self._calendars: dict[str, Any] = {}
+        # Threads applying different mailboxes share the caches (exchangelib's Account and
+        # Protocol are thread-safe; these dictionaries are ours).
+        self._cache_lock = threading.RLock()
 
     def account(self, mailbox: str) -> Account:
         key = mailbox.lower()
+        with self._cache_lock:
+            return self._account(key)
+
+    def _account(self, key: str) -> Account:
         if key not in self._accounts:
             account = Account(
                 primary_smtp_address=key,
@@ -234,9 +242,11 @@ class Connection:
     def calendar(self, mailbox: str) -> Any:
         """The organizer's calendar folder (two GetFolder requests the first time, cached after)."""
         key = mailbox.lower()
-        if key not in self._calendars:
-            self._calendars[key] = self.account(key).calendar
-        return self._calendars[key]
+        with self._cache_lock:
+            # Held while the folder is read: threads applying one mailbox read it once.
+            if key not in self._calendars:
+                self._calendars[key] = self._account(key).calendar
+            return self._calendars[key]
 
     def refresh_credentials(self) -> bool:
         """Drop the cached token and sessions so the next request authenticates afresh."""
@@ -394,7 +404,11 @@ def translate(error: Exception, what: str, *, write: bool = True) -> ProviderErr
     if isinstance(error, _AUTH):
         return AuthError(f"Exchange refused the credentials while {what} ({code}: {text}).")
     if isinstance(error, (ews_errors.RateLimitError, *_BUSY)):
-        return ThrottledError(f"Exchange kept asking to slow down while {what} ({code}: {text}).")
+        hint = getattr(error, "back_off", None)
+        return ThrottledError(
+            f"Exchange kept asking to slow down while {what} ({code}: {text}).",
+            retry_after=float(hint) if hint else None,
+        )
     if isinstance(error, ews_errors.RedirectError):
         return RequestRejectedError(f"Exchange redirected the request while {what}; check ews.endpoint ({text}).")
     if isinstance(error, ews_errors.ResponseMessageError):
@@ -458,8 +472,12 @@ class Retrier:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.base_back_off = base_back_off
+        #: Told (mailbox, seconds) before each wait an ErrorServerBusy (or kin) causes.
+        self.throttled: Callable[[str, float], None] | None = None
 
-    def run(self, operation: Callable[[], T], *, what: str, write: bool) -> T:
+    def run(self, operation: Callable[[], T], *, what: str, write: bool, mailbox: str | None = None) -> T:
+        """`operation`'s result, retried as the module docstring says; `mailbox` (the one the
+        operation concerns) is told to `throttled` before each wait on a busy server."""
         waited, refreshed = 0.0, False
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -472,6 +490,8 @@ class Retrier:
                     raise translate(error, what, write=write) from error
                 if isinstance(error, ews_errors.UnauthorizedError):
                     refreshed = True
+                if self.throttled is not None and isinstance(error, _BUSY) and mailbox is not None:
+                    self.throttled(mailbox.lower(), delay)
                 self.sleep(delay)
                 waited += delay
         raise AssertionError("unreachable")  # pragma: no cover

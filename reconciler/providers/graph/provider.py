@@ -74,6 +74,7 @@ from reconciler.port import (
     ForeignItem,
     NamespaceItem,
     ReleaseRequest,
+    ThrottleListener,
     UpdateRequest,
 )
 from reconciler.providers.graph import auth, lock, wire
@@ -164,6 +165,7 @@ class GraphProvider:
         self.max_in_flight = max_in_flight
         self._sleep: Sleep = sleep or asyncio.sleep
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self._throttled: ThrottleListener | None = None
         self._closed = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="graph-provider", daemon=True)
@@ -609,7 +611,7 @@ class GraphProvider:
                 return event
             return await self._get(organizer, str(event["id"]), action, series=True)
 
-        return list(await asyncio.gather(*(complete(event) for event in events)))
+        return await _all([complete(event) for event in events])
 
     async def _get(self, organizer: str, item_id: str, action: str, *, series: bool = False) -> dict[str, Any]:
         """One event by id with our properties; a series master with its occurrences (`series`)."""
@@ -643,7 +645,14 @@ class GraphProvider:
             delay = self._retry_delay(failure, attempt, write=write)
             if delay is None:
                 raise _translate(failure, mailbox, action, attempt, write=write) from caught
+            if self._throttled is not None and failure.kind == "http" and failure.status in (429, 503):
+                self._throttled(mailbox.lower(), delay)
             await self._sleep(delay)
+
+    def listen_throttling(self, listener: ThrottleListener | None) -> None:
+        """Tell `listener` (mailbox, seconds) before every wait a 429 or 503 causes; it is called on
+        the provider's event loop thread."""
+        self._throttled = listener
 
     def _retry_delay(self, failure: Failure, attempt: int, *, write: bool) -> float | None:
         """Seconds to wait before trying again, or None to give up."""
@@ -661,6 +670,25 @@ class GraphProvider:
         if not write and (failure.kind in ("timeout", "transport") or (failure.status or 0) >= 500):
             return backoff
         return None
+
+
+async def _all(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """The results of `coroutines` run concurrently, in order. When one fails the others are
+    cancelled and awaited (no request outlives the call, no task's error goes unretrieved), then
+    the first failure is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    if not tasks:
+        return []
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
+    if failed is None:
+        return [t.result() for t in tasks]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    error = failed.exception()
+    assert error is not None
+    raise error
 
 
 #: 404 codes that concern the whole mailbox, never one item (docs/reference/mailboxes-late-release-adopt.md), and what
@@ -692,9 +720,12 @@ def _translate(failure: Failure, mailbox: str, action: str, attempts: int, *, wr
         return ConflictError(
             f"The calendar item was changed after it was read, so Microsoft Graph refused {action}{detail}."
         )
-    if status == 429:
+    if status == 429 or (status == 503 and failure.retry_after is not None):
+        # Refused, not executed: the caller may wait `retry_after` and write again.
+        tries = f"{attempts} attempts" if attempts > 1 else f"asked to wait {failure.retry_after:g} s"
         return ThrottledError(
-            f"Microsoft Graph kept throttling {mailbox} while {action} ({attempts} attempts){detail}."
+            f"Microsoft Graph kept throttling {mailbox} while {action} ({tries}){detail}.",
+            retry_after=failure.retry_after,
         )
     if failure.kind in ("timeout", "transport", "connect") or (status or 0) >= 500 or status in (409, 503):
         if write:
