@@ -84,6 +84,11 @@ class _Lane:
     waited: float = 0.0
     #: Set when the lane waited past `max_wait`: its remaining changes fail without a request.
     given_up: str = ""
+    #: Seconds the lane's latest change took (its first one not counted: the first write of a
+    #: run pays for loading the SDK's models, 5 s on Graph): changes slower than the pace's
+    #: interval set the lane's pace (and its ETA) themselves.
+    took: float = 0.0
+    written: int = 0
 
 
 @dataclass
@@ -179,7 +184,13 @@ def _work(state: _Run, lane: _Lane) -> None:
             if state.guard is not None and not _guarded(state):
                 _finish(state, lane, index, Outcome(change, OutcomeStatus.FAILED, NOT_STARTED))
                 continue
-            _finish(state, lane, index, _attempt(state, lane, change))
+            began = state.clock.now()
+            outcome = _attempt(state, lane, change)
+            with state.lock:
+                if lane.written:
+                    lane.took = state.clock.now() - began
+                lane.written += 1
+            _finish(state, lane, index, outcome)
     except BaseException as error:  # a bug or an interrupt: stop every lane, raise it from `run`
         with state.lock:
             state.errors.append(error)
@@ -281,12 +292,13 @@ def _report(state: _Run, *, outcome: Outcome | None = None, waiting: Waiting | N
 
 def _eta(state: _Run) -> float:
     """Seconds until the busiest lane sends its last message (held: `state.lock`): a lane's
-    queued messages go out one interval apart from its next send time on. Requests are taken as
-    free next to the pace (0.1 s against 2 s at Exchange Online's rate)."""
+    queued messages go out one interval apart from its next send time on, or as far apart as its
+    latest change took where that is longer (an unpaced lane, a slow server)."""
     now = state.clock.now()
     etas = []
     for lane in state.lanes.values():
         queued = sum(messages_of(c) for _, c in lane.queue)
         if queued:
-            etas.append(max(0.0, lane.next_send - now) + (queued - 1) * state.pace.interval(lane.rate))
+            step = max(state.pace.interval(lane.rate), lane.took)
+            etas.append(max(0.0, lane.next_send - now, lane.took) + (queued - 1) * step)
     return max(etas, default=0.0)
