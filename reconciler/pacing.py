@@ -89,6 +89,9 @@ class _Lane:
     #: interval set the lane's pace (and its ETA) themselves.
     took: float = 0.0
     written: int = 0
+    #: Throttling answers the lane met; a change that met one does not set `took` (its time is the
+    #: server's back-off, already in `next_send`).
+    throttled: int = 0
 
 
 @dataclass
@@ -184,10 +187,10 @@ def _work(state: _Run, lane: _Lane) -> None:
             if state.guard is not None and not _guarded(state):
                 _finish(state, lane, index, Outcome(change, OutcomeStatus.FAILED, NOT_STARTED))
                 continue
-            began = state.clock.now()
+            began, throttled = state.clock.now(), lane.throttled
             outcome = _attempt(state, lane, change)
             with state.lock:
-                if lane.written:
+                if lane.written and lane.throttled == throttled:
                     lane.took = state.clock.now() - began
                 lane.written += 1
             _finish(state, lane, index, outcome)
@@ -245,6 +248,7 @@ def _attempt(state: _Run, lane: _Lane, change: Change) -> Outcome:
                     )
                     return Outcome(change, OutcomeStatus.FAILED, message)
                 lane.waited += wait
+                lane.throttled += 1
                 lane.rate = state.pace.slower(lane.rate)
                 deadline = state.clock.now() + wait
                 lane.next_send = max(lane.next_send, deadline)
@@ -268,6 +272,7 @@ def _throttled(state: _Run, mailbox: str, seconds: float) -> None:
         lane = state.lanes.get(mailbox) or next((x for m, x in state.lanes.items() if m.lower() == mailbox), None)
         if lane is None:
             return
+        lane.throttled += 1
         lane.rate = state.pace.slower(lane.rate)
         lane.next_send = max(lane.next_send, state.clock.now() + seconds)
 

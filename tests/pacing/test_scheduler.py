@@ -74,7 +74,7 @@ def test_one_mailboxs_messages_go_out_evenly_spaced_at_the_pace_in_the_plans_ord
 ) -> None:
     plan = plan_of(sandbox, meetings("lead@contoso.com", 5))
     recorder = Recorder(clock)
-    report = pacing.run(plan, sandbox, recorder, pace=Pace(messages_per_minute=30), clock=clock)
+    report = pacing.run(plan, sandbox, recorder, pace=Pace(messages_per_minute=30, headroom=1.0), clock=clock)
     assert report.ok
     assert [s[1] for s in recorder.started] == [c.meeting_id for c in plan.changes]
     assert [s[2] for s in recorder.started] == [0.0, 2.0, 4.0, 6.0, 8.0]
@@ -83,7 +83,14 @@ def test_one_mailboxs_messages_go_out_evenly_spaced_at_the_pace_in_the_plans_ord
 def test_the_eta_is_the_messages_left_at_the_pace(sandbox: SandboxProvider, clock: VirtualClock) -> None:
     plan = plan_of(sandbox, meetings("lead@contoso.com", 4))
     seen: list[ApplyProgress] = []
-    pacing.run(plan, sandbox, Recorder(clock), pace=Pace(messages_per_minute=6), clock=clock, on_progress=seen.append)
+    pacing.run(
+        plan,
+        sandbox,
+        Recorder(clock),
+        pace=Pace(messages_per_minute=6, headroom=1.0),
+        clock=clock,
+        on_progress=seen.append,
+    )
     # 10 s between messages: after the first change three are left (30 s), after the last none.
     assert [(p.done, p.messages_left) for p in seen] == [(1, 3), (2, 2), (3, 1), (4, 0)]
     assert [p.eta_seconds for p in seen] == [pytest.approx(e, abs=0.01) for e in (30.0, 20.0, 10.0, 0.0)]
@@ -145,3 +152,8 @@ def test_the_cli_and_the_core_agree_on_the_default_wait_bound_and_graph_is_paced
     assert default_pace("graph").messages_per_minute == 30
     assert default_pace("ews").messages_per_minute is None
     assert default_pace("sandbox", max_wait=5).max_wait == 5
+
+
+def test_the_pace_keeps_a_headroom_below_the_limit() -> None:
+    assert Pace(messages_per_minute=30).interval(30) == pytest.approx(60 / 28.5)
+    assert Pace(messages_per_minute=None).interval(None) == 0.0

@@ -72,7 +72,7 @@ def test_a_throttling_answer_the_provider_waits_out_lowers_the_mailboxs_pace(
     plan = plan_of(provider, meetings("lead@contoso.com", 4))
     store.inject_fault("graph", "create", "429", retry_after=1)  # within the cap: the provider retries
     recorder = Recorder(clock)
-    report = pacing.run(plan, provider, recorder, pace=Pace(messages_per_minute=30), clock=clock)
+    report = pacing.run(plan, provider, recorder, pace=Pace(messages_per_minute=30, headroom=1.0), clock=clock)
     assert report.ok
     starts = [s[2] for s in recorder.started]
     # 2 s apart until the 429, then half the rate: 4 s apart.

@@ -148,6 +148,15 @@ def install_adapter() -> None:
     if BaseProtocol.HTTP_ADAPTER_CLS is requests.adapters.HTTPAdapter:
         BaseProtocol.HTTP_ADAPTER_CLS = LargeChunkAdapter
     EWSService._get_exception = staticmethod(_exception_with_back_off)
+    Protocol.decrease_poolsize = _keep_pool_size
+
+
+def _keep_pool_size(self: Any) -> None:
+    """Stands in for exchangelib's `Protocol.decrease_poolsize`, which every ErrorServerBusy calls:
+    it takes the session pool's lock and then waits for a free session, whose creation takes the
+    same lock, so with every session in use by other threads it deadlocks (seen with four
+    mailboxes applied in parallel under ErrorServerBusy; exchangelib 5.6.0 `protocol.py`). The pool
+    keeps its size (`max_connections`); the Retrier waits out the server's back-off instead."""
 
 
 class RefreshableTokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
