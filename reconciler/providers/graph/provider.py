@@ -720,7 +720,7 @@ def _translate(failure: Failure, mailbox: str, action: str, attempts: int, *, wr
         return ConflictError(
             f"The calendar item was changed after it was read, so Microsoft Graph refused {action}{detail}."
         )
-    if status == 429 or (status == 503 and failure.retry_after is not None):
+    if status == 429:
         # Refused, not executed: the caller may wait `retry_after` and write again.
         tries = f"{attempts} attempts" if attempts > 1 else f"asked to wait {failure.retry_after:g} s"
         return ThrottledError(
