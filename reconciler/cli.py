@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +36,9 @@ EXIT_FAILURE = 1
 EXIT_CHANGES = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+#: `apply --max-wait`'s default: `pace.DEFAULT_MAX_WAIT`, stated here so `meetings --help` does not
+#: import the core (a test checks that the two agree).
+DEFAULT_MAX_WAIT = 900.0
 
 
 class Format(StrEnum):
@@ -615,10 +619,27 @@ def _confirm(auto_approve: bool) -> None:
         _exit(EXIT_FAILURE)
 
 
-def _progress(outcome: Outcome) -> None:
-    from reconciler.render.human import render_progress
+@contextmanager
+def _stop_on_interrupt() -> Iterator[threading.Event]:
+    """An event set by the first Ctrl-C (SIGINT): the apply stops after the requests in flight. A
+    second Ctrl-C interrupts at once (KeyboardInterrupt, exit 130)."""
+    import signal
 
-    typer.echo(render_progress(outcome), err=True, nl=False)
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach the main thread only
+        return
+
+    def first(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+        _say("Stopping after the requests in flight (Ctrl-C again to abort at once).", err=True)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -647,12 +668,23 @@ def apply(
     ] = 60.0,
     only_organizers: OnlyOrganizers = None,
     shard: OnlyShard = None,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            min=0,
+            help="Seconds one mailbox may spend waiting out the back-offs Exchange asks for; past it its"
+            " remaining changes fail.",
+        ),
+    ] = DEFAULT_MAX_WAIT,
 ) -> None:
     """Take the apply lock of every mailbox, plan again (or read PLANFILE), show the plan, ask,
-    then write the changes."""
+    then write the changes: mailboxes in parallel, each paced to Exchange's sending limits."""
     import time
 
     from reconciler.locking import LockSettings, apply_lock
+    from reconciler.pace import pace_for
+    from reconciler.progressview import ProgressView
     from reconciler.reconcile import apply_plan, organizers_to_scan, remember_state
     from reconciler.render import human, jsonapply, markdown
     from reconciler.render.commands import PLAN_HAS_ERRORS
@@ -746,7 +778,15 @@ def apply(
                 if result.changes:
                     # A saved plan was reviewed already (as with `terraform apply PLANFILE`): no prompt.
                     _confirm(auto_approve or planfile is not None)
-                    outcomes = apply_plan(result, provider, on_progress=_progress, guard=lock.renew_if_due).outcomes
+                    with _stop_on_interrupt() as stop, ProgressView(len(result.changes)) as view:
+                        outcomes = apply_plan(
+                            result,
+                            provider,
+                            on_progress=view,
+                            guard=lock.renew_if_due,
+                            pace=pace_for(config.limits, provider.capabilities, max_wait=max_wait),
+                            stop=stop,
+                        ).outcomes
                 remember_state(lock, provider, config.namespace, result, others)
         finally:
             provider.close()

@@ -100,7 +100,13 @@ class MailboxUnavailableError(ProviderError):
 
 
 class ThrottledError(ProviderError):
-    """The server kept throttling after the allowed retries."""
+    """The server kept throttling after the allowed retries, or asked for a back-off longer than the
+    provider waits (`retry_after`, seconds, when the server named one). Nothing of the request
+    that was refused was executed; earlier steps of the same change may have been."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TransientError(ProviderError):

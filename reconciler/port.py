@@ -47,10 +47,10 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from reconciler.freebusy import Schedule
 from reconciler.model import Every, ObservedMeeting, Weekday
@@ -256,6 +256,18 @@ class RawItem:
     wire: str
     record: str | None
     server_body: str
+
+
+#: Told (mailbox, seconds) each time a provider waits because the server throttled a request of
+#: that mailbox (429, 503, ErrorServerBusy); it may be called from any thread.
+ThrottleListener = Callable[[str, float], None]
+
+
+@runtime_checkable
+class ReportsThrottling(Protocol):
+    """A provider that says when the server throttles it, so the apply can slow that mailbox down."""
+
+    def listen_throttling(self, listener: ThrottleListener | None) -> None: ...
 
 
 class Provider(NamespaceItems, Protocol):

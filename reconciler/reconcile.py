@@ -4,20 +4,22 @@ An apply runs under the apply lock of every mailbox it observes (`locking`, take
 before observing), so two applies never plan from the same calendar state and both write.
 `observe` reads every organizer's managed items (organizers in parallel, each provider keeps its
 own per-mailbox limit), `make_plan` runs the pure planner on them, and `apply_plan` writes the
-changes one by one. A change that fails does not stop the others. Writes whose outcome is unknown
-(a timeout after the server may have committed) are checked by looking the item up before any
-retry, so a re-run never creates a second item or sends a second invitation.
+changes (mailboxes in parallel, each paced: `pacing`). A change that fails does not stop the
+others. Writes whose outcome is unknown (a timeout after the server may have committed) are
+checked by looking the item up before any retry, so a re-run never creates a second item or
+sends a second invitation.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from reconciler import availability
+from reconciler import availability, pacing
 from reconciler.errors import MailboxUnavailableError, ProviderError, TransientError
 from reconciler.freebusy import Schedule
 from reconciler.locking import ApplyLock, recorded
@@ -26,6 +28,8 @@ from reconciler.model import Action, Meeting, ObservedMeeting
 from reconciler.notices import StaleReason
 from reconciler.occurrences import SeriesEdits, series_edits
 from reconciler.ownership import transaction_id
+from reconciler.pace import ApplyProgress, Pace
+from reconciler.pacing import Clock
 from reconciler.plan import Change, Plan, PlanPolicy, build_plan, with_foreign_lookalikes
 from reconciler.port import (
     UNMANAGED,
@@ -42,6 +46,8 @@ from reconciler.state import MeetingState
 
 #: Organizers observed in parallel.
 OBSERVE_WORKERS = 4
+#: No message rate: a library caller's default (the CLI passes the configured one, `pace.pace_for`).
+UNPACED = Pace(messages_per_minute=None)
 
 T = TypeVar("T")
 
@@ -269,27 +275,31 @@ def apply_plan(
     plan: Plan,
     provider: Provider,
     *,
-    on_progress: Callable[[Outcome], None] | None = None,
+    on_progress: Callable[[ApplyProgress], None] | None = None,
     guard: Callable[[], None] | None = None,
+    pace: Pace = UNPACED,
+    clock: Clock | None = None,
+    stop: threading.Event | None = None,
 ) -> ApplyReport:
-    """Write every change of `plan`; a failure is recorded and the next change goes on.
+    """Write every change of `plan`: mailboxes in parallel, each in the plan's order and at
+    `pace` (`reconciler.pacing` states the contract); a failure is recorded and the next change
+    goes on.
 
     `guard` runs before every change (the apply lock renews itself there); whatever it raises
-    stops the apply before that change is written.
+    stops the apply before that change is written and is raised here once the changes in flight
+    have finished. Setting `stop` does the same without an error: the changes not started are
+    reported as failed, not applied.
     """
-    outcomes = []
-    for change in plan.changes:
-        if guard is not None:
-            guard()
-        try:
-            _apply_change(change, plan, provider)
-            outcome = Outcome(change, OutcomeStatus.APPLIED)
-        except ProviderError as error:
-            outcome = Outcome(change, OutcomeStatus.FAILED, str(error))
-        outcomes.append(outcome)
-        if on_progress is not None:
-            on_progress(outcome)
-    return ApplyReport(tuple(outcomes))
+    return pacing.run(
+        plan,
+        provider,
+        lambda change, plan, provider, after: apply_change(change, plan, provider, after=after),
+        pace=pace,
+        clock=clock,
+        stop=stop,
+        guard=guard,
+        on_progress=on_progress,
+    )
 
 
 def _why_changed(item: ObservedMeeting) -> StaleReason:
@@ -334,18 +344,22 @@ def stale_changes(saved: Plan, provider: Provider) -> tuple[Plan, list[Outcome]]
     return replace(saved, changes=tuple(valid)), stale
 
 
-def _apply_change(change: Change, plan: Plan, provider: Provider) -> None:
+def apply_change(change: Change, plan: Plan, provider: Provider, *, after: ProviderError | None = None) -> None:
+    """Write one change of `plan`. `after` is the error an earlier attempt of it ended with (a
+    ThrottledError: part of a series' writes may have been committed before the refused one):
+    then what the calendar holds is looked up first and only what is missing is written, exactly
+    as after a lost answer (TransientError) within one attempt."""
     if change.action is Action.CREATE:
-        _create(change, plan, provider)
+        _create(change, plan, provider, after)
     elif change.action is Action.CANCEL:
-        _cancel(change, plan, provider)
+        _cancel(change, plan, provider, after)
     elif change.action is Action.RELEASE:
-        _release(change, plan, provider)
+        _release(change, plan, provider, after)
     else:
-        _update(change, plan, provider)
+        _update(change, plan, provider, after)
 
 
-def _create(change: Change, plan: Plan, provider: Provider) -> None:
+def _create(change: Change, plan: Plan, provider: Provider, after: ProviderError | None) -> None:
     assert change.desired is not None
     request = CreateRequest(
         namespace=plan.namespace,
@@ -355,33 +369,35 @@ def _create(change: Change, plan: Plan, provider: Provider) -> None:
         transaction_id=transaction_id(plan.namespace, change.organizer, change.meeting_id, plan.created_at),
         writes=change.writes,
     )
-    try:
-        provider.create(request)
-    except TransientError:
-        # The server may have committed the create before the answer was lost: look first.
-        found = provider.find(change.organizer, plan.namespace, change.meeting_id)
-        if found is None:
+    if after is None:
+        try:
             provider.create(request)
             return
-        # A series is created before its occurrences are changed: finish what is missing.
-        missing = frozenset(n for n in ("skip", "overrides") if found.fields.value_of(n) != change.desired.value_of(n))
-        if missing:
-            provider.update(
-                UpdateRequest(
-                    namespace=plan.namespace,
-                    organizer=change.organizer,
-                    meeting_id=change.meeting_id,
-                    item_id=found.item_id,
-                    change_key=found.change_key,
-                    fields=change.desired,
-                    changed=missing,
-                    previous_meeting_id=change.meeting_id,
-                    writes=_remaining_writes(found, change.desired, missing),
-                )
+        except TransientError:
+            pass  # the server may have committed the create before the answer was lost: look first
+    found = provider.find(change.organizer, plan.namespace, change.meeting_id)
+    if found is None:
+        provider.create(request)
+        return
+    # A series is created before its occurrences are changed: finish what is missing.
+    missing = frozenset(n for n in ("skip", "overrides") if found.fields.value_of(n) != change.desired.value_of(n))
+    if missing:
+        provider.update(
+            UpdateRequest(
+                namespace=plan.namespace,
+                organizer=change.organizer,
+                meeting_id=change.meeting_id,
+                item_id=found.item_id,
+                change_key=found.change_key,
+                fields=change.desired,
+                changed=missing,
+                previous_meeting_id=change.meeting_id,
+                writes=_remaining_writes(found, change.desired, missing),
             )
+        )
 
 
-def _update(change: Change, plan: Plan, provider: Provider) -> None:
+def _update(change: Change, plan: Plan, provider: Provider, after: ProviderError | None) -> None:
     assert change.desired is not None and change.item_id is not None and change.change_key is not None
     request = UpdateRequest(
         namespace=plan.namespace,
@@ -395,40 +411,41 @@ def _update(change: Change, plan: Plan, provider: Provider) -> None:
         writes=change.writes,
         previous_namespace=change.previous_namespace,
     )
-    try:
-        provider.update(request)
-    except TransientError:
-        current = provider.find(change.organizer, plan.namespace, change.meeting_id) or provider.find(
-            change.organizer, plan.namespace, request.previous_meeting_id
-        )
-        if current is None and change.previous_namespace:
-            # An adoption whose answer was lost and did not commit: the item still has the old marker.
-            # (An unmanaged item's is not found by marker: the error stands, and the next plan adopts it.)
-            current = provider.find(change.organizer, change.previous_namespace, request.previous_meeting_id)
-            if current is not None:
-                writes = _remaining_writes(current, change.desired, request.changed)
-                provider.update(replace(request, change_key=current.change_key, writes=writes))
-                return
-        if current is None:
-            raise
-        if current.change_key != change.change_key and _holds(current, change):
-            return  # the write was committed; only its answer was lost
-        # Part of a series update may have been committed: write only what is still missing, from
-        # the state the calendar holds now, so nobody gets the same mail twice.
-        remaining = frozenset(
-            n for n in change.changed_names if current.fields.value_of(n) != change.desired.value_of(n)
-        )
-        if not remaining and current.meeting_id == change.meeting_id:
+    if after is None:
+        try:
+            provider.update(request)
             return
-        provider.update(
-            replace(
-                request,
-                change_key=current.change_key,
-                writes=_remaining_writes(current, change.desired, remaining),
-                changed=remaining,
-                previous_meeting_id=current.meeting_id,
-            )
+        except TransientError as error:
+            after = error
+    current = provider.find(change.organizer, plan.namespace, change.meeting_id) or provider.find(
+        change.organizer, plan.namespace, request.previous_meeting_id
+    )
+    if current is None and change.previous_namespace:
+        # An adoption whose answer was lost and did not commit: the item still has the old marker.
+        # (An unmanaged item's is not found by marker: the error stands, and the next plan adopts it.)
+        current = provider.find(change.organizer, change.previous_namespace, request.previous_meeting_id)
+        if current is not None:
+            writes = _remaining_writes(current, change.desired, request.changed)
+            provider.update(replace(request, change_key=current.change_key, writes=writes))
+            return
+    if current is None:
+        raise after
+    if current.change_key != change.change_key and _holds(current, change):
+        return  # the write was committed; only its answer was lost
+    # Part of a series update may have been committed: write only what is still missing, from
+    # the state the calendar holds now, so nobody gets the same mail twice.
+    remaining = frozenset(n for n in change.changed_names if current.fields.value_of(n) != change.desired.value_of(n))
+    if not remaining and current.meeting_id == change.meeting_id:
+        return
+    provider.update(
+        replace(
+            request,
+            change_key=current.change_key,
+            writes=_remaining_writes(current, change.desired, remaining),
+            changed=remaining,
+            previous_meeting_id=current.meeting_id,
         )
+    )
 
 
 def _remaining_writes(current: ObservedMeeting, desired: MeetingState, changed: frozenset[str]) -> SeriesEdits:
@@ -445,29 +462,34 @@ def _holds(item: ObservedMeeting, change: Change) -> bool:
     )
 
 
-def _release(change: Change, plan: Plan, provider: Provider) -> None:
+def _release(change: Change, plan: Plan, provider: Provider, after: ProviderError | None) -> None:
     assert change.item_id is not None and change.change_key is not None
     request = ReleaseRequest(change.organizer, change.meeting_id, change.item_id, change.change_key)
-    try:
-        provider.release(request)
-    except TransientError:
-        # A released item is no longer listed: if the marker is gone, the release was committed.
-        namespace = change.previous_namespace or plan.namespace
-        if provider.find(change.organizer, namespace, change.meeting_id) is not None:
-            raise
+    if after is None:
+        try:
+            provider.release(request)
+            return
+        except TransientError as error:
+            after = error
+    # A released item is no longer listed: if the marker is gone, the release was committed.
+    namespace = change.previous_namespace or plan.namespace
+    if provider.find(change.organizer, namespace, change.meeting_id) is None:
+        return
+    if isinstance(after, TransientError):
+        raise after
+    provider.release(request)  # refused before (throttled), never written: write it now
 
 
-def _cancel(change: Change, plan: Plan, provider: Provider) -> None:
+def _cancel(change: Change, plan: Plan, provider: Provider, after: ProviderError | None) -> None:
     assert change.item_id is not None and change.change_key is not None
     request = CancelRequest(change.organizer, change.meeting_id, change.item_id, change.change_key, change.comment)
-    try:
-        provider.cancel(request)
-    except TransientError:
-        # A cancelled item leaves the calendar: if it is gone, the cancel was committed.
-        current = [o for o in provider.list_managed(change.organizer, plan.namespace) if o.item_id == change.item_id]
-        if current:
-            provider.cancel(
-                CancelRequest(
-                    change.organizer, change.meeting_id, change.item_id, current[0].change_key, change.comment
-                )
-            )
+    if after is None:
+        try:
+            provider.cancel(request)
+            return
+        except TransientError:
+            pass
+    # A cancelled item leaves the calendar: if it is gone, the cancel was committed.
+    current = [o for o in provider.list_managed(change.organizer, plan.namespace) if o.item_id == change.item_id]
+    if current:
+        provider.cancel(replace(request, change_key=current[0].change_key))

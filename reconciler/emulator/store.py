@@ -575,11 +575,13 @@ class MailboxStore:
 
     # -- mail ----------------------------------------------------------------------------------
 
-    def mail(self, recipient: str | None = None) -> list[Mail]:
-        """The sent-mail log in sending order, for one recipient (case-insensitive) or everyone."""
-        sql, args = "SELECT * FROM mail", []
+    def mail(self, recipient: str | None = None, *, after: int = 0) -> list[Mail]:
+        """The sent-mail log in sending order, for one recipient (case-insensitive) or everyone;
+        only the entries logged after sequence number `after`."""
+        args: list[int | str]
+        sql, args = "SELECT * FROM mail WHERE seq > ?", [after]
         if recipient is not None:
-            sql, args = sql + " WHERE recipient = ?", [recipient.lower()]
+            sql, args = sql + " AND recipient = ?", [after, recipient.lower()]
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
         return [

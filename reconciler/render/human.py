@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.diff import FieldChange
 from reconciler.model import ATTENDEE_FIELDS, Action, MailKind
+from reconciler.pace import ApplyProgress, Waiting
 from reconciler.plan import Change, Plan
 from reconciler.port import UNMANAGED
 from reconciler.render.budget import human_lines
@@ -181,6 +182,27 @@ def render_progress(outcome: Outcome) -> str:
     """One line as a change finishes: `ok`, or `FAILED` with the reason."""
     mark = "ok" if outcome.status is OutcomeStatus.APPLIED else f"FAILED: {visible(outcome_message(outcome))}"
     return f"  {SYMBOLS[outcome.change.action]} {visible(outcome.change.meeting_id)}: {mark}\n"
+
+
+def render_waiting(waiting: Waiting) -> str:
+    """One line as a mailbox starts waiting out a back-off the server asked for."""
+    return f"  ~ {visible(waiting.mailbox)}: waiting {_duration(waiting.seconds)}: {visible(waiting.reason)}\n"
+
+
+def render_progress_status(progress: ApplyProgress) -> str:
+    """The progress bar's words: changes done, messages left and the ETA from the pacing."""
+    messages = f"{progress.messages_left} message{'s' if progress.messages_left != 1 else ''} left"
+    return f"{progress.done}/{progress.total} changes, {messages}, about {_duration(progress.eta_seconds)} to go"
+
+
+def _duration(seconds: float) -> str:
+    """`42 s`, `3 min 5 s`, `2 h 10 min`: a duration as a person reads it."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def render_apply_problems(report: ApplyReport) -> str:

@@ -57,6 +57,7 @@ from reconciler.port import (
     ForeignItem,
     RawItem,
     ReleaseRequest,
+    ThrottleListener,
     UnmanagedMeeting,
     UpdateRequest,
 )
@@ -190,6 +191,11 @@ class EwsProvider(EwsNamespaceItems):
 
     # -- Provider ----------------------------------------------------------------------------------
 
+    def listen_throttling(self, listener: ThrottleListener | None) -> None:
+        """Tell `listener` (mailbox, seconds) before every wait an ErrorServerBusy of a write causes;
+        it is called on the thread that made the request."""
+        self._retrier.throttled = listener
+
     def close(self) -> None:
         self._connection.close()
 
@@ -269,7 +275,7 @@ class EwsProvider(EwsNamespaceItems):
             item = CalendarItem(account=self._connection.account(request.organizer), folder=folder, **values)
             return item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
 
-        item = self._retrier.run(write, what=what, write=True)
+        item = self._retrier.run(write, what=what, write=True, mailbox=request.organizer)
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
             return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
@@ -322,8 +328,13 @@ class EwsProvider(EwsNamespaceItems):
                 return False  # an appointment without attendees: nobody to tell, so delete it below
             return True
 
-        if not self._retrier.run(send_cancellation, what=what, write=True):
-            self._retrier.run(lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), what=what, write=True)
+        if not self._retrier.run(send_cancellation, what=what, write=True, mailbox=request.organizer):
+            self._retrier.run(
+                lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE),
+                what=what,
+                write=True,
+                mailbox=request.organizer,
+            )
 
     def release(self, request: ReleaseRequest) -> None:
         """UpdateItem deleting our three properties (DeleteItemField), SendToNone: no mail."""
@@ -355,7 +366,7 @@ class EwsProvider(EwsNamespaceItems):
                 update_fields=list(values), conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send
             )
 
-        return self._retrier.run(write, what=what, write=True)
+        return self._retrier.run(write, what=what, write=True, mailbox=organizer)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -391,12 +402,14 @@ class EwsProvider(EwsNamespaceItems):
                 lambda: _sdk.cancel_occurrences(account, cancelled),
                 what=f"{what} (cancelling occurrences)",
                 write=True,
+                mailbox=organizer,
             )
         if changed:
             self._retrier.run(
                 lambda: _sdk.change_occurrences(account, changed),
                 what=f"{what} (changing occurrences)",
                 write=True,
+                mailbox=organizer,
             )
 
     def _occurrence(self, organizer: str, master: Any, index: int, **values: Any) -> Any:

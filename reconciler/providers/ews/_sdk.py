@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -241,6 +242,15 @@ def install_adapter() -> None:
     if BaseProtocol.HTTP_ADAPTER_CLS is requests.adapters.HTTPAdapter:
         BaseProtocol.HTTP_ADAPTER_CLS = LargeChunkAdapter
     EWSService._get_exception = staticmethod(_exception_with_back_off)
+    Protocol.decrease_poolsize = _keep_pool_size
+
+
+def _keep_pool_size(self: Any) -> None:
+    """Stands in for exchangelib's `Protocol.decrease_poolsize`, which every ErrorServerBusy calls:
+    it takes the session pool's lock and then waits for a free session, whose creation takes the
+    same lock, so with every session in use by other threads it deadlocks (seen with four
+    mailboxes applied in parallel under ErrorServerBusy; exchangelib 5.6.0 `protocol.py`). The pool
+    keeps its size (`max_connections`); the Retrier waits out the server's back-off instead."""
 
 
 class RefreshableTokenCredentials(OAuth2AuthorizationCodeCredentials):  # type: ignore[misc]
@@ -313,9 +323,16 @@ class Connection:
         )
         self._accounts: dict[str, Account] = {}
         self._calendars: dict[str, Any] = {}
+        # Threads applying different mailboxes share the caches (exchangelib's Account and
+        # Protocol are thread-safe; these dictionaries are ours).
+        self._cache_lock = threading.RLock()
 
     def account(self, mailbox: str) -> Account:
         key = mailbox.lower()
+        with self._cache_lock:
+            return self._account(key)
+
+    def _account(self, key: str) -> Account:
         if key not in self._accounts:
             account = Account(
                 primary_smtp_address=key,
@@ -339,14 +356,16 @@ class Connection:
         own `get_default_folder` does when GetFolder is refused.
         """
         key = mailbox.lower()
-        if key not in self._calendars:
-            account = self.account(key)
-            mailbox_id = Mailbox(email_address=account.primary_smtp_address)
-            self._calendars[key] = Calendar(
-                root=account.root,
-                _distinguished_id=DistinguishedFolderId(id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=mailbox_id),
-            )
-        return self._calendars[key]
+        with self._cache_lock:
+            # Held while the root is read: threads applying one mailbox read it once.
+            if key not in self._calendars:
+                account = self._account(key)
+                mailbox_id = Mailbox(email_address=account.primary_smtp_address)
+                self._calendars[key] = Calendar(
+                    root=account.root,
+                    _distinguished_id=DistinguishedFolderId(id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=mailbox_id),
+                )
+            return self._calendars[key]
 
     def refresh_credentials(self) -> bool:
         """Drop the cached token and sessions so the next request authenticates afresh."""
@@ -506,7 +525,11 @@ def translate(error: Exception, what: str, *, write: bool = True) -> ProviderErr
     if isinstance(error, _AUTH):
         return AuthError(f"Exchange refused the credentials while {what} ({code}: {text}).")
     if isinstance(error, (ews_errors.RateLimitError, *_BUSY)):
-        return ThrottledError(f"Exchange kept asking to slow down while {what} ({code}: {text}).")
+        hint = getattr(error, "back_off", None)
+        return ThrottledError(
+            f"Exchange kept asking to slow down while {what} ({code}: {text}).",
+            retry_after=float(hint) if hint else None,
+        )
     if isinstance(error, ews_errors.RedirectError):
         return RequestRejectedError(f"Exchange redirected the request while {what}; check ews.endpoint ({text}).")
     if isinstance(error, ews_errors.ResponseMessageError):
@@ -570,8 +593,12 @@ class Retrier:
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.base_back_off = base_back_off
+        #: Told (mailbox, seconds) before each wait an ErrorServerBusy (or kin) causes.
+        self.throttled: Callable[[str, float], None] | None = None
 
-    def run(self, operation: Callable[[], T], *, what: str, write: bool) -> T:
+    def run(self, operation: Callable[[], T], *, what: str, write: bool, mailbox: str | None = None) -> T:
+        """`operation`'s result, retried as the module docstring says; `mailbox` (the one the
+        operation concerns) is told to `throttled` before each wait on a busy server."""
         waited, refreshed = 0.0, False
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -584,6 +611,8 @@ class Retrier:
                     raise translate(error, what, write=write) from error
                 if isinstance(error, ews_errors.UnauthorizedError):
                     refreshed = True
+                if self.throttled is not None and isinstance(error, _BUSY) and mailbox is not None:
+                    self.throttled(mailbox.lower(), delay)
                 self.sleep(delay)
                 waited += delay
         raise AssertionError("unreachable")  # pragma: no cover

@@ -82,6 +82,7 @@ from reconciler.port import (
     NamespaceItem,
     RawItem,
     ReleaseRequest,
+    ThrottleListener,
     UnmanagedMeeting,
     UpdateRequest,
 )
@@ -177,6 +178,7 @@ class GraphProvider:
         self.max_in_flight = max_in_flight
         self._sleep: Sleep = sleep or asyncio.sleep
         self._gates: dict[str, asyncio.Semaphore] = {}
+        self._throttled: ThrottleListener | None = None
         self._closed = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="graph-provider", daemon=True)
@@ -777,7 +779,14 @@ class GraphProvider:
             delay = self._retry_delay(failure, attempt, write=write)
             if delay is None:
                 raise _translate(failure, mailbox, action, attempt, write=write) from caught
+            if self._throttled is not None and failure.kind == "http" and failure.status in (429, 503):
+                self._throttled(mailbox.lower(), delay)
             await self._sleep(delay)
+
+    def listen_throttling(self, listener: ThrottleListener | None) -> None:
+        """Tell `listener` (mailbox, seconds) before every wait a 429 or 503 causes; it is called on
+        the provider's event loop thread."""
+        self._throttled = listener
 
     def _retry_delay(self, failure: Failure, attempt: int, *, write: bool) -> float | None:
         """Seconds to wait before trying again, or None to give up."""
@@ -795,6 +804,25 @@ class GraphProvider:
         if not write and (failure.kind in ("timeout", "transport") or (failure.status or 0) >= 500):
             return backoff
         return None
+
+
+async def _all(coroutines: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """The results of `coroutines` run concurrently, in order. When one fails the others are
+    cancelled and awaited (no request outlives the call, no task's error goes unretrieved), then
+    the first failure is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    if not tasks:
+        return []
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
+    if failed is None:
+        return [t.result() for t in tasks]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    error = failed.exception()
+    assert error is not None
+    raise error
 
 
 #: 404 codes that concern the whole mailbox, never one item (docs/reference/mailboxes-late-release-adopt.md), and what
@@ -827,8 +855,11 @@ def _translate(failure: Failure, mailbox: str, action: str, attempts: int, *, wr
             f"The calendar item was changed after it was read, so Microsoft Graph refused {action}{detail}."
         )
     if status == 429:
+        # Refused, not executed: the caller may wait `retry_after` and write again.
+        tries = f"{attempts} attempts" if attempts > 1 else f"asked to wait {failure.retry_after:g} s"
         return ThrottledError(
-            f"Microsoft Graph kept throttling {mailbox} while {action} ({attempts} attempts){detail}."
+            f"Microsoft Graph kept throttling {mailbox} while {action} ({tries}){detail}.",
+            retry_after=failure.retry_after,
         )
     if failure.kind in ("timeout", "transport", "connect") or (status or 0) >= 500 or status in (409, 503):
         if write:
