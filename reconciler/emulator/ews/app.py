@@ -17,7 +17,7 @@ counted). UpdateItem, DeleteItem and CancelCalendarItem on one change, delete or
 pattern cannot be set (ErrorInvalidPropertySet), nor can it move to or past a neighbour's day
 (ErrorOccurrenceCrossingBoundary).
 
-Injected faults (`store.inject_fault("ews", <operation>, <kind>, **params)`; the operation is the
+Injected faults (`app.faults.inject("ews", <operation>, <kind>, **params)`; the operation is the
 SOAP operation name, or "CancelCalendarItem" for a CreateItem that cancels):
 
 ================== ==================================================================================
@@ -65,9 +65,9 @@ from reconciler.emulator.ews.soap import (
     t,
     text_of,
 )
+from reconciler.emulator.faults import Fault, FaultPlan
 from reconciler.emulator.server import Request, Response, RunningServer, serve
 from reconciler.emulator.store import (
-    Fault,
     ItemNotFound,
     MailboxStore,
     OccurrenceCancelled,
@@ -192,8 +192,11 @@ class EwsApp:
         users: Mapping[str, str] | None = None,
         tokens: Collection[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.store = store
+        #: Where tests queue faults for this app (`faults.inject("ews", ...)`).
+        self.faults = faults if faults is not None else FaultPlan()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._users = dict(users) if users is not None else None
         self._tokens = frozenset(tokens) if tokens is not None else None
@@ -315,10 +318,10 @@ class EwsApp:
         if name == "CreateItem":
             items = child(operation, "Items")
             if items is not None and child(items, "CancelCalendarItem") is not None:
-                found = self.store.take_fault("ews", "CancelCalendarItem")
+                found = self.faults.take("ews", "CancelCalendarItem")
                 if found is not None:
                     return found
-        return self.store.take_fault("ews", name)
+        return self.faults.take("ews", name)
 
     def _early_fault(self, injected: Fault, name: str) -> Response | None:
         params = injected.params

@@ -39,7 +39,7 @@ modified instance"); a PATCH that rewrites the pattern drops every changed and c
 
 Limits per mailbox (Outlook's, for one app): 4 requests in flight and 10,000 per 10 minutes, over
 which the answer is 429 `ApplicationThrottled` with an integer `Retry-After`. Faults come from
-`store.inject_fault("graph", <operation>, <kind>, times=N, retry_after=S)` with operations `list`,
+the app's fault plan, `app.faults.inject("graph", <operation>, <kind>, times=N, retry_after=S)`, with operations `list`,
 `get`, `create`, `update`, `delete`, `cancel`, `instances`, `calendarview` and `batch` (or `*`;
 occurrence writes count as `update`, `cancel` and `delete`; `batch` is the envelope itself, the
 requests inside take the faults of their own operations) and kinds `429`, `503`, `500`, `412`
@@ -71,6 +71,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from reconciler.emulator import series
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import batch, events, ids, instances, people, render
 from reconciler.emulator.graph.odata import (
     ODataError,
@@ -177,11 +178,14 @@ class GraphApp:
         seed: int | None = None,
         failure_kinds: Sequence[str] = ("429", "503", "504"),
         url_safe_ids: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
         unknown = set(failure_kinds) - set(_FAULT_KINDS)
         if unknown:
             raise ValueError(f"Unknown fault kinds: {sorted(unknown)}.")
         self.store = store
+        #: Where tests queue faults for this app (`faults.inject("graph", ...)`).
+        self.faults = faults if faults is not None else FaultPlan()
         self.limits = limits
         self.failure_rate = failure_rate
         self.failure_kinds = tuple(failure_kinds)
@@ -359,7 +363,7 @@ class GraphApp:
     def _fault(self, operation: str) -> tuple[str, Mapping[str, Any]] | None:
         if operation == "timezones":
             return None
-        fault = self.store.take_fault("graph", operation)
+        fault = self.faults.take("graph", operation)
         if fault is not None:
             kind, params = fault.kind, fault.params
         else:
