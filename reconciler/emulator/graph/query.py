@@ -12,6 +12,7 @@ from reconciler.emulator.server import Request
 
 
 def refuse_options(query: Mapping[str, str], supported: frozenset[str] | set[str]) -> None:
+    """400 for the first (by name) query option the operation does not support."""
     unsupported = set(query) - set(supported)
     if unsupported:
         name = sorted(unsupported)[0]
@@ -33,6 +34,7 @@ def query_options(target: str) -> dict[str, str]:
 
 
 def non_negative(query: Mapping[str, str], name: str) -> int | None:
+    """The integer value of `$top` or `$skip` (None when absent); 400 for anything else, and for `$top=0`."""
     if name not in query:
         return None
     value = query[name]
@@ -42,6 +44,7 @@ def non_negative(query: Mapping[str, str], name: str) -> int | None:
 
 
 def read_body(request: Request) -> Any:
+    """The JSON body (None when empty); Graph's 400 when it is not JSON."""
     if not request.body:
         return None
     try:
