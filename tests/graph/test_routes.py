@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.emulator.graph.handlers import Handlers
 from reconciler.emulator.graph.odata import ODataError
-from reconciler.emulator.graph.routes import RouteMatch, resolve
+from reconciler.emulator.graph.routes import ROUTES, RouteMatch, resolve
 from reconciler.emulator.server import Request
+from reconciler.emulator.store import MailboxStore
 
 
 def route(method: str, target: str) -> RouteMatch:
@@ -55,3 +57,8 @@ def test_a_path_served_for_other_methods_is_405_and_an_unknown_one_names_its_seg
     )
     assert refusal("GET", "/beta/users/lead@contoso.com/events") == (400, "Invalid version: beta")
     assert refusal("GET", "/v1.0/me/events")[1] == "/me request is only valid with delegated authentication flow."
+
+
+def test_every_operation_of_the_route_table_has_a_handler_and_every_handler_a_route(store: MailboxStore) -> None:
+    handlers = Handlers(store, page_size=10, url_safe_ids=True)
+    assert {r.operation for r in ROUTES} == set(handlers.table)

@@ -59,7 +59,6 @@ the `$batch` envelope, `GraphApp._batch`), in this order:
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -73,7 +72,7 @@ from reconciler.emulator.graph.handlers import Handlers
 from reconciler.emulator.graph.injection import GraphFaults, after_commit, dropped, fault_error
 from reconciler.emulator.graph.odata import ODataError
 from reconciler.emulator.graph.recording import GraphStats, RecordedRequest, Recorder
-from reconciler.emulator.graph.responses import JSON_TYPE, error_response, headers
+from reconciler.emulator.graph.responses import error_response, json_response
 from reconciler.emulator.graph.routes import resolve
 from reconciler.emulator.graph.throttle import GraphLimits, Throttle
 from reconciler.emulator.server import Request, Response, serve
@@ -145,7 +144,7 @@ class GraphApp:
             return Response(0, drop_connection=True)
         if fault is not None:
             return self._fault_response(fault, request, request_id)  # served, but the answer is lost
-        return Response(200, headers(request, request_id) | {"Content-Type": JSON_TYPE}, _json_bytes(answer))
+        return json_response(200, answer, request, request_id)
 
     def _serve(self, request: Request, request_id: str, *, batched: bool = False) -> Response:
         """One request, sent alone or (`batched`) inside a `$batch`, through the layers of the
@@ -174,10 +173,6 @@ class GraphApp:
 
     def _error(self, error: ODataError, request: Request, request_id: str) -> Response:
         return error_response(error, request, request_id, self._clock)
-
-
-def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ _Entry = tuple[datetime, int, Callable[[], dict[str, Any]]]
 _LINK_SAFE = "$,()'=:/@ "
 
 _VIEW_OPTIONS = frozenset({"$startdatetime", "$enddatetime", "$select", "$top", "$skip", "$count"})
-#: Query option names as Graph spells them in a nextLink (`_query` keys them lower-cased with `$`).
+#: Query option names as Graph spells them in a nextLink (`query_options` keys them lower-cased with `$`).
 _LINK_NAMES = {"$startdatetime": "startDateTime", "$enddatetime": "endDateTime"}
 
 
