@@ -1,4 +1,4 @@
-"""SQLite mailboxes: calendar items, change keys, transaction ids, the sent-mail log and faults.
+"""SQLite mailboxes: calendar items, change keys, transaction ids and the sent-mail log.
 
 This is the state behind every emulated protocol (the in-process sandbox, Graph REST and EWS SOAP).
 It behaves like the Exchange information store as far as the reconciler can observe it:
@@ -116,14 +116,6 @@ CREATE TABLE IF NOT EXISTS unavailable_mailboxes (
     mailbox TEXT PRIMARY KEY,
     reason TEXT NOT NULL            -- an UnavailableReason value
 );
-CREATE TABLE IF NOT EXISTS faults (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    protocol TEXT NOT NULL,         -- graph | ews | * (any)
-    operation TEXT NOT NULL,        -- protocol-defined name, or * (any)
-    kind TEXT NOT NULL,             -- protocol-defined fault name
-    remaining INTEGER NOT NULL,
-    params TEXT NOT NULL
-);
 """
 
 
@@ -221,14 +213,6 @@ class Mail:
     comment: str | None
     extended: dict[str, str]
     sent_at: str
-
-
-@dataclass(frozen=True)
-class Fault:
-    """An injected fault taken from the queue: `kind` and `params` mean what the protocol says."""
-
-    kind: str
-    params: dict[str, Any]
 
 
 def _new_item_id() -> str:
@@ -638,30 +622,6 @@ class MailboxStore:
                 "SELECT reason FROM unavailable_mailboxes WHERE mailbox = ?", (mailbox.lower(),)
             ).fetchone()
         return UnavailableReason(row[0]) if row else None
-
-    # -- faults --------------------------------------------------------------------------------
-
-    def inject_fault(self, protocol: str, operation: str, kind: str, *, times: int = 1, **params: Any) -> None:
-        """Queue a fault for the next `times` matching requests (`*` matches any protocol or
-        operation). Protocol apps call `take_fault` and decide what the fault means on the wire."""
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO faults (protocol, operation, kind, remaining, params) VALUES (?, ?, ?, ?, ?)",
-                (protocol, operation, kind, times, json.dumps(params)),
-            )
-
-    def take_fault(self, protocol: str, operation: str) -> Fault | None:
-        """Consume one queued fault matching this request, oldest first, if any."""
-        with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT seq, kind, params FROM faults WHERE remaining > 0"
-                " AND protocol IN (?, '*') AND operation IN (?, '*') ORDER BY seq LIMIT 1",
-                (protocol, operation),
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute("UPDATE faults SET remaining = remaining - 1 WHERE seq = ?", (row[0],))
-            return Fault(kind=row[1], params=json.loads(row[2]))
 
     # -- rows ----------------------------------------------------------------------------------
 

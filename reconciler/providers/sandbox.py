@@ -5,8 +5,9 @@ attendee-only changes mail only the people added or removed, organizer-only chan
 A series is written as every provider writes it (`occurrences`): the master, then one write per
 cancelled or changed occurrence, each mailing that occurrence's attendees.
 
-Injected faults (`MailboxStore.inject_fault("sandbox", <create|update|occurrence|cancel>, kind)`) let tests
-crash a write: `fail` raises before writing, `timeout-after-commit` writes and then raises as a
+A provider built with a fault plan (`SandboxProvider(store, faults=FaultPlan())`, off by default)
+takes injected faults (`faults.inject("sandbox", <create|update|occurrence|cancel>, kind)`) that let
+tests crash a write: `fail` raises before writing, `timeout-after-commit` writes and then raises as a
 lost answer would. A mailbox marked with `MailboxStore.set_unavailable` cannot be listed
 (MailboxUnavailableError), as a real mailbox that is deleted or closed to the app.
 """
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import (
     ItemNotFound,
     MailboxStore,
@@ -215,8 +217,10 @@ class SandboxProvider(SandboxNamespaceItems):
     name = "sandbox"
     capabilities = BACKEND_CAPABILITIES["sandbox"]
 
-    def __init__(self, store: MailboxStore) -> None:
+    def __init__(self, store: MailboxStore, *, faults: FaultPlan | None = None) -> None:
         self.store = store
+        #: The fault drills' hook (see the module docstring); None: writes never look for faults.
+        self.faults = faults
 
     @classmethod
     def open(cls, path: Path) -> SandboxProvider:
@@ -319,8 +323,9 @@ class SandboxProvider(SandboxNamespaceItems):
         return None
 
     def _faulted(self, operation: str, meeting_id: str, write: Callable[[], _T]) -> _T:
-        """Run a write under the store's injected faults for this operation (see module docstring)."""
-        fault = self.store.take_fault("sandbox", operation)
+        """Run a write under the injected faults for this operation (see module docstring), its
+        store refusals as the port's errors."""
+        fault = self.faults.take("sandbox", operation) if self.faults is not None else None
         if fault is not None and fault.kind == "fail":
             raise TransientError(f"The sandbox failed to {operation} {meeting_id} (injected fault).")
         try:

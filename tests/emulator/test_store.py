@@ -99,9 +99,3 @@ def test_items_are_filtered_by_an_extended_property_value(store: MailboxStore) -
     store.create_item("lead@contoso.com", DOC, send=SendMode.NONE)
     store.create_item("lead@contoso.com", {**DOC, "extended": {"k": "other"}}, send=SendMode.NONE)
     assert len(store.list_items("lead@contoso.com", extended_equals=("k", "v"))) == 1
-
-
-def test_faults_are_taken_once_per_injection(store: MailboxStore) -> None:
-    store.inject_fault("graph", "create", "504", times=2)
-    assert [store.take_fault("graph", "create") is not None for _ in range(3)] == [True, True, False]
-    assert store.take_fault("ews", "create") is None

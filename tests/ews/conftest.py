@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.server import Request, Response, serve
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import FIELD_ORDER, Meeting
@@ -62,6 +63,11 @@ class Emulator:
     store: MailboxStore
     recorder: Recorder
     sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def faults(self) -> FaultPlan:
+        """Where the tests queue the emulator's faults (`faults.inject("ews", ...)`)."""
+        return self.recorder.app.faults
 
     def provider(self, **options: Any) -> EwsProvider:
         return ews_provider(self.url, sleep=self.sleeps.append, **options)

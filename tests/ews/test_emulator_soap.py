@@ -371,7 +371,7 @@ def test_delete_item_needs_send_meeting_cancellations_and_sends_them_when_asked(
 
 
 def test_an_injected_busy_fault_is_a_soap_fault_with_the_back_off_hint(emulator: Emulator) -> None:
-    emulator.store.inject_fault("ews", "FindItem", "server-busy", back_off_ms=1500)
+    emulator.faults.inject("ews", "FindItem", "server-busy", back_off_ms=1500)
     answer = find(emulator.url, '<m:IndexedPageItemView Offset="0" BasePoint="Beginning"/>')
     assert answer.status_code == 500
     assert b"a:ErrorServerBusy" in answer.content
@@ -381,13 +381,13 @@ def test_an_injected_busy_fault_is_a_soap_fault_with_the_back_off_hint(emulator:
 
 @pytest.mark.parametrize(("kind", "status"), [("http-503", 503), ("http-429", 429)])
 def test_injected_http_throttling_answers_with_retry_after(emulator: Emulator, kind: str, status: int) -> None:
-    emulator.store.inject_fault("ews", "*", kind, retry_after=7)
+    emulator.faults.inject("ews", "*", kind, retry_after=7)
     answer = find(emulator.url, '<m:IndexedPageItemView Offset="0" BasePoint="Beginning"/>')
     assert (answer.status_code, answer.headers["Retry-After"]) == (status, "7")
 
 
 def test_a_timeout_after_commit_creates_the_item_and_drops_the_answer(emulator: Emulator) -> None:
-    emulator.store.inject_fault("ews", "CreateItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "CreateItem", "timeout-after-commit")
     with pytest.raises(httpx.TransportError):
         create(emulator.url, calendar_item())
     assert len(emulator.store.list_items(ORGANIZER)) == 1

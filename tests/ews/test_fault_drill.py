@@ -58,10 +58,10 @@ def apply_until_converged(emulator: Emulator, provider: EwsProvider, meetings: l
 
 def test_creates_converge_through_busy_errors_and_a_committed_create_whose_answer_was_lost(emulator: Emulator) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "FindItem", "server-busy", back_off_ms=20)
-    emulator.store.inject_fault("ews", "CreateItem", "server-busy", times=2, back_off_ms=30)
-    emulator.store.inject_fault("ews", "CreateItem", "timeout-after-commit")
-    emulator.store.inject_fault("ews", "CreateItem", "http-503", retry_after=1)
+    emulator.faults.inject("ews", "FindItem", "server-busy", back_off_ms=20)
+    emulator.faults.inject("ews", "CreateItem", "server-busy", times=2, back_off_ms=30)
+    emulator.faults.inject("ews", "CreateItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "CreateItem", "http-503", retry_after=1)
 
     first = plan(provider, MEETINGS)
     report = apply_plan(first, provider)
@@ -87,10 +87,10 @@ def test_updates_and_cancels_converge_when_answers_are_lost_and_the_server_throt
         dataclasses.replace(MEETINGS[0], subject="Team sync (moved)"),
         dataclasses.replace(MEETINGS[1], required=("dave@contoso.com", "gina@contoso.com")),
     ]
-    emulator.store.inject_fault("ews", "UpdateItem", "timeout-after-commit")
-    emulator.store.inject_fault("ews", "UpdateItem", "http-429", retry_after=2)
-    emulator.store.inject_fault("ews", "CancelCalendarItem", "timeout-after-commit")
-    emulator.store.inject_fault("ews", "GetItem", "server-busy-message", back_off_ms=40)
+    emulator.faults.inject("ews", "UpdateItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "UpdateItem", "http-429", retry_after=2)
+    emulator.faults.inject("ews", "CancelCalendarItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "GetItem", "server-busy-message", back_off_ms=40)
 
     plans = apply_until_converged(emulator, provider, changed)
 
@@ -141,7 +141,7 @@ def test_occurrence_writes_whose_answers_are_lost_converge_with_one_mail_per_occ
         ),
     )
     for operation, kind, params in faults:
-        emulator.store.inject_fault("ews", operation, kind, **params)
+        emulator.faults.inject("ews", operation, kind, **params)
 
     plans = apply_until_converged(emulator, provider, [edited])
 
@@ -162,9 +162,9 @@ def test_plans_read_through_proxy_errors_and_busy_messages_and_converge_with_one
     emulator: Emulator,
 ) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "FindItem", "http-502")
-    emulator.store.inject_fault("ews", "FindItem", "http-504", retry_after=3)
-    emulator.store.inject_fault("ews", "FindItem", "server-busy-message", back_off_ms=120)
+    emulator.faults.inject("ews", "FindItem", "http-502")
+    emulator.faults.inject("ews", "FindItem", "http-504", retry_after=3)
+    emulator.faults.inject("ews", "FindItem", "server-busy-message", back_off_ms=120)
 
     plans = apply_until_converged(emulator, provider, MEETINGS)
 

@@ -423,7 +423,7 @@ def test_a_yearly_pattern_with_an_interval_is_refused(provider: EwsProvider) -> 
 
 def test_server_busy_is_retried_after_the_servers_back_off_hint(emulator: Emulator) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "FindItem", "server-busy", times=2, back_off_ms=50)
+    emulator.faults.inject("ews", "FindItem", "server-busy", times=2, back_off_ms=50)
     assert provider.list_managed(ORGANIZER, NAMESPACE) == []
     assert emulator.sleeps == [0.05, 0.05]
     provider.close()
@@ -432,7 +432,7 @@ def test_server_busy_is_retried_after_the_servers_back_off_hint(emulator: Emulat
 @pytest.mark.parametrize("kind", ["http-429", "http-503"])
 def test_http_throttling_is_retried_after_retry_after(emulator: Emulator, kind: str) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "CreateItem", kind, retry_after=3)
+    emulator.faults.inject("ews", "CreateItem", kind, retry_after=3)
     provider.create(create_request(meeting()))
     assert emulator.sleeps == [3.0]
     assert len(emulator.store.list_items(ORGANIZER)) == 1
@@ -442,7 +442,7 @@ def test_http_throttling_is_retried_after_retry_after(emulator: Emulator, kind: 
 
 def test_busy_answers_beyond_the_retry_budget_raise_throttled(emulator: Emulator) -> None:
     provider = emulator.provider(max_attempts=3)
-    emulator.store.inject_fault("ews", "FindItem", "server-busy", times=5, back_off_ms=10)
+    emulator.faults.inject("ews", "FindItem", "server-busy", times=5, back_off_ms=10)
     with pytest.raises(ThrottledError) as raised:
         provider.list_managed(ORGANIZER, NAMESPACE)
     assert type(raised.value.__cause__).__name__ == "ErrorServerBusy"
@@ -452,7 +452,7 @@ def test_busy_answers_beyond_the_retry_budget_raise_throttled(emulator: Emulator
 
 def test_a_back_off_hint_beyond_the_wait_budget_is_not_slept(emulator: Emulator) -> None:
     provider = emulator.provider(max_wait=60)
-    emulator.store.inject_fault("ews", "FindItem", "server-busy", back_off_ms=297_749)
+    emulator.faults.inject("ews", "FindItem", "server-busy", back_off_ms=297_749)
     with pytest.raises(ThrottledError):
         provider.list_managed(ORGANIZER, NAMESPACE)
     assert emulator.sleeps == []
@@ -462,7 +462,7 @@ def test_a_back_off_hint_beyond_the_wait_budget_is_not_slept(emulator: Emulator)
 def test_a_create_whose_answer_is_lost_raises_transient_without_retrying_and_find_sees_it(
     emulator: Emulator, provider: EwsProvider
 ) -> None:
-    emulator.store.inject_fault("ews", "CreateItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "CreateItem", "timeout-after-commit")
     with pytest.raises(TransientError):
         provider.create(create_request(meeting()))
     assert emulator.recorder.operations().count("CreateItem") == 1
@@ -473,13 +473,13 @@ def test_a_create_whose_answer_is_lost_raises_transient_without_retrying_and_fin
 
 def test_a_read_whose_answer_is_lost_is_retried(emulator: Emulator, provider: EwsProvider) -> None:
     provider.create(create_request(meeting()))
-    emulator.store.inject_fault("ews", "GetItem", "timeout-after-commit")
+    emulator.faults.inject("ews", "GetItem", "timeout-after-commit")
     assert [o.meeting_id for o in provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/sync"]
 
 
 def test_a_slow_answer_past_the_client_timeout_is_a_transient_error(emulator: Emulator) -> None:
     provider = emulator.provider(timeout=0.5)
-    emulator.store.inject_fault("ews", "CreateItem", "timeout-after-commit", seconds=1.5)
+    emulator.faults.inject("ews", "CreateItem", "timeout-after-commit", seconds=1.5)
     with pytest.raises(TransientError):
         provider.create(create_request(meeting()))
     assert len(emulator.store.list_items(ORGANIZER)) == 1
@@ -487,7 +487,7 @@ def test_a_slow_answer_past_the_client_timeout_is_a_transient_error(emulator: Em
 
 
 def test_a_refused_password_is_an_auth_error_without_retry(emulator: Emulator, provider: EwsProvider) -> None:
-    emulator.store.inject_fault("ews", "*", "unauthorized")
+    emulator.faults.inject("ews", "*", "unauthorized")
     with pytest.raises(AuthError):
         provider.list_managed(ORGANIZER, NAMESPACE)
     assert emulator.sleeps == []
@@ -505,10 +505,10 @@ def test_an_expired_token_is_fetched_again_once_and_the_request_retried(
 
     provider = EwsProvider(emulator.url, auth="token", token_provider=token, sleep=emulator.sleeps.append)
     provider.list_managed(ORGANIZER, NAMESPACE)
-    emulator.store.inject_fault("ews", "FindItem", "unauthorized")
+    emulator.faults.inject("ews", "FindItem", "unauthorized")
     assert provider.list_managed(ORGANIZER, NAMESPACE) == []
     assert tokens == ["token-0", "token-1"]
-    emulator.store.inject_fault("ews", "FindItem", "unauthorized", times=2)
+    emulator.faults.inject("ews", "FindItem", "unauthorized", times=2)
     with pytest.raises(AuthError):
         provider.list_managed(ORGANIZER, NAMESPACE)
     provider.close()

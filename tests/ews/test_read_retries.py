@@ -20,7 +20,7 @@ def test_a_proxy_error_page_on_a_listing_is_retried_and_the_listing_completes(
 ) -> None:
     provider = emulator.provider()
     provider.create(create_request(meeting()))
-    emulator.store.inject_fault("ews", operation, kind, times=2)
+    emulator.faults.inject("ews", operation, kind, times=2)
 
     assert [o.meeting_id for o in provider.list_managed(ORGANIZER, NAMESPACE)] == ["team/sync"]
     assert emulator.sleeps == [2.0, 4.0]
@@ -29,7 +29,7 @@ def test_a_proxy_error_page_on_a_listing_is_retried_and_the_listing_completes(
 
 def test_a_proxy_error_page_with_retry_after_waits_as_long_as_it_says(emulator: Emulator) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "FindItem", "http-502", retry_after=7)
+    emulator.faults.inject("ews", "FindItem", "http-502", retry_after=7)
     assert provider.find(ORGANIZER, NAMESPACE, "team/sync") is None
     assert emulator.sleeps == [7.0]
     provider.close()
@@ -37,7 +37,7 @@ def test_a_proxy_error_page_with_retry_after_waits_as_long_as_it_says(emulator: 
 
 def test_a_server_busy_response_message_is_retried_after_its_back_off_milliseconds(emulator: Emulator) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "FindItem", "server-busy-message", times=2, back_off_ms=250)
+    emulator.faults.inject("ews", "FindItem", "server-busy-message", times=2, back_off_ms=250)
     assert provider.list_managed(ORGANIZER, NAMESPACE) == []
     assert emulator.sleeps == [0.25, 0.25]
     provider.close()
@@ -45,7 +45,7 @@ def test_a_server_busy_response_message_is_retried_after_its_back_off_millisecon
 
 def test_proxy_errors_beyond_the_retry_budget_end_in_a_sentence_without_library_text(emulator: Emulator) -> None:
     provider = emulator.provider(max_attempts=3)
-    emulator.store.inject_fault("ews", "FindItem", "http-504", times=5)
+    emulator.faults.inject("ews", "FindItem", "http-504", times=5)
     with pytest.raises(TransientError) as raised:
         provider.list_managed(ORGANIZER, NAMESPACE)
     assert str(raised.value) == (
@@ -60,7 +60,7 @@ def test_a_proxy_error_after_a_create_was_committed_is_not_repeated_and_nothing_
     emulator: Emulator,
 ) -> None:
     provider = emulator.provider()
-    emulator.store.inject_fault("ews", "CreateItem", "http-502", commit=True)
+    emulator.faults.inject("ews", "CreateItem", "http-502", commit=True)
     with pytest.raises(TransientError) as raised:
         provider.create(create_request(meeting()))
     assert "may or may not have been made" in str(raised.value)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.graph import GraphProvider
@@ -26,8 +27,14 @@ def store(tmp_path: Path) -> Iterator[MailboxStore]:
 
 
 @pytest.fixture
-def graph(store: MailboxStore) -> Iterator[GraphServer]:
-    with serve_graph(store) as server:
+def faults() -> FaultPlan:
+    """The Graph emulator's fault plan (`faults.inject("graph", ...)`)."""
+    return FaultPlan()
+
+
+@pytest.fixture
+def graph(store: MailboxStore, faults: FaultPlan) -> Iterator[GraphServer]:
+    with serve_graph(store, faults=faults) as server:
         yield server
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import Every, Override, Recurrence, Weekday
@@ -109,10 +110,10 @@ def test_a_request_depending_on_a_failed_one_is_answered_424_without_running(htt
 
 
 def test_a_throttled_request_in_a_batch_carries_its_own_429_and_retry_after(
-    http: httpx.Client, store: MailboxStore
+    http: httpx.Client, store: MailboxStore, faults: FaultPlan
 ) -> None:
     one, two = _created(http, "One"), _created(http, "Two")
-    store.inject_fault("graph", "get", "429", retry_after=7)
+    faults.inject("graph", "get", "429", retry_after=7)
     answer = _batch(
         http,
         [{"id": str(n), "method": "GET", "url": f"{EVENTS}/{e['id']}"} for n, e in enumerate((one, two), 1)],
@@ -156,10 +157,10 @@ def test_listing_reads_the_series_masters_twenty_to_a_batch_with_their_skips_and
 
 
 def test_a_throttled_read_inside_a_batch_is_sent_again_alone_after_its_retry_after(
-    provider: GraphProvider, graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    provider: GraphProvider, graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     desired = _create_series(provider, 3)
-    store.inject_fault("graph", "get", "429", retry_after=5)
+    faults.inject("graph", "get", "429", retry_after=5)
     listed = provider.list_managed(ORGANIZER, NAMESPACE)
     assert {seen.meeting_id: seen.fields for seen in listed} == desired
     assert sleeps.delays == [5.0]
@@ -168,10 +169,10 @@ def test_a_throttled_read_inside_a_batch_is_sent_again_alone_after_its_retry_aft
 
 
 def test_a_batch_whose_answer_is_lost_is_read_again_whole(
-    provider: GraphProvider, graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    provider: GraphProvider, graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     desired = _create_series(provider, 2)
-    store.inject_fault("graph", "batch", "504-after-commit")
+    faults.inject("graph", "batch", "504-after-commit")
     listed = provider.list_managed(ORGANIZER, NAMESPACE)
     assert {seen.meeting_id: seen.fields for seen in listed} == desired
     batches = [r.json()["requests"] for r in graph.app.requests if r.target.endswith("/$batch")]

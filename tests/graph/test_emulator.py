@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphApp, GraphLimits, GraphServer, serve_graph
 from reconciler.emulator.server import Request
 from reconciler.emulator.store import MailboxStore
@@ -367,8 +368,10 @@ def test_too_many_requests_in_the_window_are_throttled_with_an_integer_retry_aft
     assert app.handle(other_mailbox).status == 200
 
 
-def test_a_fifth_concurrent_request_to_one_mailbox_is_throttled(graph: GraphServer, store: MailboxStore) -> None:
-    store.inject_fault("graph", "list", "delay", times=4, seconds=0.6)
+def test_a_fifth_concurrent_request_to_one_mailbox_is_throttled(
+    graph: GraphServer, store: MailboxStore, faults: FaultPlan
+) -> None:
+    faults.inject("graph", "list", "delay", times=4, seconds=0.6)
     answers: list[int] = []
 
     def get() -> None:
@@ -392,18 +395,18 @@ def test_a_fifth_concurrent_request_to_one_mailbox_is_throttled(graph: GraphServ
 
 
 def test_injected_faults_answer_as_graph_and_504_after_commit_keeps_the_write(
-    http: httpx.Client, store: MailboxStore
+    http: httpx.Client, store: MailboxStore, faults: FaultPlan
 ) -> None:
-    store.inject_fault("graph", "create", "429", retry_after=7)
+    faults.inject("graph", "create", "429", retry_after=7)
     throttled = http.post(EVENTS, json=event())
     assert throttled.status_code == 429 and throttled.headers["retry-after"] == "7"
-    store.inject_fault("graph", "create", "504")
+    faults.inject("graph", "create", "504")
     assert http.post(EVENTS, json=event()).status_code == 504
     assert store.list_items(ORG) == []
-    store.inject_fault("graph", "create", "504-after-commit")
+    faults.inject("graph", "create", "504-after-commit")
     assert http.post(EVENTS, json=event()).status_code == 504
     assert len(store.list_items(ORG)) == 1 and len(store.mail()) == 2
-    store.inject_fault("graph", "create", "drop")
+    faults.inject("graph", "create", "drop")
     with pytest.raises(httpx.RemoteProtocolError):
         http.post(EVENTS, json=event("Dropped"))
     assert [i.doc["subject"] for i in store.list_items(ORG)] == ["Sync"]

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.model import PROP_MEETING_ID, Every, Meeting, Override, Recurrence, Weekday, extended_property_id
@@ -47,8 +48,10 @@ def fifty() -> list[Meeting]:
 
 
 @pytest.fixture
-def flaky(store: MailboxStore) -> Iterator[GraphServer]:
-    with serve_graph(store, failure_rate=0.2, seed=20261124, failure_kinds=("429", "503", "504", "drop")) as server:
+def flaky(store: MailboxStore, faults: FaultPlan) -> Iterator[GraphServer]:
+    with serve_graph(
+        store, faults=faults, failure_rate=0.2, seed=20261124, failure_kinds=("429", "503", "504", "drop")
+    ) as server:
         yield server
 
 
@@ -76,10 +79,10 @@ def sent(store: MailboxStore, after: int = 0) -> Counter[tuple[str, str, str]]:
 
 
 def test_fifty_creates_under_throttling_and_failures_converge_without_duplicate_items_or_mail(
-    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     meetings = fifty()
-    store.inject_fault("graph", "create", "504-after-commit")
+    faults.inject("graph", "create", "504-after-commit")
     provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
     try:
         plans = converge(provider, meetings)
@@ -116,8 +119,8 @@ def test_updates_and_cancellations_under_the_same_faults_mail_each_attendee_once
         for i, m in enumerate(meetings[:40])
     ]  # 20 renamed, 10 removed (cancelled)
     with serve_graph(store, failure_rate=0.2, seed=7, failure_kinds=("429", "503", "504", "drop")) as flaky:
-        store.inject_fault("graph", "update", "504-after-commit")
-        store.inject_fault("graph", "cancel", "504-after-commit")
+        flaky.app.faults.inject("graph", "update", "504-after-commit")
+        flaky.app.faults.inject("graph", "cancel", "504-after-commit")
         provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
         try:
             converge(provider, changed)
@@ -162,11 +165,11 @@ def twelve_series() -> list[Meeting]:
 
 
 def test_series_skips_and_overrides_under_failures_converge_with_one_mail_per_occurrence(
-    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    flaky: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     meetings = twelve_series()
-    store.inject_fault("graph", "cancel", "504-after-commit")
-    store.inject_fault("graph", "update", "504-after-commit")
+    faults.inject("graph", "cancel", "504-after-commit")
+    faults.inject("graph", "update", "504-after-commit")
     provider = GraphProvider(flaky.graph_url, trust_env=False, sleep=sleeps)
     try:
         converge(provider, meetings)

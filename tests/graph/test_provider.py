@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, RecordedRequest
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode, UnavailableReason
@@ -289,11 +290,11 @@ def test_an_all_day_meeting_and_a_monthly_series_round_trip(provider: GraphProvi
 
 
 def test_retry_after_is_honoured_on_429_and_the_create_goes_through_once(
-    graph: GraphServer, store: MailboxStore
+    graph: GraphServer, store: MailboxStore, faults: FaultPlan
 ) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False)  # real sleeping
     try:
-        store.inject_fault("graph", "create", "429", retry_after=1)
+        faults.inject("graph", "create", "429", retry_after=1)
         started = time.monotonic()
         create(provider)
         assert time.monotonic() - started >= 1.0
@@ -303,18 +304,20 @@ def test_retry_after_is_honoured_on_429_and_the_create_goes_through_once(
 
 
 def test_throttling_that_outlasts_the_retries_is_a_throttled_error(
-    provider: GraphProvider, store: MailboxStore, sleeps: SleepRecorder
+    provider: GraphProvider, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
-    store.inject_fault("graph", "list", "429", times=10, retry_after=2)
+    faults.inject("graph", "list", "429", times=10, retry_after=2)
     with pytest.raises(ThrottledError, match=r"kept throttling lead@contoso\.com"):
         provider.list_managed(ORGANIZER, NAMESPACE)
     assert sleeps.delays == [2.0] * 5
 
 
-def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(graph: GraphServer, store: MailboxStore) -> None:
+def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(
+    graph: GraphServer, store: MailboxStore, faults: FaultPlan
+) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False, retry=RetryPolicy(max_retry_after=30))
     try:
-        store.inject_fault("graph", "list", "429", retry_after=300)
+        faults.inject("graph", "list", "429", retry_after=300)
         with pytest.raises(ThrottledError):
             provider.list_managed(ORGANIZER, NAMESPACE)
     finally:
@@ -323,21 +326,21 @@ def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(graph: GraphS
 
 
 def test_503_is_retried_for_writes_and_5xx_and_dropped_connections_for_reads(
-    provider: GraphProvider, store: MailboxStore, sleeps: SleepRecorder
+    provider: GraphProvider, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
-    store.inject_fault("graph", "create", "503", retry_after=3)
+    faults.inject("graph", "create", "503", retry_after=3)
     create(provider)
-    store.inject_fault("graph", "list", "500")
-    store.inject_fault("graph", "list", "drop")
-    store.inject_fault("graph", "list", "504")
+    faults.inject("graph", "list", "500")
+    faults.inject("graph", "list", "drop")
+    faults.inject("graph", "list", "504")
     assert len(provider.list_managed(ORGANIZER, NAMESPACE)) == 1
     assert sleeps.delays[0] == 3.0 and len(sleeps.delays) == 4
 
 
 def test_a_create_whose_answer_is_lost_raises_transient_and_a_retry_with_the_same_transaction_id_adds_nothing(
-    provider: GraphProvider, store: MailboxStore
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
-    store.inject_fault("graph", "create", "504-after-commit")
+    faults.inject("graph", "create", "504-after-commit")
     with pytest.raises(TransientError, match="whether the change was made is unknown") as raised:
         create(provider)
     assert raised.value.__cause__ is not None
@@ -348,31 +351,33 @@ def test_a_create_whose_answer_is_lost_raises_transient_and_a_retry_with_the_sam
     assert mail(store) == Counter({(a, "invitation"): 1 for a in EVERYONE})
 
 
-def test_writes_are_not_repeated_after_a_dropped_connection(provider: GraphProvider, store: MailboxStore) -> None:
+def test_writes_are_not_repeated_after_a_dropped_connection(
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
+) -> None:
     item = create(provider)
-    store.inject_fault("graph", "update", "drop-after-commit")
+    faults.inject("graph", "update", "drop-after-commit")
     with pytest.raises(TransientError):
         update(provider, item, {"subject"}, subject="Once")
     assert [m.kind for m in store.mail()].count("update") == 3
 
 
 def test_a_slow_answer_times_out_as_transient_for_a_write_and_is_retried_for_a_read(
-    graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False, timeout=0.3, sleep=sleeps)
     try:
-        store.inject_fault("graph", "create", "delay", seconds=0.6)
+        faults.inject("graph", "create", "delay", seconds=0.6)
         with pytest.raises(TransientError):
             create(provider)
         time.sleep(0.5)  # the emulator commits the slow create after the client gave up
-        store.inject_fault("graph", "list", "delay", seconds=1.0)
+        faults.inject("graph", "list", "delay", seconds=1.0)
         assert len(provider.list_managed(ORGANIZER, NAMESPACE)) == 1
     finally:
         provider.close()
 
 
 def test_server_refusals_become_the_projects_errors_naming_the_meeting(
-    provider: GraphProvider, store: MailboxStore
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
     with pytest.raises(RequestRejectedError, match=r"creating team/bad in lead@contoso\.com's calendar") as raised:
         create(provider, "team/bad", required=("not-an-address",))
@@ -381,18 +386,20 @@ def test_server_refusals_become_the_projects_errors_naming_the_meeting(
     store.delete_item(store_id(item.item_id), send_cancellations=False)
     with pytest.raises(NotFoundError, match="updating team/sync"):
         update(provider, item, {"subject"}, subject="Gone")
-    store.inject_fault("graph", "list", "401")
+    faults.inject("graph", "list", "401")
     with pytest.raises(AuthError, match="InvalidAuthenticationToken"):
         provider.list_managed(ORGANIZER, NAMESPACE)
-    store.inject_fault("graph", "cancel", "403")
+    faults.inject("graph", "cancel", "403")
     with pytest.raises(AuthError, match="ErrorAccessDenied"):
         provider.cancel(CancelRequest(ORGANIZER, "team/x", item.item_id, item.change_key, None))
 
 
-def test_requests_from_many_threads_stay_within_four_per_mailbox(graph: GraphServer, store: MailboxStore) -> None:
+def test_requests_from_many_threads_stay_within_four_per_mailbox(
+    graph: GraphServer, store: MailboxStore, faults: FaultPlan
+) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False)
     try:
-        store.inject_fault("graph", "list", "delay", times=12, seconds=0.15)
+        faults.inject("graph", "list", "delay", times=12, seconds=0.15)
         errors: list[BaseException] = []
 
         def look() -> None:
@@ -412,11 +419,11 @@ def test_requests_from_many_threads_stay_within_four_per_mailbox(graph: GraphSer
 
 
 def test_a_provider_allowing_more_in_flight_would_be_throttled_by_the_mailbox_limit(
-    graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder
+    graph: GraphServer, store: MailboxStore, sleeps: SleepRecorder, faults: FaultPlan
 ) -> None:
     provider = GraphProvider(graph.graph_url, trust_env=False, max_in_flight=8, sleep=sleeps)
     try:
-        store.inject_fault("graph", "list", "delay", times=8, seconds=1.0)
+        faults.inject("graph", "list", "delay", times=8, seconds=1.0)
         errors: list[ProviderError] = []
 
         def look() -> None:
@@ -453,7 +460,7 @@ def test_importing_the_graph_backend_does_not_import_the_sdk() -> None:
 
 
 def test_a_missing_or_closed_mailbox_is_reported_as_unavailable_not_as_a_missing_calendar_item(
-    provider: GraphProvider, store: MailboxStore
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
     store.set_unavailable(ORGANIZER, UnavailableReason.MISSING)
     with pytest.raises(MailboxUnavailableError, match="ErrorInvalidUser") as raised:
@@ -463,15 +470,15 @@ def test_a_missing_or_closed_mailbox_is_reported_as_unavailable_not_as_a_missing
     with pytest.raises(MailboxUnavailableError, match="Access to OData is disabled"):
         provider.list_managed(ORGANIZER, NAMESPACE)
     store.set_unavailable(ORGANIZER, None)
-    store.inject_fault("graph", "list", "401")
+    faults.inject("graph", "list", "401")
     with pytest.raises(AuthError):  # a refused token concerns every mailbox: it is not one mailbox's problem
         provider.list_managed(ORGANIZER, NAMESPACE)
 
 
 def test_a_read_that_keeps_failing_is_worded_as_a_read_not_as_a_write_of_unknown_outcome(
-    graph: GraphServer, store: MailboxStore
+    graph: GraphServer, store: MailboxStore, faults: FaultPlan
 ) -> None:
-    store.inject_fault("graph", "list", "503", times=99)
+    faults.inject("graph", "list", "503", times=99)
     provider = GraphProvider(graph.graph_url, trust_env=False, retry=RetryPolicy(max_attempts=2, backoff_base=0.0))
     try:
         with pytest.raises(TransientError) as raised:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, RecordedRequest
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
@@ -328,11 +329,11 @@ def test_an_occurrence_cancelled_meanwhile_is_not_cancelled_again(
 
 @pytest.mark.parametrize("operation", ["cancel", "update"])
 def test_an_occurrence_write_whose_answer_was_lost_is_confirmed_and_not_repeated(
-    provider: GraphProvider, store: MailboxStore, operation: str
+    provider: GraphProvider, store: MailboxStore, operation: str, faults: FaultPlan
 ) -> None:
     item = create(provider, series())
     seq = last_seq(store)
-    store.inject_fault("graph", operation, "504-after-commit")
+    faults.inject("graph", operation, "504-after-commit")
     desired = (
         series(skip=["2026-12-15"]) if operation == "cancel" else series(overrides={"2026-12-15": {"subject": "Retro"}})
     )
@@ -343,11 +344,11 @@ def test_an_occurrence_write_whose_answer_was_lost_is_confirmed_and_not_repeated
 
 
 def test_a_master_write_whose_answer_was_lost_is_confirmed_before_the_occurrence_writes(
-    provider: GraphProvider, store: MailboxStore
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
     item = create(provider, series(skip=["2026-12-22"]))
     seq = last_seq(store)
-    store.inject_fault("graph", "update", "504-after-commit")
+    faults.inject("graph", "update", "504-after-commit")
     desired = series(skip=["2026-12-29"])  # the 22nd comes back: the pattern is rewritten first
     updated = update(provider, item, desired)
     assert updated.fields == desired
@@ -355,11 +356,11 @@ def test_a_master_write_whose_answer_was_lost_is_confirmed_before_the_occurrence
 
 
 def test_an_occurrence_write_that_stays_unknown_asks_for_a_new_plan_which_finishes_the_job(
-    provider: GraphProvider, store: MailboxStore
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
     item = create(provider, series())
     seq = last_seq(store)
-    store.inject_fault("graph", "cancel", "504")  # not committed, and the answer says nothing
+    faults.inject("graph", "cancel", "504")  # not committed, and the answer says nothing
     desired = series(skip=["2026-12-08", "2026-12-15"])
     with pytest.raises(ProviderError, match="plan and apply again") as raised:
         update(provider, item, desired)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.sandbox import SandboxProvider
 from tests.pacing.clock import VirtualClock
@@ -27,3 +28,9 @@ def sandbox(store: MailboxStore) -> SandboxProvider:
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock()
+
+
+@pytest.fixture
+def faults() -> FaultPlan:
+    """The fault plan the emulators of a test take (`faults.inject(protocol, operation, kind)`)."""
+    return FaultPlan()

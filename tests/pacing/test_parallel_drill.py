@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
@@ -64,20 +65,20 @@ def expected(meetings: list[Meeting], kind: str) -> Counter[tuple[str, str, str]
 
 
 @pytest.fixture
-def flaky_graph(store: MailboxStore) -> Iterator[GraphProvider]:
+def flaky_graph(store: MailboxStore, faults: FaultPlan) -> Iterator[GraphProvider]:
     kinds = ("429", "503", "504", "drop")
-    with serve_graph(store, failure_rate=0.2, seed=20261201, failure_kinds=kinds) as server:
+    with serve_graph(store, faults=faults, failure_rate=0.2, seed=20261201, failure_kinds=kinds) as server:
         provider = GraphProvider(server.graph_url, trust_env=False, sleep=SleepRecorder())
         yield provider
         provider.close()
 
 
 def test_parallel_organizers_on_a_flaky_graph_converge_without_duplicate_items_or_mail(
-    flaky_graph: GraphProvider, store: MailboxStore
+    flaky_graph: GraphProvider, store: MailboxStore, faults: FaultPlan
 ) -> None:
     meetings = wanted()
     for operation in ("create", "create", "create"):
-        store.inject_fault("graph", operation, "504-after-commit")
+        faults.inject("graph", operation, "504-after-commit")
     plans = converge(flaky_graph, meetings)
     assert len(plans) >= 2
     assert mail(store) == expected(meetings, "invitation")
@@ -86,23 +87,25 @@ def test_parallel_organizers_on_a_flaky_graph_converge_without_duplicate_items_o
 
     seq = store.mail()[-1].seq
     renamed = wanted("Renamed")
-    store.inject_fault("graph", "update", "504-after-commit")
+    faults.inject("graph", "update", "504-after-commit")
     converge(flaky_graph, renamed)
     assert mail(store, seq) == expected(renamed, "update")
 
     seq = store.mail()[-1].seq
-    store.inject_fault("graph", "cancel", "504-after-commit")
+    faults.inject("graph", "cancel", "504-after-commit")
     kept = [m for m in renamed if not m.id.endswith(("m06", "m07"))]
     converge(flaky_graph, kept)
     assert mail(store, seq) == expected([m for m in renamed if m not in kept], "cancellation")
 
 
-def test_parallel_organizers_on_a_busy_ews_converge_without_duplicate_items_or_mail(store: MailboxStore) -> None:
+def test_parallel_organizers_on_a_busy_ews_converge_without_duplicate_items_or_mail(
+    store: MailboxStore, faults: FaultPlan
+) -> None:
     sleeps: list[float] = []
-    with serve(EwsApp(store)) as running:
+    with serve(EwsApp(store, faults=faults)) as running:
         provider = ews_provider(running.base_url + ENDPOINT_PATH, sleep=sleeps.append)
-        store.inject_fault("ews", "CreateItem", "server-busy", times=6, back_off_ms=20)
-        store.inject_fault("ews", "CreateItem", "timeout-after-commit", times=3)
+        faults.inject("ews", "CreateItem", "server-busy", times=6, back_off_ms=20)
+        faults.inject("ews", "CreateItem", "timeout-after-commit", times=3)
         meetings = wanted()
         converge(provider, meetings)
         assert mail(store) == expected(meetings, "invitation")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler import pacing
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
 from reconciler.pace import ApplyProgress, Pace
@@ -21,8 +22,8 @@ from tests.pacing.test_scheduler import MID, Recorder, invitations, meetings, pl
 
 
 @pytest.fixture
-def graph(store: MailboxStore) -> Iterator[GraphServer]:
-    with serve_graph(store) as server:
+def graph(store: MailboxStore, faults: FaultPlan) -> Iterator[GraphServer]:
+    with serve_graph(store, faults=faults) as server:
         yield server
 
 
@@ -34,11 +35,11 @@ def provider(graph: GraphServer) -> Iterator[GraphProvider]:
 
 
 def test_a_retry_after_longer_than_the_providers_cap_is_waited_out_and_the_change_written_once(
-    provider: GraphProvider, store: MailboxStore, clock: VirtualClock
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan, clock: VirtualClock
 ) -> None:
     wanted = meetings("lead@contoso.com", 3)
     plan = plan_of(provider, wanted)
-    store.inject_fault("graph", "create", "429", retry_after=300)  # over the provider's 120 s
+    faults.inject("graph", "create", "429", retry_after=300)  # over the provider's 120 s
     seen: list[ApplyProgress] = []
     report = apply_plan(plan, provider, pace=Pace(messages_per_minute=None), clock=clock, on_progress=seen.append)
     assert report.ok
@@ -50,11 +51,11 @@ def test_a_retry_after_longer_than_the_providers_cap_is_waited_out_and_the_chang
 
 
 def test_past_the_wait_bound_the_mailbox_fails_cleanly_and_other_mailboxes_are_applied(
-    provider: GraphProvider, store: MailboxStore, clock: VirtualClock
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan, clock: VirtualClock
 ) -> None:
     wanted = meetings("lead@contoso.com", 3) + meetings("ops@contoso.com", 2)
     plan = plan_of(provider, wanted)
-    store.inject_fault("graph", "create", "429", times=1, retry_after=600)
+    faults.inject("graph", "create", "429", times=1, retry_after=600)
     report = apply_plan(plan, provider, pace=Pace(messages_per_minute=None, max_wait=120), clock=clock)
     by_status = Counter(o.status for o in report.outcomes)
     assert by_status == {OutcomeStatus.APPLIED: 2, OutcomeStatus.FAILED: 3}
@@ -67,10 +68,10 @@ def test_past_the_wait_bound_the_mailbox_fails_cleanly_and_other_mailboxes_are_a
 
 
 def test_a_throttling_answer_the_provider_waits_out_lowers_the_mailboxs_pace(
-    provider: GraphProvider, store: MailboxStore, clock: VirtualClock
+    provider: GraphProvider, store: MailboxStore, faults: FaultPlan, clock: VirtualClock
 ) -> None:
     plan = plan_of(provider, meetings("lead@contoso.com", 4))
-    store.inject_fault("graph", "create", "429", retry_after=1)  # within the cap: the provider retries
+    faults.inject("graph", "create", "429", retry_after=1)  # within the cap: the provider retries
     recorder = Recorder(clock)
     report = pacing.run(plan, provider, recorder, pace=Pace(messages_per_minute=30, headroom=1.0), clock=clock)
     assert report.ok

@@ -5,13 +5,8 @@ with serve_graph(store) as server:      # server.base_url == "http://127.0.0.1:<
     ...
 """
 
-from reconciler.emulator.graph.app import (
-    GraphApp,
-    GraphLimits,
-    GraphServer,
-    GraphStats,
-    RecordedRequest,
-    serve_graph,
-)
+from reconciler.emulator.graph.app import GraphApp, GraphServer, serve_graph
+from reconciler.emulator.graph.recording import GraphStats, RecordedRequest
+from reconciler.emulator.graph.throttle import GraphLimits
 
 __all__ = ["GraphApp", "GraphLimits", "GraphServer", "GraphStats", "RecordedRequest", "serve_graph"]

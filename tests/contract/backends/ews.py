@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from reconciler.emulator.ews.app import endpoint, serve_ews
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import MailboxStore
 from reconciler.people import Response
 from reconciler.providers.ews import EwsProvider
@@ -92,14 +93,15 @@ def answer(url: str, attendee: str, item_id: str, response: Response) -> None:
 
 @contextmanager
 def ews_backend(store: MailboxStore) -> Iterator[Backend]:
-    with serve_ews(store) as running:
+    faults = FaultPlan()
+    with serve_ews(store, faults=faults) as running:
         provider = ews_provider(endpoint(running))
         try:
             yield Backend(
                 name="ews",
                 provider=provider,
                 store=store,
-                lose_next_answer=lambda operation: store.inject_fault(
+                lose_next_answer=lambda operation: faults.inject(
                     "ews", WIRE_OPERATIONS[operation], "timeout-after-commit"
                 ),
                 view=lambda organizer, start, end: calendar_view(endpoint(running), organizer, start, end),

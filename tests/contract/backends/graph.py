@@ -56,6 +56,7 @@ def answer(base_url: str, attendee: str, item_id: str, response: Response) -> No
 @contextmanager
 def graph_backend(store: MailboxStore) -> Iterator[Backend]:
     with serve_graph(store) as server:
+        faults = server.app.faults
         provider = GraphProvider(server.graph_url, trust_env=False)
         try:
             yield Backend(
@@ -63,7 +64,7 @@ def graph_backend(store: MailboxStore) -> Iterator[Backend]:
                 provider=provider,
                 store=store,
                 # The write commits, then the client sees a 504 Gateway Timeout.
-                lose_next_answer=lambda operation: store.inject_fault("graph", operation, "504-after-commit"),
+                lose_next_answer=lambda operation: faults.inject("graph", operation, "504-after-commit"),
                 store_id=ids.store_id,
                 view=lambda organizer, start, end: calendar_view(server.graph_url, organizer, start, end),
                 outlook=GraphOutlook(server.graph_url),

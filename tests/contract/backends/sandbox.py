@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from reconciler.emulator import series
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import MailboxStore
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.providers.sandbox_people import respond
@@ -34,11 +35,12 @@ def store_view(store: MailboxStore, organizer: str, start: datetime, end: dateti
 
 @contextmanager
 def sandbox_backend(store: MailboxStore) -> Iterator[Backend]:
+    faults = FaultPlan()
     yield Backend(
         name="sandbox",
-        provider=SandboxProvider(store),
+        provider=SandboxProvider(store, faults=faults),
         store=store,
-        lose_next_answer=lambda operation: store.inject_fault("sandbox", operation, "timeout-after-commit"),
+        lose_next_answer=lambda operation: faults.inject("sandbox", operation, "timeout-after-commit"),
         view=lambda organizer, start, end: store_view(store, organizer, start, end),
         outlook=StoreOutlook(store),
         respond=lambda attendee, item_id, response: respond(store, attendee, item_id, response),

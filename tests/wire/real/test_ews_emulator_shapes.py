@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from reconciler.emulator.ews.app import ENDPOINT_PATH, EwsApp
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.server import serve
 from reconciler.emulator.store import MailboxStore
 from tests.wire.real.ews_corpus import M, T, captured
@@ -170,8 +171,9 @@ def test_the_throttling_fault_has_exchanges_shape(tmp_path: object) -> None:
     from pathlib import Path
 
     store = MailboxStore(Path(str(tmp_path)) / "busy.db")
-    store.inject_fault("ews", "GetFolder", "server-busy", back_off_ms=297749)
-    with serve(EwsApp(store)) as running:
+    faults = FaultPlan()
+    faults.inject("ews", "GetFolder", "server-busy", back_off_ms=297749)
+    with serve(EwsApp(store, faults=faults)) as running:
         answer = httpx.post(running.base_url + ENDPOINT_PATH, content=captured("getfolder-calendar.request"),
                             headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=10)  # fmt: skip
     store.close()

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import MailboxStore, SendMode
 
 CAPTURES = Path(__file__).parent / "graph"
@@ -252,8 +253,8 @@ def error_shape(name: str, answer: httpx.Response) -> None:
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", inner["date"])  # no fraction, no offset
 
 
-def test_a_throttled_request_answers_429_with_an_integer_retry_after(http: httpx.Client, store: MailboxStore) -> None:
-    store.inject_fault("graph", "list", "429", retry_after=3)
+def test_a_throttled_request_answers_429_with_an_integer_retry_after(http: httpx.Client, faults: FaultPlan) -> None:
+    faults.inject("graph", "list", "429", retry_after=3)
     answer = http.get(EVENTS)
     error_shape("error-429-throttled-retry-after", answer)
     assert answer.headers["retry-after"] == "3"
