@@ -11,7 +11,7 @@ from reconciler import availability
 from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
 from reconciler.model import Action, Every, Override, Recurrence, Weekday
 from reconciler.people import AttendeeResponse, Response, ResponseCounts, Responses, counts
-from reconciler.providers.ews._people import _schedule
+from reconciler.providers.ews.people import _schedule
 from reconciler.providers.graph.people import event_responses, read_schedules
 from reconciler.render.notices import word
 from reconciler.state import meeting_state

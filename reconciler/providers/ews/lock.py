@@ -5,9 +5,9 @@
 * create: CreateItem of an appointment without attendees, SendToNone.
 * CAS: UpdateItem of PROP_STATE alone with the listed ChangeKey and ConflictResolution
   NeverOverwrite, SendToNone; a stale change key is ErrorIrresolvableConflict (reference ews.md
-  C.2), translated to ConflictError by `_sdk.translate`.
+  C.2), translated to ConflictError by `sdk.translate`.
 * delete: DeleteItem HardDelete, SendToNone (exchangelib's `delete()` default delete type).
-Writes are never repeated after an unknown outcome (`_sdk.Retrier`): `locking` reads again instead.
+Writes are never repeated after an unknown outcome (`sdk.Retrier`): `locking` reads again instead.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from reconciler.model import PROP_NAMESPACE_ITEM, PROP_STATE, PROPERTY_SET_GUID
 from reconciler.port import NamespaceItem
 
 if TYPE_CHECKING:
-    from reconciler.providers.ews._sdk import Connection, Retrier
+    from reconciler.providers.ews.sdk import Connection, Retrier
 
 #: exchangelib attribute names of the namespace item's two properties.
 NAMESPACE_ITEM_ATTR, STATE_ATTR = "mac_namespace_item", "mac_state"
@@ -74,9 +74,9 @@ class EwsNamespaceItems:
                 )
             return found
 
-        from reconciler.providers.ews import _sdk
+        from reconciler.providers.ews import sdk
 
-        with _sdk.reading_mailbox(organizer):
+        with sdk.reading_mailbox(organizer):
             return self._retrier.run(
                 query, what=f"reading the apply lock of {namespace} in {organizer}'s calendar", write=False
             )
