@@ -60,7 +60,9 @@ from reconciler.port import (
     UnmanagedMeeting,
     UpdateRequest,
 )
+from reconciler.providers.ews import people, wire
 from reconciler.providers.ews.lock import EwsNamespaceItems
+from reconciler.providers.ews.wire import OccurrenceWrites
 from reconciler.providers.wirelog import WireLog
 from reconciler.recurrence import span_utc
 from reconciler.state import MeetingState
@@ -68,16 +70,17 @@ from reconciler.state import MeetingState
 if TYPE_CHECKING:
     from reconciler.config import Config
     from reconciler.providers.ews.sdk import Connection, Retrier
-    from reconciler.providers.ews.wire import OccurrenceWrites
 
 CLIENT_SECRET_VARIABLE, PASSWORD_VARIABLE = EWS_CLIENT_SECRET, EWS_PASSWORD
 #: FindItem page size (Exchange still caps a restricted search at 250 per answer) and GetItem batch.
 PAGE_SIZE, CHUNK_SIZE = 1000, 100
 
+#: SendMeetingInvitations(OrCancellations) modes, as exchangelib's constants spell them.
+_SEND_TO_NONE, _SEND_TO_ALL = "SendToNone", "SendToAllAndSaveCopy"
 _SEND_MODES = {
-    UpdateScope.SILENT: "SendToNone",
+    UpdateScope.SILENT: _SEND_TO_NONE,
     UpdateScope.ATTENDEES_ONLY: "SendToChangedAndSaveCopy",
-    UpdateScope.EVERYONE: "SendToAllAndSaveCopy",
+    UpdateScope.EVERYONE: _SEND_TO_ALL,
 }
 
 
@@ -121,9 +124,11 @@ class EwsProvider(EwsNamespaceItems):
         absent = [name for name, value in missing if not value]
         if absent:
             raise ConfigError(f"The EWS backend with auth {auth} needs {', '.join(absent)}.")
-        from reconciler.providers.ews import sdk, wire
 
-        wire.register_properties()
+        from reconciler.providers.ews import sdk  # exchangelib loads only when this backend is used
+
+        self._sdk = sdk
+        sdk.register_properties()
         try:
             settings = sdk.ConnectionSettings(
                 endpoint=endpoint,
@@ -197,29 +202,30 @@ class EwsProvider(EwsNamespaceItems):
         return frozenset()
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
-        from reconciler.providers.ews import sdk, wire
 
         def query() -> list[ObservedMeeting]:
             return self._observe(organizer, self._query(organizer, {wire.NAMESPACE_ATTR: namespace}))
 
-        with sdk.reading_mailbox(organizer):
+        with self._sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s managed meetings", write=False)
 
     def schedules(self, organizer: str, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
         """GetUserAvailability in batches (`people.free_busy`); a request that fails leaves every
         address unknown with the reason, never free."""
-        from reconciler.providers.ews import people
 
         what = f"reading the free/busy of {len(addresses)} addresses for {organizer}"
         try:
             return self._retrier.run(
-                lambda: people.free_busy(self._connection.protocol(), addresses, start, end), what=what, write=False
+                lambda: people.free_busy(
+                    lambda batch: self._sdk.availability(self._connection.protocol(), batch, start, end), addresses
+                ),
+                what=what,
+                write=False,
             )
         except ProviderError as error:
             return [Schedule(address, unknown=str(error).rstrip(".")) for address in addresses]
 
     def find(self, organizer: str, namespace: str, meeting_id: str) -> ObservedMeeting | None:
-        from reconciler.providers.ews import wire
 
         def query() -> ObservedMeeting | None:
             filters = {wire.NAMESPACE_ATTR: namespace, wire.MEETING_ID_ATTR: meeting_id}
@@ -230,14 +236,13 @@ class EwsProvider(EwsNamespaceItems):
 
     def inspect(self, organizer: str, namespace: str, meeting_id: str) -> RawItem | None:
         """The SOAP answers that carried the item (FindItem, GetItem), as the server sent them."""
-        from reconciler.providers.ews import sdk, wire
 
         def query() -> tuple[Any, ObservedMeeting] | None:
             filters = {wire.NAMESPACE_ATTR: namespace, wire.MEETING_ID_ATTR: meeting_id}
             found = self._query(organizer, filters)
             return (found[0], self._observe(organizer, found[:1])[0]) if found else None
 
-        with sdk.captured_answers() as answers:
+        with self._sdk.captured_answers() as answers:
             read = self._retrier.run(query, what=f"looking up {meeting_id} in {organizer}'s calendar", write=False)
         if read is None:
             return None
@@ -251,12 +256,7 @@ class EwsProvider(EwsNamespaceItems):
         )
 
     def create(self, request: CreateRequest) -> ObservedMeeting:
-        from exchangelib import CalendarItem
-        from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
-
-        from reconciler.providers.ews import wire
-
-        values = self._values(request.fields) | {
+        kwargs = self._kwargs(request.fields) | {
             wire.NAMESPACE_ATTR: request.namespace,
             wire.MEETING_ID_ATTR: request.meeting_id,
             wire.RECORD_ATTR: encode_record(request.fields),
@@ -264,38 +264,34 @@ class EwsProvider(EwsNamespaceItems):
         writes = wire.occurrence_writes(request.meeting_id, request.fields, request.writes)
         what = f"creating {request.meeting_id}"
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
-
-        def write() -> Any:
-            item = CalendarItem(account=self._connection.account(request.organizer), folder=folder, **values)
-            return item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-
-        item = self._retrier.run(write, what=what, write=True)
+        account = self._connection.account(request.organizer)
+        item = self._retrier.run(
+            lambda: self._sdk.create_item(account, folder, kwargs, send=_SEND_TO_ALL), what=what, write=True
+        )
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
             return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
         return self._written(request.organizer, request.meeting_id, item, request.fields)
 
     def update(self, request: UpdateRequest) -> ObservedMeeting:
-        from reconciler.providers.ews import wire
-
         writes = wire.occurrence_writes(request.meeting_id, request.fields, request.writes)
         master = request.writes.master_fields(request.changed)
-        values = self._values(request.fields)
+        kwargs = self._kwargs(request.fields)
         names = wire.update_fields(master, request.fields)
         if {"start", "end"} & set(names):
             names += [n for n in ("_start_timezone", "_end_timezone") if n not in names]
-        values[wire.RECORD_ATTR] = encode_record(request.fields)
+        kwargs[wire.RECORD_ATTR] = encode_record(request.fields)
         names.append(wire.RECORD_ATTR)
         if request.meeting_id != request.previous_meeting_id:
-            values[wire.MEETING_ID_ATTR] = request.meeting_id
+            kwargs[wire.MEETING_ID_ATTR] = request.meeting_id
             names.append(wire.MEETING_ID_ATTR)
         if request.previous_namespace is not None:
-            values[wire.NAMESPACE_ATTR] = request.namespace
+            kwargs[wire.NAMESPACE_ATTR] = request.namespace
             names.append(wire.NAMESPACE_ATTR)
         what = f"updating {request.meeting_id}"
         send = _SEND_MODES[update_scope(master)]
         item = self._save_fields(
-            request.organizer, request.item_id, request.change_key, {n: values[n] for n in names}, send, what
+            request.organizer, request.item_id, request.change_key, {n: kwargs[n] for n in names}, send, what
         )
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
@@ -305,57 +301,38 @@ class EwsProvider(EwsNamespaceItems):
         return self._written(request.organizer, request.meeting_id, item, request.fields)
 
     def cancel(self, request: CancelRequest) -> None:
-        from exchangelib import Body, CalendarItem
-        from exchangelib import errors as ews_errors
-        from exchangelib.items import SEND_TO_NONE
-
         what = f"cancelling {request.meeting_id}"
         folder = self._retrier.run(lambda: self._connection.calendar(request.organizer), what=what, write=False)
         account = self._connection.account(request.organizer)
-        item = CalendarItem(account=account, folder=folder, id=request.item_id, changekey=request.change_key)
-
-        def send_cancellation() -> bool:
-            options = {"new_body": Body(request.comment)} if request.comment else {}
-            try:
-                item.cancel(**options)
-            except ews_errors.ErrorInvalidRecipients:
-                return False  # an appointment without attendees: nobody to tell, so delete it below
-            return True
-
-        if not self._retrier.run(send_cancellation, what=what, write=True):
-            self._retrier.run(lambda: item.delete(send_meeting_cancellations=SEND_TO_NONE), what=what, write=True)
+        item_id, change_key = request.item_id, request.change_key
+        cancelled = self._retrier.run(
+            lambda: self._sdk.cancel_item(account, folder, item_id, change_key, request.comment), what=what, write=True
+        )
+        if not cancelled:  # an appointment without attendees: nobody to tell, so delete it
+            self._retrier.run(
+                lambda: self._sdk.delete_item(account, folder, item_id, change_key), what=what, write=True
+            )
 
     def release(self, request: ReleaseRequest) -> None:
         """UpdateItem deleting our three properties (DeleteItemField), SendToNone: no mail."""
-        from exchangelib.items import SEND_TO_NONE
-
-        from reconciler.providers.ews import wire
-
         names = [wire.NAMESPACE_ATTR, wire.MEETING_ID_ATTR, wire.RECORD_ATTR]
         what = f"releasing {request.meeting_id}"
         self._save_fields(
-            request.organizer, request.item_id, request.change_key, dict.fromkeys(names), SEND_TO_NONE, what
+            request.organizer, request.item_id, request.change_key, dict.fromkeys(names), _SEND_TO_NONE, what
         )
 
     def _save_fields(
-        self, organizer: str, item_id: str, change_key: str, values: dict[str, Any], send: str, what: str
+        self, organizer: str, item_id: str, change_key: str, kwargs: dict[str, Any], send: str, what: str
     ) -> Any:
-        """UpdateItem of exactly `values` (None deletes a field) on the item as we read it: a stale
+        """UpdateItem of exactly `kwargs` (None deletes a field) on the item as we read it: a stale
         change key is refused (NeverOverwrite), `send` says who is mailed."""
-        from exchangelib import CalendarItem
-        from exchangelib.items import NEVER_OVERWRITE
-
         folder = self._retrier.run(lambda: self._connection.calendar(organizer), what=what, write=False)
-
-        def write() -> Any:
-            item = CalendarItem(
-                account=self._connection.account(organizer), folder=folder, id=item_id, changekey=change_key, **values
-            )
-            return item.save(
-                update_fields=list(values), conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send
-            )
-
-        return self._retrier.run(write, what=what, write=True)
+        account = self._connection.account(organizer)
+        return self._retrier.run(
+            lambda: self._sdk.update_item(account, folder, item_id, change_key, kwargs, send=send),
+            what=what,
+            write=True,
+        )
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -379,51 +356,38 @@ class EwsProvider(EwsNamespaceItems):
         """Write a series' occurrence edits once its master (id, change key) is written: one
         DeleteItem for the cancelled occurrences, then one UpdateItem for the changed ones, each
         SendToAllAndSaveCopy so every attendee of that occurrence hears of it."""
-        from reconciler.providers.ews import sdk
-
         account = self._connection.account(organizer)
-        cancelled = [self._occurrence(organizer, master, index) for index in writes.cancel]
+        folder = self._connection.calendar(organizer)
+        cancelled = [self._sdk.occurrence_item(account, folder, master, index, {}) for index in writes.cancel]
         changed = [
-            (self._occurrence(organizer, master, index, **values), list(values)) for index, values in writes.change
+            (self._sdk.occurrence_item(account, folder, master, index, values), list(values))
+            for index, values in writes.change
         ]
         if cancelled:
             self._retrier.run(
-                lambda: sdk.cancel_occurrences(account, cancelled),
+                lambda: self._sdk.cancel_occurrences(account, cancelled),
                 what=f"{what} (cancelling occurrences)",
                 write=True,
             )
         if changed:
             self._retrier.run(
-                lambda: sdk.change_occurrences(account, changed),
+                lambda: self._sdk.change_occurrences(account, changed),
                 what=f"{what} (changing occurrences)",
                 write=True,
             )
 
-    def _occurrence(self, organizer: str, master: Any, index: int, **values: Any) -> Any:
-        """A CalendarItem addressing one occurrence of `master` by InstanceIndex (AutoResolve
-        writes carry the master's latest change key), with the values to write on it."""
-        from exchangelib import CalendarItem
-        from exchangelib.properties import OccurrenceItemId
-
-        return CalendarItem(
-            account=self._connection.account(organizer),
-            folder=self._connection.calendar(organizer),
-            _id=OccurrenceItemId(id=master.id, changekey=master.changekey, instance_index=index),
-            **values,
-        )
-
-    def _values(self, fields: Any) -> dict[str, Any]:
-        from reconciler.providers.ews import wire
-
+    def _kwargs(self, fields: MeetingState) -> dict[str, Any]:
+        """CalendarItem keyword arguments of every field EWS writes (refused before any request when
+        EWS cannot write them)."""
         try:
-            return wire.item_values(fields)
+            kwargs: dict[str, Any] = self._sdk.item_kwargs(wire.item_values(fields))
         except ProviderError:
             raise
         except (ValueError, TypeError, KeyError) as error:
             raise RequestRejectedError(f"The meeting cannot be written through EWS: {error}.") from error
+        return kwargs
 
     def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
-        from reconciler.providers.ews import sdk, wire
 
         marker, meeting = wire.NAMESPACE_ATTR, wire.MEETING_ID_ATTR
 
@@ -440,11 +404,10 @@ class EwsProvider(EwsNamespaceItems):
                     ids.add(getattr(item, meeting, None) or "")
             return frozenset(ids)
 
-        with sdk.reading_mailbox(organizer):
+        with self._sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s managed meeting ids", write=False)
 
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
-        from reconciler.providers.ews import sdk, wire
 
         marker = wire.NAMESPACE_ATTR
 
@@ -456,7 +419,7 @@ class EwsProvider(EwsNamespaceItems):
                 for item, seen in zip(found, self._observe(organizer, found), strict=True)
             ]
 
-        with sdk.reading_mailbox(organizer):
+        with self._sdk.reading_mailbox(organizer):
             return self._retrier.run(
                 query, what=f"listing other namespaces' meetings in {organizer}'s calendar", write=False
             )
@@ -465,9 +428,6 @@ class EwsProvider(EwsNamespaceItems):
         """FindItem with a Not(Exists) restriction on our namespace property, then the same GetItem
         and reading as `list_managed`; only the organizer's own items (MyResponseType Organizer)
         with attendees are kept."""
-        from exchangelib import HTMLBody
-
-        from reconciler.providers.ews import sdk, wire
 
         def query() -> list[UnmanagedMeeting]:
             found = [
@@ -477,11 +437,11 @@ class EwsProvider(EwsNamespaceItems):
                 and (item.required_attendees or item.optional_attendees or item.resources)
             ]
             return [
-                UnmanagedMeeting(seen, "html" if isinstance(item.body, HTMLBody) else "text", str(item.body or ""))
+                UnmanagedMeeting(seen, "html" if self._sdk.is_html(item.body) else "text", str(item.body or ""))
                 for item, seen in zip(found, self._observe(organizer, found), strict=True)
             ]
 
-        with sdk.reading_mailbox(organizer):
+        with self._sdk.reading_mailbox(organizer):
             return self._retrier.run(query, what=f"listing {organizer}'s unmanaged meetings", write=False)
 
     def _query(
@@ -489,7 +449,6 @@ class EwsProvider(EwsNamespaceItems):
     ) -> list[Any]:
         """Our own items (the organizer's, not attendees' copies) matching `filters` exactly;
         with `exclude`, items whose value is set and differs exactly from it."""
-        from reconciler.providers.ews import wire
 
         folder = self._connection.calendar(organizer)
         query = folder.filter(**filters)
@@ -513,7 +472,6 @@ class EwsProvider(EwsNamespaceItems):
         return found
 
     def _fetch(self, organizer: str, item_id: str, *, what: str) -> ObservedMeeting:
-        from reconciler.providers.ews import wire
 
         def read() -> ObservedMeeting:
             folder = self._connection.calendar(organizer)
@@ -528,12 +486,11 @@ class EwsProvider(EwsNamespaceItems):
 
     def _observe(self, organizer: str, items: list[Any]) -> list[ObservedMeeting]:
         """Fetched masters and singles -> observed meetings (changed occurrences read as overrides)."""
-        from reconciler.providers.ews import people, wire
 
         shown = self._changed_occurrences(organizer, items)
         observed = []
         for item in items:
-            fields, applied = wire.observe(item, shown, organizer)
+            fields, applied = wire.observe(item, self._sdk.read_recurrence(item.recurrence), shown, organizer)
             starts, ends = span_utc(fields)
             observed.append(
                 ObservedMeeting(
@@ -553,7 +510,6 @@ class EwsProvider(EwsNamespaceItems):
     def _changed_occurrences(self, organizer: str, items: list[Any]) -> dict[str, Any]:
         """Every occurrence the masters' ModifiedOccurrences name, by id: one GetItem per
         CHUNK_SIZE ids, and no request when no series has a changed occurrence."""
-        from reconciler.providers.ews import wire
 
         listed = [occurrence for item in items for occurrence in item.modified_occurrences or []]
         if not listed:

@@ -53,9 +53,9 @@ def fetched(response: str, mailbox: str, count: int = 1) -> list[Any]:
 
 
 def read(item: Any, organizer: str) -> dict[str, Any]:
-    from reconciler.providers.ews import wire
+    from reconciler.providers.ews import sdk, wire
 
-    fields, applied = wire.observe(item, {}, organizer)
+    fields, applied = wire.observe(item, sdk.read_recurrence(item.recurrence), {}, organizer)
     assert applied is None  # none of these items carries our record
     return to_json(fields)
 
@@ -115,14 +115,14 @@ def test_the_organizer_listed_among_the_required_attendees_is_not_read_as_an_att
 
 
 def test_a_master_read_with_only_its_recurrence_maps_the_weekly_numbered_pattern() -> None:
-    from reconciler.providers.ews import wire
+    from reconciler.providers.ews import sdk, wire
 
     (master,) = fetched("getitem-recurring-master.response", "someone@example.com")
 
     assert master.type == "RecurringMaster" and master.first_occurrence.start == datetime.fromisoformat(
         "2014-03-08T21:21:00+00:00"
     )
-    assert wire.canonical_recurrence(master.recurrence, "2014-03-08T13:21") == {
+    assert wire.canonical_recurrence(sdk.read_recurrence(master.recurrence), "2014-03-08T13:21") == {
         "every": "week",
         "interval": 1,
         "on": ["saturday"],
