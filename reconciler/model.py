@@ -219,12 +219,6 @@ ATTENDEE_FIELDS = frozenset({"required", "optional", "rooms"})
 ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", "protect"})
 
 
-def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
-    """Every mail recipient named by an occurrence's JSON values (`occurrences.occurrence_fields`);
-    a `state.MeetingState` names them as `.attendees`."""
-    return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])
-
-
 @dataclass(frozen=True)
 class ObservedMeeting:
     """A managed calendar item as a provider saw it, in canonical terms.

@@ -62,7 +62,7 @@ from reconciler.providers import sandbox_people
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.providers.sandbox_people import document_responses
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
-from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
+from reconciler.state import MeetingState, OverrideState, Wall, pattern_json, wall_from_json, wall_json
 
 _SEND_MODE = {
     UpdateScope.SILENT: SendMode.NONE,
@@ -93,18 +93,24 @@ def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: S
     ]
 
 
-def occurrence_document(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Override values of one occurrence (the JSON of `occurrences.OccurrenceEdit.values`) -> the
-    store's partial document for it."""
-    doc: dict[str, Any] = {key: values[key] for key in ("subject", "location") if key in values}
-    if "start" in values:
-        doc["start"], doc["end"] = _wall(values["start"]), _wall(values["end"])
-    if "body" in values:
-        content_type, content = render_text(values["body"], fields.body_format)
+def occurrence_document(fields: MeetingState, values: OverrideState) -> dict[str, Any]:
+    """Override values of one occurrence (`occurrences.OccurrenceEdit.values`) -> the store's
+    partial document for it."""
+    doc: dict[str, Any] = {}
+    if values.subject is not None:
+        doc["subject"] = values.subject
+    if values.location is not None:
+        doc["location"] = values.location
+    if values.start is not None and values.end is not None:
+        doc["start"], doc["end"] = _wall(values.start), _wall(values.end)
+    if values.body is not None:
+        content_type, content = render_text(values.body, fields.body_format)
         doc["body"] = {"type": content_type, "content": content}
-    if "required" in values or "optional" in values:
+    if values.required is not None or values.optional is not None:
         doc["attendees"] = _attendee_entries(
-            values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
+            fields.required if values.required is None else values.required,
+            fields.optional if values.optional is None else values.optional,
+            fields.rooms,
         )
     return doc
 
@@ -382,7 +388,7 @@ class SandboxProvider(SandboxNamespaceItems):
             return lambda: self.store.cancel_occurrence(
                 item.item_id, edit.date, comment=None, if_change_key=item.change_key
             )
-        change = occurrence_document(fields, edit.values)
+        change = occurrence_document(fields, edit.written)
         send = _SEND_MODE[occurrence_scope(edit)]
         return lambda: self.store.update_occurrence(
             item.item_id, edit.date, change, send=send, if_change_key=item.change_key

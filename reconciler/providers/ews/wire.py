@@ -25,8 +25,8 @@ from reconciler.errors import ProviderError, RequestRejectedError
 from reconciler.model import BodyFormat
 from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
 from reconciler.ownership import decode_record, render_text, resolve_observed
-from reconciler.recurrence import from_patterned, local, occurrence_starts, parse_local, to_patterned
-from reconciler.state import MeetingState, StateJson, Wall, pattern_json, wall_from_json
+from reconciler.recurrence import from_patterned, local, occurrence_starts, to_patterned
+from reconciler.state import MeetingState, OverrideState, StateJson, Wall, pattern_json, wall_from_json
 
 #: JSON in a protocol's shape (Graph's patternedRecurrence, which EWS patterns are read through).
 WireJson = dict[str, Any]
@@ -160,9 +160,9 @@ _EXTRA_DAYS = {"Day": 8, "Weekday": 9, "WeekendDay": 10}
 # -- zones -----------------------------------------------------------------------------------------
 
 
-def _time(value: Wall | str, zone: str) -> WireTime:
-    """A wall time (typed, or the JSON form of an occurrence value) in `zone`."""
-    return WireTime(parse_local(value) if isinstance(value, str) else local(value), zone)
+def _time(value: Wall, zone: str) -> WireTime:
+    """A wall time in `zone`."""
+    return WireTime(local(value), zone)
 
 
 # -- recurrence ------------------------------------------------------------------------------------
@@ -351,21 +351,21 @@ def item_values(fields: MeetingState) -> ItemValues:
     }
 
 
-def occurrence_values(fields: MeetingState, day: str, values: Mapping[str, Any]) -> ItemValues:
+def occurrence_values(fields: MeetingState, day: str, values: OverrideState) -> ItemValues:
     """CalendarItem values that write canonical override `values` on the occurrence
     originally on `day` of the series `fields`. Start and end are written together (the one not
     given is the series'); attendees are never written on an occurrence (EWS refuses them)."""
     out: ItemValues = {}
-    if "start" in values or "end" in values:
-        plain = occurrence_fields(fields, day, {})
-        out["start"] = _time(values.get("start", plain["start"]), fields.timezone)
-        out["end"] = _time(values.get("end", plain["end"]), fields.timezone)
-    if "subject" in values:
-        out["subject"] = values["subject"]
-    if "location" in values:
-        out["location"] = values["location"] or None
-    if "body" in values:
-        out["body"] = _body(values["body"], fields.body_format)
+    if values.start is not None or values.end is not None:
+        plain = occurrence_fields(fields, day, ())
+        out["start"] = _time(values.start or plain.start or fields.start, fields.timezone)
+        out["end"] = _time(values.end or plain.end or fields.end, fields.timezone)
+    if values.subject is not None:
+        out["subject"] = values.subject
+    if values.location is not None:
+        out["location"] = values.location or None
+    if values.body is not None:
+        out["body"] = _body(values.body, fields.body_format)
     return out
 
 
@@ -387,7 +387,7 @@ def occurrence_writes(meeting_id: str, fields: MeetingState, edits: SeriesEdits)
     loader refuses such overrides on ews): attendees someone changed on one occurrence in Outlook
     cannot be written back."""
     for edit in edits.edits:
-        if edit.kind is EditKind.CHANGE and {"required", "optional"} & set(edit.values):
+        if edit.kind is EditKind.CHANGE and {"required", "optional"} & edit.keys:
             raise RequestRejectedError(
                 f"The attendees of the {edit.date} occurrence of {meeting_id} differ from the series' (changed in "
                 "Outlook?), and EWS cannot change the attendees of a single occurrence; restore them in Outlook, "
@@ -397,7 +397,7 @@ def occurrence_writes(meeting_id: str, fields: MeetingState, edits: SeriesEdits)
     return OccurrenceWrites(
         tuple(indexes[edit.date] for edit in edits.edits if edit.kind is EditKind.CANCEL),
         tuple(
-            (indexes[edit.date], occurrence_values(fields, edit.date, edit.values))
+            (indexes[edit.date], occurrence_values(fields, edit.date, edit.written))
             for edit in edits.edits
             if edit.kind is EditKind.CHANGE
         ),

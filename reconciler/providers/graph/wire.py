@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
-from reconciler.occurrences import observe_overrides
+from reconciler.occurrences import observe_overrides, written_keys
 from reconciler.ownership import (
     body_fingerprint,
     decode_record,
@@ -32,8 +32,8 @@ from reconciler.ownership import (
     resolve_observed,
 )
 from reconciler.providers.graph.people import event_responses
-from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
-from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
+from reconciler.recurrence import from_patterned, local, span_utc, to_patterned
+from reconciler.state import MeetingState, OverrideState, Wall, override_json, pattern_json, wall_from_json, wall_json
 from reconciler.timezones import is_valid_iana, is_windows_zone, to_iana, to_windows
 
 NAMESPACE_PROPERTY = extended_property_id(PROP_NAMESPACE)
@@ -271,42 +271,46 @@ def body_keeping_join_block(body: Mapping[str, Any], current: Mapping[str, Any])
     return {"contentType": content_type, "content": content}
 
 
-def occurrence_body(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH body that gives one occurrence of the series `fields` these canonical override values.
+def occurrence_body(fields: MeetingState, values: OverrideState) -> dict[str, Any]:
+    """The PATCH body that gives one occurrence of the series `fields` these override values.
 
     Attendee lists alone are written as `attendees` alone (the occurrence's whole list: required and
     optional from `values`, the series' rooms), so only the people added or removed are mailed.
     """
+    keys = written_keys(values)
     attendees = _attendees(
-        values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
+        fields.required if values.required is None else values.required,
+        fields.optional if values.optional is None else values.optional,
+        fields.rooms,
     )
-    if set(values) <= {"required", "optional"}:
+    if keys <= {"required", "optional"}:
         return {"attendees": attendees}
     zone = windows_zone(fields.timezone)
     body: dict[str, Any] = {}
-    if "subject" in values:
-        body["subject"] = values["subject"]
-    if "location" in values:
-        body["location"] = {"displayName": values["location"]}
-    if "body" in values:
-        content_type, content = render_text(values["body"], fields.body_format)
+    if values.subject is not None:
+        body["subject"] = values.subject
+    if values.location is not None:
+        body["location"] = {"displayName": values.location}
+    if values.body is not None:
+        content_type, content = render_text(values.body, fields.body_format)
         body["body"] = {"contentType": content_type, "content": content}
-    for key in ("start", "end"):
-        if key in values:
-            body[key] = _date_time_tz(values[key], zone)
-    if "required" in values or "optional" in values:
+    if values.start is not None:
+        body["start"] = _date_time_tz(values.start, zone)
+    if values.end is not None:
+        body["end"] = _date_time_tz(values.end, zone)
+    if keys & {"required", "optional"}:
         body["attendees"] = attendees
     return body
 
 
-def occurrence_window(fields: MeetingState, day: str, override: Mapping[str, Any]) -> tuple[str, str]:
+def occurrence_window(fields: MeetingState, day: str, override: OverrideState | None) -> tuple[str, str]:
     """The UTC window (`startDateTime`, `endDateTime`) holding the occurrence originally on `day`:
     that day in the series' zone, widened to where the occurrence's current `override` moved it."""
     zone = ZoneInfo(fields.timezone)
     low = datetime.combine(date.fromisoformat(day), time())
     high = low + timedelta(days=1)
-    if "start" in override and "end" in override:
-        low, high = min(low, parse_local(override["start"])), max(high, parse_local(override["end"]))
+    if override is not None and override.start is not None and override.end is not None:
+        low, high = min(low, local(override.start)), max(high, local(override.end))
     start, end = (moment.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for moment in (low, high))
     return start, end
 
@@ -461,11 +465,13 @@ def occurrence_values(event: Mapping[str, Any], zone: str, *, all_day: bool) -> 
     }
 
 
-def occurrence_holds(event: Mapping[str, Any], fields: MeetingState, values: Mapping[str, Any]) -> bool:
+def occurrence_holds(event: Mapping[str, Any], fields: MeetingState, values: OverrideState) -> bool:
     """Whether an occurrence of the series `fields` already shows these override values (bodies
     compared by fingerprint): how a write whose answer was lost is confirmed."""
     shown = occurrence_values(event, fields.timezone, all_day=fields.all_day)
-    for key, value in values.items():
+    wanted = override_json(values)
+    del wanted["date"]
+    for key, value in wanted.items():
         if key == "body":
             if body_fingerprint(shown["body"]) != body_fingerprint(render_text(value, fields.body_format)[1]):
                 return False
