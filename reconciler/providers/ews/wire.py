@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from reconciler import timezones
 from reconciler.errors import ProviderError, RequestRejectedError
 from reconciler.model import BodyFormat
-from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
+from reconciler.occurrences import EditKind, SeriesEdits, ShownJson, observe_overrides, occurrence_fields
 from reconciler.ownership import decode_record, render_text, resolve_observed
 from reconciler.recurrence import from_patterned, local, occurrence_starts, to_patterned
 from reconciler.state import MeetingState, OverrideState, StateJson, Wall, pattern_json, wall_from_json
@@ -549,13 +549,13 @@ def observed_state(
 
 def exception_values(
     item: FetchedItem, fields: MeetingState, shown: Mapping[str, FetchedItem], organizer: str | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ShownJson]:
     """What each changed occurrence of a master shows, by original local date: canonical start and
     end, subject, location, attendees and the raw body (for `occurrences.observe_overrides`).
     `shown` maps the ids listed in the master's ModifiedOccurrences to those occurrences, fetched
     with `OCCURRENCE_FIELDS`."""
     zone, all_day = ZoneInfo(fields.timezone), fields.all_day
-    exceptions: dict[str, dict[str, Any]] = {}
+    exceptions: dict[str, ShownJson] = {}
     for listed in item.modified_occurrences or []:
         occurrence = shown[listed.id]
         exceptions[listed.original_start.astimezone(zone).date().isoformat()] = {
