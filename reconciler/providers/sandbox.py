@@ -45,6 +45,7 @@ from reconciler.occurrences import (
     EditKind,
     OccurrenceEdit,
     SeriesEdits,
+    ShownJson,
     observe_overrides,
 )
 from reconciler.ownership import marker_properties, render_body, render_text, resolve_observed
@@ -62,7 +63,7 @@ from reconciler.providers import sandbox_people
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.providers.sandbox_people import document_responses
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
-from reconciler.state import MeetingState, OverrideState, Wall, pattern_json, wall_from_json, wall_json
+from reconciler.state import MeetingState, OverrideState, StateJson, Wall, pattern_json, wall_from_json, wall_json
 
 _SEND_MODE = {
     UpdateScope.SILENT: SendMode.NONE,
@@ -76,6 +77,10 @@ _UNAVAILABLE = {
     UnavailableReason.DENIED: "access to it is denied",
 }
 _ATTENDEE_KEYS = {"required": "required", "optional": "optional", "resource": "rooms"}
+
+
+#: An item's document as the emulator's store keeps it (its JSON form).
+StoreDocument = dict[str, Any]
 
 
 def _wall(value: Wall | str) -> str:
@@ -93,10 +98,10 @@ def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: S
     ]
 
 
-def occurrence_document(fields: MeetingState, values: OverrideState) -> dict[str, Any]:
+def occurrence_document(fields: MeetingState, values: OverrideState) -> StoreDocument:
     """Override values of one occurrence (`occurrences.OccurrenceEdit.values`) -> the store's
     partial document for it."""
-    doc: dict[str, Any] = {}
+    doc: StoreDocument = {}
     if values.subject is not None:
         doc["subject"] = values.subject
     if values.location is not None:
@@ -115,7 +120,7 @@ def occurrence_document(fields: MeetingState, values: OverrideState) -> dict[str
     return doc
 
 
-def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
+def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> ShownJson:
     """The store's partial document of a changed occurrence -> canonical values as the server shows them."""
     values: dict[str, Any] = {key: doc[key] for key in ("subject", "location") if key in doc}
     if "start" in doc:
@@ -128,7 +133,7 @@ def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
     return values
 
 
-def to_document(fields: MeetingState) -> dict[str, Any]:
+def to_document(fields: MeetingState) -> StoreDocument:
     """Canonical state -> the store's neutral document of the meeting or series master (without
     extended properties; cancelled and changed occurrences are written one by one)."""
     content_type, content = render_body(fields)
@@ -167,7 +172,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     attendees: dict[str, list[str]] = {key: [] for key in _ATTENDEE_KEYS.values()}
     for attendee in doc.get("attendees", []):
         attendees[_ATTENDEE_KEYS[attendee["type"]]].append(attendee["email"].lower())
-    raw: dict[str, Any] = {
+    raw: StateJson = {
         "subject": doc.get("subject", ""),
         "start": start,
         "end": _canonical_time(doc["end"], all_day),
