@@ -18,7 +18,7 @@ from reconciler import model
 from reconciler.loading.reader import MISSING, DocumentReader, iso
 from reconciler.loading.yamldoc import NodePath
 from reconciler.recurrence import occurrence_starts
-from reconciler.state import MeetingState, override_from_json, pattern_state
+from reconciler.state import MeetingState, StateJson, override_from_json, pattern_state
 
 _WEEKDAYS = [d.value for d in model.Weekday]
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -210,7 +210,7 @@ def _overrides(
 def _override(reader: DocumentReader, path: NodePath, day: date, series: Series) -> model.OverrideState:
     """One occurrence's changes, in canonical form: start and end move together, lists are explicit."""
     spec = reader.get(*path)
-    changes: dict[str, Any] = {}
+    changes: StateJson = {}  # the override in its JSON form, read typed below
     if any(key in spec for key in ("start", "end", "duration")):
         original = datetime.combine(day, series.start.time()) if isinstance(series.start, datetime) else day
         start = reader.when((*path, "start"), series.all_day) if "start" in spec else original
