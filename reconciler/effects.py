@@ -9,10 +9,9 @@ year ahead is looked at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.notices import (
@@ -32,9 +31,9 @@ from reconciler.notices import (
     TextChanged,
     ValueSet,
 )
-from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, occurrence_fields, overrides_by_date
+from reconciler.occurrences import EditKind, OccurrenceEdit, SeriesEdits, occurrence_fields, override_dates
 from reconciler.recurrence import occurrence_starts
-from reconciler.state import MeetingState, wall_json
+from reconciler.state import MeetingState, OverrideState, wall_json
 
 #: How far ahead occurrences are listed for a series without end.
 HORIZON = timedelta(days=366)
@@ -44,9 +43,11 @@ def _span(fields: MeetingState) -> Span:
     return Span(wall_json(fields.start), wall_json(fields.end))
 
 
-def _span_of(values: Mapping[str, Any]) -> Span:
-    """The span of an occurrence write's JSON values (`OccurrenceEdit.values`, the plan file's form)."""
-    return Span(values["start"], values["end"])
+def _span_of(occurrence: OverrideState) -> Span | None:
+    """The span of an occurrence's values (None when they do not set its time)."""
+    if occurrence.start is None or occurrence.end is None:
+        return None
+    return Span(wall_json(occurrence.start), wall_json(occurrence.end))
 
 
 def _future_starts(fields: MeetingState, now: datetime) -> list[str]:
@@ -79,7 +80,7 @@ def _time_lines(before: MeetingState, after: MeetingState, now: datetime) -> lis
     was, will = _span(before), _span(after)
     if (_clock_of(was), before.timezone) == (_clock_of(will), after.timezone):
         return []
-    moved_alone = set(overrides_by_date(after))
+    moved_alone = set(override_dates(after.overrides))
     common = sorted(set(_future_starts(before, now)) & set(_future_starts(after, now)) - moved_alone)
     if not common:
         return []
@@ -94,20 +95,23 @@ def _clock_of(span: Span) -> tuple[str, str] | None:
     return (span.start[11:16], span.end[11:16]) if "T" in span.start else None
 
 
-def _change_words(current: Mapping[str, Any], values: Mapping[str, Any]) -> list[OccurrenceDetail]:
+def _change_words(current: OverrideState, values: OverrideState) -> list[OccurrenceDetail]:
+    """What writing `values` changes on the occurrence `current` (every attribute set) shows."""
     words: list[OccurrenceDetail] = []
-    if "start" in values and (values["start"], values.get("end")) != (current["start"], current["end"]):
-        same_day = values["start"][:10] == current["start"][:10]
-        words.append(Moved(_span_of(current), _span_of(values), same_day))
+    was, will = _span_of(current), _span_of(values)
+    if was is not None and will is not None and will != was:
+        words.append(Moved(was, will, will.start[:10] == was.start[:10]))
     for key in ("subject", "location"):
-        if key in values and values[key] != current[key]:
-            words.append(ValueSet(key, values[key]))
-    if "body" in values and values["body"] != current["body"]:
+        value = getattr(values, key)
+        if value is not None and value != getattr(current, key):
+            words.append(ValueSet(key, value))
+    if values.body is not None and values.body != current.body:
         words.append(TextChanged())
     for key in ("required", "optional"):
-        if key in values:
-            added = sorted(set(values[key]) - set(current[key]))
-            removed = sorted(set(current[key]) - set(values[key]))
+        wanted: tuple[str, ...] | None = getattr(values, key)
+        if wanted is not None:
+            shown: tuple[str, ...] = getattr(current, key) or ()
+            added, removed = sorted(set(wanted) - set(shown)), sorted(set(shown) - set(wanted))
             words += [AttendeeChanged(a, key, True) for a in added] + [AttendeeChanged(r, key, False) for r in removed]
     return words
 
@@ -117,8 +121,8 @@ def _edit_line(after: MeetingState, edits: SeriesEdits, edit: OccurrenceEdit, dr
     if edit.kind is EditKind.CANCEL:
         return OccurrenceCancelled(edit.date, again)
     if edit.restores:
-        return OccurrenceRestored(edit.date, _span_of(edit.values) if "start" in edit.values else None)
-    words = _change_words(occurrence_fields(after, edit.date, edits.base_overrides), edit.values)
+        return OccurrenceRestored(edit.date, _span_of(edit.written))
+    words = _change_words(occurrence_fields(after, edit.date, edits.base_overrides), edit.written)
     return OccurrenceChanged(edit.date, again, tuple(words))
 
 
@@ -142,7 +146,7 @@ def series_effects(
         old_skip, new_skip = {d.isoformat() for d in before.skip}, {d.isoformat() for d in after.skip}
         lines += [SkipLifted(d) for d in sorted(old_skip - new_skip)]
         if edits.regenerate:
-            skipped, changed_days = sorted(old_skip & new_skip), sorted(overrides_by_date(before))
+            skipped, changed_days = sorted(old_skip & new_skip), sorted(override_dates(before.overrides))
             dropped = set(skipped) | set(changed_days)
             if dropped:
                 lines.append(SeriesRewritten(len(skipped), len(changed_days), len(dropped)))

@@ -38,7 +38,10 @@ from reconciler.loading.values import format_minutes
 from reconciler.model import BodyFormat
 from reconciler.ownership import body_fingerprint, join_block, render_text
 from reconciler.port import UnmanagedMeeting
-from reconciler.state import MeetingState, to_json
+from reconciler.state import MeetingState, StateJson, to_json
+
+#: A meeting file's YAML mapping as written (the file format; built from the state's JSON form).
+YamlMapping = dict[str, Any]
 
 _ENUM_DEFAULTS = {"show_as": "busy", "sensitivity": "normal", "importance": "normal"}
 _FLAG_DEFAULTS = {"response_requested": True, "allow_new_time_proposals": True}
@@ -117,11 +120,11 @@ def import_meetings(
 
 def meeting_document(
     found: UnmanagedMeeting, meeting_id: str, *, groups: Mapping[str, Sequence[str]], defaults: Defaults
-) -> dict[str, Any]:
+) -> YamlMapping:
     """The meeting file's mapping, keys in the file format's order (`formatting._MEETING_KEYS`).
     The file is written from the state's JSON form, which is the file format's own notation."""
     fields = to_json(found.meeting.fields)
-    doc: dict[str, Any] = {"id": meeting_id, "organizer": found.meeting.organizer, "subject": fields["subject"]}
+    doc: YamlMapping = {"id": meeting_id, "organizer": found.meeting.organizer, "subject": fields["subject"]}
     doc.update(_times(fields["start"], fields["end"], bool(fields["all_day"])))
     doc["timezone"] = fields["timezone"]
     if fields.get("recurrence"):
@@ -150,10 +153,10 @@ def meeting_document(
     return doc
 
 
-def _times(start: str, end: str, all_day: bool) -> dict[str, Any]:
+def _times(start: str, end: str, all_day: bool) -> YamlMapping:
     """`start` with `duration` when start and end fall on one wall-clock day, else with `end`."""
     if all_day:
-        times: dict[str, Any] = {"all_day": True, "start": date.fromisoformat(start[:10])}
+        times: YamlMapping = {"all_day": True, "start": date.fromisoformat(start[:10])}
         days = (date.fromisoformat(end[:10]) - date.fromisoformat(start[:10])).days
         return times | ({"duration": f"{days}d"} if days != 1 else {})
     begins, ends = datetime.fromisoformat(start), datetime.fromisoformat(end)
@@ -162,9 +165,9 @@ def _times(start: str, end: str, all_day: bool) -> dict[str, Any]:
     return {"start": start, "end": end}
 
 
-def _recurrence(fields: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def _recurrence(fields: StateJson, groups: Mapping[str, Sequence[str]]) -> YamlMapping:
     pattern = fields["recurrence"]
-    out: dict[str, Any] = {"every": pattern["every"]}
+    out: YamlMapping = {"every": pattern["every"]}
     if pattern.get("interval", 1) != 1:
         out["interval"] = pattern["interval"]
     for key in ("on", "day_of_month", "week_of_month", "month", "until", "count"):
@@ -180,8 +183,8 @@ def _recurrence(fields: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) 
     return out
 
 
-def _override(change: Mapping[str, Any], all_day: bool, groups: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"date": change["date"]}
+def _override(change: StateJson, all_day: bool, groups: Mapping[str, Sequence[str]]) -> YamlMapping:
+    out: YamlMapping = {"date": change["date"]}
     if "start" in change:
         if all_day:
             out["start"], out["end"] = change["start"], change["end"]
@@ -205,7 +208,7 @@ def _with_groups(addresses: Sequence[str], groups: Mapping[str, Sequence[str]]) 
     return list(addresses)
 
 
-def _body(found: UnmanagedMeeting, defaults: Defaults) -> dict[str, Any]:
+def _body(found: UnmanagedMeeting, defaults: Defaults) -> YamlMapping:
     """The body keys: Markdown when the HTML is simple and its text survives, else html or text."""
     content = found.body
     if found.body_type != "html":
@@ -314,7 +317,7 @@ def html_to_markdown(content: str) -> str | None:
     return "".join(out) + "\n" if out else None
 
 
-def dump(document: Mapping[str, Any]) -> str:
+def dump(document: YamlMapping) -> str:
     """YAML text of one meeting document, in the layout `meetings fmt` writes."""
     from ruamel.yaml import YAML  # imported here: only import needs it
     from ruamel.yaml.comments import CommentedMap, CommentedSeq

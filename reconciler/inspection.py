@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from reconciler.model import Meeting
 from reconciler.notices import Notice
 from reconciler.ownership import body_fingerprint, decode_record
 from reconciler.plan import Change, PlanPolicy, build_plan
 from reconciler.port import Capabilities, RawItem
-from reconciler.state import MeetingState
+from reconciler.state import FieldValue, MeetingState
 
 
 class Reason(StrEnum):
@@ -37,8 +36,8 @@ class FieldVerdict:
     """One field the plan changes: the item's value, the file's, and why they differ."""
 
     name: str
-    item: Any
-    file: Any
+    item: FieldValue
+    file: FieldValue
     reason: Reason
 
 

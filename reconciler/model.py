@@ -8,11 +8,10 @@ calendar item into the same state, so the planner compares like with like.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reconciler.state import MeetingState
@@ -109,12 +108,24 @@ class MailKind(StrEnum):
     CANCELLATION = "cancellation"
 
 
-@dataclass(frozen=True)
-class Override:
-    """One changed occurrence, addressed by its original date; `changes` holds canonical fields."""
+#: A local wall time (`state.Wall`): minute-precision naive datetime, or a date for all-day meetings.
+_Wall = datetime | date
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideState:
+    """One changed occurrence, addressed by its original date; None attributes are the series'.
+    `start` and `end` are set together, and so are `required` and `optional`."""
 
     date: date
-    changes: Mapping[str, Any]
+    start: _Wall | None = None
+    end: _Wall | None = None
+    subject: str | None = None
+    location: str | None = None
+    #: Text in the series' body format.
+    body: str | None = None
+    required: tuple[str, ...] | None = None
+    optional: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ class Recurrence:
     count: int | None = None
     first_day_of_week: Weekday = Weekday.MONDAY
     skip: tuple[date, ...] = ()
-    overrides: tuple[Override, ...] = ()
+    overrides: tuple[OverrideState, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,12 +228,6 @@ FIELD_ORDER: tuple[str, ...] = (
 ATTENDEE_FIELDS = frozenset({"required", "optional", "rooms"})
 #: Fields attendees never see; a backend that can write them silently sends no mail.
 ORGANIZER_ONLY_FIELDS = frozenset({"reminder_minutes", "show_as", "categories", "protect"})
-
-
-def attendees_of(fields: Mapping[str, Any]) -> frozenset[str]:
-    """Every mail recipient named by an occurrence's JSON values (`occurrences.occurrence_fields`);
-    a `state.MeetingState` names them as `.attendees`."""
-    return frozenset([*fields.get("required", ()), *fields.get("optional", ()), *fields.get("rooms", ())])
 
 
 @dataclass(frozen=True)

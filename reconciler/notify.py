@@ -24,15 +24,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.model import ATTENDEE_FIELDS, ORGANIZER_ONLY_FIELDS, MailKind, attendees_of
+from reconciler.model import ATTENDEE_FIELDS, ORGANIZER_ONLY_FIELDS, MailKind
 from reconciler.occurrences import (
     EditKind,
     OccurrenceEdit,
     SeriesEdits,
     occurrence_fields,
+    override_dates,
+    with_override,
 )
 from reconciler.port import Capabilities
-from reconciler.state import MeetingState
+from reconciler.state import MeetingState, OverrideState
 
 
 class UpdateScope(StrEnum):
@@ -109,8 +111,8 @@ def for_update(
         and master_write
         and _mails_everyone(master, capabilities)
     ):
-        for day in sorted(edits.base_overrides):
-            attendees = attendees_of(occurrence_fields(after, day, edits.base_overrides))
+        for day in sorted(override_dates(edits.base_overrides)):
+            attendees = _attendees(after, occurrence_fields(after, day, edits.base_overrides))
             notices += _notice(MailKind.UPDATE, attendees, occurrence=day)
     for edit in edits.edits:
         notices += _occurrence_notices(after, edits, edit)
@@ -138,17 +140,22 @@ def _master_notices(
     )
 
 
+def _attendees(series: MeetingState, occurrence: OverrideState) -> frozenset[str]:
+    """Every mail recipient of one occurrence of `series`: its attendee lists and the series' rooms."""
+    return frozenset((*(occurrence.required or ()), *(occurrence.optional or ()), *series.rooms))
+
+
 def occurrence_scope(edit: OccurrenceEdit) -> UpdateScope:
     """Who an occurrence CHANGE has to reach: only its attendee lists, or everyone."""
-    return UpdateScope.ATTENDEES_ONLY if set(edit.values) <= {"required", "optional"} else UpdateScope.EVERYONE
+    return UpdateScope.ATTENDEES_ONLY if edit.keys <= {"required", "optional"} else UpdateScope.EVERYONE
 
 
 def _occurrence_notices(after: MeetingState, edits: SeriesEdits, edit: OccurrenceEdit) -> list[Notification]:
     """Mail of one occurrence write, made after the master write (overrides as in `edits.base_overrides`)."""
     current = occurrence_fields(after, edit.date, edits.base_overrides)
     if edit.kind is EditKind.CANCEL:
-        return _notice(MailKind.CANCELLATION, attendees_of(current), occurrence=edit.date)
-    old, new = attendees_of(current), attendees_of({**current, **edit.values})
+        return _notice(MailKind.CANCELLATION, _attendees(after, current), occurrence=edit.date)
+    old, new = _attendees(after, current), _attendees(after, with_override(current, edit.written))
     staying = old & new if occurrence_scope(edit) is UpdateScope.EVERYONE else frozenset()
     return (
         _notice(MailKind.INVITATION, new - old, occurrence=edit.date)

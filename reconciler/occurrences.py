@@ -15,23 +15,24 @@ updates a series the same way, so the plan can predict the mail of each step:
 The planner decides these writes once per change (`plan.Change.writes`); the saved plan carries
 them and providers execute them as given (`port.CreateRequest.writes`, `port.UpdateRequest.writes`).
 
-The writes are wire JSON (the saved plan carries them as they are): occurrence values are keyed by
-the override keys `start`, `end` (local, like the series'), `subject`, `location`, `body` (text in
-the series' body format), `required` and `optional`, in the JSON form of `state.override_json`.
+The writes are typed: an occurrence's values are an `OverrideState` whose set attributes are the
+override keys written (`start`, `end` local like the series', `subject`, `location`, `body` as text
+in the series' body format, `required`, `optional`); the saved plan carries them in the JSON form of
+`state.override_json` (render/jsonplan.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from reconciler.ownership import body_fingerprint, body_text, render_text
 from reconciler.recurrence import local
-from reconciler.state import OVERRIDE_KEYS, MeetingState, OverrideState, override_from_json, override_json
+from reconciler.state import OVERRIDE_KEYS, MeetingState, OverrideState, override_from_json
 
 __all__ = ["OVERRIDE_KEYS"]
 _PAIRS = (frozenset({"start", "end"}), frozenset({"required", "optional"}))
@@ -50,10 +51,20 @@ class OccurrenceEdit:
 
     kind: EditKind
     date: str
-    #: CHANGE only: canonical override keys and the values to write.
-    values: Mapping[str, Any] = field(default_factory=dict)
+    #: CHANGE only: the values to write (the set attributes; the date is the occurrence's).
+    values: OverrideState | None = None
     #: CHANGE only: the override was removed; these are the series' values.
     restores: bool = False
+
+    @property
+    def written(self) -> OverrideState:
+        """The values to write (nothing set for a CANCEL)."""
+        return self.values if self.values is not None else OverrideState(date.fromisoformat(self.date))
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The override keys this write sets (none for a CANCEL)."""
+        return written_keys(self.written)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class SeriesEdits:
     regenerate: bool
     #: Skips and overrides the series holds when the occurrence writes start (after the master write).
     base_skip: tuple[str, ...]
-    base_overrides: Mapping[str, Mapping[str, Any]]
+    base_overrides: tuple[OverrideState, ...]
     edits: tuple[OccurrenceEdit, ...]
 
     def master_fields(self, changed: Iterable[str]) -> frozenset[str]:
@@ -74,43 +85,52 @@ class SeriesEdits:
 
 
 #: The writes of a meeting that is not a series: the master write alone.
-NO_EDITS = SeriesEdits(regenerate=False, base_skip=(), base_overrides={}, edits=())
+NO_EDITS = SeriesEdits(regenerate=False, base_skip=(), base_overrides=(), edits=())
 
 
-def overrides_by_date(state: MeetingState) -> dict[str, dict[str, Any]]:
-    """The state's overrides as {date: {key: JSON value}}."""
-    return {o.date.isoformat(): _values(o) for o in state.overrides}
+def written_keys(override: OverrideState) -> frozenset[str]:
+    """The override keys `override` sets (its attributes other than None)."""
+    return frozenset(key for key in OVERRIDE_KEYS if getattr(override, key) is not None)
 
 
-def _values(override: OverrideState) -> dict[str, Any]:
-    values = override_json(override)
-    del values["date"]
-    return values
+def override_dates(overrides: Iterable[OverrideState]) -> list[str]:
+    """The original dates (YYYY-MM-DD) of `overrides`."""
+    return [o.date.isoformat() for o in overrides]
 
 
-def occurrence_fields(
-    state: MeetingState, day: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
-    """What one occurrence looks like, as JSON keyed by override keys (plus `rooms`): the series'
-    values on `day` with that day's override.
+def occurrence_fields(state: MeetingState, day: str, overrides: Iterable[OverrideState] | None = None) -> OverrideState:
+    """What one occurrence looks like: the series' values on `day` (every override key set) with
+    that day's override applied.
 
-    `overrides` defaults to the state's own; pass `{}` for the plain series occurrence.
+    `overrides` defaults to the state's own; pass `()` for the plain series occurrence.
     """
     start, end = local(state.start), local(state.end)
-    original = datetime.combine(date.fromisoformat(day), start.time())
-    width = 10 if state.all_day else 16
-    plain = {
-        "start": original.isoformat()[:width],
-        "end": (original + (end - start)).isoformat()[:width],
-        "subject": state.subject,
-        "location": state.location,
-        "body": state.body,
-        "required": list(state.required),
-        "optional": list(state.optional),
-        "rooms": list(state.rooms),
-    }
-    chosen = overrides_by_date(state) if overrides is None else overrides
-    return plain | dict(chosen.get(day, {}))
+    on = date.fromisoformat(day)
+    original = datetime.combine(on, start.time())
+    plain = OverrideState(
+        date=on,
+        start=original.date() if state.all_day else original,
+        end=(original + (end - start)).date() if state.all_day else original + (end - start),
+        subject=state.subject,
+        location=state.location,
+        body=state.body,
+        required=state.required,
+        optional=state.optional,
+    )
+    chosen = next((o for o in (state.overrides if overrides is None else overrides) if o.date == on), None)
+    return plain if chosen is None else with_override(plain, chosen)
+
+
+def with_override(occurrence: OverrideState, override: OverrideState) -> OverrideState:
+    """`occurrence` with the attributes `override` sets replaced."""
+    return dataclasses.replace(occurrence, **{key: getattr(override, key) for key in written_keys(override)})
+
+
+def _only(occurrence: OverrideState, keys: Iterable[str]) -> OverrideState:
+    """`occurrence` keeping only the attributes named by `keys`."""
+    wanted = set(keys)
+    kept: dict[str, Any] = {key: getattr(occurrence, key) if key in wanted else None for key in OVERRIDE_KEYS}
+    return dataclasses.replace(occurrence, **kept)
 
 
 def series_edits(before: MeetingState, after: MeetingState, changed: Iterable[str]) -> SeriesEdits:
@@ -121,16 +141,18 @@ def series_edits(before: MeetingState, after: MeetingState, changed: Iterable[st
     old_skip, new_skip = {d.isoformat() for d in before.skip}, {d.isoformat() for d in after.skip}
     regenerate = bool(names & REGENERATING_FIELDS) or bool(old_skip - new_skip)
     base_skip: set[str] = set() if regenerate else old_skip
-    base_overrides = {} if regenerate else overrides_by_date(before)
-    wanted = overrides_by_date(after)
+    base_overrides = () if regenerate else before.overrides
+    wanted = {o.date.isoformat(): o for o in after.overrides}
+    based = {o.date.isoformat(): o for o in base_overrides}
     edits = [OccurrenceEdit(EditKind.CANCEL, day) for day in sorted(new_skip - base_skip)]
-    for day in sorted((set(wanted) | set(base_overrides)) - new_skip):
-        new, old = wanted.get(day, {}), base_overrides.get(day, {})
+    for day in sorted((set(wanted) | set(based)) - new_skip):
+        new, old = wanted.get(day), based.get(day)
         if new == old:
             continue
-        series = occurrence_fields(after, day, {})
-        values = {key: new[key] if key in new else series[key] for key in OVERRIDE_KEYS if key in new or key in old}
-        edits.append(OccurrenceEdit(EditKind.CHANGE, day, values, restores=not new))
+        series = occurrence_fields(after, day, ())
+        values = with_override(series, new) if new is not None else series
+        keys = (written_keys(new) if new is not None else set()) | (written_keys(old) if old is not None else set())
+        edits.append(OccurrenceEdit(EditKind.CHANGE, day, _only(values, keys), restores=new is None))
     edits.sort(key=lambda e: e.date)
     return SeriesEdits(regenerate, tuple(sorted(base_skip)), base_overrides, tuple(edits))
 
@@ -141,33 +163,39 @@ def creation_edits(state: MeetingState) -> SeriesEdits:
     return series_edits(dataclasses.replace(state, skip=(), overrides=()), state, {"skip", "overrides"})
 
 
+#: What a server shows for one changed occurrence, as a provider reads it (wire JSON): `start`/`end`
+#: in canonical local form, `subject`, `location`, `required`, `optional`, and `body` as the
+#: server's raw content (HTML or text).
+ShownJson = Mapping[str, Any]
+
+
 def observe_overrides(
     series: MeetingState,
-    exceptions: Mapping[str, Mapping[str, Any]],
+    exceptions: Mapping[str, ShownJson],
     applied: MeetingState | None,
 ) -> tuple[OverrideState, ...]:
     """The canonical `overrides` of a series from its changed occurrences as a server shows them.
 
     `series` holds the series' canonical state (body already resolved); `exceptions` maps each
-    changed occurrence's original date to what the server shows for it, as wire JSON: `start`/`end`
-    in canonical local form, `subject`, `location`, `required`, `optional` and `body` as the
-    server's raw content (HTML or text). An override keeps the keys that differ from the plain series
-    occurrence; a body reads back as the text we wrote (the last-applied record `applied`) when its
-    fingerprint still matches, as the series' body when it matches that, else as its visible text.
+    changed occurrence's original date to what the server shows for it (`ShownJson`). An override
+    keeps the keys that differ from the plain series occurrence; a body reads back as the text we
+    wrote (the last-applied record `applied`) when its fingerprint still matches, as the series'
+    body when it matches that, else as its visible text.
     """
     recorded = {o.date.isoformat(): o for o in applied.overrides} if applied is not None else {}
     out: list[OverrideState] = []
     for day in sorted(exceptions):
-        shown, plain = dict(exceptions[day]), occurrence_fields(series, day, {})
-        if "body" in shown:
-            shown["body"] = _resolve_body(str(shown["body"]), series, plain["body"], recorded.get(day))
-        differing = {key for key in OVERRIDE_KEYS if key in shown and shown[key] != plain[key]}
+        plain = occurrence_fields(series, day, ())
+        shown = override_from_json({"date": day, **exceptions[day]})
+        if shown.body is not None:
+            body = _resolve_body(shown.body, series, plain.body or "", recorded.get(day))
+            shown = dataclasses.replace(shown, body=body)
+        differing = {key for key in written_keys(shown) if getattr(shown, key) != getattr(plain, key)}
         for pair in _PAIRS:  # overrides set both of a pair or neither, as the loader writes them
             if differing & pair:
                 differing |= pair
-        changes = {key: shown.get(key, plain[key]) for key in OVERRIDE_KEYS if key in differing}
-        if changes:
-            out.append(override_from_json({"date": day, **changes}))
+        if differing:
+            out.append(_only(with_override(plain, shown), differing))
     return tuple(out)
 
 

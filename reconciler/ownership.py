@@ -177,7 +177,7 @@ def body_fingerprint(content: str) -> str:
 
 
 def resolve_observed(
-    raw: Mapping[str, Any], server_body: str, record_text: str | None
+    raw: StateJson, server_body: str, record_text: str | None
 ) -> tuple[MeetingState, MeetingState | None]:
     """Canonical observed state and the last-applied state of an item.
 

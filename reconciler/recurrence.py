@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from typing import Any
@@ -34,11 +34,15 @@ def local(value: Wall) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
-def to_patterned(recurrence: PatternState, start: Wall, timezone: str) -> dict[str, Any]:
+#: Graph's patternedRecurrence wire JSON (`pattern` and `range`), which EWS patterns are mapped through too.
+PatternedJson = dict[str, Any]
+
+
+def to_patterned(recurrence: PatternState, start: Wall, timezone: str) -> PatternedJson:
     """The pattern as Graph's patternedRecurrence wire JSON (only meaningful keys set)."""
     every, on = recurrence.every, [d.value for d in recurrence.on]
     relative = recurrence.week_of_month is not None
-    pattern: dict[str, Any] = {"interval": recurrence.interval}
+    pattern: PatternedJson = {"interval": recurrence.interval}
     if every is Every.DAY:
         pattern["type"] = "daily"
     elif every is Every.WEEK:
@@ -54,7 +58,7 @@ def to_patterned(recurrence: PatternState, start: Wall, timezone: str) -> dict[s
         else:
             pattern["dayOfMonth"] = recurrence.day_of_month or start.day
     start_date = start.date() if isinstance(start, datetime) else start
-    range_: dict[str, Any] = {"startDate": start_date.isoformat(), "recurrenceTimeZone": timezone}
+    range_: PatternedJson = {"startDate": start_date.isoformat(), "recurrenceTimeZone": timezone}
     if recurrence.until:
         range_ |= {"type": "endDate", "endDate": recurrence.until.isoformat()}
     elif recurrence.count:
@@ -64,7 +68,7 @@ def to_patterned(recurrence: PatternState, start: Wall, timezone: str) -> dict[s
     return {"pattern": pattern, "range": range_}
 
 
-def from_patterned(patterned: Mapping[str, Any], start: Wall) -> PatternState:
+def from_patterned(patterned: PatternedJson, start: Wall) -> PatternState:
     """Graph's patternedRecurrence wire JSON (defaults filled or not) back to the canonical pattern.
 
     The canonical form is explicit: weekly `on`, absolute `day_of_month` and yearly `month` are

@@ -30,13 +30,15 @@ from reconciler.model import (
     Every,
     Importance,
     Meeting,
-    Override,
     Recurrence,
     Sensitivity,
     ShowAs,
     Weekday,
     WeekOfMonth,
 )
+
+# One changed occurrence: a declared meeting's overrides are already in canonical form.
+from reconciler.model import OverrideState as OverrideState
 
 #: A local wall time: minute-precision naive datetime, or a date for all-day meetings.
 Wall = datetime | date
@@ -65,22 +67,6 @@ class PatternState:
     until: date | None = None
     count: int | None = None
     first_day_of_week: Weekday = Weekday.MONDAY
-
-
-@dataclass(frozen=True, slots=True)
-class OverrideState:
-    """One changed occurrence, addressed by its original date; None attributes are the series'.
-    `start` and `end` are set together, and so are `required` and `optional`."""
-
-    date: date
-    start: Wall | None = None
-    end: Wall | None = None
-    subject: str | None = None
-    location: str | None = None
-    #: Text in the series' body format.
-    body: str | None = None
-    required: tuple[str, ...] | None = None
-    optional: tuple[str, ...] | None = None
 
 
 #: The attributes of `OverrideState` an override can set, in JSON order.
@@ -152,7 +138,7 @@ def meeting_state(meeting: Meeting) -> MeetingState:
         all_day=meeting.all_day,
         recurrence=pattern_state(recurrence) if recurrence else None,
         skip=tuple(sorted(recurrence.skip)) if recurrence else (),
-        overrides=tuple(sorted((_override(o) for o in recurrence.overrides), key=_by_date)) if recurrence else (),
+        overrides=tuple(sorted(recurrence.overrides, key=_by_date)) if recurrence else (),
         required=meeting.required,
         optional=meeting.optional,
         rooms=meeting.rooms,
@@ -184,10 +170,6 @@ def pattern_state(recurrence: Recurrence) -> PatternState:
         count=recurrence.count,
         first_day_of_week=recurrence.first_day_of_week,
     )
-
-
-def _override(override: Override) -> OverrideState:
-    return override_from_json({"date": override.date.isoformat(), **override.changes})
 
 
 def _by_date(override: OverrideState) -> date:

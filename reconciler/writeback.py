@@ -31,6 +31,7 @@ from reconciler.formatting import round_trip_yaml
 from reconciler.loading.values import format_minutes
 from reconciler.model import Meeting
 from reconciler.plan import Plan
+from reconciler.state import FieldValue, wall_json
 
 _SCALARS = {
     "subject": "subject",
@@ -73,7 +74,7 @@ def drift_edits(
     """The file edits that take every writable drifted field of `plan` into git (meeting sources
     are relative to `root`, the repository's)."""
     by_id = {m.id: m for m in meetings}
-    wanted: dict[Path, dict[str, dict[str, Any]]] = {}
+    wanted: dict[Path, dict[str, dict[str, FieldValue]]] = {}
     skipped: list[NotWrittenBack] = []
     for change in plan.changes:
         meeting = by_id.get(change.meeting_id)
@@ -93,7 +94,9 @@ def drift_edits(
     return edits, skipped
 
 
-def edit_text(text: str, by_meeting: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequence[str]]) -> str:
+def edit_text(
+    text: str, by_meeting: Mapping[str, Mapping[str, FieldValue]], groups: Mapping[str, Sequence[str]]
+) -> str:
     """`text` (one or more YAML documents) with the canonical `values` of each meeting id written in."""
     yaml = round_trip_yaml()
     documents = list(yaml.load_all(text))
@@ -109,11 +112,11 @@ def edit_text(text: str, by_meeting: Mapping[str, Mapping[str, Any]], groups: Ma
     return written
 
 
-def _edit(document: Any, values: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> None:
+def _edit(document: Any, values: Mapping[str, FieldValue], groups: Mapping[str, Sequence[str]]) -> None:
     for name, value in values.items():
         if name in _SCALARS:
             _set(document, _SCALARS[name], value)
-        elif name in _LISTS:
+        elif name in _LISTS and isinstance(value, tuple):
             *parents, key = _LISTS[name]
             holder = document
             for parent in parents:
@@ -122,27 +125,33 @@ def _edit(document: Any, values: Mapping[str, Any], groups: Mapping[str, Sequenc
 
                     _set(holder, parent, CommentedMap())
                 holder = holder[parent]
-            _set_list(holder, key, value, groups)
-        elif name == "categories":
-            _set_list(document, "categories", value, {})
-        elif name == "reminder_minutes":
-            _set(document, "reminder", "none" if value is None else format_minutes(int(value)))
+            _set_list(holder, key, [str(a) for a in value], groups)
+        elif name == "categories" and isinstance(value, tuple):
+            _set_list(document, "categories", [str(c) for c in value], {})
+        elif name == "reminder_minutes" and (value is None or isinstance(value, int)):
+            _set(document, "reminder", "none" if value is None else format_minutes(value))
     if "start" in values or "end" in values:
         _times(document, values)
 
 
-def _times(document: Any, values: Mapping[str, Any]) -> None:
-    start = str(values.get("start", document.get("start")))
+def _times(document: Any, values: Mapping[str, FieldValue]) -> None:
+    """Write a moved start and end in the file's notation (`start` with `duration`, or with `end`)."""
+    start = _file_time(values["start"]) if "start" in values else document.get("start")
     if "start" in values:
         _set(document, "start", start)
     if "end" not in values:
         return
-    end = str(values["end"])
-    if "duration" in document and "T" in start:
-        minutes = int((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() // 60)
+    end = _file_time(values["end"])
+    if "duration" in document and "T" in str(start):
+        minutes = int((datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds() // 60)
         _set(document, "duration", format_minutes(minutes))
     else:
         _set(document, "end", end)
+
+
+def _file_time(value: FieldValue) -> FieldValue:
+    """A start or end as the file writes it: `2026-12-05T11:00`, or the date of an all-day meeting."""
+    return wall_json(value) if isinstance(value, datetime) else value
 
 
 def _set(mapping: Any, key: str, value: Any) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from reconciler.model import Meeting
 from reconciler.notify import Notification, for_create, for_update
 from reconciler.occurrences import creation_edits, series_edits
 from reconciler.port import Capabilities
-from reconciler.state import MeetingState, from_json, to_json
+from reconciler.state import MeetingState, OverrideState, from_json, override_from_json, override_json, to_json
 
 ORGANIZER = "lead@contoso.com"
 
@@ -49,3 +49,15 @@ def mail_for_update(
 def changed(state: MeetingState, **values: Any) -> MeetingState:
     """`state` with some fields replaced, each given in its JSON form (`state.to_json`)."""
     return from_json(to_json(state) | values)
+
+
+def declared_override(day: date, changes: Mapping[str, object]) -> OverrideState:
+    """A declared override of the occurrence on `day`, from its canonical JSON values."""
+    return override_from_json({"date": day.isoformat(), **changes})
+
+
+def declared_changes(override: OverrideState) -> dict[str, object]:
+    """What a declared override changes, in its canonical JSON form (`state.override_json` without the date)."""
+    values = override_json(override)
+    del values["date"]
+    return values

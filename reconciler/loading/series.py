@@ -18,7 +18,7 @@ from reconciler import model
 from reconciler.loading.reader import MISSING, DocumentReader, iso
 from reconciler.loading.yamldoc import NodePath
 from reconciler.recurrence import occurrence_starts
-from reconciler.state import MeetingState, pattern_state
+from reconciler.state import MeetingState, StateJson, override_from_json, pattern_state
 
 _WEEKDAYS = [d.value for d in model.Weekday]
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -185,8 +185,8 @@ def _skip(reader: DocumentReader, occurrences: _Occurrences) -> dict[date, NodeP
 
 def _overrides(
     reader: DocumentReader, occurrences: _Occurrences, series: Series, skipped: dict[date, NodePath]
-) -> tuple[model.Override, ...]:
-    overrides: dict[date, model.Override] = {}
+) -> tuple[model.OverrideState, ...]:
+    overrides: dict[date, model.OverrideState] = {}
     first_line: dict[date, int] = {}
     for index in range(len(reader.list_at("recurrence", "overrides"))):
         path: NodePath = ("recurrence", "overrides", index)
@@ -207,10 +207,10 @@ def _overrides(
     return tuple(overrides[day] for day in sorted(overrides))
 
 
-def _override(reader: DocumentReader, path: NodePath, day: date, series: Series) -> model.Override:
+def _override(reader: DocumentReader, path: NodePath, day: date, series: Series) -> model.OverrideState:
     """One occurrence's changes, in canonical form: start and end move together, lists are explicit."""
     spec = reader.get(*path)
-    changes: dict[str, Any] = {}
+    changes: StateJson = {}  # the override in its JSON form, read typed below
     if any(key in spec for key in ("start", "end", "duration")):
         original = datetime.combine(day, series.start.time()) if isinstance(series.start, datetime) else day
         start = reader.when((*path, "start"), series.all_day) if "start" in spec else original
@@ -229,4 +229,4 @@ def _override(reader: DocumentReader, path: NodePath, day: date, series: Series)
         changes |= {"required": sorted(required_set), "optional": sorted(optional_set)}
     if set(spec) == {"date"}:
         reader.error(path, f"the override of {day} changes nothing; add start, end, subject or other values")
-    return model.Override(day, changes)
+    return override_from_json({"date": day.isoformat(), **changes})

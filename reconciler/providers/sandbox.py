@@ -47,6 +47,7 @@ from reconciler.occurrences import (
     EditKind,
     OccurrenceEdit,
     SeriesEdits,
+    ShownJson,
     observe_overrides,
 )
 from reconciler.ownership import marker_properties, render_body, render_text, resolve_observed
@@ -64,7 +65,7 @@ from reconciler.providers import sandbox_people
 from reconciler.providers.sandbox_items import SandboxNamespaceItems
 from reconciler.providers.sandbox_people import document_responses
 from reconciler.recurrence import from_patterned, span_utc, to_patterned
-from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
+from reconciler.state import MeetingState, OverrideState, StateJson, Wall, pattern_json, wall_from_json, wall_json
 
 _SEND_MODE = {
     UpdateScope.SILENT: SendMode.NONE,
@@ -78,6 +79,10 @@ _UNAVAILABLE = {
     UnavailableReason.DENIED: "access to it is denied",
 }
 _ATTENDEE_KEYS = {"required": "required", "optional": "optional", "resource": "rooms"}
+
+
+#: An item's document as the emulator's store keeps it (its JSON form).
+StoreDocument = dict[str, Any]
 
 
 def _wall(value: Wall | str) -> str:
@@ -95,23 +100,29 @@ def _attendee_entries(required: Sequence[str], optional: Sequence[str], rooms: S
     ]
 
 
-def occurrence_document(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Override values of one occurrence (the JSON of `occurrences.OccurrenceEdit.values`) -> the
-    store's partial document for it."""
-    doc: dict[str, Any] = {key: values[key] for key in ("subject", "location") if key in values}
-    if "start" in values:
-        doc["start"], doc["end"] = _wall(values["start"]), _wall(values["end"])
-    if "body" in values:
-        content_type, content = render_text(values["body"], fields.body_format)
+def occurrence_document(fields: MeetingState, values: OverrideState) -> StoreDocument:
+    """Override values of one occurrence (`occurrences.OccurrenceEdit.values`) -> the store's
+    partial document for it."""
+    doc: StoreDocument = {}
+    if values.subject is not None:
+        doc["subject"] = values.subject
+    if values.location is not None:
+        doc["location"] = values.location
+    if values.start is not None and values.end is not None:
+        doc["start"], doc["end"] = _wall(values.start), _wall(values.end)
+    if values.body is not None:
+        content_type, content = render_text(values.body, fields.body_format)
         doc["body"] = {"type": content_type, "content": content}
-    if "required" in values or "optional" in values:
+    if values.required is not None or values.optional is not None:
         doc["attendees"] = _attendee_entries(
-            values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
+            fields.required if values.required is None else values.required,
+            fields.optional if values.optional is None else values.optional,
+            fields.rooms,
         )
     return doc
 
 
-def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
+def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> ShownJson:
     """The store's partial document of a changed occurrence -> canonical values as the server shows them."""
     values: dict[str, Any] = {key: doc[key] for key in ("subject", "location") if key in doc}
     if "start" in doc:
@@ -124,7 +135,7 @@ def _occurrence_values(doc: Mapping[str, Any], all_day: bool) -> dict[str, Any]:
     return values
 
 
-def to_document(fields: MeetingState) -> dict[str, Any]:
+def to_document(fields: MeetingState) -> StoreDocument:
     """Canonical state -> the store's neutral document of the meeting or series master (without
     extended properties; cancelled and changed occurrences are written one by one)."""
     content_type, content = render_body(fields)
@@ -163,7 +174,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
     attendees: dict[str, list[str]] = {key: [] for key in _ATTENDEE_KEYS.values()}
     for attendee in doc.get("attendees", []):
         attendees[_ATTENDEE_KEYS[attendee["type"]]].append(attendee["email"].lower())
-    raw: dict[str, Any] = {
+    raw: StateJson = {
         "subject": doc.get("subject", ""),
         "start": start,
         "end": _canonical_time(doc["end"], all_day),
@@ -387,7 +398,7 @@ class SandboxProvider(SandboxNamespaceItems):
             return lambda: self.store.cancel_occurrence(
                 item.item_id, edit.date, comment=None, if_change_key=item.change_key
             )
-        change = occurrence_document(fields, edit.values)
+        change = occurrence_document(fields, edit.written)
         send = _SEND_MODE[occurrence_scope(edit)]
         return lambda: self.store.update_occurrence(
             item.item_id, edit.date, change, send=send, if_change_key=item.change_key

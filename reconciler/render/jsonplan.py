@@ -25,7 +25,17 @@ from reconciler.occurrences import NO_EDITS, EditKind, OccurrenceEdit, SeriesEdi
 from reconciler.people import ResponseCounts
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan, UnavailableMailbox, update_writes
 from reconciler.render.notices import ordered, word, word_effect
-from reconciler.state import MeetingState, from_json, to_json, value_from_json, value_json
+from reconciler.state import (
+    MeetingState,
+    OverrideState,
+    StateJson,
+    from_json,
+    override_from_json,
+    override_json,
+    to_json,
+    value_from_json,
+    value_json,
+)
 
 #: Actions counted in `summary` only when the plan has some (added after format_version 1 was published).
 _OPTIONAL_ACTIONS = frozenset({Action.RELEASE, Action.ADOPT})
@@ -115,13 +125,26 @@ def _writes_series(action: Action, desired: MeetingState | None) -> bool:
     return action in _WRITING_ACTIONS and desired is not None and desired.recurrence is not None
 
 
+def _values_json(values: OverrideState | None) -> StateJson:
+    """An occurrence's values as the plan file keeps them: `override_json` without the date."""
+    if values is None:
+        return {}
+    out = override_json(values)
+    del out["date"]
+    return out
+
+
+def _values_from_json(day: str, saved: Mapping[str, Any]) -> OverrideState | None:
+    return override_from_json({"date": day, **saved}) if saved else None
+
+
 def _writes(writes: SeriesEdits) -> dict[str, Any]:
     return {
         "regenerate": writes.regenerate,
         "base_skip": list(writes.base_skip),
-        "base_overrides": {day: dict(values) for day, values in writes.base_overrides.items()},
+        "base_overrides": {o.date.isoformat(): _values_json(o) for o in writes.base_overrides},
         "edits": [
-            {"kind": e.kind.value, "date": e.date, "values": dict(e.values), "restores": e.restores}
+            {"kind": e.kind.value, "date": e.date, "values": _values_json(e.values), "restores": e.restores}
             for e in writes.edits
         ],
     }
@@ -140,9 +163,11 @@ def _read_writes(
     return SeriesEdits(
         regenerate=bool(saved["regenerate"]),
         base_skip=tuple(saved["base_skip"]),
-        base_overrides={day: dict(values) for day, values in saved["base_overrides"].items()},
+        base_overrides=tuple(override_from_json({"date": day, **o}) for day, o in saved["base_overrides"].items()),
         edits=tuple(
-            OccurrenceEdit(EditKind(e["kind"]), e["date"], dict(e["values"]), bool(e["restores"]))
+            OccurrenceEdit(
+                EditKind(e["kind"]), e["date"], _values_from_json(e["date"], e["values"]), bool(e["restores"])
+            )
             for e in saved["edits"]
         ),
     )

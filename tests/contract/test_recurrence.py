@@ -28,7 +28,6 @@ from reconciler.model import (
     Action,
     Every,
     Meeting,
-    Override,
     Recurrence,
     Weekday,
     WeekOfMonth,
@@ -40,7 +39,7 @@ from reconciler.reconcile import apply_plan
 from reconciler.render.notices import word_effect
 from tests.contract.backends.harness import Backend, Seen
 from tests.contract.test_contract import NOW, last_seq, plan_for
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 
 #: The window the calendar views are compared over (EWS allows at most two years).
 WINDOW = (NOW, NOW + timedelta(days=700))
@@ -95,7 +94,7 @@ def corpus(backend: str) -> list[Meeting]:
                 until=date(2027, 5, 31),
                 skip=(date(2026, 12, 17),),
                 overrides=(
-                    Override(
+                    declared_override(
                         date(2027, 4, 5),
                         {"start": "2027-04-05T14:00", "end": "2027-04-05T15:00", "subject": "Moved after DST"},
                     ),
@@ -117,7 +116,7 @@ def corpus(backend: str) -> list[Meeting]:
                 on=(Weekday.FRIDAY,),
                 week_of_month=WeekOfMonth.LAST,
                 skip=(date(2027, 1, 29),),
-                overrides=(Override(date(2027, 2, 26), {"location": "Pune 2", **attendees_override}),),
+                overrides=(declared_override(date(2027, 2, 26), {"location": "Pune 2", **attendees_override}),),
             ),
         ),
         series(
@@ -145,7 +144,9 @@ def corpus(backend: str) -> list[Meeting]:
             Recurrence(
                 every=Every.WEEK,
                 on=(Weekday.TUESDAY,),
-                overrides=(Override(date(2027, 1, 5), {"subject": "Kick-off", "body": "New year, *new plans*."}),),
+                overrides=(
+                    declared_override(date(2027, 1, 5), {"subject": "Kick-off", "body": "New year, *new plans*."}),
+                ),
             ),
         ),
     ]
@@ -172,7 +173,7 @@ def independent_expansion(m: Meeting) -> list[Seen]:
     if r.count is not None:
         kwargs["count"] = r.count
     zone, duration = ZoneInfo(m.timezone), m.end - m.start
-    overrides = {o.date: o.changes for o in r.overrides}
+    overrides = {o.date: o for o in r.overrides}
     horizon = WINDOW[1].astimezone(zone).replace(tzinfo=None) + timedelta(days=2)
     seen: list[Seen] = []
     # dateutil's stubs want the frequency as a Literal; the mapping's values widen to int.
@@ -181,12 +182,12 @@ def independent_expansion(m: Meeting) -> list[Seen]:
             break
         if start.date() in r.skip:
             continue
-        change = overrides.get(start.date(), {})
-        first = datetime.fromisoformat(change["start"]) if "start" in change else start
-        last = datetime.fromisoformat(change["end"]) if "end" in change else first + duration
+        change = overrides.get(start.date())
+        first = change.start if change is not None and isinstance(change.start, datetime) else start
+        last = change.end if change is not None and isinstance(change.end, datetime) else first + duration
         utc_start, utc_end = first.replace(tzinfo=zone).astimezone(UTC), last.replace(tzinfo=zone).astimezone(UTC)
         if utc_start < WINDOW[1] and utc_end > WINDOW[0]:
-            seen.append((utc_start, utc_end, change.get("subject", m.subject)))
+            seen.append((utc_start, utc_end, change.subject if change and change.subject is not None else m.subject))
     return seen
 
 
@@ -236,7 +237,8 @@ def expected_creation_mail(meetings: list[Meeting]) -> OccurrenceMail:
                 mail[(person, "cancellation", m.id, day.isoformat())] += 1
         for override in m.recurrence.overrides:
             before = set(m.attendees)
-            after = set(override.changes.get("required", m.required)) | set(m.optional) | set(m.rooms)
+            required = m.required if override.required is None else override.required
+            after = set(required) | set(m.optional) | set(m.rooms)
             for person in after - before:
                 mail[(person, "invitation", m.id, override.date.isoformat())] += 1
             for person in before - after:

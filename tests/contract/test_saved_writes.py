@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from reconciler.model import Action, Every, Meeting, Override, Recurrence, Weekday
+from reconciler.model import Action, Every, Meeting, Recurrence, Weekday
 from reconciler.plan import Plan
 from reconciler.reconcile import apply_plan, stale_changes
 from reconciler.render import jsonplan
@@ -16,7 +16,7 @@ from reconciler.state import to_json
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, last_seq, plan_for
 from tests.contract.test_recurrence import OccurrenceMail, announced, occurrence_mail
-from tests.factories import meeting
+from tests.factories import declared_override, meeting
 
 WEEKLY = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=10)
 SERIES = meeting(
@@ -28,7 +28,7 @@ EDITED = dataclasses.replace(
     recurrence=dataclasses.replace(
         WEEKLY,
         skip=(date(2026, 12, 15), date(2026, 12, 22)),
-        overrides=(Override(date(2027, 1, 5), {"subject": "Kick-off"}),),
+        overrides=(declared_override(date(2027, 1, 5), {"subject": "Kick-off"}),),
     ),
 )
 

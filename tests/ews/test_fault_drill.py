@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import PROP_MEETING_ID, Every, Meeting, Override, Recurrence, Weekday, extended_property_id
+from reconciler.model import PROP_MEETING_ID, Every, Meeting, Recurrence, Weekday, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.ews import EwsProvider
 from reconciler.reconcile import apply_plan, make_plan
 from reconciler.state import to_json
 from tests.ews.conftest import NAMESPACE, Emulator
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MEETINGS = [
@@ -137,7 +137,7 @@ def test_occurrence_writes_whose_answers_are_lost_converge_with_one_mail_per_occ
         recurrence=dataclasses.replace(
             weekly.recurrence,
             skip=(date(2026, 12, 22),),
-            overrides=(Override(date(2026, 12, 15), {"subject": "Retro instead"}),),
+            overrides=(declared_override(date(2026, 12, 15), {"subject": "Retro instead"}),),
         ),
     )
     for operation, kind, params in faults:

@@ -4,6 +4,8 @@ what goes on the wire, and what the provider reads back."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -575,3 +577,12 @@ def test_the_wire_carries_the_configured_version_and_a_utc_time_zone_context(emu
 def test_no_request_reaches_the_server_before_the_first_operation(emulator: Emulator) -> None:
     emulator.provider().close()
     assert emulator.recorder.operations() == []
+
+
+def test_importing_the_ews_backend_and_its_pure_modules_does_not_import_exchangelib() -> None:
+    probe = (
+        "import sys, reconciler.providers.ews, reconciler.providers.ews.wire, reconciler.providers.ews.people\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('exchangelib', 'requests_ntlm', 'oauthlib')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    assert done.stdout.strip() == "[]"

@@ -12,18 +12,20 @@ import pytest
 
 from reconciler.emulator.store import SendMode
 from reconciler.errors import RequestRejectedError
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
+from reconciler.model import Every, Meeting, Recurrence, Weekday
 from reconciler.providers.ews import EwsProvider
-from reconciler.state import MeetingState, meeting_state, to_json
+from reconciler.state import MeetingState, OverrideState, meeting_state, to_json
 from tests.ews.conftest import NAMESPACE, Emulator, M, T, create_request, send_mode, set_fields, update_request
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 
 ATTENDEES = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 #: Tuesdays 1 to 29 December 2026 at 10:00 Berlin, six of them until 5 January.
 WEEKLY = meeting(recurrence=Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=6))
 
 
-def series(*, skip: tuple[date, ...] = (), overrides: tuple[Override, ...] = (), base: Meeting = WEEKLY) -> Meeting:
+def series(
+    *, skip: tuple[date, ...] = (), overrides: tuple[OverrideState, ...] = (), base: Meeting = WEEKLY
+) -> Meeting:
     assert base.recurrence is not None
     return dataclasses.replace(base, recurrence=dataclasses.replace(base.recurrence, skip=skip, overrides=overrides))
 
@@ -32,8 +34,8 @@ def named(meeting_id: str) -> Meeting:
     return dataclasses.replace(WEEKLY, id=meeting_id)
 
 
-def override(day: date, **changes: Any) -> Override:
-    return Override(day, changes)
+def override(day: date, **changes: Any) -> OverrideState:
+    return declared_override(day, changes)
 
 
 def occurrence_mail(emulator: Emulator, since: int = 0) -> list[tuple[str, str, str]]:

@@ -117,7 +117,7 @@ def test_an_unreachable_server_is_reported_as_a_sentence_without_urllib3_text(em
 def test_transport_failures_are_described_without_the_librarys_text(library_text: str, sentence: str) -> None:
     from exchangelib.errors import TransportError
 
-    from reconciler.providers.ews._sdk import translate
+    from reconciler.providers.ews.sdk import translate
 
     error = translate(TransportError(library_text), "listing lead@contoso.com's managed meetings", write=False)
     assert str(error) == f"Talking to Exchange failed while listing lead@contoso.com's managed meetings: {sentence}."

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.providers.ews._sdk import LargeChunkAdapter
+from reconciler.providers.ews.sdk import LargeChunkAdapter
 from reconciler.providers.wirelog import WireLog
 from tests.ews.conftest import NAMESPACE, Emulator, create_request
 from tests.factories import ORGANIZER, meeting

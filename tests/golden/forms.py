@@ -44,7 +44,6 @@ from reconciler.model import (
     Importance,
     Meeting,
     ObservedMeeting,
-    Override,
     Recurrence,
     Sensitivity,
     ShowAs,
@@ -57,6 +56,7 @@ from reconciler.plan import Plan, PlanPolicy, build_plan
 from reconciler.port import Capabilities
 from reconciler.recurrence import span_utc
 from reconciler.state import MeetingState, from_json
+from tests.factories import declared_override
 
 _MEETING_FIELDS = {f.name for f in dataclasses.fields(Meeting)}
 _RECURRENCE_FIELDS = {f.name for f in dataclasses.fields(Recurrence)}
@@ -108,7 +108,9 @@ def recurrence_from_json(data: Mapping[str, Any]) -> Recurrence:
         count=data.get("count"),
         first_day_of_week=Weekday(data.get("first_day_of_week", "monday")),
         skip=tuple(date.fromisoformat(d) for d in data.get("skip", ())),
-        overrides=tuple(Override(date.fromisoformat(o["date"]), o["changes"]) for o in data.get("overrides", ())),
+        overrides=tuple(
+            declared_override(date.fromisoformat(o["date"]), o["changes"]) for o in data.get("overrides", ())
+        ),
     )
 
 

@@ -13,12 +13,12 @@ import pytest
 from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Override, Recurrence, Weekday
+from reconciler.model import Every, Recurrence, Weekday
 from reconciler.occurrences import creation_edits
 from reconciler.port import CreateRequest
 from reconciler.providers.graph import GraphProvider
 from reconciler.state import MeetingState
-from tests.factories import ORGANIZER
+from tests.factories import ORGANIZER, declared_override
 from tests.graph.conftest import NAMESPACE, SleepRecorder, fields
 
 EVENTS = f"/users/{ORGANIZER}/events"
@@ -130,7 +130,7 @@ def _series(meeting_id: str, skip: str, moved: str) -> MeetingState:
         on=(Weekday.TUESDAY,),
         count=6,
         skip=(date.fromisoformat(skip),),
-        overrides=(Override(date.fromisoformat(moved), {"subject": f"{meeting_id} moved"}),),
+        overrides=(declared_override(date.fromisoformat(moved), {"subject": f"{meeting_id} moved"}),),
     )
     return fields(meeting_id, recurrence=weekly)
 

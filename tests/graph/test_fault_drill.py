@@ -20,12 +20,12 @@ import pytest
 from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import PROP_MEETING_ID, Every, Meeting, Override, Recurrence, Weekday, extended_property_id
+from reconciler.model import PROP_MEETING_ID, Every, Meeting, Recurrence, Weekday, extended_property_id
 from reconciler.plan import Plan, PlanPolicy
 from reconciler.providers.graph import GraphProvider
 from reconciler.reconcile import apply_plan, make_plan
 from reconciler.state import to_json
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 from tests.graph.conftest import SleepRecorder
 
 NAMESPACE = "drill"
@@ -157,7 +157,7 @@ def twelve_series() -> list[Meeting]:
                 on=(Weekday.TUESDAY,),
                 count=8,
                 skip=(date(2026, 12, 8), date(2026, 12, 15) + timedelta(weeks=index % 3)),
-                overrides=(Override(date(2027, 1, 12), {"subject": f"Series {index}: retro"}),),
+                overrides=(declared_override(date(2027, 1, 12), {"subject": f"Series {index}: retro"}),),
             ),
         )
         for index in range(12)

@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from reconciler.emulator.store import MailboxStore, SendMode
-from reconciler.model import Action, BodyFormat, Every, Override, Recurrence, Weekday
+from reconciler.model import Action, BodyFormat, Every, Recurrence, Weekday
 from reconciler.ownership import join_block
 from reconciler.state import to_json
 from tests.contract.backends.graph import graph_backend
 from tests.contract.backends.harness import Backend
 from tests.contract.test_contract import NAMESPACE, converge
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 
 EVENTS = "/users/lead@contoso.com/events"
 TEAMS = meeting(online_meeting=True, body="Agenda v1")
@@ -137,7 +137,7 @@ def test_an_occurrence_body_override_of_a_teams_series_keeps_the_join_block(back
     weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=3)
     series = dataclasses.replace(TEAMS, recurrence=weekly)
     converge(backend, [series])
-    override = Override(date=date(2026, 12, 8), changes={"body": "Agenda for the 8th"})
+    override = declared_override(date(2026, 12, 8), {"body": "Agenda for the 8th"})
     converge(backend, [dataclasses.replace(series, recurrence=dataclasses.replace(weekly, overrides=(override,)))])
     (item,) = backend.store.list_items(ORGANIZER)
     body = str(item.doc["exceptions"]["2026-12-08"]["body"]["content"])

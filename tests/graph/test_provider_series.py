@@ -16,12 +16,12 @@ from reconciler.emulator.graph import GraphServer, RecordedRequest
 from reconciler.emulator.graph.ids import store_id
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.errors import ConflictError, ProviderError, TransientError
-from reconciler.model import FIELD_ORDER, Every, ObservedMeeting, Override, Recurrence, Weekday
+from reconciler.model import FIELD_ORDER, Every, ObservedMeeting, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from reconciler.state import MeetingState, to_json
-from tests.factories import ORGANIZER
+from tests.factories import ORGANIZER, declared_override
 from tests.graph.bench_support import graph_plan_figures
 from tests.graph.conftest import NAMESPACE, fields
 
@@ -39,7 +39,7 @@ def series(
         on=(Weekday.TUESDAY,),
         count=6,
         skip=tuple(date.fromisoformat(day) for day in skip),
-        overrides=tuple(Override(date.fromisoformat(day), dict(c)) for day, c in (overrides or {}).items()),
+        overrides=tuple(declared_override(date.fromisoformat(day), dict(c)) for day, c in (overrides or {}).items()),
     )
     return fields(recurrence=weekly, **changes)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from reconciler.model import Every, Recurrence, Weekday
 from reconciler.providers.graph import wire
-from reconciler.state import MeetingState, to_json
+from reconciler.state import MeetingState, OverrideState, to_json
 from tests.factories import ORGANIZER
 from tests.graph.conftest import fields
 
@@ -202,7 +202,7 @@ def test_an_occurrence_is_identified_by_its_original_date_in_the_series_zone(
 
 def test_an_attendee_only_occurrence_change_patches_the_whole_attendee_list_alone() -> None:
     series = fields(recurrence=WEEKLY, rooms=("room-1@contoso.com",))
-    body = wire.occurrence_body(series, {"required": ["erin@contoso.com"]})
+    body = wire.occurrence_body(series, OverrideState(date(2026, 12, 8), required=("erin@contoso.com",)))
     assert body == {
         "attendees": [
             {"type": "required", "emailAddress": {"address": "erin@contoso.com"}},
@@ -214,7 +214,13 @@ def test_an_attendee_only_occurrence_change_patches_the_whole_attendee_list_alon
 
 def test_other_occurrence_changes_patch_only_their_properties_in_the_series_zone() -> None:
     series = fields(recurrence=WEEKLY)
-    values = {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30", "subject": "Moved", "body": "*Short*"}
+    values = OverrideState(
+        date(2026, 12, 8),
+        start=datetime(2026, 12, 8, 14, 0),
+        end=datetime(2026, 12, 8, 14, 30),
+        subject="Moved",
+        body="*Short*",
+    )
     assert wire.occurrence_body(series, values) == {
         "subject": "Moved",
         "body": {"contentType": "html", "content": "<p><em>Short</em></p>\n"},
@@ -225,8 +231,8 @@ def test_other_occurrence_changes_patch_only_their_properties_in_the_series_zone
 
 def test_an_occurrence_is_looked_up_on_its_day_and_where_its_override_moved_it() -> None:
     series = fields(recurrence=WEEKLY)
-    assert wire.occurrence_window(series, "2026-12-08", {}) == ("2026-12-07T23:00:00Z", "2026-12-08T23:00:00Z")
-    moved = {"start": "2026-12-10T09:00", "end": "2026-12-10T10:00"}
+    assert wire.occurrence_window(series, "2026-12-08", None) == ("2026-12-07T23:00:00Z", "2026-12-08T23:00:00Z")
+    moved = OverrideState(date(2026, 12, 8), start=datetime(2026, 12, 10, 9, 0), end=datetime(2026, 12, 10, 10, 0))
     assert wire.occurrence_window(series, "2026-12-08", moved) == ("2026-12-07T23:00:00Z", "2026-12-10T09:00:00Z")
 
 

@@ -26,6 +26,7 @@ from reconciler.loading.yamldoc import parse_yaml, parser_names
 from reconciler.notices import FileNotRead, Notice
 from reconciler.render.notices import word
 from reconciler.state import meeting_state, pattern_json, pattern_state, to_json
+from tests.factories import declared_changes, declared_override
 
 GROUPS = {
     "platform-team": ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
@@ -140,7 +141,7 @@ def test_the_full_example_becomes_one_fully_explicit_meeting(tmp_path: Path) -> 
             on=(model.Weekday.TUESDAY,),
             until=date(2027, 6, 30),
             skip=(date(2026, 12, 22),),
-            overrides=(model.Override(date(2027, 1, 5), {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}),),
+            overrides=(declared_override(date(2027, 1, 5), {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}),),
         ),
         required=("alice@contoso.com", "bob@contoso.com", "carol@contoso.com"),
         rooms=("room-berlin-3@contoso.com",),
@@ -656,7 +657,7 @@ recurrence:
     )
     assert meeting.recurrence is not None
     assert meeting.recurrence.skip == (date(2026, 12, 29), date(2027, 1, 5))
-    assert [(o.date, dict(o.changes)) for o in meeting.recurrence.overrides] == [
+    assert [(o.date, declared_changes(o)) for o in meeting.recurrence.overrides] == [
         (date(2026, 12, 8), {"start": "2026-12-08T09:00", "end": "2026-12-08T10:00"}),
         (date(2026, 12, 15), {"start": "2026-12-15T10:00", "end": "2026-12-15T12:00"}),
         (
@@ -680,7 +681,7 @@ def test_an_override_date_may_be_written_in_a_flow_mapping_with_times(tmp_path: 
         f"id: f\n{TUESDAY}recurrence:\n  every: week\n  overrides: [{{date: 2026-12-08, start: 2026-12-08T11:00}}]\n",
     )
     assert meeting.recurrence is not None
-    assert dict(meeting.recurrence.overrides[0].changes) == {"start": "2026-12-08T11:00", "end": "2026-12-08T11:30"}
+    assert declared_changes(meeting.recurrence.overrides[0]) == {"start": "2026-12-08T11:00", "end": "2026-12-08T11:30"}
 
 
 def test_every_inconsistent_pattern_is_reported_at_the_key_in_question(tmp_path: Path) -> None:
@@ -1101,7 +1102,7 @@ def test_an_all_day_series_overrides_with_dates(tmp_path: Path) -> None:
         "recurrence:\n  every: week\n  overrides:\n    - date: 2026-12-14\n      start: 2026-12-15\n",
     )
     assert meeting.recurrence is not None
-    assert dict(meeting.recurrence.overrides[0].changes) == {"start": "2026-12-15", "end": "2026-12-17"}
+    assert declared_changes(meeting.recurrence.overrides[0]) == {"start": "2026-12-15", "end": "2026-12-17"}
 
 
 def test_a_meetings_directory_outside_the_root_is_shown_relative_to_the_root(tmp_path: Path) -> None:
@@ -1157,7 +1158,7 @@ def test_an_override_changing_attendees_is_accepted_on_graph_and_the_sandbox(tmp
     for backend in ("graph", "sandbox"):
         meeting = one(tmp_path, EWS_SERIES, backend=backend)
         assert meeting.recurrence is not None
-        assert dict(meeting.recurrence.overrides[1].changes) == {"required": ["bob@contoso.com"], "optional": []}
+        assert declared_changes(meeting.recurrence.overrides[1]) == {"required": ["bob@contoso.com"], "optional": []}
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,13 @@ from typing import Any
 
 from reconciler import availability
 from reconciler.freebusy import BusyPeriod, BusyStatus, Schedule
-from reconciler.model import Action, Every, Override, Recurrence, Weekday
+from reconciler.model import Action, Every, Recurrence, Weekday
 from reconciler.people import AttendeeResponse, Response, ResponseCounts, Responses, counts
-from reconciler.providers.ews._people import _schedule
+from reconciler.providers.ews.people import _schedule
 from reconciler.providers.graph.people import event_responses, read_schedules
 from reconciler.render.notices import word
 from reconciler.state import meeting_state
+from tests.factories import declared_override
 from tests.unit.test_plan_rules import NOW, item, meeting, only, plan
 
 
@@ -82,7 +83,9 @@ def test_slots_skip_cancelled_occurrences_move_overridden_ones_and_stop_at_the_h
             Every.WEEK,
             on=(Weekday.TUESDAY,),
             skip=(date(2026, 12, 8),),
-            overrides=(Override(date(2026, 12, 15), {"start": "2026-12-15T12:00", "end": "2026-12-15T12:30"}),),
+            overrides=(
+                declared_override(date(2026, 12, 15), {"start": "2026-12-15T12:00", "end": "2026-12-15T12:30"}),
+            ),
         ),
     )
     found = availability.slots(meeting_state(series), NOW)

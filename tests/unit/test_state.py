@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import FIELD_ORDER, BodyFormat, Every, Override, Recurrence, Weekday, WeekOfMonth
+from reconciler.model import FIELD_ORDER, BodyFormat, Every, Recurrence, Weekday, WeekOfMonth
 from reconciler.state import (
     MeetingState,
     OverrideState,
@@ -20,7 +20,7 @@ from reconciler.state import (
     value_from_json,
     value_json,
 )
-from tests.factories import meeting
+from tests.factories import declared_override, meeting
 
 SERIES = meeting(
     recurrence=Recurrence(
@@ -29,8 +29,10 @@ SERIES = meeting(
         until=date(2027, 3, 30),
         skip=(date(2026, 12, 29), date(2026, 12, 24)),
         overrides=(
-            Override(date(2027, 1, 7), {"subject": "Kick-off", "required": ["dave@contoso.com"], "optional": []}),
-            Override(date(2027, 1, 5), {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}),
+            declared_override(
+                date(2027, 1, 7), {"subject": "Kick-off", "required": ["dave@contoso.com"], "optional": []}
+            ),
+            declared_override(date(2027, 1, 5), {"start": "2027-01-05T11:00", "end": "2027-01-05T11:30"}),
         ),
     ),
     categories=("Team", "Ops"),

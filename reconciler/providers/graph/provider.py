@@ -89,7 +89,7 @@ from reconciler.port import (
 from reconciler.providers.graph import auth, lock, wire
 from reconciler.providers.graph import people as graph_people
 from reconciler.providers.wirelog import WireLog
-from reconciler.state import MeetingState
+from reconciler.state import MeetingState, OverrideState
 
 if TYPE_CHECKING:
     from reconciler.providers.graph.sdk import Failure, Page
@@ -560,7 +560,7 @@ class GraphProvider:
         """
         try:
             for edit in edits.edits:
-                override = edits.base_overrides.get(edit.date, {})
+                override = next((o for o in edits.base_overrides if o.date.isoformat() == edit.date), None)
                 if edit.kind is EditKind.CANCEL:
                     key = await self._cancel_occurrence(target, edit, override, key)
                 else:
@@ -571,7 +571,7 @@ class GraphProvider:
             ) from error
 
     async def _cancel_occurrence(
-        self, target: _Series, edit: OccurrenceEdit, override: Mapping[str, Any], key: str | None
+        self, target: _Series, edit: OccurrenceEdit, override: OverrideState | None, key: str | None
     ) -> str | None:
         """Cancel one occurrence (no comment). One that is already gone is left alone. Returns the
         master's change key when known (a 202 carries none: the next lookup's etag stands in)."""
@@ -597,7 +597,7 @@ class GraphProvider:
         return None
 
     async def _change_occurrence(
-        self, target: _Series, edit: OccurrenceEdit, override: Mapping[str, Any], key: str | None
+        self, target: _Series, edit: OccurrenceEdit, override: OverrideState | None, key: str | None
     ) -> str:
         """PATCH one occurrence with the edit's values; returns the master's new change key."""
         action = f"changing the {edit.date} occurrence of {target.meeting_id} in {target.organizer}'s calendar"
@@ -607,7 +607,8 @@ class GraphProvider:
                 f"The {edit.date} occurrence of {target.meeting_id} is not in {target.organizer}'s calendar"
                 " (cancelled outside git?); plan again."
             )
-        body = wire.occurrence_body(target.fields, edit.values)
+        values = edit.written
+        body = wire.occurrence_body(target.fields, values)
         if "body" in body and target.fields.online_meeting:
             body["body"] = wire.body_keeping_join_block(body["body"], found)  # the lookup read its body
         if_match = wire.etag(key or wire.change_key(found))
@@ -622,12 +623,12 @@ class GraphProvider:
             )
         except TransientError:
             event = await self._find_occurrence(target, edit.date, override, action) or {}
-            if not event or not wire.occurrence_holds(event, target.fields, edit.values):
+            if not event or not wire.occurrence_holds(event, target.fields, values):
                 raise
         return wire.change_key(event)
 
     async def _find_occurrence(
-        self, target: _Series, day: str, override: Mapping[str, Any], action: str
+        self, target: _Series, day: str, override: OverrideState | None, action: str
     ) -> dict[str, Any] | None:
         """The live occurrence originally on `day` (from `/instances` around that day and where its
         `override` moved it), or None when it was cancelled."""

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, ObservedMeeting, extended_property_id
-from reconciler.occurrences import observe_overrides
+from reconciler.occurrences import observe_overrides, written_keys
 from reconciler.ownership import (
     body_fingerprint,
     decode_record,
@@ -32,9 +32,14 @@ from reconciler.ownership import (
     resolve_observed,
 )
 from reconciler.providers.graph.people import event_responses
-from reconciler.recurrence import from_patterned, parse_local, span_utc, to_patterned
-from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json, wall_json
+from reconciler.recurrence import from_patterned, local, span_utc, to_patterned
+from reconciler.state import MeetingState, OverrideState, Wall, override_json, pattern_json, wall_from_json, wall_json
 from reconciler.timezones import is_valid_iana, is_windows_zone, to_iana, to_windows
+
+#: Graph JSON this module builds (request bodies, property values) and reads (a JSON object of an
+#: answer: an event, its start, its body): the wire format, kept to this module and `sdk`.
+WireJson = dict[str, Any]
+WireObject = Mapping[str, Any]
 
 NAMESPACE_PROPERTY = extended_property_id(PROP_NAMESPACE)
 MEETING_ID_PROPERTY = extended_property_id(PROP_MEETING_ID)
@@ -149,7 +154,7 @@ def _parse_wall(value: str) -> datetime:
     return parsed.replace(microsecond=int(fraction[:6].ljust(6, "0"))) if fraction else parsed
 
 
-def local_time(value: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
+def local_time(value: WireObject, zone: str, *, all_day: bool) -> str:
     """A dateTimeTimeZone as the canonical local time in `zone` (a date for all-day events)."""
     wall = _parse_wall(str(value["dateTime"]))
     source = str(value.get("timeZone") or "UTC")
@@ -211,7 +216,7 @@ def graph_properties(changed: Iterable[str], fields: MeetingState) -> set[str]:
     return names
 
 
-def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -> dict[str, Any]:
+def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -> WireJson:
     """The event JSON for the canonical state, restricted to the Graph property `names` (None: all)."""
     zone = windows_zone(fields.timezone)
     content_type, content = render_body(fields)
@@ -221,7 +226,7 @@ def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -
         patterned = to_patterned(recurrence, fields.start, fields.timezone)
         patterned["range"]["recurrenceTimeZone"] = zone
     reminder = fields.reminder_minutes
-    full: dict[str, Any] = {
+    full: WireJson = {
         "subject": fields.subject,
         "body": {"contentType": content_type, "content": content},
         "start": _date_time_tz(fields.start, zone),
@@ -256,14 +261,14 @@ def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -
     return {key: value for key, value in full.items() if key in wanted}
 
 
-def _attendees(required: Iterable[str], optional: Iterable[str], rooms: Iterable[str]) -> list[dict[str, Any]]:
+def _attendees(required: Iterable[str], optional: Iterable[str], rooms: Iterable[str]) -> list[WireJson]:
     lists = {"required": required, "optional": optional, "rooms": rooms}
     return [
         {"type": kind, "emailAddress": {"address": address}} for key, kind in _ATTENDEE_KEYS for address in lists[key]
     ]
 
 
-def body_keeping_join_block(body: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, str]:
+def body_keeping_join_block(body: WireObject, current: WireObject) -> dict[str, str]:
     """The `body` property to write over the event `current`: ours, with the Teams join block of
     the current body (if any) carried over."""
     server_body = str((current.get("body") or {}).get("content") or "")
@@ -271,42 +276,46 @@ def body_keeping_join_block(body: Mapping[str, Any], current: Mapping[str, Any])
     return {"contentType": content_type, "content": content}
 
 
-def occurrence_body(fields: MeetingState, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH body that gives one occurrence of the series `fields` these canonical override values.
+def occurrence_body(fields: MeetingState, values: OverrideState) -> WireJson:
+    """The PATCH body that gives one occurrence of the series `fields` these override values.
 
     Attendee lists alone are written as `attendees` alone (the occurrence's whole list: required and
     optional from `values`, the series' rooms), so only the people added or removed are mailed.
     """
+    keys = written_keys(values)
     attendees = _attendees(
-        values.get("required", fields.required), values.get("optional", fields.optional), fields.rooms
+        fields.required if values.required is None else values.required,
+        fields.optional if values.optional is None else values.optional,
+        fields.rooms,
     )
-    if set(values) <= {"required", "optional"}:
+    if keys <= {"required", "optional"}:
         return {"attendees": attendees}
     zone = windows_zone(fields.timezone)
-    body: dict[str, Any] = {}
-    if "subject" in values:
-        body["subject"] = values["subject"]
-    if "location" in values:
-        body["location"] = {"displayName": values["location"]}
-    if "body" in values:
-        content_type, content = render_text(values["body"], fields.body_format)
+    body: WireJson = {}
+    if values.subject is not None:
+        body["subject"] = values.subject
+    if values.location is not None:
+        body["location"] = {"displayName": values.location}
+    if values.body is not None:
+        content_type, content = render_text(values.body, fields.body_format)
         body["body"] = {"contentType": content_type, "content": content}
-    for key in ("start", "end"):
-        if key in values:
-            body[key] = _date_time_tz(values[key], zone)
-    if "required" in values or "optional" in values:
+    if values.start is not None:
+        body["start"] = _date_time_tz(values.start, zone)
+    if values.end is not None:
+        body["end"] = _date_time_tz(values.end, zone)
+    if keys & {"required", "optional"}:
         body["attendees"] = attendees
     return body
 
 
-def occurrence_window(fields: MeetingState, day: str, override: Mapping[str, Any]) -> tuple[str, str]:
+def occurrence_window(fields: MeetingState, day: str, override: OverrideState | None) -> tuple[str, str]:
     """The UTC window (`startDateTime`, `endDateTime`) holding the occurrence originally on `day`:
     that day in the series' zone, widened to where the occurrence's current `override` moved it."""
     zone = ZoneInfo(fields.timezone)
     low = datetime.combine(date.fromisoformat(day), time())
     high = low + timedelta(days=1)
-    if "start" in override and "end" in override:
-        low, high = min(low, parse_local(override["start"])), max(high, parse_local(override["end"]))
+    if override is not None and override.start is not None and override.end is not None:
+        low, high = min(low, local(override.start)), max(high, local(override.end))
     start, end = (moment.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for moment in (low, high))
     return start, end
 
@@ -319,7 +328,7 @@ def ownership_properties(namespace: str, meeting_id: str, fields: MeetingState) 
     ]
 
 
-def create_body(namespace: str, meeting_id: str, fields: MeetingState, transaction_id: str) -> dict[str, Any]:
+def create_body(namespace: str, meeting_id: str, fields: MeetingState, transaction_id: str) -> WireJson:
     """The POST body of a create: every field, the ownership properties and the transaction id."""
     body = event_properties(fields)
     body["singleValueExtendedProperties"] = ownership_properties(namespace, meeting_id, fields)
@@ -378,7 +387,7 @@ def _enum(value: Any) -> Any:
     return _ENUM_VALUES.get(value.lower(), value) if isinstance(value, str) else value
 
 
-def _recurrence(patterned: Mapping[str, Any]) -> dict[str, Any]:
+def _recurrence(patterned: WireObject) -> WireJson:
     pattern, range_ = dict(patterned.get("pattern") or {}), dict(patterned.get("range") or {})
     for key in ("type", "firstDayOfWeek", "index"):
         pattern[key] = _enum(pattern.get(key))
@@ -387,7 +396,7 @@ def _recurrence(patterned: Mapping[str, Any]) -> dict[str, Any]:
     return {"pattern": pattern, "range": range_}
 
 
-def extended_values(event: Mapping[str, Any]) -> dict[str, str]:
+def extended_values(event: WireObject) -> dict[str, str]:
     """The expanded single-value extended properties of an event, by the ids we write."""
     wanted = {p.lower(): p for p in OWNERSHIP_PROPERTIES}
     out = {}
@@ -398,7 +407,7 @@ def extended_values(event: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def is_series_master(event: Mapping[str, Any]) -> bool:
+def is_series_master(event: WireObject) -> bool:
     """Whether a listed event is a series master (read again by id for its occurrences)."""
     return _enum(event.get("type")) == "seriesMaster" or bool(event.get("recurrence"))
 
@@ -407,7 +416,7 @@ def _address(recipient: Any) -> str:
     return str(((recipient or {}).get("emailAddress") or {}).get("address") or "").lower()
 
 
-def _people(event: Mapping[str, Any], organizer: str = "") -> dict[str, list[str]]:
+def _people(event: WireObject, organizer: str = "") -> dict[str, list[str]]:
     """Attendee addresses (lower-cased, sorted) by canonical list: required, optional, rooms.
 
     Exchange may list the organizer among the attendees (the captured answers in
@@ -434,7 +443,7 @@ def _instant(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
-def original_date(event: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
+def original_date(event: WireObject, zone: str, *, all_day: bool) -> str:
     """The original date (YYYY-MM-DD, in the series' zone) of an occurrence or exception: from
     `originalStart`, or, when the answer lacks it (an expanded `exceptionOccurrences` entry may
     carry only `occurrenceId`, as in the event-get documentation sample), from the date that ends
@@ -447,7 +456,7 @@ def original_date(event: Mapping[str, Any], zone: str, *, all_day: bool) -> str:
     return _instant(text).astimezone(ZoneInfo(zone)).date().isoformat()
 
 
-def occurrence_values(event: Mapping[str, Any], zone: str, *, all_day: bool) -> dict[str, Any]:
+def occurrence_values(event: WireObject, zone: str, *, all_day: bool) -> WireJson:
     """What an occurrence shows, as canonical override values (`body`: the server's raw content)."""
     people = _people(event)
     return {
@@ -461,11 +470,13 @@ def occurrence_values(event: Mapping[str, Any], zone: str, *, all_day: bool) -> 
     }
 
 
-def occurrence_holds(event: Mapping[str, Any], fields: MeetingState, values: Mapping[str, Any]) -> bool:
+def occurrence_holds(event: WireObject, fields: MeetingState, values: OverrideState) -> bool:
     """Whether an occurrence of the series `fields` already shows these override values (bodies
     compared by fingerprint): how a write whose answer was lost is confirmed."""
     shown = occurrence_values(event, fields.timezone, all_day=fields.all_day)
-    for key, value in values.items():
+    wanted = override_json(values)
+    del wanted["date"]
+    for key, value in wanted.items():
         if key == "body":
             if body_fingerprint(shown["body"]) != body_fingerprint(render_text(value, fields.body_format)[1]):
                 return False
@@ -474,7 +485,7 @@ def occurrence_holds(event: Mapping[str, Any], fields: MeetingState, values: Map
     return True
 
 
-def holds(event: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
+def holds(event: WireObject, body: WireObject) -> bool:
     """Whether an event read back shows a master PATCH `body`: its extended properties (which carry
     the last-applied record) or, for an attendee-only PATCH, its attendees. How a master write whose
     answer was lost is confirmed."""
@@ -489,13 +500,13 @@ def _oid_date(oid: Any) -> str:
     return date.fromisoformat(str(oid).rsplit(".", 1)[-1]).isoformat()
 
 
-def cancelled_dates(event: Mapping[str, Any]) -> list[str]:
+def cancelled_dates(event: WireObject) -> list[str]:
     """The original dates of a master's `cancelledOccurrences` (`OID.<master id>.<YYYY-MM-DD>`),
     sorted; none when the answer leaves the property out (as Graph's lists do)."""
     return sorted(_oid_date(oid) for oid in event.get("cancelledOccurrences") or [])
 
 
-def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
+def observe(event: WireObject, organizer: str) -> ObservedMeeting:
     """An event (JSON with the `SELECT` properties and our expanded properties; a series master with
     `SERIES_SELECT` and its exceptions expanded) in canonical terms."""
     extended = extended_values(event)
@@ -506,7 +517,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     start = local_time(event["start"], zone, all_day=all_day)
     recurrence = event.get("recurrence")
     reminder_on = event.get("isReminderOn")
-    raw: dict[str, Any] = {
+    raw: WireJson = {
         "subject": event.get("subject") or "",
         "start": start,
         "end": local_time(event["end"], zone, all_day=all_day),
@@ -549,7 +560,7 @@ def observe(event: Mapping[str, Any], organizer: str) -> ObservedMeeting:
     )
 
 
-def change_key(event: Mapping[str, Any]) -> str:
+def change_key(event: WireObject) -> str:
     """An event's change key: `changeKey`, else the one in its `@odata.etag`."""
     return str(event.get("changeKey") or _etag_key(event.get("@odata.etag")))
 

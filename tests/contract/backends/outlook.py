@@ -168,10 +168,11 @@ class EwsOutlook:
         from exchangelib import CalendarItem
         from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
-        from reconciler.providers.ews._mapping import item_values
+        from reconciler.providers.ews.sdk import item_kwargs
+        from reconciler.providers.ews.wire import item_values
 
         account = self._account(organizer)
-        item = CalendarItem(account=account, folder=account.calendar, **item_values(fields))
+        item = CalendarItem(account=account, folder=account.calendar, **item_kwargs(item_values(fields)))
         item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
         self._fields = getattr(self, "_fields", {}) | {item.id: fields}
         return str(item.id)
@@ -181,7 +182,7 @@ class EwsOutlook:
         from exchangelib import CalendarItem
         from exchangelib.properties import OccurrenceItemId
 
-        from reconciler.providers.ews._mapping import occurrence_indexes
+        from reconciler.providers.ews.wire import occurrence_indexes
 
         account = self._account(organizer)
         (master,) = account.fetch(ids=[(item_id, None)], folder=account.calendar, only_fields=["subject"])
@@ -198,7 +199,7 @@ class EwsOutlook:
         from exchangelib import EWSDateTime
         from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
-        from reconciler.providers.ews._mapping import ews_zone
+        from reconciler.providers.ews.sdk import ews_zone
 
         zone = ews_zone(self._fields[item_id].timezone)
         occurrence = self._occurrence(

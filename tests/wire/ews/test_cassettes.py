@@ -32,13 +32,13 @@ import vcr
 
 from reconciler.emulator.ews.app import endpoint, serve_ews
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Override, Recurrence, Weekday
+from reconciler.model import Every, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, series_edits
 from reconciler.port import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.state import meeting_state
 from tests.ews.conftest import NAMESPACE, create_request
-from tests.factories import ORGANIZER, meeting
+from tests.factories import ORGANIZER, declared_override, meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
 CANONICAL_ENDPOINT = "https://ews.example.invalid/EWS/Exchange.asmx"
@@ -166,7 +166,7 @@ def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette
         recurrence=dataclasses.replace(
             weekly,
             skip=(date(2026, 12, 22),),
-            overrides=(Override(date(2026, 12, 8), {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30"}),),
+            overrides=(declared_override(date(2026, 12, 8), {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30"}),),
         )
     )
     created = cassette_provider.create(create_request(before))

@@ -43,12 +43,12 @@ import vcr
 from reconciler.config import Config, GraphSettings
 from reconciler.emulator.graph import serve_graph
 from reconciler.emulator.store import MailboxStore
-from reconciler.model import Every, Meeting, Override, Recurrence, Weekday
+from reconciler.model import Every, Meeting, Recurrence, Weekday
 from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from reconciler.state import MeetingState, meeting_state, to_json
-from tests.factories import meeting
+from tests.factories import declared_override, meeting
 
 CASSETTES = Path(__file__).parent / "cassettes"
 MODE = os.environ.get("GRAPH_CASSETTES", "replay")
@@ -63,6 +63,7 @@ ATTENDEES = (
     if MODE == "record-live" and os.environ.get("MEETINGS_GRAPH_TEST_ATTENDEES")
     else EXAMPLE_ATTENDEES
 )
+
 #: Live Graph remembers transaction ids: a live re-recording must not reuse the last run's.
 SALT = uuid.uuid4().hex[:8] if MODE == "record-live" else "recorded"
 REQUEST_HEADERS = {"content-type", "prefer", "if-match", "accept"}
@@ -310,7 +311,9 @@ def test_listing_follows_next_links_page_by_page() -> None:
 
 def test_a_series_writes_its_skips_and_overrides_occurrence_by_occurrence() -> None:
     weekly = Recurrence(every=Every.WEEK, on=(Weekday.TUESDAY,), count=4, skip=(date(2026, 12, 15),))
-    retro = dataclasses.replace(weekly, overrides=(Override(date(2026, 12, 8), {"subject": "Cassette retro"}),))
+    retro = dataclasses.replace(
+        weekly, overrides=(declared_override(date(2026, 12, 8), {"subject": "Cassette retro"}),)
+    )
     with cassette("series_occurrences") as recorded, wire() as w:
         created = w.create(recurrence=weekly)
         updated = w.provider.update(

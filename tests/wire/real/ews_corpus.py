@@ -74,9 +74,9 @@ def canned_account(answers: Mapping[str, bytes], mailbox: str) -> Iterator[tuple
     from exchangelib.protocol import close_connections
     from exchangelib.transport import NOAUTH
 
-    from reconciler.providers.ews import _mapping
+    from reconciler.providers.ews import sdk
 
-    _mapping.register_properties()
+    sdk.register_properties()
     canned = CannedEws(answers)
     with serve(canned) as running:
         config = Configuration(

@@ -1,6 +1,6 @@
 """Captured GetItem and FindItem answers of real Exchange servers, read the way EwsProvider reads:
 exchangelib fetches them over loopback HTTP and parses them into its items, then
-`providers/ews/_mapping.py` turns each item into canonical fields. Every value is asserted."""
+`providers/ews/wire.py` turns each item into canonical fields. Every value is asserted."""
 
 from __future__ import annotations
 
@@ -42,20 +42,20 @@ DEFAULTS = {
 
 def fetched(response: str, mailbox: str, count: int = 1) -> list[Any]:
     """The items of a captured GetItem answer, fetched as EwsProvider fetches (same fields)."""
-    from reconciler.providers.ews import _mapping
+    from reconciler.providers.ews import wire
 
     with canned_account({"GetFolder": FOLDERS, "GetItem": captured(response)}, mailbox) as (account, canned):
         calendar = account.calendar
         ids = [(f"id-{n}", None) for n in range(count)]
-        items = list(account.fetch(ids=ids, folder=calendar, only_fields=list(_mapping.ITEM_FIELDS)))
+        items = list(account.fetch(ids=ids, folder=calendar, only_fields=list(wire.ITEM_FIELDS)))
     assert canned.seen == ["GetFolder", "GetFolder", "GetItem"]
     return items
 
 
 def read(item: Any, organizer: str) -> dict[str, Any]:
-    from reconciler.providers.ews import _mapping
+    from reconciler.providers.ews import sdk, wire
 
-    fields, applied = _mapping.observe(item, {}, organizer)
+    fields, applied = wire.observe(item, sdk.read_recurrence(item.recurrence), {}, organizer)
     assert applied is None  # none of these items carries our record
     return to_json(fields)
 
@@ -115,14 +115,14 @@ def test_the_organizer_listed_among_the_required_attendees_is_not_read_as_an_att
 
 
 def test_a_master_read_with_only_its_recurrence_maps_the_weekly_numbered_pattern() -> None:
-    from reconciler.providers.ews import _mapping
+    from reconciler.providers.ews import sdk, wire
 
     (master,) = fetched("getitem-recurring-master.response", "someone@example.com")
 
     assert master.type == "RecurringMaster" and master.first_occurrence.start == datetime.fromisoformat(
         "2014-03-08T21:21:00+00:00"
     )
-    assert _mapping.canonical_recurrence(master.recurrence, "2014-03-08T13:21") == {
+    assert wire.canonical_recurrence(sdk.read_recurrence(master.recurrence), "2014-03-08T13:21") == {
         "every": "week",
         "interval": 1,
         "on": ["saturday"],

@@ -4,7 +4,7 @@ organizer's own), as exchangelib reads them (docs/reference/people.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,49 +37,14 @@ AVAILABILITY_BATCH = 100
 _BUSY_TYPES = {"Tentative": BusyStatus.TENTATIVE, "Busy": BusyStatus.BUSY, "OOF": BusyStatus.OOF}
 
 
-def _utc_zone() -> Any:
-    """The legacy availability TimeZone of UTC: no bias, no daylight-saving transitions."""
-    from datetime import time
-
-    from exchangelib.properties import DaylightTime, StandardTime, TimeZone
-
-    rule = {"bias": 0, "time": time(0), "occurrence": 1, "iso_month": 1, "weekday": 1}
-    return TimeZone(bias=0, standard_time=StandardTime(**rule), daylight_time=DaylightTime(**rule))
-
-
-def free_busy(protocol: Any, addresses: Sequence[str], start: datetime, end: datetime) -> list[Schedule]:
-    """GetUserAvailability (FreeBusyViewOptions, Detailed) of `addresses` in [start, end), asked in
-    UTC, one request per AVAILABILITY_BATCH. A FreeBusyResponse carrying an error is unknown with
-    that error's code, never free. Raises exchangelib's errors for a failed request."""
-    from exchangelib import EWSDateTime, EWSTimeZone
-    from exchangelib.errors import ResponseMessageError
-    from exchangelib.properties import FreeBusyViewOptions, MailboxData, TimeWindow
-    from exchangelib.services import GetUserAvailability
-
-    class EachMailboxAvailability(GetUserAvailability):  # type: ignore[misc]
-        """Every per-mailbox error (ErrorNoFreeBusyAccess, ...) is returned for its mailbox
-        instead of raised: exchangelib raises all but a few, which would lose the whole batch."""
-
-        ERRORS_TO_CATCH_IN_RESPONSE = (*GetUserAvailability.ERRORS_TO_CATCH_IN_RESPONSE, ResponseMessageError)
-
-    utc = EWSTimeZone("UTC")
-    window = TimeWindow(
-        start=EWSDateTime.from_datetime(start.astimezone(UTC)).astimezone(utc),
-        end=EWSDateTime.from_datetime(end.astimezone(UTC)).astimezone(utc),
-    )
+def free_busy(ask: Callable[[list[str]], list[Any]], addresses: Sequence[str]) -> list[Schedule]:
+    """The schedules of `addresses`, asked AVAILABILITY_BATCH at a time with `ask` (one
+    GetUserAvailability, `sdk.availability`). A FreeBusyResponse carrying an error is unknown with
+    that error's code, never free; an address the answer does not reach is unknown too."""
     found: list[Schedule] = []
     for first in range(0, len(addresses), AVAILABILITY_BATCH):
         batch = list(addresses[first : first + AVAILABILITY_BATCH])
-        answers = list(
-            EachMailboxAvailability(protocol=protocol).call(
-                tzinfo=utc,
-                mailbox_data=[MailboxData(email=a, attendee_type="Required", exclude_conflicts=False) for a in batch],
-                timezone=_utc_zone(),
-                free_busy_view_options=FreeBusyViewOptions(
-                    time_window=window, merged_free_busy_interval=30, requested_view="Detailed"
-                ),
-            )
-        )
+        answers = ask(batch)
         for index, address in enumerate(batch):
             answer = answers[index] if index < len(answers) else None
             found.append(_schedule(address, answer))

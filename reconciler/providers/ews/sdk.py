@@ -1,4 +1,4 @@
-"""exchangelib plumbing for the EWS provider (imports exchangelib; load lazily).
+"""exchangelib plumbing for the EWS provider: the only module importing exchangelib (the provider loads it lazily).
 
 * Connection: explicit endpoint, auth type, server version, access type and a UTC default time zone,
   so exchangelib never autodiscovers, probes or picks up the host's zone.
@@ -20,26 +20,66 @@ import email.utils
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import time as time_of_day
 from typing import Any, ClassVar, TypeVar
 
 import requests
 import requests.adapters
-from exchangelib import DELEGATE, IMPERSONATION, Account, Build, Configuration, Credentials, EWSTimeZone, Version
+from exchangelib import (
+    DELEGATE,
+    IMPERSONATION,
+    Account,
+    Attendee,
+    Body,
+    Build,
+    CalendarItem,
+    Configuration,
+    Credentials,
+    EWSDateTime,
+    EWSTimeZone,
+    ExtendedProperty,
+    HTMLBody,
+    Version,
+)
 from exchangelib import errors as ews_errors
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials, OAuth2Credentials
+from exchangelib.fields import CharField
 from exchangelib.folders import Calendar
-from exchangelib.items import ALL_OCCURRENCES, HARD_DELETE, SEND_TO_ALL_AND_SAVE_COPY
-from exchangelib.properties import DistinguishedFolderId, Mailbox
+from exchangelib.items import ALL_OCCURRENCES, HARD_DELETE, NEVER_OVERWRITE, SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
+from exchangelib.properties import (
+    DaylightTime,
+    DistinguishedFolderId,
+    FreeBusyViewOptions,
+    Mailbox,
+    MailboxData,
+    OccurrenceItemId,
+    StandardTime,
+    TimeWindow,
+    TimeZone,
+)
 from exchangelib.protocol import BaseProtocol, FailFast, Protocol
-from exchangelib.services import DeleteItem
+from exchangelib.recurrence import (
+    AbsoluteMonthlyPattern,
+    AbsoluteYearlyPattern,
+    DailyPattern,
+    EndDatePattern,
+    NoEndPattern,
+    NumberedPattern,
+    Recurrence,
+    RelativeMonthlyPattern,
+    RelativeYearlyPattern,
+    WeeklyPattern,
+)
+from exchangelib.services import DeleteItem, GetUserAvailability
 from exchangelib.services.common import EWSService
 from exchangelib.transport import BASIC, NOAUTH, NTLM, OAUTH2
 from exchangelib.util import TNS, is_xml
 
+from reconciler import timezones
 from reconciler.errors import (
     AuthError,
     ConflictError,
@@ -50,6 +90,15 @@ from reconciler.errors import (
     ThrottledError,
     TransientError,
 )
+from reconciler.model import (
+    PROP_LAST_APPLIED,
+    PROP_MEETING_ID,
+    PROP_NAMESPACE,
+    PROP_NAMESPACE_ITEM,
+    PROP_STATE,
+    PROPERTY_SET_GUID,
+)
+from reconciler.providers.ews import lock, wire
 from reconciler.providers.wirelog import WireLog
 
 T = TypeVar("T")
@@ -394,6 +443,206 @@ class Connection:
         self._calendars.clear()
 
 
+# -- calendar items --------------------------------------------------------------------------------
+
+_REGISTERED = False
+_REGISTER_LOCK = threading.Lock()
+
+
+def _property(name: str) -> type[ExtendedProperty]:
+    return type(
+        f"MeetingsAsCode{name.rsplit('.', 1)[-1]}",
+        (ExtendedProperty,),
+        {"property_set_id": PROPERTY_SET_GUID, "property_name": name, "property_type": "String"},
+    )
+
+
+def register_properties() -> None:
+    """Register our named properties on CalendarItem once per process (same GUID and names as
+    Graph's `String {GUID} Name <name>`, so both APIs reach the same MAPI named properties): the
+    meetings' three ownership properties, the apply lock's two, and the legacy time zone text field."""
+    global _REGISTERED
+    with _REGISTER_LOCK:
+        if _REGISTERED:
+            return
+        legacy_zone = CharField(
+            wire.LEGACY_ZONE_ATTR, field_uri="calendar:TimeZone", is_read_only=True, is_searchable=False
+        )
+        CalendarItem.add_field(legacy_zone, insert_after="duration")
+        for attr, name in (
+            (wire.NAMESPACE_ATTR, PROP_NAMESPACE),
+            (wire.MEETING_ID_ATTR, PROP_MEETING_ID),
+            (wire.RECORD_ATTR, PROP_LAST_APPLIED),
+            (lock.NAMESPACE_ITEM_ATTR, PROP_NAMESPACE_ITEM),
+            (lock.STATE_ATTR, PROP_STATE),
+        ):
+            CalendarItem.register(attr, _property(name))
+        _REGISTERED = True
+
+
+def ews_zone(iana: str) -> EWSTimeZone:
+    """The EWSTimeZone for a meeting's IANA zone (CLDR's golden zone when exchangelib lacks the name)."""
+    try:
+        return EWSTimeZone(iana)
+    except ews_errors.UnknownTimeZone:
+        pass
+    try:
+        return EWSTimeZone.from_ms_id(timezones.to_windows(iana))
+    except (ValueError, ews_errors.UnknownTimeZone) as error:
+        raise RequestRejectedError(
+            f'The time zone "{iana}" has no Windows equivalent that Exchange accepts.'
+        ) from error
+
+
+def _recurrence(wanted: wire.WireRecurrence) -> Recurrence:
+    pattern: Any
+    if wanted.kind == "daily":
+        pattern = DailyPattern(interval=wanted.interval)
+    elif wanted.kind == "weekly":
+        pattern = WeeklyPattern(
+            interval=wanted.interval, weekdays=list(wanted.weekdays), first_day_of_week=wanted.first_day_of_week
+        )
+    elif wanted.kind == "absoluteMonthly":
+        pattern = AbsoluteMonthlyPattern(interval=wanted.interval, day_of_month=wanted.day_of_month)
+    elif wanted.kind == "relativeMonthly":
+        pattern = RelativeMonthlyPattern(
+            interval=wanted.interval, weekday=wanted.weekday, week_number=wanted.week_number
+        )
+    elif wanted.kind == "absoluteYearly":
+        pattern = AbsoluteYearlyPattern(day_of_month=wanted.day_of_month, month=wanted.month)
+    else:
+        pattern = RelativeYearlyPattern(weekday=wanted.weekday, week_number=wanted.week_number, month=wanted.month)
+    boundary: Any
+    if wanted.end is not None:
+        boundary = EndDatePattern(start=wanted.start, end=wanted.end)
+    elif wanted.occurrences is not None:
+        boundary = NumberedPattern(start=wanted.start, number=wanted.occurrences)
+    else:
+        boundary = NoEndPattern(start=wanted.start)
+    return Recurrence(pattern=pattern, boundary=boundary)
+
+
+def _value(value: wire.WireValue) -> Any:
+    if isinstance(value, wire.WireTime):
+        return EWSDateTime.from_datetime(value.wall).replace(tzinfo=ews_zone(value.zone))
+    if isinstance(value, datetime):
+        return EWSDateTime.from_datetime(value)
+    if isinstance(value, wire.WireZone):
+        return ews_zone(value.iana)
+    if isinstance(value, wire.WireBody):
+        return HTMLBody(value.content) if value.html else Body(value.content)
+    if isinstance(value, wire.WireAttendees):
+        return [Attendee(mailbox=Mailbox(email_address=a), response_type="Unknown") for a in value.addresses]
+    if isinstance(value, wire.WireRecurrence):
+        return _recurrence(value)
+    return value
+
+
+def item_kwargs(values: wire.ItemValues) -> dict[str, Any]:
+    """CalendarItem keyword arguments of `values` (raises RequestRejectedError for a zone Exchange lacks)."""
+    return {name: _value(value) for name, value in values.items()}
+
+
+def read_recurrence(recurrence: Recurrence | None) -> wire.WireJson | None:
+    """exchangelib's Recurrence of a fetched item -> Graph's patternedRecurrence shape (None without
+    one, or for a task regeneration pattern, which a calendar item cannot carry)."""
+    if recurrence is None or recurrence.pattern is None:
+        return None
+    pattern = recurrence.pattern
+    patterned: wire.WireJson
+    if isinstance(pattern, DailyPattern):
+        patterned = {"type": "daily", "interval": pattern.interval}
+    elif isinstance(pattern, WeeklyPattern):
+        patterned = {
+            "type": "weekly",
+            "interval": pattern.interval,
+            "daysOfWeek": wire.day_names(pattern.weekdays),
+            "firstDayOfWeek": wire.day_names(pattern.first_day_of_week)[0],
+        }
+    elif isinstance(pattern, AbsoluteMonthlyPattern):
+        patterned = {"type": "absoluteMonthly", "interval": pattern.interval, "dayOfMonth": pattern.day_of_month}
+    elif isinstance(pattern, RelativeMonthlyPattern):
+        patterned = {
+            "type": "relativeMonthly",
+            "interval": pattern.interval,
+            "daysOfWeek": wire.day_names(pattern.weekday),
+            "index": wire.week_index(pattern.week_number),
+        }
+    elif isinstance(pattern, AbsoluteYearlyPattern):
+        patterned = {
+            "type": "absoluteYearly",
+            "interval": 1,
+            "dayOfMonth": pattern.day_of_month,
+            "month": wire.month_number(pattern.month),
+        }
+    elif isinstance(pattern, RelativeYearlyPattern):
+        patterned = {
+            "type": "relativeYearly",
+            "interval": 1,
+            "daysOfWeek": wire.day_names(pattern.weekday),
+            "index": wire.week_index(pattern.week_number),
+            "month": wire.month_number(pattern.month),
+        }
+    else:
+        return None
+    boundary = recurrence.boundary
+    range_: wire.WireJson = {"type": "noEnd"}
+    if isinstance(boundary, EndDatePattern):
+        range_ = {"type": "endDate", "endDate": wire.as_date(boundary.end).isoformat()}
+    elif isinstance(boundary, NumberedPattern):
+        range_ = {"type": "numbered", "numberOfOccurrences": boundary.number}
+    return {"pattern": patterned, "range": range_}
+
+
+def is_html(body: Any) -> bool:
+    """Whether a fetched item's body is HTML (exchangelib reads it as HTMLBody)."""
+    return isinstance(body, HTMLBody)
+
+
+def create_item(account: Account, folder: Any, kwargs: Mapping[str, Any], *, send: str) -> CalendarItem:
+    """CreateItem of `kwargs` (`item_kwargs`) in `folder`; `send` is the SendMeetingInvitations mode."""
+    return CalendarItem(account=account, folder=folder, **kwargs).save(send_meeting_invitations=send)
+
+
+def update_item(
+    account: Account, folder: Any, item_id: str, change_key: str, kwargs: Mapping[str, Any], *, send: str
+) -> CalendarItem:
+    """UpdateItem of exactly `kwargs` (None deletes a field), ConflictResolution NeverOverwrite with
+    `change_key`; `send` is the SendMeetingInvitationsOrCancellations mode."""
+    item = CalendarItem(account=account, folder=folder, id=item_id, changekey=change_key, **kwargs)
+    return item.save(update_fields=list(kwargs), conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=send)
+
+
+def cancel_item(account: Account, folder: Any, item_id: str, change_key: str, comment: str) -> bool:
+    """CancelCalendarItem (the comment as NewBodyContent); False when the item has no attendees to
+    tell (ErrorInvalidRecipients), nothing written then."""
+    item = CalendarItem(account=account, folder=folder, id=item_id, changekey=change_key)
+    options = {"new_body": Body(comment)} if comment else {}
+    try:
+        item.cancel(**options)
+    except ews_errors.ErrorInvalidRecipients:
+        return False
+    return True
+
+
+def delete_item(account: Account, folder: Any, item_id: str, change_key: str | None) -> None:
+    """DeleteItem (HardDelete), SendToNone: nobody is mailed."""
+    CalendarItem(account=account, folder=folder, id=item_id, changekey=change_key).delete(
+        send_meeting_cancellations=SEND_TO_NONE
+    )
+
+
+def occurrence_item(account: Account, folder: Any, master: Any, index: int, values: wire.ItemValues) -> CalendarItem:
+    """A CalendarItem addressing one occurrence of `master` by InstanceIndex (AutoResolve writes
+    carry the master's latest change key), with the values to write on it."""
+    return CalendarItem(
+        account=account,
+        folder=folder,
+        _id=OccurrenceItemId(id=master.id, changekey=master.changekey, instance_index=index),
+        **item_kwargs(values),
+    )
+
+
 # -- occurrences -----------------------------------------------------------------------------------
 
 
@@ -432,6 +681,43 @@ def change_occurrences(account: Account, changes: list[tuple[Any, list[str]]]) -
     for result in results:
         if isinstance(result, Exception):
             raise result
+
+
+# -- availability ----------------------------------------------------------------------------------
+
+
+def _utc_availability_zone() -> TimeZone:
+    """The legacy availability TimeZone of UTC: no bias, no daylight-saving transitions."""
+    rule = {"bias": 0, "time": time_of_day(0), "occurrence": 1, "iso_month": 1, "weekday": 1}
+    return TimeZone(bias=0, standard_time=StandardTime(**rule), daylight_time=DaylightTime(**rule))
+
+
+class _EachMailboxAvailability(GetUserAvailability):  # type: ignore[misc]
+    """Every per-mailbox error (ErrorNoFreeBusyAccess, ...) is returned for its mailbox instead of
+    raised: exchangelib raises all but a few, which would lose the whole batch."""
+
+    ERRORS_TO_CATCH_IN_RESPONSE = (*GetUserAvailability.ERRORS_TO_CATCH_IN_RESPONSE, ews_errors.ResponseMessageError)
+
+
+def availability(protocol: Any, addresses: list[str], start: datetime, end: datetime) -> list[Any]:
+    """One GetUserAvailability (FreeBusyViewOptions, Detailed) of `addresses` in [start, end), asked
+    in UTC: exchangelib's FreeBusyView or the per-mailbox error, in the order the server answered.
+    Raises exchangelib's errors for a failed request."""
+    utc = EWSTimeZone("UTC")
+    window = TimeWindow(
+        start=EWSDateTime.from_datetime(start.astimezone(UTC)).astimezone(utc),
+        end=EWSDateTime.from_datetime(end.astimezone(UTC)).astimezone(utc),
+    )
+    return list(
+        _EachMailboxAvailability(protocol=protocol).call(
+            tzinfo=utc,
+            mailbox_data=[MailboxData(email=a, attendee_type="Required", exclude_conflicts=False) for a in addresses],
+            timezone=_utc_availability_zone(),
+            free_busy_view_options=FreeBusyViewOptions(
+                time_window=window, merged_free_busy_interval=30, requested_view="Detailed"
+            ),
+        )
+    )
 
 
 # -- errors ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Canonical meeting fields <-> exchangelib calendar items (imports exchangelib; load lazily).
+"""Canonical meeting fields <-> exchangelib calendar items, pure (only `sdk` imports exchangelib).
 
-Writes build `CalendarItem` keyword arguments from canonical fields; reads turn an item fetched with
+Writes build CalendarItem values (`ItemValues`, of which `sdk.item_kwargs` makes exchangelib's
+objects) from canonical fields; reads turn an item fetched with
 `ITEM_FIELDS` back into canonical fields. Times go out as wall-clock datetimes in the meeting's zone
 (exchangelib derives StartTimeZone/EndTimeZone from them) and come back in UTC with the item's start
 zone as a Windows id; the recorded IANA zone is kept when it maps to that Windows id, so
@@ -13,73 +14,87 @@ can list the organizer among RequiredAttendees).
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from exchangelib import Attendee, Body, CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty, HTMLBody, Mailbox
-from exchangelib.errors import UnknownTimeZone
-from exchangelib.fields import CharField
-from exchangelib.recurrence import (
-    AbsoluteMonthlyPattern,
-    AbsoluteYearlyPattern,
-    DailyPattern,
-    EndDatePattern,
-    NoEndPattern,
-    NumberedPattern,
-    Recurrence,
-    RelativeMonthlyPattern,
-    RelativeYearlyPattern,
-    WeeklyPattern,
-)
-
 from reconciler import timezones
 from reconciler.errors import ProviderError, RequestRejectedError
-from reconciler.model import PROP_LAST_APPLIED, PROP_MEETING_ID, PROP_NAMESPACE, PROPERTY_SET_GUID, BodyFormat
-from reconciler.occurrences import EditKind, SeriesEdits, observe_overrides, occurrence_fields
+from reconciler.model import BodyFormat
+from reconciler.occurrences import EditKind, SeriesEdits, ShownJson, observe_overrides, occurrence_fields
 from reconciler.ownership import decode_record, render_text, resolve_observed
-from reconciler.recurrence import from_patterned, local, occurrence_starts, parse_local, to_patterned
-from reconciler.state import MeetingState, Wall, pattern_json, wall_from_json
+from reconciler.recurrence import from_patterned, local, occurrence_starts, to_patterned
+from reconciler.state import MeetingState, OverrideState, StateJson, Wall, pattern_json, wall_from_json
+
+#: JSON in a protocol's shape (Graph's patternedRecurrence, which EWS patterns are read through).
+WireJson = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WireTime:
+    """A wall-clock time in an IANA zone (exchangelib: an EWSDateTime in `sdk.ews_zone(zone)`)."""
+
+    wall: datetime
+    zone: str
+
+
+@dataclass(frozen=True)
+class WireZone:
+    """A meeting's IANA zone (exchangelib: the EWSTimeZone `sdk.ews_zone` picks)."""
+
+    iana: str
+
+
+@dataclass(frozen=True)
+class WireBody:
+    """A body as written (exchangelib: HTMLBody when `html`, else Body)."""
+
+    content: str
+    html: bool
+
+
+@dataclass(frozen=True)
+class WireAttendees:
+    """Attendee addresses (exchangelib: Attendee objects, response type Unknown)."""
+
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WireRecurrence:
+    """A recurrence as exchangelib's pattern and boundary classes take it: `kind` is Graph's pattern
+    type; days are numbered 1..7 for Monday..Sunday and 8, 9, 10 for Day, Weekday, WeekendDay; the
+    range ends on `end`, after `occurrences`, or never."""
+
+    kind: str
+    interval: int
+    start: date
+    weekdays: tuple[int, ...] = ()
+    first_day_of_week: int | None = None
+    day_of_month: int | None = None
+    weekday: int | None = None
+    week_number: int | None = None
+    month: int | None = None
+    end: date | None = None
+    occurrences: int | None = None
+
+
+#: An exchangelib CalendarItem as fetched with `ITEM_FIELDS` (read by attribute, never imported here).
+FetchedItem = Any
+#: One CalendarItem field's value as written; `sdk.item_kwargs` builds exchangelib's objects of it.
+WireValue = (
+    str | int | bool | list[str] | datetime | WireTime | WireZone | WireBody | WireAttendees | WireRecurrence | None
+)
+#: CalendarItem field name -> value to write.
+ItemValues = dict[str, WireValue]
 
 #: exchangelib attribute names of our three ownership properties.
 NAMESPACE_ATTR, MEETING_ID_ATTR, RECORD_ATTR = "mac_namespace", "mac_meeting_id", "mac_last_applied"
 #: exchangelib attribute of `calendar:TimeZone`, the read-only text naming the item's zone that
 #: every Exchange version returns (Exchange 2007 returns no StartTimeZone); exchangelib has no field for it.
 LEGACY_ZONE_ATTR = "mac_legacy_timezone"
-
-
-def _property(name: str) -> type[ExtendedProperty]:
-    return type(
-        f"MeetingsAsCode{name.rsplit('.', 1)[-1]}",
-        (ExtendedProperty,),
-        {"property_set_id": PROPERTY_SET_GUID, "property_name": name, "property_type": "String"},
-    )
-
-
-_REGISTERED = False
-_REGISTER_LOCK = threading.Lock()
-
-
-def register_properties() -> None:
-    """Register the ownership properties on CalendarItem once per process (same GUID and names as
-    Graph's `String {GUID} Name <name>`, so both APIs reach the same MAPI named properties), and the
-    legacy time zone text field."""
-    global _REGISTERED
-    with _REGISTER_LOCK:
-        if _REGISTERED:
-            return
-        legacy_zone = CharField(LEGACY_ZONE_ATTR, field_uri="calendar:TimeZone", is_read_only=True, is_searchable=False)
-        CalendarItem.add_field(legacy_zone, insert_after="duration")
-        for attr, name in (
-            (NAMESPACE_ATTR, PROP_NAMESPACE),
-            (MEETING_ID_ATTR, PROP_MEETING_ID),
-            (RECORD_ATTR, PROP_LAST_APPLIED),
-        ):
-            CalendarItem.register(attr, _property(name))
-        _REGISTERED = True
 
 
 #: What a changed occurrence is read with (one GetItem for the ids a listing's masters name).
@@ -145,24 +160,9 @@ _EXTRA_DAYS = {"Day": 8, "Weekday": 9, "WeekendDay": 10}
 # -- zones -----------------------------------------------------------------------------------------
 
 
-def ews_zone(iana: str) -> EWSTimeZone:
-    """The EWSTimeZone for a meeting's IANA zone (CLDR's golden zone when exchangelib lacks the name)."""
-    try:
-        return EWSTimeZone(iana)
-    except UnknownTimeZone:
-        pass
-    try:
-        return EWSTimeZone.from_ms_id(timezones.to_windows(iana))
-    except (ValueError, UnknownTimeZone) as error:
-        raise RequestRejectedError(
-            f'The time zone "{iana}" has no Windows equivalent that Exchange accepts.'
-        ) from error
-
-
-def _local(value: Wall | str, zone: EWSTimeZone) -> EWSDateTime:
-    """A wall time (typed, or the JSON form of an occurrence value) in `zone`."""
-    wall = parse_local(value) if isinstance(value, str) else local(value)
-    return EWSDateTime.from_datetime(wall).replace(tzinfo=zone)
+def _time(value: Wall, zone: str) -> WireTime:
+    """A wall time in `zone`."""
+    return WireTime(local(value), zone)
 
 
 # -- recurrence ------------------------------------------------------------------------------------
@@ -185,51 +185,70 @@ def _relative_day(days: Iterable[str]) -> int:
     return _day_number(ordered[0])
 
 
-def recurrence_for(fields: MeetingState) -> Recurrence | None:
+def recurrence_for(fields: MeetingState) -> WireRecurrence | None:
+    """The series' pattern and range as exchangelib's recurrence classes take them; refuses what EWS
+    cannot repeat (several single week days monthly or yearly, a yearly interval above 1)."""
     canonical = fields.recurrence
     if canonical is None:
         return None
     patterned = to_patterned(canonical, fields.start, fields.timezone)
     pattern, range_ = patterned["pattern"], patterned["range"]
     kind, interval = pattern["type"], int(pattern.get("interval", 1))
+    start = date.fromisoformat(range_["startDate"])
+    end = date.fromisoformat(range_["endDate"]) if range_["type"] == "endDate" else None
+    count = int(range_["numberOfOccurrences"]) if range_["type"] == "numbered" else None
     if kind == "daily":
-        ews_pattern: Any = DailyPattern(interval=interval)
-    elif kind == "weekly":
-        ews_pattern = WeeklyPattern(
-            interval=interval,
-            weekdays=[_day_number(d) for d in pattern["daysOfWeek"]] or [local(fields.start).isoweekday()],
+        return WireRecurrence(kind, interval, start, end=end, occurrences=count)
+    if kind == "weekly":
+        return WireRecurrence(
+            kind,
+            interval,
+            start,
+            weekdays=tuple(_day_number(d) for d in pattern["daysOfWeek"]) or (local(fields.start).isoweekday(),),
             first_day_of_week=_day_number(pattern.get("firstDayOfWeek", "monday")),
+            end=end,
+            occurrences=count,
         )
-    elif kind == "absoluteMonthly":
-        ews_pattern = AbsoluteMonthlyPattern(interval=interval, day_of_month=int(pattern["dayOfMonth"]))
-    elif kind == "relativeMonthly":
-        ews_pattern = RelativeMonthlyPattern(
-            interval=interval,
+    if kind == "absoluteMonthly":
+        return WireRecurrence(
+            kind, interval, start, day_of_month=int(pattern["dayOfMonth"]), end=end, occurrences=count
+        )
+    if kind == "relativeMonthly":
+        return WireRecurrence(
+            kind,
+            interval,
+            start,
             weekday=_relative_day(pattern["daysOfWeek"]),
             week_number=_WEEK_NUMBERS.index(pattern["index"]) + 1,
+            end=end,
+            occurrences=count,
         )
-    else:
-        if interval != 1:
-            raise RequestRejectedError(f"EWS cannot repeat a meeting every {interval} years; only every year.")
-        if kind == "absoluteYearly":
-            ews_pattern = AbsoluteYearlyPattern(day_of_month=int(pattern["dayOfMonth"]), month=int(pattern["month"]))
-        else:
-            ews_pattern = RelativeYearlyPattern(
-                weekday=_relative_day(pattern["daysOfWeek"]),
-                week_number=_WEEK_NUMBERS.index(pattern["index"]) + 1,
-                month=int(pattern["month"]),
-            )
-    start = date.fromisoformat(range_["startDate"])
-    if range_["type"] == "endDate":
-        boundary: Any = EndDatePattern(start=start, end=date.fromisoformat(range_["endDate"]))
-    elif range_["type"] == "numbered":
-        boundary = NumberedPattern(start=start, number=int(range_["numberOfOccurrences"]))
-    else:
-        boundary = NoEndPattern(start=start)
-    return Recurrence(pattern=ews_pattern, boundary=boundary)
+    if interval != 1:
+        raise RequestRejectedError(f"EWS cannot repeat a meeting every {interval} years; only every year.")
+    if kind == "absoluteYearly":
+        return WireRecurrence(
+            kind,
+            1,
+            start,
+            day_of_month=int(pattern["dayOfMonth"]),
+            month=int(pattern["month"]),
+            end=end,
+            occurrences=count,
+        )
+    return WireRecurrence(
+        kind,
+        1,
+        start,
+        weekday=_relative_day(pattern["daysOfWeek"]),
+        week_number=_WEEK_NUMBERS.index(pattern["index"]) + 1,
+        month=int(pattern["month"]),
+        end=end,
+        occurrences=count,
+    )
 
 
-def _day_names(value: Any) -> list[str]:
+def day_names(value: Any) -> list[str]:
+    """Week day names of exchangelib's DaysOfWeek value (a number, a name or a group, or a list of them)."""
     values = value if isinstance(value, list | tuple) else [value]
     names: list[str] = []
     for day in values:
@@ -240,68 +259,30 @@ def _day_names(value: Any) -> list[str]:
     return names
 
 
-def _index(value: Any) -> str:
+def week_index(value: Any) -> str:
+    """Graph's `index` (first .. last) of exchangelib's week number (1..5 or a name)."""
     return _WEEK_NUMBERS[value - 1] if isinstance(value, int) else str(value).lower()
 
 
-def _month(value: Any) -> int:
+def month_number(value: Any) -> int:
+    """The month (1..12) of exchangelib's month value (a number or a name)."""
     return value if isinstance(value, int) else _MONTHS.index(str(value).lower()) + 1
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
+    """The calendar date of an end-date boundary as exchangelib reads it (a date, a UTC datetime or text)."""
     if isinstance(value, datetime):
         # Aware values are UTC (the account's default zone); the boundary is a calendar date.
         return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def canonical_recurrence(recurrence: Recurrence | None, start: str) -> dict[str, Any] | None:
-    """exchangelib's Recurrence -> canonical recurrence, through Graph's patterned shape."""
-    if recurrence is None or recurrence.pattern is None:
+def canonical_recurrence(patterned: WireJson | None, start: str) -> StateJson | None:
+    """Graph's patternedRecurrence shape of an item's recurrence (`sdk.read_recurrence`) -> the
+    canonical recurrence's JSON; None for an item without one."""
+    if patterned is None:
         return None
-    pattern = recurrence.pattern
-    if isinstance(pattern, DailyPattern):
-        patterned: dict[str, Any] = {"type": "daily", "interval": pattern.interval}
-    elif isinstance(pattern, WeeklyPattern):
-        patterned = {
-            "type": "weekly",
-            "interval": pattern.interval,
-            "daysOfWeek": _day_names(pattern.weekdays),
-            "firstDayOfWeek": _day_names(pattern.first_day_of_week)[0],
-        }
-    elif isinstance(pattern, AbsoluteMonthlyPattern):
-        patterned = {"type": "absoluteMonthly", "interval": pattern.interval, "dayOfMonth": pattern.day_of_month}
-    elif isinstance(pattern, RelativeMonthlyPattern):
-        patterned = {
-            "type": "relativeMonthly",
-            "interval": pattern.interval,
-            "daysOfWeek": _day_names(pattern.weekday),
-            "index": _index(pattern.week_number),
-        }
-    elif isinstance(pattern, AbsoluteYearlyPattern):
-        patterned = {
-            "type": "absoluteYearly",
-            "interval": 1,
-            "dayOfMonth": pattern.day_of_month,
-            "month": _month(pattern.month),
-        }
-    elif isinstance(pattern, RelativeYearlyPattern):
-        patterned = {
-            "type": "relativeYearly",
-            "interval": 1,
-            "daysOfWeek": _day_names(pattern.weekday),
-            "index": _index(pattern.week_number),
-            "month": _month(pattern.month),
-        }
-    else:  # a task regeneration pattern cannot be on a calendar item
-        return None
-    boundary = recurrence.boundary
-    range_: dict[str, Any] = {"type": "noEnd"}
-    if isinstance(boundary, EndDatePattern):
-        range_ = {"type": "endDate", "endDate": _as_date(boundary.end).isoformat()}
-    elif isinstance(boundary, NumberedPattern):
-        range_ = {"type": "numbered", "numberOfOccurrences": boundary.number}
-    return pattern_json(from_patterned({"pattern": patterned, "range": range_}, wall_from_json(start)))
+    return pattern_json(from_patterned(patterned, wall_from_json(start)))
 
 
 def occurrence_indexes(fields: MeetingState, days: Iterable[str]) -> dict[str, int]:
@@ -327,35 +308,37 @@ def occurrence_indexes(fields: MeetingState, days: Iterable[str]) -> dict[str, i
 # -- writes ----------------------------------------------------------------------------------------
 
 
-def _attendees(addresses: Iterable[str]) -> list[Attendee]:
-    return [Attendee(mailbox=Mailbox(email_address=address), response_type="Unknown") for address in addresses]
+def _attendees(addresses: Iterable[str]) -> WireAttendees | None:
+    listed = tuple(addresses)
+    return WireAttendees(listed) if listed else None
 
 
-def _body(body: str, body_format: BodyFormat) -> Body:
+def _body(body: str, body_format: BodyFormat) -> WireBody:
     kind, content = render_text(body, body_format)
-    return HTMLBody(content) if kind == "html" else Body(content)
+    return WireBody(content, html=kind == "html")
 
 
-def item_values(fields: MeetingState) -> dict[str, Any]:
-    """CalendarItem keyword arguments for every canonical field EWS can write."""
+def item_values(fields: MeetingState) -> ItemValues:
+    """CalendarItem values (`sdk.item_kwargs` turns them into keyword arguments) for every canonical
+    field EWS can write."""
     if fields.online_meeting:
         raise RequestRejectedError(
             "EWS cannot create Teams (online) meetings; set online_meeting: false or use the graph backend."
         )
-    zone = ews_zone(fields.timezone)
+    zone = WireZone(fields.timezone)
     reminder = fields.reminder_minutes
     return {
         "subject": fields.subject,
         "body": _body(fields.body, fields.body_format),
-        "start": _local(fields.start, zone),
-        "end": _local(fields.end, zone),
+        "start": _time(fields.start, fields.timezone),
+        "end": _time(fields.end, fields.timezone),
         "_start_timezone": zone,
         "_end_timezone": zone,
         "is_all_day": fields.all_day,
         "location": fields.location or None,
-        "required_attendees": _attendees(fields.required) or None,
-        "optional_attendees": _attendees(fields.optional) or None,
-        "resources": _attendees(fields.rooms) or None,
+        "required_attendees": _attendees(fields.required),
+        "optional_attendees": _attendees(fields.optional),
+        "resources": _attendees(fields.rooms),
         "recurrence": recurrence_for(fields),
         "reminder_is_set": reminder is not None,
         "reminder_minutes_before_start": reminder if reminder is not None else 15,
@@ -368,22 +351,21 @@ def item_values(fields: MeetingState) -> dict[str, Any]:
     }
 
 
-def occurrence_values(fields: MeetingState, day: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """CalendarItem keyword arguments that write canonical override `values` on the occurrence
+def occurrence_values(fields: MeetingState, day: str, values: OverrideState) -> ItemValues:
+    """CalendarItem values that write canonical override `values` on the occurrence
     originally on `day` of the series `fields`. Start and end are written together (the one not
     given is the series'); attendees are never written on an occurrence (EWS refuses them)."""
-    out: dict[str, Any] = {}
-    if "start" in values or "end" in values:
-        zone = ews_zone(fields.timezone)
-        plain = occurrence_fields(fields, day, {})
-        out["start"] = _local(values.get("start", plain["start"]), zone)
-        out["end"] = _local(values.get("end", plain["end"]), zone)
-    if "subject" in values:
-        out["subject"] = values["subject"]
-    if "location" in values:
-        out["location"] = values["location"] or None
-    if "body" in values:
-        out["body"] = _body(values["body"], fields.body_format)
+    out: ItemValues = {}
+    if values.start is not None or values.end is not None:
+        plain = occurrence_fields(fields, day, ())
+        out["start"] = _time(values.start or plain.start or fields.start, fields.timezone)
+        out["end"] = _time(values.end or plain.end or fields.end, fields.timezone)
+    if values.subject is not None:
+        out["subject"] = values.subject
+    if values.location is not None:
+        out["location"] = values.location or None
+    if values.body is not None:
+        out["body"] = _body(values.body, fields.body_format)
     return out
 
 
@@ -392,8 +374,8 @@ class OccurrenceWrites:
     """A series' occurrence edits as EWS writes them, each occurrence named by InstanceIndex."""
 
     cancel: tuple[int, ...]
-    #: (index, CalendarItem keyword arguments of `occurrence_values`)
-    change: tuple[tuple[int, dict[str, Any]], ...]
+    #: (index, CalendarItem values of `occurrence_values`)
+    change: tuple[tuple[int, ItemValues], ...]
 
     def __bool__(self) -> bool:
         return bool(self.cancel or self.change)
@@ -405,7 +387,7 @@ def occurrence_writes(meeting_id: str, fields: MeetingState, edits: SeriesEdits)
     loader refuses such overrides on ews): attendees someone changed on one occurrence in Outlook
     cannot be written back."""
     for edit in edits.edits:
-        if edit.kind is EditKind.CHANGE and {"required", "optional"} & set(edit.values):
+        if edit.kind is EditKind.CHANGE and {"required", "optional"} & edit.keys:
             raise RequestRejectedError(
                 f"The attendees of the {edit.date} occurrence of {meeting_id} differ from the series' (changed in "
                 "Outlook?), and EWS cannot change the attendees of a single occurrence; restore them in Outlook, "
@@ -415,7 +397,7 @@ def occurrence_writes(meeting_id: str, fields: MeetingState, edits: SeriesEdits)
     return OccurrenceWrites(
         tuple(indexes[edit.date] for edit in edits.edits if edit.kind is EditKind.CANCEL),
         tuple(
-            (indexes[edit.date], occurrence_values(fields, edit.date, edit.values))
+            (indexes[edit.date], occurrence_values(fields, edit.date, edit.written))
             for edit in edits.edits
             if edit.kind is EditKind.CHANGE
         ),
@@ -480,7 +462,7 @@ def _addresses(attendees: Iterable[Any] | None, organizer: str | None) -> list[s
     return sorted(found - {organizer.lower()} if organizer else found)
 
 
-def _windows_zone(item: CalendarItem) -> str | None:
+def _windows_zone(item: FetchedItem) -> str | None:
     """The Windows id of the item's zone: StartTimeZone's, else the legacy TimeZone text when it is
     a zone name `timezones` knows."""
     windows = getattr(item._start_timezone, "ms_id", None)
@@ -495,7 +477,7 @@ def _windows_zone(item: CalendarItem) -> str | None:
     return None
 
 
-def _zone_name(item: CalendarItem, applied: MeetingState | None) -> str:
+def _zone_name(item: FetchedItem, applied: MeetingState | None) -> str:
     """The IANA zone to read times in: the recorded one when it still maps to the item's zone."""
     zone = item._start_timezone
     windows = _windows_zone(item)
@@ -524,11 +506,11 @@ def _wall(value: Any, zone: ZoneInfo, *, end: bool, all_day: bool) -> str:
 
 
 def observed_state(
-    item: CalendarItem, applied: MeetingState | None, organizer: str | None = None
-) -> tuple[dict[str, Any], str]:
+    item: FetchedItem, recurrence: WireJson | None, applied: MeetingState | None, organizer: str | None = None
+) -> tuple[StateJson, str]:
     """The canonical state a fetched item in `organizer`'s calendar is observed in: (its fields as JSON,
-    without body/body_format/protect, and the server body text). Raises ProviderError for an item that
-    came back without its times."""
+    without body/body_format/protect, and the server body text); `recurrence` is the item's pattern
+    as `sdk.read_recurrence` reads it. Raises ProviderError for an item that came back without its times."""
     if item.start is None or item.end is None:
         raise ProviderError(
             f"Exchange returned the calendar item {item.id} without its start or end; it cannot be read."
@@ -546,7 +528,7 @@ def observed_state(
         "end": _wall(item.end, zone, end=True, all_day=all_day),
         "timezone": zone_name,
         "all_day": all_day,
-        "recurrence": canonical_recurrence(item.recurrence, start),
+        "recurrence": canonical_recurrence(recurrence, start),
         "skip": skip if item.recurrence else [],
         "overrides": [],
         "required": _addresses(item.required_attendees, organizer),
@@ -566,14 +548,14 @@ def observed_state(
 
 
 def exception_values(
-    item: CalendarItem, fields: MeetingState, shown: Mapping[str, CalendarItem], organizer: str | None = None
-) -> dict[str, dict[str, Any]]:
+    item: FetchedItem, fields: MeetingState, shown: Mapping[str, FetchedItem], organizer: str | None = None
+) -> dict[str, ShownJson]:
     """What each changed occurrence of a master shows, by original local date: canonical start and
     end, subject, location, attendees and the raw body (for `occurrences.observe_overrides`).
     `shown` maps the ids listed in the master's ModifiedOccurrences to those occurrences, fetched
     with `OCCURRENCE_FIELDS`."""
     zone, all_day = ZoneInfo(fields.timezone), fields.all_day
-    exceptions: dict[str, dict[str, Any]] = {}
+    exceptions: dict[str, ShownJson] = {}
     for listed in item.modified_occurrences or []:
         occurrence = shown[listed.id]
         exceptions[listed.original_start.astimezone(zone).date().isoformat()] = {
@@ -589,14 +571,14 @@ def exception_values(
 
 
 def observe(
-    item: CalendarItem, shown: Mapping[str, CalendarItem], organizer: str | None = None
+    item: FetchedItem, recurrence: WireJson | None, shown: Mapping[str, FetchedItem], organizer: str | None = None
 ) -> tuple[MeetingState, MeetingState | None]:
     """(canonical state, last-applied state) of an item fetched from `organizer`'s calendar, lossy
-    fields resolved; a series' overrides come from its changed occurrences in `shown` (see
-    `exception_values`)."""
+    fields resolved; `recurrence` is its pattern as `sdk.read_recurrence` reads it; a series'
+    overrides come from its changed occurrences in `shown` (see `exception_values`)."""
     record = getattr(item, RECORD_ATTR, None)
     applied, _ = decode_record(record)
-    raw, body = observed_state(item, applied, organizer)
+    raw, body = observed_state(item, recurrence, applied, organizer)
     fields, applied = resolve_observed(raw, body, record)
     if item.recurrence and item.modified_occurrences:
         overrides = observe_overrides(fields, exception_values(item, fields, shown, organizer), applied)
