@@ -58,6 +58,7 @@ _MEETING_KEYS = (
     "categories",
     "response_requested",
     "allow_new_time_proposals",
+    "hide_attendees",
     "protect",
     "release",
     "cancelled",

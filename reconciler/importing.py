@@ -44,7 +44,7 @@ from reconciler.state import MeetingState, StateJson, to_json
 YamlMapping = dict[str, Any]
 
 _ENUM_DEFAULTS = {"show_as": "busy", "sensitivity": "normal", "importance": "normal"}
-_FLAG_DEFAULTS = {"response_requested": True, "allow_new_time_proposals": True}
+_FLAG_DEFAULTS = {"response_requested": True, "allow_new_time_proposals": True, "hide_attendees": False}
 
 
 @dataclass(frozen=True)

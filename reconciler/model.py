@@ -184,6 +184,7 @@ class Meeting:
     categories: tuple[str, ...] = ()
     response_requested: bool = True
     allow_new_time_proposals: bool = True
+    hide_attendees: bool = False
     protect: bool = False
     cancelled: str | None = None
     moved_from: tuple[str, ...] = ()
@@ -221,6 +222,7 @@ FIELD_ORDER: tuple[str, ...] = (
     "categories",
     "response_requested",
     "allow_new_time_proposals",
+    "hide_attendees",
     "protect",
 )
 

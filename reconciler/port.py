@@ -73,6 +73,10 @@ class Capabilities:
     exchange: bool = True
     #: Online (Teams) meetings can be created (EWS has no operation that makes one; Graph does).
     online_meetings: bool = True
+    #: Attendees can be hidden from each other (Graph event `hideAttendees`: "each attendee only
+    #: sees themselves in the meeting request and meeting Tracking list", msgraph-sdk's Event
+    #: model docs; EWS's CalendarItem has no such element [INFER from the EWS schema reference]).
+    hide_attendees: bool = True
     #: Requests in flight per mailbox.
     max_in_flight: int = 4
     #: A master update that mails every attendee also mails one update per changed occurrence the
@@ -107,6 +111,7 @@ BACKEND_CAPABILITIES: Mapping[str, Capabilities] = {
         silent_organizer_fields=True,
         title="EWS",
         online_meetings=False,
+        hide_attendees=False,
         occurrence_attendees=False,
         relative_day_groups=(
             frozenset(Weekday) - {Weekday.SATURDAY, Weekday.SUNDAY},

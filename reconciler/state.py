@@ -99,6 +99,7 @@ class MeetingState:
     categories: tuple[str, ...] = ()
     response_requested: bool = True
     allow_new_time_proposals: bool = True
+    hide_attendees: bool = False
     protect: bool = False
 
     def value_of(self, name: str) -> FieldValue:
@@ -153,6 +154,7 @@ def meeting_state(meeting: Meeting) -> MeetingState:
         categories=tuple(sorted(meeting.categories)),
         response_requested=meeting.response_requested,
         allow_new_time_proposals=meeting.allow_new_time_proposals,
+        hide_attendees=meeting.hide_attendees,
         protect=meeting.protect,
     )
 
@@ -289,6 +291,7 @@ def from_json(obj: object) -> MeetingState:
             categories=_texts(obj["categories"]),
             response_requested=_flag(obj["response_requested"]),
             allow_new_time_proposals=_flag(obj["allow_new_time_proposals"]),
+            hide_attendees=_flag(obj["hide_attendees"]),
             protect=_flag(obj["protect"]),
         )
     except (ValueError, TypeError, KeyError, AttributeError) as error:

@@ -7,7 +7,7 @@ The edits come from a plan made with `policy.drift: revert`: every field of a ch
 value the calendar holds now. Each such field becomes the smallest edit of the file:
 
 * `subject`, `location`, `show_as`, `sensitivity`, `importance`, `online_meeting`,
-  `response_requested`, `allow_new_time_proposals`: the key's value (quoting kept);
+  `response_requested`, `allow_new_time_proposals`, `hide_attendees`: the key's value (quoting kept);
 * `start` / `end`: `start`, and `duration` or `end`, whichever the file uses;
 * `required`, `optional`, `rooms`, `categories`: the list edited in place (entries that stay keep
   their place and spelling, a `@group` stays while all its members do, new entries go last);
@@ -42,13 +42,15 @@ _SCALARS = {
     "online_meeting": "online_meeting",
     "response_requested": "response_requested",
     "allow_new_time_proposals": "allow_new_time_proposals",
+    "hide_attendees": "hide_attendees",
 }
 _LISTS = {"required": ("attendees", "required"), "optional": ("attendees", "optional"), "rooms": ("rooms",)}
 WRITABLE = frozenset({*_SCALARS, *_LISTS, "categories", "start", "end", "reminder_minutes"})
 #: Where a key goes when the file does not have it yet: after the last of these it has.
 _ORDER = ("id", "organizer", "subject", "all_day", "start", "duration", "end", "timezone", "recurrence",
           "attendees", "rooms", "location", "online_meeting", "body", "body_format", "reminder", "show_as",
-          "sensitivity", "importance", "categories", "response_requested", "allow_new_time_proposals")  # fmt: skip
+          "sensitivity", "importance", "categories", "response_requested", "allow_new_time_proposals",
+          "hide_attendees")  # fmt: skip
 
 
 @dataclass(frozen=True)

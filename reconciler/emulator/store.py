@@ -49,7 +49,7 @@ Item documents are JSON objects in a protocol-neutral shape::
       "online_meeting": {"join_url": str, "conference_id": str, ...},  # a Teams meeting's join details
       "timezone_name": str,                                      # the zone as the client named it
       "show_as": str, "sensitivity": str, "importance": str, "categories": [str],
-      "response_requested": bool, "allow_new_time_proposals": bool,
+      "response_requested": bool, "allow_new_time_proposals": bool, "hide_attendees": bool,
       "extended": {"String {GUID} Name <name>": str},            # single-value extended properties
       "organizer": str,                                          # only on an invitation's copy in an
                                                                  # attendee's calendar: who organizes it
@@ -139,6 +139,7 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
     "categories": [],
     "response_requested": True,
     "allow_new_time_proposals": True,
+    "hide_attendees": False,
 }
 
 

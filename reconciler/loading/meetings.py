@@ -271,6 +271,7 @@ class _MeetingReader(DocumentReader):
             categories=tuple(dict.fromkeys(self.get("categories", default=[]))),
             response_requested=self.get("response_requested", default=True),
             allow_new_time_proposals=self.get("allow_new_time_proposals", default=True),
+            hide_attendees=self.get("hide_attendees", default=False),
             protect=self.get("protect", default=False),
             cancelled=("" if cancelled is True else cancelled) if cancelled is not False else None,
             moved_from=tuple(dict.fromkeys(self.get("moved_from", default=[]))),
@@ -286,6 +287,11 @@ class _MeetingReader(DocumentReader):
             where: NodePath = ("online_meeting",) if self.has("online_meeting") else ()
             remedy = _or("remove online_meeting", _switch(lambda other: other.online_meetings))
             self.error(where, f"{can.title} cannot create Teams meetings ({self._named}); {remedy}")
+        if not can.hide_attendees and self.get("hide_attendees", default=False) is True:
+            remedy = _or("remove hide_attendees", _switch(lambda other: other.hide_attendees))
+            self.error(
+                ("hide_attendees",), f"{can.title} cannot hide attendees from each other ({self._named}); {remedy}"
+            )
         if not can.occurrence_attendees:
             self._check_occurrence_attendees(can)
         if can.relative_day_groups is not None:

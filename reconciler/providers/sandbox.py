@@ -159,6 +159,7 @@ def to_document(fields: MeetingState) -> StoreDocument:
         "categories": list(fields.categories),
         "response_requested": fields.response_requested,
         "allow_new_time_proposals": fields.allow_new_time_proposals,
+        "hide_attendees": fields.hide_attendees,
     }
 
 
@@ -195,6 +196,7 @@ def observe_document(item: StoredItem) -> ObservedMeeting:
         "categories": sorted(doc.get("categories", [])),
         "response_requested": bool(doc.get("response_requested", True)),
         "allow_new_time_proposals": bool(doc.get("allow_new_time_proposals", True)),
+        "hide_attendees": bool(doc.get("hide_attendees", False)),
     }
     extended = doc.get("extended", {})
     fields, applied = resolve_observed(
@@ -452,6 +454,7 @@ _DOCUMENT_KEYS: dict[str, tuple[str, ...]] = {
     "categories": ("categories",),
     "response_requested": ("response_requested",),
     "allow_new_time_proposals": ("allow_new_time_proposals",),
+    "hide_attendees": ("hide_attendees",),
     "protect": (),
 }
 

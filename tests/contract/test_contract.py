@@ -244,6 +244,18 @@ def test_an_all_day_meeting_round_trips(backend: Backend) -> None:
     converge(backend, [offsite])
 
 
+def test_hidden_attendees_are_written_read_back_and_changed_with_one_update_each(backend: Backend) -> None:
+    if not backend.provider.capabilities.hide_attendees:
+        pytest.skip(f"{backend.name} cannot hide attendees (the loader refuses the key there)")
+    hidden = meeting(hide_attendees=True)
+    converge(backend, [hidden])
+    (item,) = backend.provider.list_managed(ORGANIZER, NAMESPACE)
+    assert item.fields.hide_attendees is True
+    plan, sent = converge(backend, [dataclasses.replace(hidden, hide_attendees=False)])
+    assert [(f.name, f.before, f.after) for f in plan.changes[0].fields] == [("hide_attendees", True, False)]
+    assert sent == Counter({(person, "update", "team/sync"): 1 for person in hidden.attendees})
+
+
 def test_a_create_whose_answer_was_lost_is_not_created_or_announced_twice(backend: Backend) -> None:
     if backend.lose_next_answer is None:
         pytest.fail(f"the {backend.name} harness offers no way to lose an answer")

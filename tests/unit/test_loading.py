@@ -118,6 +118,7 @@ importance: normal
 categories: [Platform]
 response_requested: true
 allow_new_time_proposals: true
+hide_attendees: true
 protect: true                     # never cancelled unless the file says `cancelled:`
 cancelled: "Replaced by the Q1 planning series."   # tombstone: cancel with this text to attendees
 moved_from: [platform/sync]       # earlier ids: same meeting, no cancel and re-invite
@@ -150,6 +151,7 @@ def test_the_full_example_becomes_one_fully_explicit_meeting(tmp_path: Path) -> 
         body="Agenda in Markdown.\n",
         reminder_minutes=15,
         categories=("Platform",),
+        hide_attendees=True,
         protect=True,
         cancelled="Replaced by the Q1 planning series.",
         moved_from=("platform/sync",),
@@ -190,6 +192,7 @@ def test_defaults_of_the_configuration_fill_what_the_file_leaves_out(tmp_path: P
         model.Importance.NORMAL,
     )
     assert (meeting.response_requested, meeting.allow_new_time_proposals, meeting.protect) == (True, True, False)
+    assert meeting.hide_attendees is False
     assert (meeting.location, meeting.body, meeting.cancelled, meeting.recurrence) == ("", "", None, None)
 
 
@@ -1137,6 +1140,21 @@ def test_an_online_meeting_is_an_error_on_the_ews_backend(tmp_path: Path) -> Non
     assert [str(d) for d in raised.value.diagnostics] == [
         "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews);"
         " remove online_meeting or use backend: graph"
+    ]
+
+
+def test_hidden_attendees_are_an_error_on_the_ews_backend(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("backend: ews\ndefaults:\n  organizer: lead@contoso.com\n")
+    (tmp_path / "meetings").mkdir()
+    (tmp_path / "meetings" / "m.yaml").write_text(
+        "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nhide_attendees: true\n"
+    )
+    config = load_config(None, env={}, cwd=tmp_path)
+    with pytest.raises(InputError) as raised:
+        load_meetings(config)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "meetings/m.yaml:4:17: EWS cannot hide attendees from each other (backend: ews);"
+        " remove hide_attendees or use backend: graph"
     ]
 
 

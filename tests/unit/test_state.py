@@ -90,6 +90,7 @@ def test_json_form_is_the_canonical_mapping() -> None:
         "categories": ["Ops", "Team"],
         "response_requested": True,
         "allow_new_time_proposals": True,
+        "hide_attendees": False,
         "protect": False,
     }
     assert list(to_json(state)) == list(FIELD_ORDER)

@@ -425,6 +425,8 @@ _UPDATE_FIELDS: dict[str, tuple[str, ...]] = {
     "categories": ("categories",),
     "response_requested": ("is_response_requested",),
     "allow_new_time_proposals": ("allow_new_time_proposal",),
+    # EWS has no element for it (Capabilities.hide_attendees): the loader refuses `true` on EWS.
+    "hide_attendees": (),
     "protect": (),
     "online_meeting": (),
     "skip": (),
@@ -543,6 +545,7 @@ def observed_state(
         "categories": sorted(item.categories or []),
         "response_requested": item.is_response_requested is not False,
         "allow_new_time_proposals": item.allow_new_time_proposal is not False,
+        "hide_attendees": False,  # EWS cannot carry it (Capabilities.hide_attendees)
     }
     return raw, str(item.body or "")
 

@@ -70,6 +70,7 @@ SELECT = (
     "categories",
     "responseRequested",
     "allowNewTimeProposals",
+    "hideAttendees",
     "changeKey",
     "type",
 )
@@ -200,6 +201,7 @@ GRAPH_PROPERTIES: dict[str, tuple[str, ...]] = {
     "categories": ("categories",),
     "response_requested": ("responseRequested",),
     "allow_new_time_proposals": ("allowNewTimeProposals",),
+    "hide_attendees": ("hideAttendees",),
     "protect": (),
 }
 
@@ -244,6 +246,7 @@ def event_properties(fields: MeetingState, names: Iterable[str] | None = None) -
         "categories": list(fields.categories),
         "responseRequested": fields.response_requested,
         "allowNewTimeProposals": fields.allow_new_time_proposals,
+        "hideAttendees": fields.hide_attendees,
     }
     if full["isOnlineMeeting"]:
         full["onlineMeetingProvider"] = "teamsForBusiness"
@@ -538,6 +541,7 @@ def observe(event: WireObject, organizer: str) -> ObservedMeeting:
         "categories": sorted(event.get("categories") or []),
         "response_requested": bool(event.get("responseRequested", True)),
         "allow_new_time_proposals": bool(event.get("allowNewTimeProposals", True)),
+        "hide_attendees": bool(event.get("hideAttendees", False)),
     }
     fields, last_applied = resolve_observed(raw, str((event.get("body") or {}).get("content") or ""), record)
     if recurrence:

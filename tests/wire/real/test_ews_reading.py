@@ -34,6 +34,7 @@ DEFAULTS = {
     "categories": [],
     "response_requested": True,
     "allow_new_time_proposals": True,
+    "hide_attendees": False,
     "body": "",
     "body_format": "text",
     "protect": False,

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "categories": [],
     "response_requested": True,
     "allow_new_time_proposals": True,
+    "hide_attendees": False,
     "body_format": "text",  # no record of ours: the body is the server's text
     "protect": False,
 }
