@@ -11,11 +11,12 @@ keys and value formats are compared.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import httpx
 
-from reconciler.emulator.graph import ids
+from reconciler.emulator.graph import ids, instances
 from reconciler.emulator.store import MailboxStore, SendMode, UnavailableReason
 
 #: The documented request body, as published.
@@ -96,3 +97,26 @@ def test_accept_on_the_attendees_copy_answers_202_without_body_and_the_organizer
     assert store.get_item(item.item_id).change_key != item.change_key
     stranger = http.post(f"/users/zed@contoso.com/events/{ids.rest('zed@contoso.com', item.item_id)}/decline", json={})
     assert stranger.status_code == 404
+
+
+def test_answering_one_occurrence_is_refused_and_leaves_the_series_as_it_was(
+    store: MailboxStore, http: httpx.Client
+) -> None:
+    doc: dict[str, Any] = {
+        "subject": "Weekly",
+        "start": "2026-12-01T10:00:00",
+        "end": "2026-12-01T10:30:00",
+        "timezone": "UTC",
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
+            "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 4},
+        },
+        "attendees": [{"email": "alice@contoso.com", "name": "Alice", "type": "required", "response": "none"}],
+    }
+    item = store.create_item("lead@contoso.com", doc)
+    second = instances.occurrence_id(item.item_id, date(2026, 12, 8))
+    # Through the organizer's mailbox, where the occurrence is found: once answered by cancelling it.
+    answer = http.post(f"/users/lead@contoso.com/events/{ids.rest('lead@contoso.com', second)}/accept", json={})
+    assert answer.status_code == 501
+    after = store.get_item(item.item_id)
+    assert after.change_key == item.change_key and not after.doc.get("cancelled_occurrences")

@@ -325,6 +325,12 @@ class Handlers:
             )
         if call.route.operation == "instances":
             raise not_found()
+        if call.route.operation in people.ANSWERS:
+            # Graph lets an attendee answer one occurrence; the emulator models answers per series
+            # only, so it refuses rather than guess (an earlier version cancelled the occurrence).
+            raise ODataError(501, "NotImplemented", "The emulator does not model answering one occurrence.")
+        if call.route.operation not in ("update", "cancel", "delete"):
+            raise not_found()
         if_match = read_if_match(call.request.headers.get("if-match"))
         if call.route.operation == "update":
             return self._update_occurrence(item, call, master_id, original, if_match)
