@@ -34,6 +34,8 @@ class Pace:
 
     messages_per_minute: float | None = float(EXCHANGE_ONLINE_MESSAGES_PER_MINUTE)
     max_wait: float = DEFAULT_MAX_WAIT
+    #: Mailboxes applied at the same time (False: one after the other, each in plan order).
+    parallel: bool = True
     slowdown: float = 0.5
     min_messages_per_minute: float = 1.0
     #: The share of the rate actually used. The server counts a message when it has handled the
@@ -61,7 +63,7 @@ def pace_for(limits: SendLimits, capabilities: Capabilities, *, max_wait: float 
     MessageRateLimit is unlimited by default (reference/ews.md "Sending limits"): raise
     `limits.messages_per_minute` there to apply faster."""
     rate = float(limits.messages_per_minute) if capabilities.exchange else None
-    return Pace(messages_per_minute=rate, max_wait=max_wait)
+    return Pace(messages_per_minute=rate, max_wait=max_wait, parallel=capabilities.parallel_mailboxes)
 
 
 def messages_of(change: Change) -> int:

@@ -80,6 +80,9 @@ class _Lane:
     queue: deque[tuple[int, Change]]
     rate: float | None
     messages_left: int
+    #: The messages of the changes still in `queue` (kept as they leave it, so the ETA of every
+    #: progress step costs one addition per lane, not a walk over the queue).
+    queued_messages: int = 0
     next_send: float = 0.0
     waited: float = 0.0
     #: Set when the lane waited past `max_wait`: its remaining changes fail without a request.
@@ -144,8 +147,9 @@ def run(
         listens.listen_throttling(lambda mailbox, seconds: _throttled(state, mailbox, seconds))
     try:
         workers = list(state.lanes.values())
-        if len(workers) == 1:
-            _work(state, workers[0])
+        if len(workers) == 1 or not pace.parallel:
+            for lane in workers:
+                _work(state, lane)
         elif workers:
             with ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="apply") as pool:
                 for future in [pool.submit(_work, state, lane) for lane in workers]:
@@ -168,6 +172,7 @@ def _lanes(plan: Plan, pace: Pace, now: float) -> dict[str, _Lane]:
             )
         lane.queue.append((index, change))
         lane.messages_left += messages_of(change)
+        lane.queued_messages += messages_of(change)
     return lanes
 
 
@@ -179,6 +184,7 @@ def _work(state: _Run, lane: _Lane) -> None:
                 if not lane.queue:
                     return
                 index, change = lane.queue.popleft()
+                lane.queued_messages -= messages_of(change)
                 slot = _slot(state, lane, change)
                 given_up = lane.given_up
             if given_up or state.clock.wait_until(slot, state.stop):
@@ -302,7 +308,7 @@ def _eta(state: _Run) -> float:
     now = state.clock.now()
     etas = []
     for lane in state.lanes.values():
-        queued = sum(messages_of(c) for _, c in lane.queue)
+        queued = lane.queued_messages
         if queued:
             step = max(state.pace.interval(lane.rate), lane.took)
             etas.append(max(0.0, lane.next_send - now, lane.took) + (queued - 1) * step)
