@@ -12,13 +12,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
 from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.store import MailboxStore, SendMode, StoredItem, UnavailableReason
 from reconciler.model import PROP_NAMESPACE, PROP_NAMESPACE_ITEM, extended_property_id
 from reconciler.providers.sandbox import SandboxProvider
+from tests.e2e.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = "2026-11-24T12:00:00+00:00"
@@ -33,13 +32,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEETINGS_NOW", NOW)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 OpenStore = Callable[[], MailboxStore]

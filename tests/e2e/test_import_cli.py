@@ -8,7 +8,8 @@ from pathlib import Path
 from reconciler.emulator.store import MailboxStore, SendMode
 from reconciler.providers.sandbox import to_document
 from reconciler.state import meeting_state
-from tests.e2e.test_cli import items_in, run, workdir
+from tests.e2e.cli import run
+from tests.e2e.test_cli import items_in, workdir
 from tests.factories import meeting
 
 __all__ = ["workdir"]

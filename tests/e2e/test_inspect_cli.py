@@ -8,9 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
+from tests.e2e.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,13 +21,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MEETINGS_NOW", "2026-11-24T12:00:00+00:00")
     return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_inspect_shows_the_item_its_record_and_what_the_plan_would_change(workdir: Path) -> None:

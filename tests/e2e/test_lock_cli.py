@@ -16,14 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
 from reconciler.emulator.store import MailboxStore
 from reconciler.locking import ApplyLock
 from reconciler.lockstate import Holder, LockRecord, decode
 from reconciler.model import PROP_NAMESPACE, extended_property_id
 from reconciler.providers.sandbox import SandboxProvider
+from tests.e2e.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -46,13 +45,6 @@ def sandbox(workdir: Path) -> Iterator[SandboxProvider]:
     provider = SandboxProvider(MailboxStore(workdir / ".meetings" / "sandbox.db"))
     yield provider
     provider.close()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def hold_lock(sandbox: SandboxProvider, *, at: datetime = NOW) -> ApplyLock:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import run, workdir
+from tests.e2e.cli import run
+from tests.e2e.test_cli import workdir
 
 __all__ = ["workdir"]
 

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
 from reconciler.emulator.store import MailboxStore
 from reconciler.lockstate import decode
 from reconciler.model import PROP_NAMESPACE, extended_property_id
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.shards import Selection, Shard, parse_shard, shard_of
+from tests.e2e.cli import run
 
 NOW = "2026-11-24T12:00:00+00:00"
 #: Shards of 2 (see test_the_shard_of_an_address_is_stable_and_ignores_case): 1, 1, 2, 2.
@@ -52,13 +51,6 @@ def sandbox(workdir: Path) -> Iterator[SandboxProvider]:
     provider = SandboxProvider(MailboxStore(workdir / ".meetings" / "sandbox.db"))
     yield provider
     provider.close()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def managed(sandbox: SandboxProvider, mailbox: str) -> int:

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from reconciler.cli import app
 from reconciler.emulator.graph import GraphServer, serve_graph
 from reconciler.emulator.store import MailboxStore
+from tests.e2e.cli import run
 
 
 @pytest.fixture
@@ -43,13 +42,6 @@ def workdir(tmp_path: Path, graph: GraphServer, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("MEETINGS_NOW", "2026-11-24T12:00:00+00:00")
     monkeypatch.delenv("MEETINGS_WIRE_LOG", raising=False)
     return root
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_plan_writes_every_graph_request_to_the_wire_log(workdir: Path, graph: GraphServer) -> None:
