@@ -77,9 +77,10 @@ def _registered(provider: Provider, namespace: str, names: set[str]) -> dict[str
     return records
 
 
-def _each(organizers: Sequence[str], read: Callable[[str], T]) -> list[T]:
-    """`read` of every organizer, in parallel (each provider keeps its own per-mailbox limit)."""
-    if len(organizers) <= 1:
+def _each(provider: Provider, organizers: Sequence[str], read: Callable[[str], T]) -> list[T]:
+    """`read` of every organizer: in parallel where the backend's mailboxes are (each provider
+    keeps its own per-mailbox limit), else in turn (the sandbox: threads there only contend)."""
+    if len(organizers) <= 1 or not provider.capabilities.parallel_mailboxes:
         return [read(organizer) for organizer in organizers]
     with ThreadPoolExecutor(max_workers=OBSERVE_WORKERS) as pool:
         return list(pool.map(read, organizers))
@@ -94,7 +95,7 @@ def _records(provider: Provider, namespace: str, organizers: Sequence[str]) -> d
         except MailboxUnavailableError:
             return None  # observe reports the mailbox
 
-    found = zip(organizers, _each(organizers, one), strict=True)
+    found = zip(organizers, _each(provider, organizers, one), strict=True)
     return {organizer: record for organizer, record in found if record is not None}
 
 
@@ -113,7 +114,7 @@ def remember_state(lock: ApplyLock, provider: Provider, namespace: str, plan: Pl
         except MailboxUnavailableError:
             return None  # unknown, never empty: it stays in the record below
 
-    read = dict(zip(held, _each(held, one), strict=True))
+    read = dict(zip(held, _each(provider, held, one), strict=True))
     ids = {organizer: found for organizer, found in read.items() if found is not None}
     unknown = {organizer for organizer, found in read.items() if found is None}
     in_use = {o for o, found in ids.items() if found} | {u.mailbox for u in plan.unavailable} | unknown | set(others)
@@ -139,7 +140,7 @@ def observe(provider: Provider, organizers: Sequence[str], namespace: str) -> Ob
         except MailboxUnavailableError as error:
             return error
 
-    results = _each(organizers, one)
+    results = _each(provider, organizers, one)
     items = tuple(item for r in results if not isinstance(r, MailboxUnavailableError) for item in r)
     unavailable = {
         organizer: str(r) for organizer, r in zip(organizers, results, strict=True) if isinstance(r, Exception)
@@ -238,7 +239,7 @@ def _with_availability(
         return [((organizer, s.address), s) for s in provider.schedules(organizer, addresses, start, end)]
 
     organizers = sorted(by_organizer)
-    schedules = {key: value for answer in _each(organizers, one) for key, value in answer}
+    schedules = {key: value for answer in _each(provider, organizers, one) for key, value in answer}
     plan = availability.with_conflicts(plan, found, schedules, room_errors=room_errors)
     return availability.double_bookings(plan, meetings, now, room_errors=room_errors)
 
@@ -253,7 +254,7 @@ def unmanaged_items(provider: Provider, organizers: Sequence[str]) -> list[Obser
         except MailboxUnavailableError:
             return []
 
-    return [item for items in _each(organizers, one) for item in items]
+    return [item for items in _each(provider, organizers, one) for item in items]
 
 
 def _foreign(provider: Provider, plan: Plan, namespace: str, previous: Sequence[str]) -> dict[str, list[ForeignItem]]:
@@ -268,7 +269,7 @@ def _foreign(provider: Provider, plan: Plan, namespace: str, previous: Sequence[
         except MailboxUnavailableError:
             return []
 
-    return dict(zip(creating, _each(creating, one), strict=True))
+    return dict(zip(creating, _each(provider, creating, one), strict=True))
 
 
 def apply_plan(

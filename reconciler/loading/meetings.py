@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler import model
 from reconciler.errors import ConfigError, Diagnostic, InputError
 from reconciler.loading.files import meeting_files
+from reconciler.loading.parallel import map_in_order
 from reconciler.loading.reader import MISSING, DocumentReader
 from reconciler.loading.schema import SchemaCheck, schema_check
 from reconciler.loading.series import Series, read_recurrence
@@ -48,8 +49,11 @@ class Loaded:
     warnings: tuple[FileNotRead | InputFinding, ...] = ()
 
 
-def load_meetings(config: Config) -> Loaded:
+def load_meetings(config: Config, *, workers: int | None = None) -> Loaded:
     """Every meeting declared under `config.meetings_dir` (which files count: `loading.files`).
+
+    Files are read by `workers` processes (default: as many as pay, see `loading.parallel`); the
+    result, problems and their order included, does not depend on how many.
 
     Raises InputError with every problem of every file, ConfigError when the directory is missing.
     A file or a `---` document without content is a problem, not a deleted meeting.
@@ -63,23 +67,42 @@ def load_meetings(config: Config) -> Loaded:
     # Without mailbox enumeration a meeting is found only in a listed mailbox: see `_organizer`.
     listed = None if capabilities_of(config.backend).lists_organizers else frozenset(config.listed_organizers)
     listing = meeting_files(directory, config.root)
-    diagnostics: list[Diagnostic] = list(listing.problems)
-    warnings: list[Diagnostic] = []
-    declared: list[_Declared] = []
-    for file, display in listing.files:
-        source = read_yaml(file, display)
-        diagnostics += source.diagnostics
-        diagnostics += _empty_problems(source, display)
-        for document in source.documents:
-            reader = _MeetingReader(document, display, config, check, listed, scan_text=source.beyond_ascii)
-            declared.append(reader.read())
-            diagnostics += reader.diagnostics
-            warnings += reader.warnings
+
+    def read(file: tuple[str, str]) -> _FileReading:
+        return _read_file(*file, config, check, listed)
+
+    readings = map_in_order(read, listing.files, workers=workers)
+    diagnostics = [*listing.problems, *(d for reading in readings for d in reading.diagnostics)]
+    warnings = [w for reading in readings for w in reading.warnings]
+    declared = [d for reading in readings for d in reading.declared]
     diagnostics += _cross_file_problems(declared)
     if diagnostics:
         raise InputError(diagnostics)
     meetings = sorted((d.meeting for d in declared if d.meeting is not None), key=lambda m: (m.organizer, m.id))
     return Loaded(tuple(meetings), (*listing.warnings, *(InputFinding(w) for w in warnings)))
+
+
+@dataclass(frozen=True)
+class _FileReading:
+    """What one file gave: its problems, its located warnings, and what each document declares."""
+
+    diagnostics: list[Diagnostic]
+    warnings: list[Diagnostic]
+    declared: list[_Declared]
+
+
+def _read_file(
+    file: str, display: str, config: Config, check: SchemaCheck, listed: frozenset[str] | None
+) -> _FileReading:
+    """Read, check and build every document of one meeting file (`display`: its path as shown)."""
+    source = read_yaml(file, display)
+    reading = _FileReading([*source.diagnostics, *_empty_problems(source, display)], [], [])
+    for document in source.documents:
+        reader = _MeetingReader(document, display, config, check, listed, scan_text=source.beyond_ascii)
+        reading.declared.append(reader.read())
+        reading.diagnostics.extend(reader.diagnostics)
+        reading.warnings.extend(reader.warnings)
+    return reading
 
 
 def _empty_problems(source: Source, display: str) -> list[Diagnostic]:

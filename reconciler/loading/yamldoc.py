@@ -108,16 +108,37 @@ class Source:
 def read_yaml(file: str | Path, display: str) -> Source:
     """Read and compose every document of `file`; `display` is the path written in diagnostics."""
     try:
-        status = os.stat(file)
-        if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
-            return _problem(display, 1, 1, "file is not a regular file")
-        if status.st_size > MAX_FILE_BYTES:
-            return _problem(display, 1, 1, "file is larger than 1 MiB")
-        with open(file, "rb") as stream:
-            data = stream.read()
+        # One open, then questions to the open file: a path looked up once, no buffered stream.
+        # O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused below).
+        descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+                return _problem(display, 1, 1, "file is not a regular file")
+            if status.st_size > MAX_FILE_BYTES:
+                return _problem(display, 1, 1, "file is larger than 1 MiB")
+            data = _read_all(descriptor, status.st_size)
+        finally:
+            os.close(descriptor)
     except OSError as error:
         return _problem(display, 1, 1, f"file cannot be read: {error.strerror or error}")
     return parse_yaml(data, display)
+
+
+def _read_all(descriptor: int, size: int) -> bytes:
+    """The file's bytes: one read when it still has the size `fstat` gave; when it has grown, more
+    reads until its end or past MAX_FILE_BYTES (which parse_yaml then refuses)."""
+    data = os.read(descriptor, size + 1)
+    if len(data) <= size:
+        return data
+    parts, total = [data], len(data)
+    while total <= MAX_FILE_BYTES:
+        more = os.read(descriptor, MAX_FILE_BYTES + 1 - total)
+        if not more:
+            break
+        parts.append(more)
+        total += len(more)
+    return b"".join(parts)
 
 
 def parse_yaml(data: bytes | str, display: str, *, parser: str = "c") -> Source:
