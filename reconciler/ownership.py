@@ -108,8 +108,13 @@ def render_body(state: MeetingState) -> tuple[str, str]:
     return render_text(state.body, state.body_format)
 
 
+@functools.lru_cache(maxsize=256)
 def render_text(body: str, body_format: BodyFormat) -> tuple[str, str]:
-    """(content type `text`|`html`, content) to send for `body` written in `body_format`."""
+    """(content type `text`|`html`, content) to send for `body` written in `body_format`.
+
+    Remembered for the last bodies: a write renders its body for the item and again for the
+    record's fingerprint, and Markdown rendering is most of a sandbox create's own time.
+    """
     if body_format is BodyFormat.TEXT:
         return "text", body
     if body_format is BodyFormat.HTML:

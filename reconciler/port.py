@@ -21,6 +21,10 @@ Contract every provider keeps (the contract suite in tests/contract checks it):
   request carries (`request.writes`, decided by the planner with `occurrences.series_edits`): the
   master write, then one write per cancelled or changed occurrence. A provider executes these
   steps as given and never decides them again, so a saved plan is written as it was reviewed.
+* `create` and `update` return nothing and read nothing back: what a write left in the calendar
+  is observed by the next read (`list_managed`, `find`), which is also how the apply's callers
+  and the contract suite check it. A read-back would cost a request per series under the
+  mailbox's limits and tell the apply nothing it acts on.
 * `cancel` cancels with the comment: every attendee gets one cancellation; the item leaves the
   calendar. A stale change key raises ConflictError.
 * `release` removes our ownership properties from the item and nothing else, with the least mail
@@ -324,9 +328,9 @@ class Provider(NamespaceItems, Protocol):
         request makes every address it asked about unknown rather than raising."""
         ...
 
-    def create(self, request: CreateRequest) -> ObservedMeeting: ...
+    def create(self, request: CreateRequest) -> None: ...
 
-    def update(self, request: UpdateRequest) -> ObservedMeeting: ...
+    def update(self, request: UpdateRequest) -> None: ...
 
     def cancel(self, request: CancelRequest) -> None: ...
 

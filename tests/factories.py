@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from reconciler.model import Meeting
+from reconciler.model import Meeting, ObservedMeeting
 from reconciler.notify import Notification, for_create, for_update
 from reconciler.occurrences import creation_edits, series_edits
-from reconciler.port import Capabilities
+from reconciler.port import Capabilities, CreateRequest, Provider, UpdateRequest
 from reconciler.state import MeetingState, OverrideState, from_json, override_from_json, override_json, to_json
 
 ORGANIZER = "lead@contoso.com"
@@ -61,3 +61,20 @@ def declared_changes(override: OverrideState) -> dict[str, object]:
     values = override_json(override)
     del values["date"]
     return values
+
+
+def found(provider: Provider, namespace: str, meeting_id: str, *, organizer: str = ORGANIZER) -> ObservedMeeting:
+    """The managed item `meeting_id` as `find` reads it; fails the test when there is none."""
+    item = provider.find(organizer, namespace, meeting_id)
+    assert item is not None, f"{meeting_id} is not in {organizer}'s calendar"
+    return item
+
+
+def written(provider: Provider, request: CreateRequest | UpdateRequest) -> ObservedMeeting:
+    """Carry out the write, then read the item as the next plan would (`find`): writes return
+    nothing, so what a test checks is what the calendar holds."""
+    if isinstance(request, CreateRequest):
+        provider.create(request)
+    else:
+        provider.update(request)
+    return found(provider, request.namespace, request.meeting_id, organizer=request.organizer)

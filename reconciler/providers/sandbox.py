@@ -353,7 +353,7 @@ class SandboxProvider(SandboxNamespaceItems):
             raise TransientError(f"The sandbox's answer to the {operation} of {meeting_id} was lost (injected fault).")
         return result
 
-    def create(self, request: CreateRequest) -> ObservedMeeting:
+    def create(self, request: CreateRequest) -> None:
         doc = to_document(request.fields) | {
             "extended": _extended(request.namespace, request.meeting_id, request.fields)
         }
@@ -364,9 +364,9 @@ class SandboxProvider(SandboxNamespaceItems):
                 request.organizer, doc, send=SendMode.ALL, transaction_id=request.transaction_id
             ),
         )
-        return self._edit_occurrences(item, request.fields, request.writes)
+        self._edit_occurrences(item, request.fields, request.writes)
 
-    def update(self, request: UpdateRequest) -> ObservedMeeting:
+    def update(self, request: UpdateRequest) -> None:
         edits = request.writes
         master = edits.master_fields(request.changed)
         full = to_document(request.fields)
@@ -382,16 +382,15 @@ class SandboxProvider(SandboxNamespaceItems):
                 extended=_extended(request.namespace, request.meeting_id, request.fields),
             ),
         )
-        return self._edit_occurrences(item, request.fields, edits)
+        self._edit_occurrences(item, request.fields, edits)
 
-    def _edit_occurrences(self, item: StoredItem, fields: MeetingState, edits: SeriesEdits) -> ObservedMeeting:
+    def _edit_occurrences(self, item: StoredItem, fields: MeetingState, edits: SeriesEdits) -> None:
         """Write each occurrence edit in order (see `occurrences`), each mailing its own attendees.
         Injected faults for the operation "occurrence" hit these writes."""
         for edit in edits.edits:
             item = self._faulted(
                 "occurrence", f"the occurrence on {edit.date}", self._occurrence_write(item, fields, edit)
             )
-        return observe_document(item)
 
     def _occurrence_write(
         self, item: StoredItem, fields: MeetingState, edit: OccurrenceEdit

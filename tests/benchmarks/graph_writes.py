@@ -46,14 +46,15 @@ def one_run(url: str, writes: int, run: int) -> tuple[float, float]:
     try:
         meetings = [replace(m, id=f"{m.id}-r{run}") for m in bench_meetings(writes, series_every=0)]
         started = time.process_time()
-        created = []
         for meeting in meetings:
             fields = meeting_state(meeting)
             tx = transaction_id(NAMESPACE, ORGANIZER, meeting.id, "bench")
-            created.append(provider.create(CreateRequest(NAMESPACE, ORGANIZER, meeting.id, fields, tx, NO_EDITS)))
+            provider.create(CreateRequest(NAMESPACE, ORGANIZER, meeting.id, fields, tx, NO_EDITS))
         create_ms = (time.process_time() - started) * 1000 / writes
+        found = {o.meeting_id: o for o in provider.list_managed(ORGANIZER, NAMESPACE)}
         started = time.process_time()
-        for meeting, seen in zip(meetings, created, strict=True):
+        for meeting in meetings:
+            seen = found[meeting.id]
             fields = meeting_state(replace(meeting, subject=meeting.subject + " (moved)", location="Room 99"))
             provider.update(
                 UpdateRequest(

@@ -20,15 +20,15 @@ from reconciler.occurrences import NO_EDITS
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider
 from reconciler.state import to_json
-from tests.factories import ORGANIZER
+from tests.factories import ORGANIZER, written
 from tests.graph.conftest import NAMESPACE, fields
 
 EVENTS = "/users/lead@contoso.com/events"
 
 
 def create(provider: GraphProvider, meeting_id: str = "team/sync") -> ObservedMeeting:
-    return provider.create(
-        CreateRequest(NAMESPACE, ORGANIZER, meeting_id, fields(meeting_id), f"tx-{meeting_id}", NO_EDITS)
+    return written(
+        provider, CreateRequest(NAMESPACE, ORGANIZER, meeting_id, fields(meeting_id), f"tx-{meeting_id}", NO_EDITS)
     )
 
 
@@ -48,7 +48,7 @@ def test_an_id_with_slash_plus_and_equals_is_percent_encoded_in_every_path(
             i for i in (create(provider, f"team/s{n}") for n in range(300)) if "/" in i.item_id and "+" in i.item_id
         )
         desired = replace(item.fields, subject="Renamed")
-        updated = provider.update(
+        updated = written(provider,
             UpdateRequest(
                 NAMESPACE, ORGANIZER, item.meeting_id, item.item_id, item.change_key, desired,
                 frozenset({"subject"}), item.meeting_id, NO_EDITS,

@@ -41,7 +41,7 @@ from reconciler.occurrences import NO_EDITS, creation_edits, series_edits
 from reconciler.port import CancelRequest, CreateRequest, UpdateRequest
 from reconciler.providers.graph import GraphProvider, RetryPolicy
 from reconciler.state import pattern_json, pattern_state, to_json
-from tests.factories import ORGANIZER
+from tests.factories import ORGANIZER, written
 from tests.graph.conftest import NAMESPACE, SleepRecorder, fields
 
 NS = extended_property_id(PROP_NAMESPACE)
@@ -52,8 +52,8 @@ EVERYONE = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 
 def create(provider: GraphProvider, meeting_id: str = "team/sync", **changes: Any) -> ObservedMeeting:
     desired = fields(meeting_id, **changes)
-    return provider.create(
-        CreateRequest(NAMESPACE, ORGANIZER, meeting_id, desired, f"tx-{meeting_id}", creation_edits(desired))
+    return written(
+        provider, CreateRequest(NAMESPACE, ORGANIZER, meeting_id, desired, f"tx-{meeting_id}", creation_edits(desired))
     )
 
 
@@ -70,7 +70,7 @@ def update(provider: GraphProvider, item: ObservedMeeting, changed: set[str], **
         item.meeting_id,
         series_edits(item.fields, desired, changed),
     )
-    return provider.update(request)
+    return written(provider, request)
 
 
 def mail(store: MailboxStore, after: int = 0) -> Counter[tuple[str, str]]:
@@ -157,7 +157,7 @@ def test_moving_a_meeting_id_rewrites_the_id_property_in_the_same_patch(
         "team/old",
         NO_EDITS,
     )
-    moved = provider.update(request)
+    moved = written(provider, request)
     assert set(writes(graph)[-1].json()) == {"singleValueExtendedProperties"}
     assert moved.meeting_id == "team/new" and moved.item_id == item.item_id
     assert store.get_item(store_id(item.item_id)).doc["extended"][MID] == "team/new"

@@ -261,7 +261,7 @@ class EwsProvider(EwsNamespaceItems):
             server_body=str(item.body or ""),
         )
 
-    def create(self, request: CreateRequest) -> ObservedMeeting:
+    def create(self, request: CreateRequest) -> None:
         kwargs = self._kwargs(request.fields) | {
             wire.NAMESPACE_ATTR: request.namespace,
             wire.MEETING_ID_ATTR: request.meeting_id,
@@ -279,10 +279,8 @@ class EwsProvider(EwsNamespaceItems):
         )
         if writes:
             self._edit_occurrences(request.organizer, item, writes, what=what)
-            return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after creating it")
-        return self._written(request.organizer, request.meeting_id, item, request.fields)
 
-    def update(self, request: UpdateRequest) -> ObservedMeeting:
+    def update(self, request: UpdateRequest) -> None:
         writes = wire.occurrence_writes(request.meeting_id, request.fields, request.writes)
         master = request.writes.master_fields(request.changed)
         kwargs = self._kwargs(request.fields)
@@ -303,11 +301,9 @@ class EwsProvider(EwsNamespaceItems):
             request.organizer, request.item_id, request.change_key, {n: kwargs[n] for n in names}, send, what
         )
         if writes:
+            # The UpdateItem answer carries the master's new ChangeKey (exchangelib sets it on
+            # `item`): the occurrence writes follow it.
             self._edit_occurrences(request.organizer, item, writes, what=what)
-            return self._fetch(request.organizer, item.id, what=f"reading {request.meeting_id} back after updating it")
-        # The UpdateItem answer carries the item's new ItemId and ChangeKey (exchangelib sets them on
-        # `item`), and the record just written is the whole desired state: nothing left to read.
-        return self._written(request.organizer, request.meeting_id, item, request.fields)
 
     def cancel(self, request: CancelRequest) -> None:
         what = f"cancelling {request.meeting_id}"
@@ -351,22 +347,6 @@ class EwsProvider(EwsNamespaceItems):
         )
 
     # -- helpers -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _written(organizer: str, meeting_id: str, item: Any, written: MeetingState) -> ObservedMeeting:
-        """The item as a write without occurrence edits left it: the id and change key from the
-        CreateItem/UpdateItem answer, the fields and record as written."""
-        starts, ends = span_utc(written)
-        return ObservedMeeting(
-            item_id=item.id,
-            change_key=item.changekey,
-            organizer=organizer.lower(),
-            meeting_id=meeting_id,
-            fields=written,
-            last_applied=written,
-            ends_at_utc=ends,
-            starts_at_utc=starts,
-        )
 
     def _edit_occurrences(self, organizer: str, master: Any, writes: OccurrenceWrites, *, what: str) -> None:
         """Write a series' occurrence edits once its master (id, change key) is written: one
@@ -488,19 +468,6 @@ class EwsProvider(EwsNamespaceItems):
                 continue
             found.append(item)
         return found
-
-    def _fetch(self, organizer: str, item_id: str, *, what: str) -> ObservedMeeting:
-
-        def read() -> ObservedMeeting:
-            folder = self._connection.calendar(organizer)
-            account = self._connection.account(organizer)
-            (item,) = list(account.fetch(ids=[(item_id, None)], folder=folder, only_fields=list(wire.ITEM_FIELDS)))
-            if isinstance(item, Exception):
-                raise item
-            (observed,) = self._observe(organizer, [item])
-            return observed
-
-        return self._retrier.run(read, what=what, write=False)
 
     def _observe(self, organizer: str, items: list[Any]) -> list[ObservedMeeting]:
         """Fetched masters and singles -> observed meetings (changed occurrences read as overrides)."""

@@ -358,11 +358,11 @@ class GraphProvider:
                 return dict(complete)
         return None
 
-    def create(self, request: CreateRequest) -> ObservedMeeting:
-        return self._observe(self._run(self._create(request)), request.organizer)
+    def create(self, request: CreateRequest) -> None:
+        self._run(self._create(request))
 
-    def update(self, request: UpdateRequest) -> ObservedMeeting:
-        return self._observe(self._run(self._update(request)), request.organizer)
+    def update(self, request: UpdateRequest) -> None:
+        self._run(self._update(request))
 
     def cancel(self, request: CancelRequest) -> None:
         organizer, action = request.organizer, f"cancelling {request.meeting_id} in {request.organizer}'s calendar"
@@ -469,7 +469,7 @@ class GraphProvider:
 
     # -- writes --------------------------------------------------------------------------------
 
-    async def _create(self, request: CreateRequest) -> dict[str, Any]:
+    async def _create(self, request: CreateRequest) -> None:
         """POST the meeting (the series without skips and overrides, the record with them), then
         write each skip and override of a new series as an occurrence edit."""
         body = wire.create_body(request.namespace, request.meeting_id, request.fields, request.transaction_id)
@@ -480,39 +480,25 @@ class GraphProvider:
             lambda: self._client.create_event(request.organizer, body, prefer=wire.PREFER),
             write=True,
         )
-        event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
-        if request.fields.recurrence is None:
-            return event
-        edits = request.writes
-        if not edits.edits:
-            return event | {"cancelledOccurrences": [], "exceptionOccurrences": []}  # a new series has neither
-        target = _Series(request.organizer, request.meeting_id, str(event["id"]), request.fields)
-        await self._write_occurrences(target, edits, wire.change_key(event))
-        return await self._get(request.organizer, target.item_id, f"reading {request.meeting_id} back", series=True)
+        if request.fields.recurrence is not None and request.writes.edits:
+            target = _Series(request.organizer, request.meeting_id, str(event["id"]), request.fields)
+            await self._write_occurrences(target, request.writes, wire.change_key(event))
 
-    async def _update(self, request: UpdateRequest) -> dict[str, Any]:
+    async def _update(self, request: UpdateRequest) -> None:
         """The steps `request.writes` carries: the master write (skipped when only skips and
-        overrides changed), one write per occurrence edit, then one GET reading the result back
-        (unless the master write's answer already holds everything)."""
+        overrides changed), then one write per occurrence edit."""
         edits = request.writes
         names = edits.master_fields(request.changed)
         # An adoption rewrites the namespace marker as a move rewrites the id: the master is written.
         moved = request.meeting_id != request.previous_meeting_id or request.previous_namespace is not None
         attendees_only = bool(names) and names <= ATTENDEE_FIELDS and not moved
         target = _Series(request.organizer, request.meeting_id, request.item_id, request.fields)
-        event: dict[str, Any] | None = None
         key = request.change_key
         if names or moved or not request.changed:
             event = await self._write_master(request, names, attendees_only, confirm=bool(edits.edits))
             key = wire.change_key(event)
         if edits.edits:
             await self._write_occurrences(target, edits, key)
-        series = request.fields.recurrence is not None
-        if event is None or series or attendees_only:
-            # A series' occurrences, or a record left as it was: read them back rather than guess.
-            action = f"reading {request.meeting_id} back"
-            event = await self._get(request.organizer, request.item_id, action, series=series)
-        return event
 
     async def _write_master(
         self, request: UpdateRequest, names: frozenset[str], attendees_only: bool, *, confirm: bool
@@ -546,8 +532,6 @@ class GraphProvider:
             event = await self._get(organizer, request.item_id, f"checking the update of {request.meeting_id}")
             if not wire.holds(event, body):
                 raise
-        if not attendees_only:
-            event["singleValueExtendedProperties"] = body["singleValueExtendedProperties"]
         return event
 
     async def _write_occurrences(self, target: _Series, edits: SeriesEdits, key: str | None) -> None:

@@ -38,7 +38,7 @@ from reconciler.port import CancelRequest, UpdateRequest
 from reconciler.providers.ews import EwsProvider
 from reconciler.state import meeting_state
 from tests.ews.conftest import NAMESPACE, create_request
-from tests.factories import ORGANIZER, declared_override, meeting
+from tests.factories import ORGANIZER, declared_override, meeting, written
 
 CASSETTES = Path(__file__).parent / "cassettes"
 CANONICAL_ENDPOINT = "https://ews.example.invalid/EWS/Exchange.asmx"
@@ -122,7 +122,7 @@ def cassette_provider(request: pytest.FixtureRequest) -> Iterator[EwsProvider]:
 
 
 def test_create_invites_with_the_ownership_properties(cassette_provider: EwsProvider) -> None:
-    observed = cassette_provider.create(create_request(meeting()))
+    observed = written(cassette_provider, create_request(meeting()))
     assert observed.fields == meeting_state(meeting())
     assert observed.item_id and observed.change_key
 
@@ -136,7 +136,7 @@ def test_list_reads_the_managed_meetings_back(cassette_provider: EwsProvider) ->
 
 
 def test_update_writes_only_the_changed_field(cassette_provider: EwsProvider) -> None:
-    created = cassette_provider.create(create_request(meeting()))
+    created = written(cassette_provider, create_request(meeting()))
     after = meeting_state(dataclasses.replace(meeting(), subject="Team sync (moved)"))
     request = UpdateRequest(
         NAMESPACE,
@@ -149,11 +149,11 @@ def test_update_writes_only_the_changed_field(cassette_provider: EwsProvider) ->
         "team/sync",
         NO_EDITS,
     )
-    assert cassette_provider.update(request).fields.subject == "Team sync (moved)"
+    assert written(cassette_provider, request).fields.subject == "Team sync (moved)"
 
 
 def test_cancel_sends_the_cancellation_text(cassette_provider: EwsProvider) -> None:
-    created = cassette_provider.create(create_request(meeting()))
+    created = written(cassette_provider, create_request(meeting()))
     cassette_provider.cancel(
         CancelRequest(ORGANIZER, "team/sync", created.item_id, created.change_key, "Replaced by Q1 planning.")
     )
@@ -169,7 +169,7 @@ def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette
             overrides=(declared_override(date(2026, 12, 8), {"start": "2026-12-08T14:00", "end": "2026-12-08T14:30"}),),
         )
     )
-    created = cassette_provider.create(create_request(before))
+    created = written(cassette_provider, create_request(before))
     assert created.fields == meeting_state(before)
     after = meeting(recurrence=dataclasses.replace(weekly, skip=(date(2026, 12, 22), date(2026, 12, 29))))
     request = UpdateRequest(
@@ -183,6 +183,6 @@ def test_series_occurrences_are_written_by_instance_index_and_read_back(cassette
         "team/sync",
         series_edits(created.fields, meeting_state(after), {"skip", "overrides"}),
     )
-    assert cassette_provider.update(request).fields == meeting_state(after)
+    assert written(cassette_provider, request).fields == meeting_state(after)
     (listed,) = cassette_provider.list_managed(ORGANIZER, NAMESPACE)
     assert listed.fields == meeting_state(after)
