@@ -78,7 +78,11 @@ class Responses:
 
     def who(self, response: Response) -> tuple[str, ...]:
         """The people (not rooms) who gave `response`, sorted."""
-        return tuple(a.address for a in self.people() if a.response is response)
+        return tuple(a.address for a in self.attendees if a.response is response and not a.room)
+
+    def declined_rooms(self) -> tuple[str, ...]:
+        """The rooms that declined, sorted."""
+        return tuple(a.address for a in self.attendees if a.room and a.response is Response.DECLINED)
 
 
 #: An item nobody has answered yet (and the default of `model.ObservedMeeting.responses`).
@@ -107,13 +111,17 @@ class ResponseCounts:
 def counts(responses: Responses, *, time_changes: bool = False) -> ResponseCounts:
     """The counts of `responses`; with `time_changes`, everyone who accepted or tentatively
     accepted is asked again (Exchange sends them the new time and their answer no longer holds)."""
-    accepted, tentative = responses.who(Response.ACCEPTED), responses.who(Response.TENTATIVE)
+    people: dict[Response, list[str]] = {answer: [] for answer in Response}
+    for attendee in responses.attendees:
+        if not attendee.room:
+            people[attendee.response].append(attendee.address)
+    accepted, tentative = people[Response.ACCEPTED], people[Response.TENTATIVE]
     return ResponseCounts(
         accepted=len(accepted),
         tentative=len(tentative),
-        declined=len(responses.who(Response.DECLINED)),
-        no_answer=len(responses.who(Response.NONE)),
-        accepted_by=accepted,
-        declined_rooms=tuple(a.address for a in responses.rooms() if a.response is Response.DECLINED),
+        declined=len(people[Response.DECLINED]),
+        no_answer=len(people[Response.NONE]),
+        accepted_by=tuple(accepted),
+        declined_rooms=responses.declined_rooms(),
         asked_again=len(accepted) + len(tentative) if time_changes else 0,
     )

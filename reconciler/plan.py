@@ -326,8 +326,8 @@ def _note_responses(b: _Builder, observed: Sequence[ObservedMeeting], allow_mass
         if guarded and threshold is not None and value.accepted >= threshold:
             b.errors.append(ProtectedByAcceptances(change.meeting_id, value.accepted_by, threshold))
     for item in observed:
-        if not has_ended(item.fields, b.now):
-            declined = counts(item.responses).declined_rooms
+        declined = item.responses.declined_rooms()
+        if declined and not has_ended(item.fields, b.now):
             b.warnings.extend(RoomDeclined(item.meeting_id, room) for room in declined)
 
 

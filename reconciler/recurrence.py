@@ -198,13 +198,12 @@ class _Series:
         self._start = start
         self._every = recurrence.every
         self._interval = recurrence.interval
-        rule = _rule(self._recurrence, start)
-        first = next(iter(rule), None)
-        self._first = first
         self._cycle: list[datetime] = []
-        if first is not None and self._every is Every.WEEK:
-            limit = first + timedelta(weeks=self._interval)
-            self._cycle = [o for o in islice(rule, 8) if o < limit]
+        if self._every is Every.WEEK:
+            self._cycle = [start + offset for offset in _week_cycle(self._recurrence, start.weekday())]
+            self._first = self._cycle[0] if self._cycle else None
+        else:
+            self._first = next(iter(_rule(self._recurrence, start)), None)
 
     def nth(self, k: int) -> datetime | None:
         """The k-th occurrence (0-based), None when there is none or it lies past year 9999."""
@@ -242,6 +241,25 @@ class _Series:
             middle = (low + high) // 2
             low, high = (middle, high) if within(middle) else (low, middle)
         return self.nth(low)
+
+
+#: A Monday: `_week_cycle` expands a weekly pattern once from the same week day of this week.
+_REFERENCE_MONDAY = datetime(2001, 1, 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _week_cycle(pattern: PatternState, weekday: int) -> tuple[timedelta, ...]:
+    """The first cycle of a weekly pattern (without range) that starts on `weekday`, as offsets
+    from the start: the same for every start on that week day, since a weekly rule only counts
+    whole weeks from the start's week (`first_day_of_week`) and keeps the start's time of day. So
+    it is expanded once per pattern and week day, not once per series."""
+    start = _REFERENCE_MONDAY + timedelta(days=weekday)
+    rule = _rule(pattern, start)
+    first = next(iter(rule), None)
+    if first is None:
+        return ()
+    limit = first + timedelta(weeks=pattern.interval)
+    return tuple(o - start for o in islice(rule, 8) if o < limit)
 
 
 def has_ended(state: MeetingState, now: datetime) -> bool:

@@ -30,15 +30,13 @@ _UNKNOWN = {
 
 def document_responses(doc: Mapping[str, Any], organizer: str) -> Responses:
     """The answers a store document's attendees carry (the organizer left out)."""
-    return Responses.of(
-        AttendeeResponse(
-            str(a["email"]).lower(),
-            GRAPH_RESPONSES.get(str(a.get("response", "none")), Response.NONE),
-            room=a.get("type") == "resource",
-        )
-        for a in doc.get("attendees", [])
-        if str(a["email"]).lower() != organizer
-    )
+    answers = []
+    for attendee in doc.get("attendees", []):
+        address = str(attendee["email"]).lower()
+        if address != organizer:
+            answer = GRAPH_RESPONSES.get(str(attendee.get("response", "none")), Response.NONE)
+            answers.append(AttendeeResponse(address, answer, room=attendee.get("type") == "resource"))
+    return Responses.of(answers)
 
 
 def respond(store: MailboxStore, attendee: str, item_id: str, response: Response) -> None:

@@ -141,6 +141,27 @@ def test_the_span_found_arithmetically_equals_the_span_of_the_expanded_series(
     assert span_utc(fields) == _expanded_span(fields)
 
 
+_WEEKLY = [p for p in _PATTERNS if p["every"] == "week"] + [
+    {"every": "week", "interval": 4, "on": ["friday", "monday"], "first_day_of_week": "wednesday"},
+    {"every": "week", "interval": 1, "on": ["sunday", "saturday"], "first_day_of_week": "saturday"},
+]
+
+
+@pytest.mark.parametrize("pattern", _WEEKLY, ids=lambda p: f"{p['interval']}-{'-'.join(p['on'])}")
+def test_a_weekly_cycle_expanded_once_per_week_day_holds_for_every_start(pattern: dict[str, Any]) -> None:
+    """The weekly cycle is remembered per pattern and week day: every start, whatever its week, year
+    (2032 has 53 ISO weeks) or time of day, still spans as its own expansion does."""
+    first_days = [datetime(2026, 12, 24, 9, 30), datetime(2032, 12, 24, 23, 45), datetime(2027, 2, 22, 0, 0)]
+    for first_day in first_days:
+        for day in range(15):
+            start = first_day + timedelta(days=day)
+            for end_rule in ({"count": 5}, {"count": 53}, {"until": (start + timedelta(days=400)).date().isoformat()}):
+                fields = replace(series(**pattern, **end_rule), start=start, end=start + timedelta(minutes=30))
+                if pattern["on"] and start.strftime("%A").lower() not in pattern["on"]:
+                    continue  # the loader requires the start to be an occurrence
+                assert span_utc(fields) == _expanded_span(fields), (start, end_rule)
+
+
 def test_a_series_ending_in_year_9999_or_after_a_million_occurrences_is_spanned_without_expanding_it() -> None:
     daily = series(every="day", on=[], until="9999-12-31")
     assert span_utc(daily)[1] == datetime(9999, 12, 31, 9, 30, tzinfo=UTC)
