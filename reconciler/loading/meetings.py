@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler import model
@@ -65,11 +65,12 @@ def load_meetings(config: Config, *, workers: int | None = None) -> Loaded:
         )
     check = schema_check("meeting")
     # Without mailbox enumeration a meeting is found only in a listed mailbox: see `_organizer`.
-    listed = None if capabilities_of(config.backend).lists_organizers else frozenset(config.listed_organizers)
+    can = capabilities_of(config.backend)
+    listed = None if can.lists_organizers else frozenset(config.listed_organizers)
     listing = meeting_files(directory, config.root)
 
     def read(file: tuple[str, str]) -> _FileReading:
-        return _read_file(*file, config, check, listed)
+        return _read_file(*file, config, check, listed, can)
 
     readings = map_in_order(read, listing.files, workers=workers)
     diagnostics = [*listing.problems, *(d for reading in readings for d in reading.diagnostics)]
@@ -92,13 +93,13 @@ class _FileReading:
 
 
 def _read_file(
-    file: str, display: str, config: Config, check: SchemaCheck, listed: frozenset[str] | None
+    file: str, display: str, config: Config, check: SchemaCheck, listed: frozenset[str] | None, can: Capabilities
 ) -> _FileReading:
     """Read, check and build every document of one meeting file (`display`: its path as shown)."""
     source = read_yaml(file, display)
     reading = _FileReading([*source.diagnostics, *_empty_problems(source, display)], [], [])
     for document in source.documents:
-        reader = _MeetingReader(document, display, config, check, listed, scan_text=source.beyond_ascii)
+        reader = _MeetingReader(document, display, config, check, listed, can, scan_text=source.beyond_ascii)
         reading.declared.append(reader.read())
         reading.diagnostics.extend(reader.diagnostics)
         reading.warnings.extend(reader.warnings)
@@ -166,11 +167,14 @@ class _MeetingReader(DocumentReader):
         config: Config,
         check: SchemaCheck,
         listed: frozenset[str] | None,
+        can: Capabilities,
         *,
         scan_text: bool = True,
     ) -> None:
         super().__init__(document, display, config)
         self.check = check
+        #: What the configured backend can store.
+        self.can = can
         #: The organizers a meeting may name, or None when the backend finds every mailbox itself.
         self.listed = listed
         #: Whether values may hold hidden characters (False: the file is plain printable ASCII).
@@ -199,21 +203,26 @@ class _MeetingReader(DocumentReader):
             if self.scan_text:
                 self._warn_hidden_characters((), value)
             if meeting is not None and not meeting.all_day:
-                self._warn_doubtful_local_times(meeting.timezone)
+                self._warn_doubtful_local_times(meeting)
         return declared
 
-    def _warn_doubtful_local_times(self, timezone: str) -> None:
+    def _warn_doubtful_local_times(self, meeting: model.Meeting) -> None:
         """Each written start or end (the meeting's and its overrides') that daylight saving skips
         or repeats in the meeting's zone."""
-        paths: list[NodePath] = [("start",), ("end",)]
+        values: list[tuple[NodePath, datetime | date]] = [(("start",), meeting.start)]
+        if self.has("end"):
+            values.append((("end",), meeting.end))
+        written = [(path, value) for path, value in values if isinstance(value, datetime)]
         for index in range(len(self.list_at("recurrence", "overrides"))):
-            paths += [("recurrence", "overrides", index, "start"), ("recurrence", "overrides", index, "end")]
-        for path in paths:
-            text = self.get(*path, default=None)
-            if not isinstance(text, str) or "T" not in text:
-                continue
-            problem = local_time_problem(datetime.fromisoformat(text), timezone)
+            for key in ("start", "end"):
+                path: NodePath = ("recurrence", "overrides", index, key)
+                text = self.get(*path, default=None)
+                if isinstance(text, str) and "T" in text:
+                    written.append((path, datetime.fromisoformat(text)))
+        for path, value in written:
+            problem = local_time_problem(value, meeting.timezone)
             if problem:
+                text = self.get(*path)
                 self.warn(path, f"{label(path)} {text} {problem}; write a time outside the change to be sure")
 
     def _warn_hidden_characters(self, path: NodePath, value: Any) -> None:
@@ -305,7 +314,7 @@ class _MeetingReader(DocumentReader):
     def _check_backend(self) -> None:
         """What the YAML can say but the configured backend cannot store (see its `Capabilities`)
         is an error naming the backend and, where another can store it, that backend."""
-        can = capabilities_of(self.config.backend)
+        can = self.can
         if not can.online_meetings and self.get("online_meeting", default=self.config.defaults.online_meeting) is True:
             where: NodePath = ("online_meeting",) if self.has("online_meeting") else ()
             remedy = _or("remove online_meeting", _switch(lambda other: other.online_meetings))
