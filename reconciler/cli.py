@@ -433,10 +433,12 @@ def validate() -> None:
     with _user_errors():
         config, loaded = _load()
         from reconciler.render.commands import valid_meetings, warning_line
-        from reconciler.render.notices import ordered
 
-        for warning in ordered(loaded.warnings):
-            _say(warning_line(warning), err=True)
+        if loaded.warnings:  # the notices' wording imports the planner's types: only when needed
+            from reconciler.render.notices import ordered
+
+            for warning in ordered(loaded.warnings):
+                _say(warning_line(warning), err=True)
         _say(valid_meetings(len(loaded.meetings), config.meetings_dir))
 
 

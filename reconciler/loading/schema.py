@@ -15,13 +15,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ConfigError, Diagnostic
 from reconciler.loading.values import describe, did_you_mean, join_or, label, quote
 from reconciler.loading.yamldoc import Document, NodePath
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -42,13 +43,20 @@ class SchemaCheck:
     """One compiled schema: `diagnostics(document, display)` lists its violations."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        Draft202012Validator.check_schema(schema)
         self.schema = schema
-        self._validator = Draft202012Validator(schema)
         try:
             self._fast: Predicate | None = _Compiler(schema).compile(schema)
         except _Unsupported:
             self._fast = None
+
+    @functools.cached_property
+    def _validator(self) -> Draft202012Validator:
+        """jsonschema's validator, built when a document is invalid (or the fast predicate cannot
+        be compiled): importing jsonschema and checking the schema cost every command ~60 ms."""
+        from jsonschema import Draft202012Validator
+
+        Draft202012Validator.check_schema(self.schema)
+        return Draft202012Validator(self.schema)
 
     def is_valid(self, value: Any) -> bool:
         return self._fast(value) if self._fast is not None else bool(self._validator.is_valid(value))
@@ -166,7 +174,7 @@ _TYPES: dict[str, Predicate] = {
 
 _SUPPORTED = frozenset(
     {"$ref", "type", "enum", "pattern", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"}
-    | {"required", "properties", "additionalProperties", "items"}
+    | {"required", "properties", "additionalProperties", "items", "uniqueItems"}
 )
 
 
@@ -182,6 +190,20 @@ def _type_check(types: str | list[str] | None) -> Predicate | None:
         return lambda v: isinstance(v, python_types)
     checks = [_TYPES[name] for name in names]
     return lambda v: any(check(v) for check in checks)
+
+
+def _json_key(value: Any) -> Any:
+    """A hashable stand-in equal for values JSON Schema calls equal (`uniqueItems`): 1 and 1.0 are
+    equal, true and 1 are not, and objects are equal whatever their key order."""
+    if isinstance(value, bool) or value is None:
+        return (type(value).__name__, value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, list):
+        return ("array", tuple(_json_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _json_key(item)) for key, item in value.items()))
+    return ("string", value)
 
 
 class _Compiler:
@@ -260,13 +282,16 @@ class _Compiler:
         return lambda v: (low is None or v >= low) and (high is None or v <= high)
 
     def _array(self, schema: Mapping[str, Any]) -> Predicate | None:
-        if not {"items", "minItems", "maxItems"} & set(schema):
+        if not {"items", "minItems", "maxItems", "uniqueItems"} & set(schema):
             return None
         item = self.compile(schema["items"]) if "items" in schema else None
         low, high = schema.get("minItems", 0), schema.get("maxItems")
+        unique = schema.get("uniqueItems") is True
 
         def check(v: list[Any]) -> bool:
             if len(v) < low or (high is not None and len(v) > high):
+                return False
+            if unique and len({_json_key(x) for x in v}) < len(v):
                 return False
             return item is None or all(item(x) for x in v)
 

@@ -1093,6 +1093,26 @@ def test_the_fast_validity_check_agrees_with_jsonschema(name: str, tmp_path: Pat
     assert verdicts == {True, False}
 
 
+def test_unique_items_are_judged_as_jsonschema_judges_them() -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "array", "uniqueItems": True}
+    check, validator = SchemaCheck(schema), Draft202012Validator(schema)
+    values: list[Any] = [
+        ["a", "b"],
+        ["a", "a"],
+        [1, 1.0],
+        [True, 1],
+        [False, 0, None],
+        [None, None],
+        [{"x": 1, "y": [2]}, {"y": [2], "x": 1}],
+        [{"x": 1}, {"x": 2}],
+        [[1, "a"], [1, "a"]],
+        [[1, "a"], ["a", 1]],
+        [],
+    ]
+    assert [check.is_valid(v) for v in values] == [validator.is_valid(v) for v in values]
+    assert check._fast is not None  # judged by the compiled check, not by falling back
+
+
 def test_a_schema_keyword_the_fast_check_does_not_know_falls_back_to_jsonschema() -> None:
     check = SchemaCheck({"$schema": "https://json-schema.org/draft/2020-12/schema", "oneOf": [{"type": "string"}]})
     assert (check.is_valid("x"), check.is_valid(1)) == (True, False)
