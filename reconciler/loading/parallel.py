@@ -67,11 +67,11 @@ def worker_count(inputs: int, cpus: int) -> int:
 
 
 def map_in_order(function: Callable[[In], Out], inputs: Sequence[In], *, workers: int | None = None) -> list[Out]:
-    """`[function(x) for x in inputs]`, computed by `workers` forked processes (default:
-    `worker_count`). `function` must not depend on anything it changes in its process, and its
+    """`[function(x) for x in inputs]`, computed by `workers` forked processes on Linux (default:
+    `worker_count`; elsewhere always in turn). `function` must not depend on anything it changes in its process, and its
     results must pickle. An exception it raises is raised here, as it would be in turn."""
     count = worker_count(len(inputs), available_workers()) if workers is None else workers
-    if count <= 1 or len(inputs) < 2:
+    if count <= 1 or len(inputs) < 2 or sys.platform != "linux":
         return [function(item) for item in inputs]
     global _job
     _job = _Job(function, inputs)

@@ -1148,34 +1148,21 @@ def test_a_series_that_ends_before_its_first_occurrence_is_reported(tmp_path: Pa
     ]
 
 
-def test_an_online_meeting_is_an_error_on_the_ews_backend(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("online_meeting: true", "EWS cannot create Teams meetings (backend: ews); remove online_meeting"),
+        ("hide_attendees: true", "EWS cannot hide attendees from each other (backend: ews); remove hide_attendees"),
+    ],
+)
+def test_what_ews_cannot_store_is_an_error_naming_the_backend_that_can(tmp_path: Path, line: str, message: str) -> None:
     (tmp_path / "reconciler.yaml").write_text("backend: ews\ndefaults:\n  organizer: lead@contoso.com\n")
     (tmp_path / "meetings").mkdir()
-    (tmp_path / "meetings" / "m.yaml").write_text(
-        "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nonline_meeting: true\n"
-    )
+    (tmp_path / "meetings" / "m.yaml").write_text(f"id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\n{line}\n")
     config = load_config(None, env={}, cwd=tmp_path)
     with pytest.raises(InputError) as raised:
         load_meetings(config)
-    assert [str(d) for d in raised.value.diagnostics] == [
-        "meetings/m.yaml:4:17: EWS cannot create Teams meetings (backend: ews);"
-        " remove online_meeting or use backend: graph"
-    ]
-
-
-def test_hidden_attendees_are_an_error_on_the_ews_backend(tmp_path: Path) -> None:
-    (tmp_path / "reconciler.yaml").write_text("backend: ews\ndefaults:\n  organizer: lead@contoso.com\n")
-    (tmp_path / "meetings").mkdir()
-    (tmp_path / "meetings" / "m.yaml").write_text(
-        "id: team/sync\nsubject: Sync\nstart: 2026-12-01T10:00\nhide_attendees: true\n"
-    )
-    config = load_config(None, env={}, cwd=tmp_path)
-    with pytest.raises(InputError) as raised:
-        load_meetings(config)
-    assert [str(d) for d in raised.value.diagnostics] == [
-        "meetings/m.yaml:4:17: EWS cannot hide attendees from each other (backend: ews);"
-        " remove hide_attendees or use backend: graph"
-    ]
+    assert [str(d) for d in raised.value.diagnostics] == [f"meetings/m.yaml:4:17: {message} or use backend: graph"]
 
 
 EWS_SERIES = (
