@@ -55,7 +55,7 @@ import random
 import threading
 import urllib.parse
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -206,29 +206,15 @@ class GraphProvider:
 
     def list_managed(self, organizer: str, namespace: str) -> list[ObservedMeeting]:
         action = f"listing the {namespace} meetings in {organizer}'s calendar"
-        try:
-            events = self._run(self._list(organizer, wire.property_filter(wire.NAMESPACE_PROPERTY, namespace), action))
-        except AuthError as error:
-            raise self._denied_mailbox(error, organizer) from error.__cause__
+        marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace)
+        events = self._listing(organizer, action, filter=marker, expand=wire.expand_ownership(), select=wire.SELECT)
         ours = [event for event in events if wire.extended_values(event).get(wire.NAMESPACE_PROPERTY) == namespace]
         return [self._observe(event, organizer) for event in self._run(self._complete(organizer, ours, action))]
 
     def managed_ids(self, organizer: str, namespace: str) -> frozenset[str]:
         action = f"listing the {namespace} meeting ids in {organizer}'s calendar"
         marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace)
-        expand = wire.expand_marker()
-        try:
-            events = self._run(
-                self._pages(
-                    organizer,
-                    action,
-                    lambda: self._client.list_events(
-                        organizer, filter=marker, expand=expand, select=("id",), top=self.page_size, prefer=wire.PREFER
-                    ),
-                )
-            )
-        except AuthError as error:
-            raise self._denied_mailbox(error, organizer) from error.__cause__
+        events = self._listing(organizer, action, filter=marker, expand=wire.expand_marker(), select=("id",))
         found = (wire.extended_values(event) for event in events)
         # Exchange compares the value ignoring case; ours is exact, as in list_managed.
         return frozenset(
@@ -240,10 +226,7 @@ class GraphProvider:
     def list_foreign(self, organizer: str, namespace: str) -> list[ForeignItem]:
         action = f"listing other namespaces' meetings in {organizer}'s calendar"
         marker = wire.property_filter(wire.NAMESPACE_PROPERTY, namespace, operator="ne")
-        try:
-            events = self._run(self._list(organizer, marker, action))
-        except AuthError as error:
-            raise self._denied_mailbox(error, organizer) from error.__cause__
+        events = self._listing(organizer, action, filter=marker, expand=wire.expand_ownership(), select=wire.SELECT)
         found = []
         for event in events:
             extended = wire.extended_values(event)
@@ -259,19 +242,8 @@ class GraphProvider:
         kept when the organizer organizes it, it has attendees and no namespace marker value
         (a release leaves an empty one); series masters are then read again like managed ones."""
         action = f"listing the unmanaged meetings in {organizer}'s calendar"
-        expand, select = wire.expand_ownership(), (*wire.SELECT, "isOrganizer")
-        try:
-            events = self._run(
-                self._pages(
-                    organizer,
-                    action,
-                    lambda: self._client.list_events(
-                        organizer, filter=None, expand=expand, select=select, top=self.page_size, prefer=wire.PREFER
-                    ),
-                )
-            )
-        except AuthError as error:
-            raise self._denied_mailbox(error, organizer) from error.__cause__
+        select = (*wire.SELECT, "isOrganizer")
+        events = self._listing(organizer, action, filter=None, expand=wire.expand_ownership(), select=select)
         plain = [
             event
             for event in events
@@ -290,6 +262,32 @@ class GraphProvider:
                 )
             )
         return found
+
+    def _listing(
+        self,
+        organizer: str,
+        action: str,
+        *,
+        filter: str | None,
+        expand: str,
+        select: Iterable[str],
+        top: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every page of one listing of `organizer`'s calendar (`top` per page, default
+        `page_size`). A 403 concerns this mailbox only (`_denied_mailbox`)."""
+        size = top or self.page_size
+        try:
+            return self._run(
+                self._pages(
+                    organizer,
+                    action,
+                    lambda: self._client.list_events(
+                        organizer, filter=filter, expand=expand, select=select, top=size, prefer=wire.PREFER
+                    ),
+                )
+            )
+        except AuthError as error:
+            raise self._denied_mailbox(error, organizer) from error.__cause__
 
     def _denied_mailbox(self, error: AuthError, organizer: str) -> ProviderError:
         """A 403 on listing one mailbox's calendar concerns that mailbox (an application access
@@ -402,23 +400,8 @@ class GraphProvider:
 
     def list_namespace_items(self, organizer: str, namespace: str) -> list[NamespaceItem]:
         action = f"reading the apply lock of {namespace} in {organizer}'s calendar"
-        try:
-            events = self._run(
-                self._pages(
-                    organizer,
-                    action,
-                    lambda: self._client.list_events(
-                        organizer,
-                        filter=lock.list_filter(namespace),
-                        expand=lock.expand(),
-                        select=lock.SELECT,
-                        top=lock.PAGE_SIZE,
-                        prefer=wire.PREFER,
-                    ),
-                )
-            )
-        except AuthError as error:  # a listing: a 403 concerns this mailbox, as for list_managed
-            raise self._denied_mailbox(error, organizer) from error.__cause__
+        marker, expand = lock.list_filter(namespace), lock.expand()
+        events = self._listing(organizer, action, filter=marker, expand=expand, select=lock.SELECT, top=lock.PAGE_SIZE)
         # Exchange matches the value ignoring case: `TEAM`'s lock is not `team`'s.
         return [lock.namespace_item(event) for event in events if lock.namespace_of(event) == namespace]
 
